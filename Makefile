@@ -1,0 +1,38 @@
+# Two commands on a fresh machine with Python 3.11 and make: `make run` and `make test`.
+# Both bootstrap a pinned uv into .tools/ and the locked environment into .venv/.
+PYTHON ?= python3
+UV := .tools/bin/uv
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+export UV_PYTHON := $(shell command -v $(PYTHON))
+
+.PHONY: run test lint bench env services
+
+$(UV): tools/bootstrap-requirements.txt
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --require-hashes -r tools/bootstrap-requirements.txt
+	touch $(UV)
+
+.venv/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml)
+	$(UV) sync --frozen --all-packages
+	touch .venv/.synced
+
+env: .venv/.synced
+
+run: env
+	.venv/bin/llm-proxy run
+
+# Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (`make services` starts
+# the local Debian ones when they are down).
+test: env
+	.venv/bin/pytest -q
+
+lint: env
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+bench: env
+	.venv/bin/python -m bench.run
+
+services:
+	tools/ensure-services.sh
