@@ -1,1 +1,144 @@
-def main() -> None: ...
+"""`llm-proxy`: run the gateway (embedded default or a config file), check a config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from llm_proxy.app import build_app
+from llm_proxy.config import ConfigError, GatewayConfig, load_config
+from llm_proxy.config.secrets import SecretError, resolve_secret
+from llm_proxy.embedded import (
+    embedded_config,
+    provider_backends,
+    simulated_backends,
+    start_simulator,
+)
+from llm_proxy.gateway import Gateway
+from llm_proxy.upstream.registry import RegistryError
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    parser = argparse.ArgumentParser(prog="llm-proxy", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="the embedded default: no Kong, in-process state")
+    serve = commands.add_parser("serve", help="serve with a config file")
+    serve.add_argument("--config", required=True, type=Path)
+    for command in (run, serve):
+        command.add_argument("--host", default=None)
+        command.add_argument("--port", type=int, default=None)
+    check = commands.add_parser("check-config", help="validate a config file and exit")
+    check.add_argument("config", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "check-config":
+        _load_or_exit(args.config)
+        print(f"{args.config}: ok")
+    elif args.command == "serve":
+        config = _load_or_exit(args.config)
+        master_key = _master_key_or_exit(config)
+        _serve(config, master_key, args.config, args.host, args.port, announce=False)
+    else:
+        _run_embedded(args.host, args.port)
+
+
+def _load_or_exit(path: Path) -> GatewayConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        sys.exit(str(exc))
+
+
+def _master_key_or_exit(config: GatewayConfig) -> str:
+    try:
+        return resolve_secret(config.gateway.master_key_ref)
+    except SecretError as exc:
+        sys.exit(f"gateway.master_key_ref: {exc}")
+
+
+def _run_embedded(host: str | None, port: int | None) -> None:
+    host = host or "127.0.0.1"
+    port = port or int(os.environ.get("GATEWAY_PORT", "4000"))
+    master_key = os.environ.get("GATEWAY_MASTER_KEY")
+    if not master_key:
+        master_key = "sk-gw-master-" + secrets.token_urlsafe(24)
+        print(f"GATEWAY_MASTER_KEY was not set; generated master key: {master_key}")
+    config_file = Path(os.environ.get("GATEWAY_CONFIG", "gateway.yaml"))
+    if config_file.exists():
+        print(f"using {config_file}")
+        _serve(_load_or_exit(config_file), master_key, config_file, host, port, announce=True)
+        return
+    backends = provider_backends()
+    simulator = None
+    if backends:
+        print("providers from the environment: " + ", ".join(b["name"] for b in backends))
+    else:
+        simulator, base_url = start_simulator()
+        backends = simulated_backends(base_url)
+        print(f"no OPENAI_API_KEY or ANTHROPIC_API_KEY set: fronting the simulator at {base_url}")
+    try:
+        _serve(embedded_config(host, port, backends), master_key, None, host, port, announce=True)
+    finally:
+        if simulator is not None:
+            simulator.terminate()
+
+
+def _serve(
+    config: GatewayConfig,
+    master_key: str,
+    config_path: Path | None,
+    host: str | None,
+    port: int | None,
+    *,
+    announce: bool,
+) -> None:
+    try:
+        gateway = Gateway(config, master_key, config_path)
+    except RegistryError as exc:
+        sys.exit("\n".join(f"{config_path or 'config'}: {p}" for p in exc.problems))
+    listen = config.gateway.listen
+    tls = config.gateway.tls
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_app(gateway),
+            host=host or listen.host,
+            port=listen.port if port is None else port,
+            loop="uvloop",
+            http="httptools",
+            log_level=config.observability.log_level,
+            access_log=False,
+            ssl_certfile=tls.cert_file if tls else None,
+            ssl_keyfile=tls.key_file if tls else None,
+            timeout_graceful_shutdown=int(config.gateway.drain_timeout_s),
+        )
+    )
+    asyncio.run(_serve_until_stopped(server, master_key, announce))
+
+
+async def _serve_until_stopped(server: uvicorn.Server, master_key: str, announce: bool) -> None:
+    serving = asyncio.ensure_future(server.serve())
+    # uvicorn offers no start-up event; poll its flag until it listens or gives up.
+    while not server.started and not serving.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    if announce and server.started:
+        _announce(server, master_key)
+    await serving
+
+
+def _announce(server: uvicorn.Server, master_key: str) -> None:
+    config = server.config
+    scheme = "https" if config.ssl_certfile else "http"
+    base = f"{scheme}://{config.host}:{config.port}"
+    print(f"\nllm gateway ready at {base}/v1  (OpenAI and Anthropic SDKs: set base URL to it)")
+    print(
+        f"try:\n  curl {base}/v1/chat/completions -H 'Authorization: Bearer {master_key}' "
+        "-H 'Content-Type: application/json' "
+        '-d \'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}\'\n',
+        flush=True,
+    )

@@ -1,0 +1,60 @@
+"""Running one API request through the pipeline, the same way for every endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from llm_proxy.api.requests import read_context
+from llm_proxy.api.responses import ErrorFormat, error_response, reply_response, stream_response
+from llm_proxy.gateway import Gateway
+from llm_proxy.pipeline import Pipeline
+from llm_proxy.pipeline.context import Api
+from llm_proxy.pipeline.errors import GatewayError
+from llm_proxy.upstream.transports.base import Reply
+from starlette.requests import Request
+from starlette.responses import Response
+
+T = TypeVar("T")
+Validate = Callable[[dict[str, Any]], None]
+
+
+async def handle(
+    request: Request,
+    api: Api,
+    validate: Validate,
+    render_error: ErrorFormat,
+    error_event: Callable[[str], bytes],
+) -> Response:
+    gateway: Gateway = request.app.state.gateway
+    pipeline: Pipeline = request.app.state.pipeline
+    request_id: str | None = None
+    try:
+        ctx = await read_context(request, api, gateway.config.gateway.max_body_bytes)
+        request_id = ctx.request_id
+        validate(ctx.body)
+        result = await until_disconnected(request, pipeline.run(ctx))
+    except GatewayError as error:
+        return error_response(error, render_error, request_id)
+    if isinstance(result, Reply):
+        return reply_response(ctx, result)
+    return stream_response(ctx, result, pipeline, error_event)
+
+
+async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
+    """Await `work`, cancelling it (and so its upstream call) if the client goes away."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_cancel_on_disconnect(request, task))
+    try:
+        return await task
+    finally:
+        watcher.cancel()
+
+
+async def _cancel_on_disconnect(request: Request, task: asyncio.Future[Any]) -> None:
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            task.cancel()
+            return

@@ -1,0 +1,91 @@
+"""Writing the answer: the body or the SSE stream, and the gateway's response headers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import orjson
+from llm_proxy.pipeline import Pipeline
+from llm_proxy.pipeline.context import RequestContext
+from llm_proxy.pipeline.errors import GatewayError
+from llm_proxy.upstream.errors import UpstreamError
+from llm_proxy.upstream.transports.base import Reply, Stream
+from starlette.responses import Response, StreamingResponse
+
+ErrorFormat = Callable[[GatewayError], bytes]
+
+
+def gateway_headers(ctx: RequestContext) -> dict[str, str]:
+    headers = {"x-request-id": ctx.request_id}
+    deployment = ctx.dispatch.deployment
+    if deployment is not None:
+        headers["x-gateway-model"] = ctx.dispatch.group or ctx.requested_model
+        headers["x-gateway-provider"] = deployment.provider
+        headers["x-gateway-deployment"] = deployment.name
+        headers["x-gateway-attempts"] = str(len(ctx.dispatch.attempts))
+        if ctx.dispatch.fallback_used:
+            headers["x-gateway-fallback"] = ctx.dispatch.attempts[0].group
+    headers["x-gateway-overhead-ms"] = f"{ctx.overhead_ms():.2f}"
+    return headers
+
+
+def reply_response(ctx: RequestContext, reply: Reply) -> Response:
+    return Response(reply.body, media_type="application/json", headers=gateway_headers(ctx))
+
+
+def stream_response(
+    ctx: RequestContext, stream: Stream, pipeline: Pipeline, error_event: Callable[[str], bytes]
+) -> StreamingResponse:
+    headers = gateway_headers(ctx)
+    headers["cache-control"] = "no-cache"
+    return StreamingResponse(
+        _relay(ctx, stream, pipeline, error_event), media_type="text/event-stream", headers=headers
+    )
+
+
+async def _relay(
+    ctx: RequestContext, stream: Stream, pipeline: Pipeline, error_event: Callable[[str], bytes]
+) -> AsyncIterator[bytes]:
+    # Starlette cancels this generator when the client goes away; the finally clause
+    # then closes the upstream body and settles what was streamed so far.
+    try:
+        async for event in stream.events:
+            yield event
+    except UpstreamError as error:
+        pipeline.stream_failed(ctx, error)
+        yield error_event(error.message)
+    finally:
+        await _close(stream.events)
+        pipeline.settle(ctx, stream.usage)
+
+
+async def _close(events: AsyncIterator[bytes]) -> None:
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+def openai_error_event(message: str) -> bytes:
+    error = {
+        "message": message,
+        "type": "api_error",
+        "param": None,
+        "code": "upstream_stream_error",
+    }
+    return b"data: " + orjson.dumps({"error": error}) + b"\n\n"
+
+
+def anthropic_error_event(message: str) -> bytes:
+    payload = orjson.dumps({"type": "error", "error": {"type": "api_error", "message": message}})
+    return b"event: error\ndata: " + payload + b"\n\n"
+
+
+def error_response(
+    error: GatewayError, render: ErrorFormat, request_id: str | None = None
+) -> Response:
+    headers = dict(error.headers)
+    if request_id:
+        headers["x-request-id"] = request_id
+    return Response(
+        render(error), status_code=error.status, media_type="application/json", headers=headers
+    )

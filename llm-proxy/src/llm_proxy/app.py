@@ -1,0 +1,79 @@
+"""Builds the ASGI app: routes, error shapes, lifespan. Nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from llm_proxy.api import anthropic, health, openai
+from llm_proxy.api.admin import config as admin_config
+from llm_proxy.gateway import Gateway, log
+from llm_proxy.pipeline import Pipeline
+from llm_proxy.pipeline.errors import GatewayError
+
+
+def build_app(gateway: Gateway) -> FastAPI:
+    app = FastAPI(
+        title="LLM gateway",
+        summary="One OpenAI- and Anthropic-compatible endpoint for every LLM provider.",
+        version="0.1.0",
+        lifespan=_lifespan,
+    )
+    app.state.gateway = gateway
+    app.state.pipeline = Pipeline(gateway)
+    for module in (openai, anthropic, health, admin_config):
+        app.include_router(module.router)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    gateway: Gateway = app.state.gateway
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_reload(gateway)))
+    try:
+        yield
+    finally:
+        gateway.draining = True
+        loop.remove_signal_handler(signal.SIGHUP)
+        await gateway.close()
+
+
+async def _reload(gateway: Gateway) -> None:
+    try:
+        await gateway.reload()
+    except Exception as exc:  # a bad file must never take the running gateway down
+        log.error("config reload failed, keeping the running config: %s", exc)
+
+
+def _render(request: Request, error: GatewayError) -> Response:
+    body = error.anthropic_body() if request.url.path == "/v1/messages" else error.openai_body()
+    return Response(body, status_code=error.status, media_type="application/json")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = "Not found." if exc.status_code == 404 else str(exc.detail)
+    if exc.status_code == 405:
+        message = f"Method {request.method} is not allowed on {request.url.path}."
+    return _render(request, GatewayError(exc.status_code, message))
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    return _render(request, GatewayError(400, str(exc)))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s", request.url.path)
+    return _render(request, GatewayError(500, "The gateway hit an internal error."))

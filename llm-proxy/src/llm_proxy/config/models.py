@@ -1,0 +1,187 @@
+"""The shape of gateway.yaml, validated with pydantic at start and on reload."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Strategy = Literal[
+    "round-robin",
+    "weighted",
+    "priority",
+    "least-busy",
+    "latency",
+    "usage",
+    "session",
+    "cost",
+]
+
+# Providers whose chat/embeddings API is OpenAI's wire format: the fast path forwards
+# their requests untranslated. Everything else goes through LiteLLM's translation.
+OPENAI_COMPATIBLE = frozenset(
+    {"openai", "openai_compatible", "vllm", "ollama", "deepseek", "groq", "together", "simulator"}
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Listen(_Strict):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 4000
+
+
+class TLS(_Strict):
+    cert_file: str
+    key_file: str
+
+
+class GatewaySection(_Strict):
+    listen: Listen = Listen()
+    tls: TLS | None = None
+    master_key_ref: str = "env:GATEWAY_MASTER_KEY"
+    max_body_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024
+    drain_timeout_s: Annotated[float, Field(ge=0)] = 30.0
+
+
+class Backend(_Strict):
+    """One deployment: a provider endpoint serving one model."""
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")]
+    provider: Annotated[str, Field(min_length=1)]
+    endpoint: str | None = None
+    model: Annotated[str, Field(min_length=1)]
+    # Public model names this backend answers; defaults to `model`.
+    serves: list[str] = []
+    api_key_ref: str | None = None
+    priority: Annotated[int, Field(ge=0)] = 0
+    weight: Annotated[float, Field(gt=0)] = 1.0
+    max_tpm: Annotated[int, Field(gt=0)] | None = None
+    max_rpm: Annotated[int, Field(gt=0)] | None = None
+    region: str | None = None
+    tags: list[str] = []
+    timeout_s: Annotated[float, Field(gt=0)] = 600.0
+    context_window: Annotated[int, Field(gt=0)] | None = None
+    input_cost_per_mtok: Annotated[float, Field(ge=0)] | None = None
+    output_cost_per_mtok: Annotated[float, Field(ge=0)] | None = None
+
+    @field_validator("api_key_ref")
+    @classmethod
+    def _secret_reference(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("env:", "file:")):
+            raise ValueError("must be a reference 'env:NAME' or 'file:PATH', never the key itself")
+        return value
+
+    @model_validator(mode="after")
+    def _endpoint_for_forwarding(self) -> Backend:
+        if self.provider in OPENAI_COMPATIBLE and self.provider != "openai" and not self.endpoint:
+            raise ValueError(f"provider {self.provider!r} needs an endpoint")
+        return self
+
+    @property
+    def public_names(self) -> list[str]:
+        return self.serves or [self.model]
+
+
+class RuleMatch(_Strict):
+    model: str | None = None
+    header: dict[str, str] = {}
+    tag: str | None = None
+
+
+class Rule(_Strict):
+    match: RuleMatch
+    route_to: Annotated[str, Field(min_length=1)]
+
+
+class Group(_Strict):
+    strategy: Strategy | None = None
+
+
+class Retries(_Strict):
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    backoff_base_ms: Annotated[float, Field(ge=0)] = 50.0
+    backoff_max_ms: Annotated[float, Field(ge=0)] = 5000.0
+    # Longest Retry-After the gateway will sit out itself before moving on to a fallback.
+    max_retry_after_s: Annotated[float, Field(ge=0)] = 10.0
+
+
+class CircuitBreaker(_Strict):
+    consecutive_failures: Annotated[int, Field(ge=1)] = 5
+    error_rate: Annotated[float, Field(gt=0, le=1)] = 0.5
+    window_s: Annotated[float, Field(gt=0)] = 60.0
+    min_requests: Annotated[int, Field(ge=1)] = 20
+    open_s: Annotated[float, Field(gt=0)] = 30.0
+
+
+class HealthProbes(_Strict):
+    enabled: bool = False
+    interval_s: Annotated[float, Field(gt=0)] = 15.0
+    timeout_s: Annotated[float, Field(gt=0)] = 5.0
+
+
+class Routing(_Strict):
+    strategy: Strategy = "weighted"
+    groups: dict[str, Group] = {}
+    aliases: dict[str, str] = {}
+    rules: list[Rule] = []
+    fallbacks: dict[str, list[str]] = {}
+    # Models that can stand in for one another (gpt-4o → claude sonnet): tried after the
+    # explicit fallbacks, and used when a requested model has no backend of its own.
+    equivalents: dict[str, list[str]] = {}
+    # Where a prompt goes when it does not fit the requested model's context window.
+    context_window_fallbacks: dict[str, str] = {}
+    retries: Retries = Retries()
+    circuit_breaker: CircuitBreaker = CircuitBreaker()
+    health_probes: HealthProbes = HealthProbes()
+
+
+class Observability(_Strict):
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Limits(_Strict):
+    enabled: bool = False
+
+
+class Cache(_Strict):
+    enabled: bool = False
+
+
+class GatewayConfig(_Strict):
+    gateway: GatewaySection = GatewaySection()
+    backends: Annotated[list[Backend], Field(min_length=1)]
+    routing: Routing = Routing()
+    observability: Observability = Observability()
+    limits: Limits = Limits()
+    cache: Cache = Cache()
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> GatewayConfig:
+        names = [b.name for b in self.backends]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"backend names must be unique: {', '.join(duplicates)}")
+        models = self.public_models()
+        known = models | set(self.routing.aliases)
+        for alias, target in self.routing.aliases.items():
+            if target not in models:
+                raise ValueError(f"routing.aliases.{alias}: no backend serves {target!r}")
+        for source, chain in self.routing.fallbacks.items():
+            for target in chain:
+                if target not in known:
+                    raise ValueError(f"routing.fallbacks.{source}: no backend serves {target!r}")
+        for i, rule in enumerate(self.routing.rules):
+            if rule.route_to not in known:
+                raise ValueError(f"routing.rules.{i}.route_to: no backend serves {rule.route_to!r}")
+        for source, target in self.routing.context_window_fallbacks.items():
+            if target not in known:
+                raise ValueError(
+                    f"routing.context_window_fallbacks.{source}: no backend serves {target!r}"
+                )
+        return self
+
+    def public_models(self) -> set[str]:
+        return {name for backend in self.backends for name in backend.public_names}

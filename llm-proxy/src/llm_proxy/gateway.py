@@ -1,0 +1,47 @@
+"""The gateway's long-lived state: config, deployments, transports, the master key.
+
+One instance lives on the app (`app.state.gateway`); nothing is kept in module globals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from llm_proxy.config import GatewayConfig, load_config
+from llm_proxy.upstream.dispatcher import Dispatcher
+from llm_proxy.upstream.registry import Registry
+from llm_proxy.upstream.transports.passthrough import PassthroughTransport
+from llm_proxy.upstream.transports.translated import TranslatedTransport
+
+log = logging.getLogger("llm_proxy")
+
+
+class Gateway:
+    def __init__(self, config: GatewayConfig, master_key: str, config_path: Path | None) -> None:
+        self.registry = Registry(config)
+        self.master_key = master_key
+        self.config_path = config_path
+        self.dispatcher = Dispatcher(PassthroughTransport(), TranslatedTransport())
+        self.draining = False
+        self._reload_lock = asyncio.Lock()
+
+    @property
+    def config(self) -> GatewayConfig:
+        return self.registry.config
+
+    async def reload(self) -> Registry:
+        """Re-read the config file; on any problem keep the running config and raise."""
+        if self.config_path is None:
+            raise RuntimeError("this gateway was started without a config file to reload")
+        async with self._reload_lock:
+            config = load_config(self.config_path)
+            registry = Registry(config, previous=self.registry)
+            self.registry = registry
+            log.info("config reloaded: %d backends", len(config.backends))
+            return registry
+
+    async def close(self) -> None:
+        await self.dispatcher.fast.close()
+        await self.dispatcher.translated.close()

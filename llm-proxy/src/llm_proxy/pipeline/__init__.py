@@ -1,0 +1,95 @@
+"""The request path, top to bottom: identify → route → dispatch → settle.
+
+Each stage is a module of this package; this is where they are put in order.
+"""
+
+from __future__ import annotations
+
+from llm_proxy.gateway import Gateway
+from llm_proxy.pipeline.context import RequestContext
+from llm_proxy.pipeline.errors import GatewayError
+from llm_proxy.pipeline.identify import require_master_key
+from llm_proxy.pipeline.route import plan_route
+from llm_proxy.pipeline.tokens import estimate_prompt_tokens
+from llm_proxy.upstream.deployment import Deployment
+from llm_proxy.upstream.errors import UpstreamError
+from llm_proxy.upstream.transports.base import Reply, Stream, Transport, Usage
+
+__all__ = ["GatewayError", "Pipeline", "RequestContext"]
+
+
+class Pipeline:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    async def run(self, ctx: RequestContext) -> Reply | Stream:
+        gateway = self.gateway
+        registry = gateway.registry
+        require_master_key(ctx.headers, gateway.master_key)
+        ctx.plan = plan_route(ctx, registry.config, set(registry.groups))
+        ctx.estimated_tokens = _estimate(ctx)
+        try:
+            dispatched = await gateway.dispatcher.run(
+                registry,
+                ctx.plan,
+                self._call(ctx),
+                ctx.dispatch,
+                session=ctx.session_id,
+                estimated_tokens=ctx.estimated_tokens,
+                anthropic_api=ctx.api == "messages",
+            )
+        except UpstreamError as error:
+            raise _client_error(error) from None
+        result: Reply | Stream = dispatched.result
+        if isinstance(result, Reply):
+            self.settle(ctx, result.usage)
+        return result
+
+    def settle(self, ctx: RequestContext, usage: Usage) -> None:
+        """The answer is out: record its real usage against its deployment."""
+        ctx.usage = usage
+        deployment = ctx.dispatch.deployment
+        if deployment is None:
+            return
+        deployment.in_flight -= 1
+        deployment.usage.adjust(usage.total_tokens - ctx.estimated_tokens)
+
+    def stream_failed(self, ctx: RequestContext, error: UpstreamError) -> None:
+        ctx.status = error.status
+        ctx.error = error.message
+        deployment = ctx.dispatch.deployment
+        if deployment is not None:
+            deployment.health.failed(error.message)
+
+    def _call(self, ctx: RequestContext):  # type: ignore[no-untyped-def]
+        body, stream, headers = ctx.body, ctx.stream, ctx.headers
+
+        async def call(transport: Transport, deployment: Deployment) -> Reply | Stream:
+            if ctx.api == "chat":
+                return await transport.chat(deployment, body, stream)
+            if ctx.api == "embeddings":
+                return await transport.embeddings(deployment, body)
+            return await transport.messages(deployment, body, stream, headers)
+
+        return call
+
+
+def _estimate(ctx: RequestContext) -> int:
+    """Tokens reserved before dispatch: the prompt plus the output it may produce."""
+    if ctx.api == "embeddings":
+        return 0
+    output = ctx.body.get("max_completion_tokens") or ctx.body.get("max_tokens") or 256
+    return estimate_prompt_tokens(ctx.body) + int(output)
+
+
+def _client_error(error: UpstreamError) -> GatewayError:
+    if error.status < 500 and error.status != 429:
+        return GatewayError(error.status, error.message, code="upstream_error")
+    if error.status == 429:
+        retry = {"retry-after": str(int(error.retry_after_s or 1))}
+        return GatewayError(429, error.message, code="rate_limit_exceeded", headers=retry)
+    if error.kind == "unavailable":
+        return GatewayError(503, error.message, code="no_deployment_available")
+    if error.kind == "timeout":
+        return GatewayError(504, error.message, code="upstream_timeout")
+    return GatewayError(502, error.message, code="upstream_error")

@@ -1,0 +1,90 @@
+"""A deployment at run time: its backend config, resolved secret, health and load."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from llm_proxy.config.models import OPENAI_COMPATIBLE, Backend
+from llm_proxy.upstream.health import DeploymentHealth
+from llm_proxy.upstream.pricing import ModelPrice
+
+_OPENAI_BASE = "https://api.openai.com/v1"
+_ANTHROPIC_BASE = "https://api.anthropic.com"
+
+
+class MinuteWindow:
+    """Requests and tokens in the last 60 s, for max_rpm/max_tpm and the usage strategy."""
+
+    def __init__(self) -> None:
+        self._events: deque[tuple[float, int]] = deque()
+        self.requests = 0
+        self.tokens = 0
+
+    def add(self, tokens: int, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._expire(now)
+        self._events.append((now, tokens))
+        self.requests += 1
+        self.tokens += tokens
+
+    def adjust(self, tokens: int) -> None:
+        """Settle an estimate: the real token count replaces the reserved one."""
+        self.tokens += tokens
+
+    def current(self, now: float | None = None) -> tuple[int, int]:
+        self._expire(time.monotonic() if now is None else now)
+        return self.requests, self.tokens
+
+    def _expire(self, now: float) -> None:
+        while self._events and now - self._events[0][0] > 60.0:
+            _, tokens = self._events.popleft()
+            self.requests -= 1
+            self.tokens -= tokens
+
+
+@dataclass(eq=False)
+class Deployment:
+    backend: Backend
+    api_key: str | None
+    price: ModelPrice
+    health: DeploymentHealth
+    in_flight: int = 0
+    usage: MinuteWindow = field(default_factory=MinuteWindow)
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    @property
+    def provider(self) -> str:
+        return self.backend.provider
+
+    @property
+    def forwards_openai(self) -> bool:
+        """The fast path: the backend speaks OpenAI's wire format, so no translation."""
+        return self.backend.provider in OPENAI_COMPATIBLE
+
+    @property
+    def forwards_anthropic(self) -> bool:
+        return self.backend.provider == "anthropic"
+
+    @property
+    def base_url(self) -> str:
+        if self.backend.endpoint:
+            return self.backend.endpoint.rstrip("/")
+        return _ANTHROPIC_BASE if self.forwards_anthropic else _OPENAI_BASE
+
+    @property
+    def litellm_model(self) -> str:
+        """The model name LiteLLM routes on: provider prefix + the provider's model id."""
+        provider = "openai" if self.forwards_openai else self.backend.provider
+        return f"{provider}/{self.backend.model}"
+
+    def at_capacity(self, now: float | None = None) -> bool:
+        requests, tokens = self.usage.current(now)
+        backend = self.backend
+        if backend.max_rpm is not None and requests >= backend.max_rpm:
+            return True
+        return backend.max_tpm is not None and tokens >= backend.max_tpm

@@ -1,0 +1,94 @@
+"""The deployments a config describes, grouped by the model names clients ask for.
+
+A registry is immutable once built; a reload builds a new one and swaps it in, so
+requests in flight finish on the deployments they started with. Health and load carry
+over to the new registry for every backend whose name is kept.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from llm_proxy.config.models import Backend, GatewayConfig
+from llm_proxy.config.secrets import SecretError, resolve_secret
+from llm_proxy.upstream.balancer import Chooser, make_chooser
+from llm_proxy.upstream.deployment import Deployment
+from llm_proxy.upstream.health import DeploymentHealth
+from llm_proxy.upstream.pricing import price_of
+
+
+class RegistryError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class Registry:
+    def __init__(self, config: GatewayConfig, previous: Registry | None = None) -> None:
+        self.config = config
+        self.deployments = _deployments(config, previous)
+        self.groups: dict[str, list[Deployment]] = {}
+        for deployment in self.deployments.values():
+            for name in deployment.backend.public_names:
+                self.groups.setdefault(name, []).append(deployment)
+        routing = config.routing
+        self._choosers: dict[str, Chooser] = {
+            name: make_chooser(
+                (routing.groups[name].strategy if name in routing.groups else None)
+                or routing.strategy
+            )
+            for name in self.groups
+        }
+
+    def models(self) -> list[str]:
+        return sorted(set(self.groups) | set(self.config.routing.aliases))
+
+    def pick(
+        self, group: str, session: str | None, avoid: Sequence[Deployment] = ()
+    ) -> Deployment | None:
+        """A deployment that can take a request now, preferring ones not tried yet."""
+        now = time.monotonic()
+        ready = [
+            d
+            for d in self.groups.get(group, ())
+            if d.health.available(now) and not d.at_capacity(now)
+        ]
+        fresh = [d for d in ready if d not in avoid]
+        candidates = fresh or ready
+        return self._choosers[group](candidates, session) if candidates else None
+
+    def soonest_ready_s(self, group: str) -> float | None:
+        """Seconds until a deployment of the group stops cooling down after a 429."""
+        now = time.monotonic()
+        waits = [d.health.cooldown_until - now for d in self.groups.get(group, ())]
+        waits = [w for w in waits if w > 0]
+        return min(waits) if waits else None
+
+
+def _deployments(config: GatewayConfig, previous: Registry | None) -> dict[str, Deployment]:
+    problems: list[str] = []
+    built: dict[str, Deployment] = {}
+    for index, backend in enumerate(config.backends):
+        try:
+            api_key = resolve_secret(backend.api_key_ref) if backend.api_key_ref else None
+        except SecretError as exc:
+            problems.append(f"backends.{index}.api_key_ref: {exc}")
+            continue
+        built[backend.name] = _deployment(config, backend, api_key, previous)
+    if problems:
+        raise RegistryError(problems)
+    return built
+
+
+def _deployment(
+    config: GatewayConfig, backend: Backend, api_key: str | None, previous: Registry | None
+) -> Deployment:
+    policy = config.routing.circuit_breaker
+    old = previous.deployments.get(backend.name) if previous else None
+    health = old.health if old else DeploymentHealth(policy)
+    health.policy = policy
+    deployment = Deployment(backend, api_key, price_of(backend), health)
+    if old is not None:
+        deployment.usage = old.usage
+    return deployment

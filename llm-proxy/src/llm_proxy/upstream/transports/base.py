@@ -1,0 +1,62 @@
+"""The seam between the pipeline and the wire: "send this request to this deployment".
+
+The pipeline does not know whether LiteLLM translates the request or the fast path
+forwards it untouched; both return these types and raise UpstreamError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from llm_proxy.upstream.deployment import Deployment
+
+Body = dict[str, Any]
+
+
+@dataclass(slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(slots=True)
+class Reply:
+    """A complete (non-streamed) answer: the client-format body and what it cost."""
+
+    body: bytes
+    usage: Usage
+    model: str | None = None
+
+
+@dataclass(slots=True)
+class Stream:
+    """An answer whose first byte has arrived; `events` yields SSE frames for the client.
+
+    `usage` fills in as the stream goes; `completed` turns true when the provider ended
+    it properly (OpenAI's [DONE], Anthropic's message_stop).
+    """
+
+    events: AsyncIterator[bytes]
+    usage: Usage = field(default_factory=Usage)
+    model: str | None = None
+    completed: bool = False
+    ttft_s: float | None = None
+
+
+class Transport(Protocol):
+    async def chat(self, deployment: Deployment, body: Body, stream: bool) -> Reply | Stream: ...
+
+    async def embeddings(self, deployment: Deployment, body: Body) -> Reply: ...
+
+    async def messages(
+        self, deployment: Deployment, body: Body, stream: bool, headers: dict[str, str]
+    ) -> Reply | Stream: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,124 @@
+"""Turning an upstream SSE body into the client's stream, recording usage on the way."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from llm_proxy.upstream.errors import UpstreamError
+from llm_proxy.upstream.transports import sse
+from llm_proxy.upstream.transports.base import Stream, Usage
+
+
+def error_message(body: bytes) -> str | None:
+    try:
+        error = orjson.loads(body).get("error")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    if isinstance(error, dict):
+        return str(error.get("message") or "") or None
+    return str(error) if error else None
+
+
+async def first_frame(stream: Stream) -> Stream:
+    """Wait for the first frame, so a stream that fails before it can still be retried."""
+    started = time.perf_counter()
+    first = await anext(stream.events, None)
+    stream.ttft_s = time.perf_counter() - started
+    if first is None:
+        raise UpstreamError(502, "upstream stream ended before its first event", kind="cut")
+    rest = stream.events
+
+    async def replay() -> AsyncIterator[bytes]:
+        yield first
+        async for event in rest:
+            yield event
+
+    stream.events = replay()
+    return stream
+
+
+def openai_stream(chunks: AsyncIterator[bytes], wants_usage: bool) -> Stream:
+    """OpenAI SSE as the client gets it; usage is recorded and dropped if not asked for."""
+    stream = Stream(events=_empty())
+
+    async def events() -> AsyncIterator[bytes]:
+        async for frame in sse.frames(chunks):
+            data = sse.data_of(frame)
+            if data is None:
+                continue
+            if data == b"[DONE]":
+                stream.completed = True
+                yield b"data: [DONE]\n\n"
+                continue
+            try:
+                chunk = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                raise UpstreamError(
+                    502, "upstream sent a malformed stream event", kind="malformed"
+                ) from None
+            if not isinstance(chunk, dict):
+                raise _malformed()
+            if "error" in chunk:
+                raise UpstreamError(502, error_message(data) or "upstream stream error")
+            stream.model = stream.model or chunk.get("model")
+            usage = chunk.get("usage")
+            if usage:
+                stream.usage = Usage(
+                    usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
+                )
+                if not wants_usage and not chunk.get("choices"):
+                    continue
+            yield b"data: " + data + b"\n\n"
+        if not stream.completed:
+            raise UpstreamError(502, "upstream stream ended before completion", kind="cut")
+
+    stream.events = events()
+    return stream
+
+
+def track_anthropic_usage(stream: Stream, event: Any) -> None:
+    kind = event.get("type") if isinstance(event, dict) else None
+    if kind == "message_start":
+        message = event.get("message") or {}
+        stream.model = message.get("model")
+        stream.usage.prompt_tokens = (message.get("usage") or {}).get("input_tokens") or 0
+    elif kind == "message_delta":
+        stream.usage.completion_tokens = (event.get("usage") or {}).get("output_tokens") or 0
+    elif kind == "message_stop":
+        stream.completed = True
+    elif kind == "error":
+        raise UpstreamError(502, str((event.get("error") or {}).get("message") or "upstream error"))
+
+
+def anthropic_stream(chunks: AsyncIterator[bytes]) -> Stream:
+    """Anthropic SSE passed on frame by frame; usage from message_start and message_delta."""
+    stream = Stream(events=_empty())
+
+    async def events() -> AsyncIterator[bytes]:
+        async for frame in sse.frames(chunks):
+            data = sse.data_of(frame)
+            if data is None:
+                continue
+            try:
+                event = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                raise _malformed() from None
+            track_anthropic_usage(stream, event)
+            yield frame + b"\n\n"
+        if not stream.completed:
+            raise UpstreamError(502, "upstream stream ended before completion", kind="cut")
+
+    stream.events = events()
+    return stream
+
+
+def _malformed() -> UpstreamError:
+    return UpstreamError(502, "upstream sent a malformed stream event", kind="malformed")
+
+
+async def _empty() -> AsyncIterator[bytes]:
+    return
+    yield

@@ -1,0 +1,135 @@
+"""The translated path: LiteLLM turns the request into the provider's own API.
+
+Used for every provider that does not speak the client's wire format (Gemini, Bedrock,
+Vertex, Cohere, …) and for Anthropic Messages requests to non-Anthropic backends.
+LiteLLM is imported on first use: its import costs seconds and many gateways never
+need it. Retries are the dispatcher's, so LiteLLM is told to make exactly one attempt.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from types import ModuleType
+from typing import Any
+
+import orjson
+from llm_proxy.upstream.deployment import Deployment
+from llm_proxy.upstream.errors import UpstreamError, parse_retry_after
+from llm_proxy.upstream.transports.base import Body, Reply, Stream, Usage
+from llm_proxy.upstream.transports.streams import anthropic_stream, first_frame, openai_stream
+
+_litellm: ModuleType | None = None
+
+
+def litellm_module() -> ModuleType:
+    global _litellm
+    if _litellm is None:
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        import litellm
+
+        litellm.telemetry = False
+        litellm.drop_params = True
+        # Anthropic Messages to an OpenAI-format backend: chat/completions is what every
+        # OpenAI-compatible server has; LiteLLM would otherwise pick /v1/responses.
+        litellm.use_chat_completions_url_for_anthropic_messages = True
+        _litellm = litellm
+    return _litellm
+
+
+class TranslatedTransport:
+    async def close(self) -> None:
+        return None
+
+    async def chat(self, deployment: Deployment, body: Body, stream: bool) -> Reply | Stream:
+        litellm = litellm_module()
+        params = _call_params(deployment, body)
+        if stream:
+            params["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
+        response = await _attempt(deployment, litellm.acompletion(**params))
+        if not stream:
+            return _reply_from_model(response)
+        wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return await first_frame(openai_stream(_dumped(response), wants_usage))
+
+    async def embeddings(self, deployment: Deployment, body: Body) -> Reply:
+        litellm = litellm_module()
+        response = await _attempt(deployment, litellm.aembedding(**_call_params(deployment, body)))
+        return _reply_from_model(response)
+
+    async def messages(
+        self, deployment: Deployment, body: Body, stream: bool, headers: dict[str, str]
+    ) -> Reply | Stream:
+        litellm = litellm_module()
+        params = _call_params(deployment, body)
+        response = await _attempt(deployment, litellm.anthropic.messages.acreate(**params))
+        if not stream:
+            data = response if isinstance(response, dict) else response.model_dump()
+            usage = data.get("usage") or {}
+            return Reply(
+                body=orjson.dumps(data),
+                usage=Usage(usage.get("input_tokens") or 0, usage.get("output_tokens") or 0),
+                model=data.get("model"),
+            )
+        return await first_frame(anthropic_stream(_as_bytes(response)))
+
+
+def _call_params(deployment: Deployment, body: Body) -> dict[str, Any]:
+    params = {k: v for k, v in body.items() if k not in ("model", "metadata")}
+    params.update(
+        model=deployment.litellm_model,
+        # Self-hosted OpenAI-format servers take no key, but LiteLLM's OpenAI client
+        # refuses to send a request without one.
+        api_key=deployment.api_key or ("no-key" if deployment.forwards_openai else None),
+        timeout=deployment.backend.timeout_s,
+        num_retries=0,
+    )
+    if deployment.backend.endpoint:
+        params["api_base"] = deployment.backend.endpoint
+    return params
+
+
+async def _attempt(deployment: Deployment, call: Any) -> Any:
+    try:
+        return await call
+    except Exception as exc:
+        raise _as_upstream_error(deployment, exc) from None
+
+
+def _as_upstream_error(deployment: Deployment, exc: Exception) -> UpstreamError:
+    litellm = litellm_module()
+    message = f"{deployment.name}: {getattr(exc, 'message', None) or exc}"
+    if isinstance(exc, litellm.Timeout):
+        return UpstreamError(504, message, kind="timeout")
+    if isinstance(exc, litellm.APIConnectionError):
+        return UpstreamError(502, message, kind="connection")
+    status = getattr(exc, "status_code", None)
+    if not isinstance(status, int):
+        return UpstreamError(502, message, kind="connection")
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    return UpstreamError(
+        status, message, retry_after_s=parse_retry_after(headers.get("retry-after"))
+    )
+
+
+def _reply_from_model(response: Any) -> Reply:
+    data = response.model_dump(exclude_none=False)
+    data.pop("_hidden_params", None)
+    usage = data.get("usage") or {}
+    return Reply(
+        body=orjson.dumps(data),
+        usage=Usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0),
+        model=data.get("model"),
+    )
+
+
+async def _dumped(chunks: Any) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        yield b"data: " + orjson.dumps(chunk.model_dump(exclude_none=True)) + b"\n\n"
+    yield b"data: [DONE]\n\n"
+
+
+async def _as_bytes(pieces: Any) -> AsyncIterator[bytes]:
+    async for piece in pieces:
+        yield piece if isinstance(piece, bytes) else str(piece).encode()
