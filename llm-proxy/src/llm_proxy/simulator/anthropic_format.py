@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -238,3 +239,17 @@ def error(error_: SimError) -> bytes:
     if error_.status == 503:
         kind = "overloaded_error"
     return orjson.dumps({"type": "error", "error": {"type": kind, "message": error_.message}})
+
+
+def rate_limit_headers(retry_after_s: float) -> list[tuple[bytes, bytes]]:
+    """The headers Anthropic sends with a 429; resets are RFC 3339 instants."""
+    when = datetime.now(UTC) + timedelta(seconds=retry_after_s)
+    reset = when.isoformat(timespec="seconds").replace("+00:00", "Z").encode()
+    return [
+        (b"anthropic-ratelimit-requests-limit", b"60"),
+        (b"anthropic-ratelimit-requests-remaining", b"0"),
+        (b"anthropic-ratelimit-requests-reset", reset),
+        (b"anthropic-ratelimit-tokens-limit", b"150000"),
+        (b"anthropic-ratelimit-tokens-remaining", b"0"),
+        (b"anthropic-ratelimit-tokens-reset", reset),
+    ]

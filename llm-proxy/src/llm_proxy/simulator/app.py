@@ -40,11 +40,11 @@ class _Dialect:
 
     error: Callable[[SimError], bytes]
     request_id_header: bytes
-    rate_limit_prefix: bytes
+    rate_limit_headers: Callable[[float], RawHeaders]
 
 
-_OPENAI = _Dialect(openai_format.error, b"x-request-id", b"x-ratelimit-")
-_ANTHROPIC = _Dialect(anthropic_format.error, b"request-id", b"anthropic-ratelimit-")
+_OPENAI = _Dialect(openai_format.error, b"x-request-id", openai_format.rate_limit_headers)
+_ANTHROPIC = _Dialect(anthropic_format.error, b"request-id", anthropic_format.rate_limit_headers)
 
 
 @dataclass(slots=True)
@@ -208,21 +208,14 @@ def _error_headers(call: _Call, error: SimError) -> RawHeaders:
     if error.status != 429:
         return headers
     seconds = 1.0 if error.retry_after_s is None else error.retry_after_s
-    reset = f"{seconds:g}s".encode()
-    prefix = call.dialect.rate_limit_prefix
     headers += [
         (b"retry-after", str(math.ceil(seconds)).encode()),
         (b"retry-after-ms", str(round(seconds * 1000)).encode()),
-        (prefix + b"limit-requests", b"60"),
-        (prefix + b"remaining-requests", b"0"),
-        (prefix + b"reset-requests", reset),
-        (prefix + b"limit-tokens", b"150000"),
-        (prefix + b"remaining-tokens", b"0"),
-        (prefix + b"reset-tokens", reset),
+        *call.dialect.rate_limit_headers(seconds),
     ]
-    if prefix != b"x-ratelimit-":
-        # Clients of every dialect look for OpenAI's names; the contract promises them on each path.
-        headers += [(b"x-ratelimit-" + name[len(prefix) :], value) for name, value in headers[3:]]
+    if call.dialect is not _OPENAI:
+        # The contract promises OpenAI's names on every path: clients look for them first.
+        headers += openai_format.rate_limit_headers(seconds)
     return headers
 
 

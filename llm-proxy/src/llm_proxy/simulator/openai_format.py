@@ -291,3 +291,16 @@ def _error_kind(status: int) -> tuple[str, str | None]:
     if status >= 500:
         return "server_error", None
     return "invalid_request_error", None
+
+
+def rate_limit_headers(retry_after_s: float) -> list[tuple[bytes, bytes]]:
+    """The headers OpenAI sends with a 429: exhausted request and token budgets."""
+    reset = f"{retry_after_s:g}s".encode()
+    return [
+        (b"x-ratelimit-limit-requests", b"60"),
+        (b"x-ratelimit-remaining-requests", b"0"),
+        (b"x-ratelimit-reset-requests", reset),
+        (b"x-ratelimit-limit-tokens", b"150000"),
+        (b"x-ratelimit-remaining-tokens", b"0"),
+        (b"x-ratelimit-reset-tokens", reset),
+    ]

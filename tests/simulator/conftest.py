@@ -1,0 +1,127 @@
+"""A real simulator subprocess for the whole module, and OpenAI's schemas to check it against."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+import yaml
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+SPEC = Path(__file__).resolve().parents[3] / "shared" / "specs" / "openai-openapi.yaml"
+READY = re.compile(r"^simulator listening on (http://127\.0\.0\.1:\d+)$")
+
+SIM_CONFIG = {
+    "name": "sim-test",
+    "record_limit": 50,
+    "seed": 7,
+    "default": {"output_tokens": 16},
+    "models": {
+        "gpt-4o-mini": {"output_tokens": 12},
+        "claude-3-5-haiku-latest": {"output_tokens": 10},
+        "paced": {"ttft_ms": 20, "tokens_per_second": 400, "output_tokens": 6},
+        "slow-whole": {"latency_ms": 30},
+        "flaky-5xx": {"error_5xx_rate": 1.0},
+        "flaky-429": {"rate_429_rate": 1.0, "retry_after_s": 2},
+        "flaky-timeout": {"timeout_rate": 1.0, "timeout_s": 0.2},
+        "flaky-cut": {"cut_stream_rate": 1.0},
+        "flaky-malformed": {"malformed_rate": 1.0},
+    },
+}
+
+
+def start_simulator(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """Start `python -m llm_proxy.simulator` on a free port; return it and its base URL."""
+    command = [sys.executable, "-m", "llm_proxy.simulator", "--port", "0", *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    match = READY.match(line)
+    if match is None:
+        process.kill()
+        raise RuntimeError(f"simulator did not start: {line!r} {process.stderr.read()!r}")
+    return process, match.group(1)
+
+
+@pytest.fixture(scope="session")
+def sim_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    config = tmp_path_factory.mktemp("sim") / "sim.yaml"
+    config.write_text(yaml.safe_dump(SIM_CONFIG))
+    process, url = start_simulator("--config", str(config))
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def sim(sim_url: str) -> Iterator[httpx.Client]:
+    """A client of the shared simulator, reset to no faults and no record before each test."""
+    with httpx.Client(base_url=sim_url, timeout=10) as client:
+        client.post("/_sim/reset").raise_for_status()
+        yield client
+
+
+def _nullable_to_31(node: Any) -> Any:
+    """The document is OpenAPI 3.1 but keeps 3.0's `nullable` in places: make it JSON Schema."""
+    if isinstance(node, list):
+        return [_nullable_to_31(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _nullable_to_31(value) for key, value in node.items()}
+    if node.pop("nullable", False):
+        if "$ref" in node:
+            return {"anyOf": [{"$ref": node.pop("$ref")}, {"type": "null"}], **node}
+        if isinstance(node.get("type"), str):
+            node["type"] = [node["type"], "null"]
+        if "enum" in node:
+            node["enum"] = [*node["enum"], None]
+    return node
+
+
+@cache
+def _registry() -> Registry:
+    document = yaml.load(SPEC.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    resource = Resource.from_contents(_nullable_to_31(document), default_specification=DRAFT202012)
+    return Registry().with_resource("urn:openai", resource)
+
+
+@cache
+def _validator(name: str) -> jsonschema.Draft202012Validator:
+    schema = {"$ref": f"urn:openai#/components/schemas/{name}"}
+    return jsonschema.Draft202012Validator(schema, registry=_registry())
+
+
+@pytest.fixture(scope="session")
+def openapi() -> Callable[[str, Any], None]:
+    """`openapi("CreateChatCompletionResponse", body)` raises if `body` breaks the schema."""
+
+    def validate(name: str, instance: Any) -> None:
+        _validator(name).validate(instance)
+
+    return validate
+
+
+def sse_events(text: str) -> list[tuple[str | None, str]]:
+    """(event name, data) for each event of an SSE body."""
+    events = []
+    for block in text.split("\n\n"):
+        if not block.strip():
+            continue
+        name = None
+        data = []
+        for line in block.split("\n"):
+            if line.startswith("event: "):
+                name = line[len("event: ") :]
+            elif line.startswith("data: "):
+                data.append(line[len("data: ") :])
+        events.append((name, "\n".join(data)))
+    return events
