@@ -1,0 +1,1 @@
+"""The benchmark: our gateway against stock LiteLLM proxy and the simulator itself."""

@@ -1,0 +1,76 @@
+"""The configuration files of the three servers, all pointing at the same simulator profile."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+MODEL = "gpt-4o-mini"
+
+# The upstream's behaviour, identical for every target (direct included), so latency
+# differences are the proxies' own. Non-streaming answers come back at once: anything on
+# top of direct is overhead. Streams start at once and then pace 16 tokens 1 ms apart, so
+# each token is its own SSE write the proxy has to relay, as with a real model.
+SIMULATOR_PROFILE: dict[str, object] = {
+    "latency_ms": 0,
+    "ttft_ms": 0,
+    "tokens_per_second": 1000,
+    "output_tokens": 16,
+}
+
+
+def write_simulator(directory: Path) -> Path:
+    """The simulator's YAML: the profile above for every model, nothing recorded."""
+    config = {"name": "bench", "default": SIMULATOR_PROFILE, "record_limit": 0}
+    return _write(directory / "simulator.yaml", config)
+
+
+def write_gateway(directory: Path, simulator_url: str, port: int) -> Path:
+    """Our gateway: one simulator backend, default pipeline, quiet logs."""
+    config = {
+        "gateway": {"listen": {"host": "127.0.0.1", "port": port}},
+        "backends": [
+            {
+                "name": "sim-a",
+                "provider": "simulator",
+                "endpoint": f"{simulator_url}/v1",
+                "model": MODEL,
+            }
+        ],
+        "routing": {"strategy": "weighted"},
+        "observability": {"log_level": "warning"},
+    }
+    return _write(directory / "gateway.yaml", config)
+
+
+def write_litellm(directory: Path, simulator_url: str, master_key: str) -> Path:
+    """Stock LiteLLM proxy as its docs set it up, minus what would only slow it down here.
+
+    No database (so no spend logs, key checks against the master key only), no callbacks,
+    no message logging: its best case, which makes the comparison fair to it.
+    """
+    config = {
+        "model_list": [
+            {
+                "model_name": MODEL,
+                "litellm_params": {
+                    "model": f"openai/{MODEL}",
+                    "api_base": f"{simulator_url}/v1",
+                    "api_key": "x",
+                },
+            }
+        ],
+        "litellm_settings": {
+            "set_verbose": False,
+            "turn_off_message_logging": True,
+            "callbacks": [],
+        },
+        "general_settings": {"master_key": master_key, "disable_spend_logs": True},
+    }
+    return _write(directory / "litellm.yaml", config)
+
+
+def _write(path: Path, config: dict[str, object]) -> Path:
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
