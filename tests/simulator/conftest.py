@@ -42,13 +42,14 @@ SIM_CONFIG = {
 def start_simulator(*args: str) -> tuple[subprocess.Popen[str], str]:
     """Start `python -m llm_proxy.simulator` on a free port; return it and its base URL."""
     command = [sys.executable, "-m", "llm_proxy.simulator", "--port", "0", *args]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # stderr is inherited: a pipe nobody drains could fill up and stall the simulator.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     line = process.stdout.readline().strip()
     match = READY.match(line)
     if match is None:
         process.kill()
-        raise RuntimeError(f"simulator did not start: {line!r} {process.stderr.read()!r}")
+        raise RuntimeError(f"simulator did not start (its stderr is above): {line!r}")
     return process, match.group(1)
 
 

@@ -307,3 +307,19 @@ def test_health(sim: httpx.Client) -> None:
     response = sim.get("/health")
     assert response.status_code == 200
     assert response.headers["x-sim-instance"] == "sim-test"
+
+
+def test_the_schema_check_has_teeth(openapi: Validate) -> None:
+    chunk = {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": None}],
+    }
+    openapi("CreateChatCompletionStreamResponse", chunk)
+    chunk["choices"][0]["finish_reason"] = "bogus"  # type: ignore[index]
+    with pytest.raises(jsonschema.ValidationError):
+        openapi("CreateChatCompletionStreamResponse", chunk)
+    with pytest.raises(jsonschema.ValidationError):
+        openapi("CreateChatCompletionResponse", {"id": "x", "object": "chat.completion"})
