@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from llm_proxy.simulator import SimulatorConfig, build_app
-from llm_proxy.simulator.config import ModelProfile
+from llm_proxy.simulator.config import ModelProfile, load_config
 
 from tests.simulator.conftest import start_simulator
 
@@ -114,3 +114,15 @@ def test_bad_override_headers(sim: httpx.Client, value: str) -> None:
     response = sim.post("/v1/chat/completions", json=body, headers={"x-sim-latency-ms": value})
     assert response.status_code == 400
     assert "x-sim-latency-ms" in response.json()["error"]["message"]
+
+
+def test_model_profiles_inherit_from_default(tmp_path: Path) -> None:
+    path = tmp_path / "sim.yaml"
+    path.write_text(
+        "default: {output_tokens: 4, ttft_ms: 5}\nmodels:\n  m: {error_5xx_rate: 0.5}\n"
+    )
+    config = load_config(path, name="n")
+    assert config.name == "n"
+    assert config.profile("m").output_tokens == 4
+    assert config.profile("m").error_5xx_rate == 0.5
+    assert config.profile("other") == config.default

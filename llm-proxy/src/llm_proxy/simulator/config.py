@@ -1,11 +1,24 @@
-"""The simulator's configuration: one profile per model, loaded from YAML."""
+"""The simulator's configuration: one profile per model, loaded from YAML.
+
+```yaml
+name: sim-east            # x-sim-instance of every response (--name overrides)
+record_limit: 1000        # requests kept for GET /_sim/requests
+seed: 42                  # optional: replayable fault dice
+default:                  # unknown models; also the base every model profile starts from
+  latency_ms: 0
+models:
+  gpt-4o-mini: {ttft_ms: 200, tokens_per_second: 80, output_tokens: 64}
+  flaky: {error_5xx_rate: 0.1, rate_429_rate: 0.05, retry_after_s: 2, cut_stream_rate: 0.02}
+```
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ModelProfile(BaseModel):
@@ -48,6 +61,23 @@ class SimulatorConfig(BaseModel):
     seed: int | None = Field(
         default=None, description="Seed of the fault dice, for replayable runs."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_default(cls, data: Any) -> Any:
+        """A model given as a mapping states what differs from `default` and inherits the rest."""
+        if not isinstance(data, dict) or not isinstance(data.get("models"), dict):
+            return data
+        base = data.get("default") or {}
+        if isinstance(base, ModelProfile):
+            base = base.model_dump(exclude_unset=True)
+        if not isinstance(base, dict):
+            return data
+        models = {
+            name: {**base, **profile} if isinstance(profile, dict) else profile
+            for name, profile in data["models"].items()
+        }
+        return {**data, "models": models}
 
     def profile(self, model: str | None) -> ModelProfile:
         """The profile of `model`, or the default one for models not configured."""
