@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from llm_proxy.api.requests import read_context
+from llm_proxy.api.requests import new_context, read_body
 from llm_proxy.api.responses import ErrorFormat, error_response, reply_response, stream_response
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline import Pipeline
@@ -29,14 +29,14 @@ async def handle(
 ) -> Response:
     gateway: Gateway = request.app.state.gateway
     pipeline: Pipeline = request.app.state.pipeline
-    request_id: str | None = None
+    ctx = new_context(request, api)
     try:
-        ctx = await read_context(request, api, gateway.config.gateway.max_body_bytes)
-        request_id = ctx.request_id
+        pipeline.identify(ctx)
+        await read_body(ctx, request, gateway.config.gateway.max_body_bytes)
         validate(ctx.body)
         result = await until_disconnected(request, pipeline.run(ctx))
     except GatewayError as error:
-        return error_response(error, render_error, request_id)
+        return error_response(error, render_error, ctx.request_id)
     if isinstance(result, Reply):
         return reply_response(ctx, result)
     return stream_response(ctx, result, pipeline, error_event)

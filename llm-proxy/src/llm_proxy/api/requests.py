@@ -21,28 +21,32 @@ _KEPT_HEADERS = (
 )
 
 
-async def read_context(request: Request, api: Api, max_bytes: int) -> RequestContext:
+def new_context(request: Request, api: Api) -> RequestContext:
+    """A context from the headers alone, so the caller is known before the body is read."""
     headers = {name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers}
+    return RequestContext(
+        request_id=headers.get("x-request-id") or f"req_{uuid.uuid4().hex}",
+        api=api,
+        body={},
+        headers=headers,
+    )
+
+
+async def read_body(ctx: RequestContext, request: Request, max_bytes: int) -> None:
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > max_bytes:
         raise GatewayError(413, f"Request body is larger than {max_bytes} bytes.")
     raw = await request.body()
     if len(raw) > max_bytes:
         raise GatewayError(413, f"Request body is larger than {max_bytes} bytes.")
-    body = _parse_json(raw)
-    ctx = RequestContext(
-        request_id=headers.get("x-request-id") or f"req_{uuid.uuid4().hex}",
-        api=api,
-        body=body,
-        headers=headers,
-    )
+    body = ctx.body = _parse_json(raw)
+    headers = ctx.headers
     ctx.requested_model = _required_str(body, "model")
     ctx.stream = _optional_bool(body, "stream")
     tags = ctx.metadata.get("tags")
     ctx.tags = [str(t) for t in tags] if isinstance(tags, list) else []
     session = headers.get("x-session-id") or ctx.metadata.get("session_id")
     ctx.session_id = str(session) if session else None
-    return ctx
 
 
 def _parse_json(raw: bytes) -> dict[str, Any]:

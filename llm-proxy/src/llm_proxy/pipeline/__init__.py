@@ -1,6 +1,7 @@
 """The request path, top to bottom: identify → route → dispatch → settle.
 
-Each stage is a module of this package; this is where they are put in order.
+Each stage is a module of this package; this is where they are put in order. `identify`
+runs on the headers alone, before the body is read, so strangers learn nothing else.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ class Pipeline:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
 
+    def identify(self, ctx: RequestContext) -> None:
+        require_master_key(ctx.headers, self.gateway.master_key)
+
     async def run(self, ctx: RequestContext) -> Reply | Stream:
         gateway = self.gateway
         registry = gateway.registry
-        require_master_key(ctx.headers, gateway.master_key)
         ctx.plan = plan_route(ctx, registry.config, set(registry.groups))
         ctx.estimated_tokens = _estimate(ctx)
         try:

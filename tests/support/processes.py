@@ -1,0 +1,117 @@
+"""Real processes on loopback for the tests: the simulator and the gateway."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+_SIM_READY = re.compile(r"^simulator listening on (http://127\.0\.0\.1:\d+)$")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Simulator:
+    process: subprocess.Popen[str]
+    url: str
+
+    @property
+    def v1(self) -> str:
+        return f"{self.url}/v1"
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def start_simulator(config: dict[str, Any], directory: Path) -> Simulator:
+    path = directory / f"sim-{free_port()}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    command = [sys.executable, "-m", "llm_proxy.simulator", "--port", "0", "--config", str(path)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    match = _SIM_READY.match(line)
+    if match is None:
+        process.kill()
+        raise RuntimeError(f"simulator did not start: {line!r}")
+    return Simulator(process, match.group(1))
+
+
+@dataclass
+class Gateway:
+    process: subprocess.Popen[str]
+    url: str
+    master_key: str
+    config_path: Path
+
+    @property
+    def v1(self) -> str:
+        return f"{self.url}/v1"
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {"authorization": f"Bearer {key or self.master_key}"}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def stop(self) -> str:
+        """Stop the gateway; returns what it printed, for assertions on its logs."""
+        self.process.terminate()
+        try:
+            out, _ = self.process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, _ = self.process.communicate()
+        return out
+
+
+def start_gateway(
+    config: dict[str, Any], directory: Path, master_key: str = "sk-test-master"
+) -> Gateway:
+    port = free_port()
+    path = directory / f"gateway-{port}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, "GATEWAY_MASTER_KEY": master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llm_proxy", "serve", "--config", str(path), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(process, f"{url}/ready")
+    return Gateway(process, url, master_key, path)
+
+
+def wait_ready(process: subprocess.Popen[str], url: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise RuntimeError(f"exited with {process.returncode}: {output}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"{url} not ready in {timeout_s}s")
