@@ -172,3 +172,15 @@ def test_clearing_the_queue(sim: httpx.Client) -> None:
 def test_bad_fault_scripts_are_rejected(sim: httpx.Client, spec: dict[str, Any]) -> None:
     assert sim.post("/_sim/faults", json=spec).status_code == 400
     assert sim.get("/_sim/faults").json()["queued"] == []
+
+
+def test_a_stream_stops_when_its_client_leaves(sim: httpx.Client) -> None:
+    body = chat("paced", stream=True)
+    headers = {"x-sim-tokens": "100000"}  # minutes of tokens at the model's rate
+    with sim.stream("POST", "/v1/chat/completions", json=body, headers=headers) as response:
+        first = next(response.iter_lines())
+        assert first.startswith("data: ")
+    deadline = time.monotonic() + 10
+    while sim.get("/_sim/stats").json()["by_status"] != {"499": 1}:
+        assert time.monotonic() < deadline, "the stream outlived its client"
+        time.sleep(0.02)

@@ -249,7 +249,18 @@ async def _whole(call: _Call, body: bytes, fault: Fault | None) -> None:
 
 
 async def _stream(call: _Call, stream: EventStream, timing: Timing, fault: Fault | None) -> None:
-    await deliver(call.responder, stream, timing, fault, [_request_id_header(call)])
+    headers = [_request_id_header(call)]
+    if not timing.token_interval_s:
+        # Nothing is paced out, so there is nothing to stop early: skip the watcher's cost.
+        await deliver(call.responder, stream, timing, fault, headers)
+        return
+    watcher = asyncio.create_task(wait_for_disconnect(call.receive))
+    try:
+        finished = await deliver(call.responder, stream, timing, fault, headers, watcher.done)
+    finally:
+        watcher.cancel()
+    if not finished:
+        raise _ClientGoneError
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from llm_proxy.simulator._asgi import SSE_TYPE, RawHeaders, Responder
@@ -28,8 +29,13 @@ async def deliver(
     timing: Timing,
     fault: Fault | None,
     headers: RawHeaders,
-) -> None:
-    """Send `stream`: wait the ttft, then tokens at the rate; cut or corrupt it if told to."""
+    client_gone: Callable[[], bool] = lambda: False,
+) -> bool:
+    """Send `stream`: wait the ttft, then tokens at the rate; cut or corrupt it if told to.
+
+    Returns False when the client left before the end: like a provider, the simulator then
+    stops generating instead of pacing out tokens nobody reads.
+    """
     kind = fault.kind if fault is not None else None
     tokens = list(stream.tokens)
     tail = stream.tail
@@ -45,13 +51,16 @@ async def deliver(
     first, rest = tokens[:1], tokens[1:]
     if not timing.token_interval_s:
         await _send(responder, [*stream.head, *first, *rest, *tail], done=kind is not FaultKind.CUT)
-        return
+        return not client_gone()
     await _send(responder, [*stream.head, *first], done=False)
     for frame in rest:
         await asyncio.sleep(timing.token_interval_s)
+        if client_gone():
+            return False
         await _send(responder, [frame], done=False)
     if kind is not FaultKind.CUT:
         await _send(responder, tail, done=True)
+    return True
 
 
 async def _send(responder: Responder, frames: list[bytes], *, done: bool) -> None:
