@@ -140,6 +140,27 @@ def test_circuit_opens_after_consecutive_failures_and_closes_after_recovery(
     assert health["last_failure"] is not None and health["latency_p50_ms"] is not None
 
 
+def test_active_probes_let_an_open_circuit_try_again_early(
+    simulator: Simulator, sim: httpx.Client, make_gateway: MakeGateway
+) -> None:
+    gw = make_gateway(
+        two_tier(
+            simulator,
+            retries={"max_attempts": 1},
+            circuit_breaker={"consecutive_failures": 2, "open_s": 600},
+            health_probes={"enabled": True, "interval_s": 0.1},
+        )
+    )
+    script(sim, "503", "m-primary", count=2)
+    for _ in range(2):
+        assert chat(gw, "primary").headers["x-gateway-deployment"] == "secondary-dep"
+    time.sleep(0.5)
+    # open_s is ten minutes, but a probe answered: the circuit is half-open already.
+    assert provider_health(gw, "primary-dep")["circuit_state"] == "half_open"
+    assert chat(gw, "primary").headers["x-gateway-deployment"] == "primary-dep"
+    assert provider_health(gw, "primary-dep")["circuit_state"] == "closed"
+
+
 def test_weighted_distribution_follows_the_weights(
     simulator: Simulator, sim: httpx.Client, gateway: Gateway
 ) -> None:

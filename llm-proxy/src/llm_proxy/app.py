@@ -18,6 +18,7 @@ from llm_proxy.api.admin import config as admin_config
 from llm_proxy.gateway import Gateway, log
 from llm_proxy.pipeline import Pipeline
 from llm_proxy.pipeline.errors import GatewayError
+from llm_proxy.pipeline.tokens import count_text
 
 
 def build_app(gateway: Gateway) -> FastAPI:
@@ -42,6 +43,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     gateway: Gateway = app.state.gateway
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_reload(gateway)))
+    # Load the tokenizer now rather than on the first request (it takes ~0.5 s).
+    await asyncio.to_thread(count_text, "")
+    gateway.start_probes()
     try:
         yield
     finally:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from llm_proxy.config import GatewayConfig, load_config
 from llm_proxy.upstream.dispatcher import Dispatcher
+from llm_proxy.upstream.probes import probe_forever
 from llm_proxy.upstream.registry import Registry
 from llm_proxy.upstream.transports.passthrough import PassthroughTransport
 from llm_proxy.upstream.transports.translated import TranslatedTransport
@@ -23,7 +24,9 @@ class Gateway:
         self.registry = Registry(config)
         self.master_key = master_key
         self.config_path = config_path
-        self.dispatcher = Dispatcher(PassthroughTransport(), TranslatedTransport())
+        self._fast = PassthroughTransport()
+        self.dispatcher = Dispatcher(self._fast, TranslatedTransport())
+        self._probes: asyncio.Future[None] | None = None
         self.draining = False
         self._reload_lock = asyncio.Lock()
 
@@ -39,9 +42,18 @@ class Gateway:
             config = load_config(self.config_path)
             registry = Registry(config, previous=self.registry)
             self.registry = registry
+            self.start_probes()
             log.info("config reloaded: %d backends", len(config.backends))
             return registry
 
+    def start_probes(self) -> None:
+        """Active health probes, when the config asks for them; they follow reloads."""
+        if self.config.routing.health_probes.enabled and self._probes is None:
+            session = self._fast.session
+            self._probes = asyncio.ensure_future(probe_forever(lambda: self.registry, session))
+
     async def close(self) -> None:
+        if self._probes is not None:
+            self._probes.cancel()
         await self.dispatcher.fast.close()
         await self.dispatcher.translated.close()

@@ -13,6 +13,7 @@ from llm_proxy.pipeline.identify import require_master_key
 from llm_proxy.pipeline.route import plan_route
 from llm_proxy.pipeline.tokens import estimate_prompt_tokens
 from llm_proxy.upstream.deployment import Deployment
+from llm_proxy.upstream.dispatcher import Call
 from llm_proxy.upstream.errors import UpstreamError
 from llm_proxy.upstream.transports.base import Reply, Stream, Transport, Usage
 
@@ -64,7 +65,7 @@ class Pipeline:
         if deployment is not None:
             deployment.health.failed(error.message)
 
-    def _call(self, ctx: RequestContext):  # type: ignore[no-untyped-def]
+    def _call(self, ctx: RequestContext) -> Call[Reply | Stream]:
         body, stream, headers = ctx.body, ctx.stream, ctx.headers
 
         async def call(transport: Transport, deployment: Deployment) -> Reply | Stream:

@@ -90,6 +90,12 @@ class DeploymentHealth:
         if self.state is CircuitState.HALF_OPEN:
             self.probe_in_flight = False
 
+    def probe_succeeded(self, now: float | None = None) -> None:
+        """An active probe got an answer: an open circuit may try a real request again."""
+        if self.state is CircuitState.OPEN:
+            self.state = CircuitState.HALF_OPEN
+            self.probe_in_flight = False
+
     def released(self) -> None:
         """An attempt that ended with no verdict (client went away): free the probe slot."""
         self.probe_in_flight = False

@@ -1,0 +1,57 @@
+"""Optional active health probes: find out a deployment is back before a client does.
+
+A probe is `GET <endpoint>/models`, which OpenAI-format servers and Anthropic both answer
+without spending tokens. A failed probe counts as a failure (it can open the circuit);
+a good probe of an open circuit moves it to half-open, so the next real request is the
+one that closes it. Deployments behind LiteLLM translation are not probed: the only
+probe LiteLLM offers is a paid completion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import aiohttp
+from llm_proxy.upstream.deployment import Deployment
+from llm_proxy.upstream.registry import Registry
+
+log = logging.getLogger("llm_proxy.probes")
+
+
+async def probe_forever(current: Callable[[], Registry], session: aiohttp.ClientSession) -> None:
+    while True:
+        registry = current()
+        settings = registry.config.routing.health_probes
+        await asyncio.gather(
+            *(probe(d, session, settings.timeout_s) for d in registry.deployments.values())
+        )
+        await asyncio.sleep(settings.interval_s)
+
+
+async def probe(deployment: Deployment, session: aiohttp.ClientSession, timeout_s: float) -> None:
+    if not (deployment.forwards_openai or deployment.forwards_anthropic):
+        return
+    path = "/v1/models" if deployment.forwards_anthropic else "/models"
+    headers = (
+        {"x-api-key": deployment.api_key or "", "anthropic-version": "2023-06-01"}
+        if deployment.forwards_anthropic
+        else {"authorization": f"Bearer {deployment.api_key}"}
+        if deployment.api_key
+        else {}
+    )
+    try:
+        async with session.get(
+            deployment.base_url + path,
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=timeout_s),
+        ) as response:
+            healthy = response.status < 500
+    except (aiohttp.ClientError, TimeoutError):
+        healthy = False
+    if healthy:
+        deployment.health.probe_succeeded()
+    else:
+        log.warning("health probe of %s failed", deployment.name)
+        deployment.health.failed("health probe failed")
