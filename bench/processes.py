@@ -72,10 +72,19 @@ def start(
     *,
     cores: set[int],
     log_dir: Path,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str | None] | None = None,
     cwd: Path | None = None,
 ) -> Server:
-    """Start `argv` in its own process group, confined to `cores`, output to a log file."""
+    """Start `argv` in its own process group, confined to `cores`, output to a log file.
+
+    `env` adds to this process's environment; a None value removes that variable.
+    """
+    child_env = dict(os.environ)
+    for key, value in (env or {}).items():
+        if value is None:
+            child_env.pop(key, None)
+        else:
+            child_env[key] = value
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -83,7 +92,7 @@ def start(
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
+            env=child_env,
             cwd=cwd,
             start_new_session=True,  # its own group, so stop() reaches forked workers too
             # Set before exec so every thread and forked worker inherits the core.
@@ -104,6 +113,14 @@ def wait_ready(server: Server, url: str, timeout_s: float) -> None:
             return
         time.sleep(0.2)
     raise RuntimeError(f"{server.name} not ready after {timeout_s:.0f} s:\n{server.log_tail()}")
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all cores have spent busy since boot (every process, ours and others')."""
+    with open("/proc/stat") as handle:
+        fields = [int(v) for v in handle.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal: all but idle and iowait are busy.
+    return (sum(fields[:8]) - fields[3] - fields[4]) / _CLOCK_TICKS
 
 
 def pin_self(cores: set[int]) -> None:

@@ -1,0 +1,76 @@
+"""How each of the three servers is launched, on which core, and when it counts as ready."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from bench import configs
+from bench.loadgen import Target
+from bench.processes import Server, free_port, start, wait_ready
+
+REPO = Path(__file__).resolve().parent.parent
+LITELLM_VENV = REPO / "bench" / ".venv-litellm"
+GATEWAY_KEY = "sk-gw-bench-master"
+LITELLM_KEY = "sk-litellm-bench-master"
+
+# Every process that imports litellm needs it (DESIGN.md): no price-list fetch at start-up.
+_LITELLM_ENV = {"LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+
+
+def ensure_litellm() -> Path:
+    """Create the baseline's venv on first use (about a minute), return its `litellm`."""
+    script = REPO / "bench" / "setup_litellm.sh"
+    result = subprocess.run([str(script)], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-15:])
+        raise RuntimeError(f"{script} failed:\n{tail}")
+    return LITELLM_VENV / "bin" / "litellm"
+
+
+def start_simulator(work: Path, cores: set[int]) -> tuple[Server, Target]:
+    config = configs.write_simulator(work)
+    port = free_port()
+    argv = [sys.executable, "-m", "llm_proxy.simulator", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--config", str(config)]
+    server = start("simulator", argv, cores=cores, log_dir=work)
+    base = f"http://127.0.0.1:{port}"
+    wait_ready(server, f"{base}/health", timeout_s=30)
+    return server, Target("direct", f"{base}/v1/chat/completions", "x")
+
+
+def start_gateway(work: Path, simulator: Target, cores: set[int]) -> tuple[Server, Target]:
+    port = free_port()
+    config = configs.write_gateway(work, _base(simulator), port)
+    argv = [str(REPO / ".venv" / "bin" / "llm-proxy"), "serve", "--config", str(config)]
+    argv += ["--port", str(port)]
+    env: dict[str, str | None] = {**_LITELLM_ENV, "GATEWAY_MASTER_KEY": GATEWAY_KEY}
+    server = start("gateway", argv, cores=cores, log_dir=work, env=env)
+    base = f"http://127.0.0.1:{port}"
+    wait_ready(server, f"{base}/ready", timeout_s=60)
+    return server, Target("ours", f"{base}/v1/chat/completions", GATEWAY_KEY)
+
+
+def start_litellm(
+    work: Path, litellm: Path, simulator: Target, cores: set[int]
+) -> tuple[Server, Target]:
+    port = free_port()
+    config = configs.write_litellm(work, _base(simulator), LITELLM_KEY)
+    argv = [str(litellm), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--num_workers", "1"]
+    env: dict[str, str | None] = {
+        **_LITELLM_ENV,
+        "LITELLM_LOG": "ERROR",
+        # Keeps it from reading a stray .env or a DATABASE_URL meant for something else.
+        "LITELLM_MODE": "PRODUCTION",
+        "DATABASE_URL": None,
+    }
+    server = start("litellm", argv, cores=cores, log_dir=work, env=env, cwd=work)
+    base = f"http://127.0.0.1:{port}"
+    wait_ready(server, f"{base}/health/liveliness", timeout_s=120)
+    return server, Target("litellm", f"{base}/v1/chat/completions", LITELLM_KEY)
+
+
+def _base(simulator: Target) -> str:
+    return simulator.url.removesuffix("/v1/chat/completions")
