@@ -176,6 +176,45 @@ def test_weighted_distribution_follows_the_weights(
     assert abs(counts["mini-b"] / 1000 - 0.75) <= 0.05
 
 
+def test_priority_overflows_only_when_the_higher_tier_is_full(
+    simulator: Simulator, sim: httpx.Client, make_gateway: MakeGateway
+) -> None:
+    gw = make_gateway(
+        {
+            "backends": [
+                backend(simulator, "tier-0", "m-tiered", priority=0, max_rpm=3),
+                backend(simulator, "tier-1", "m-tiered", priority=1),
+            ],
+            "routing": {"strategy": "priority"},
+        }
+    )
+    served = [chat(gw, "m-tiered").headers["x-gateway-deployment"] for _ in range(5)]
+    assert served == ["tier-0"] * 3 + ["tier-1"] * 2
+
+
+def test_cost_strategy_picks_the_cheapest_deployment(
+    simulator: Simulator, sim: httpx.Client, make_gateway: MakeGateway
+) -> None:
+    gw = make_gateway(
+        {
+            "backends": [
+                backend(
+                    simulator, "dear", "m-priced", input_cost_per_mtok=5, output_cost_per_mtok=15
+                ),
+                backend(
+                    simulator,
+                    "cheap",
+                    "m-priced",
+                    input_cost_per_mtok=0.1,
+                    output_cost_per_mtok=0.4,
+                ),
+            ],
+            "routing": {"strategy": "cost"},
+        }
+    )
+    assert {chat(gw, "m-priced").headers["x-gateway-deployment"] for _ in range(10)} == {"cheap"}
+
+
 def test_session_affinity_holds(
     simulator: Simulator, sim: httpx.Client, make_gateway: MakeGateway
 ) -> None:
