@@ -150,8 +150,22 @@ class Cache(_Strict):
     enabled: bool = False
 
 
+class Database(_Strict):
+    """Keys, teams, budgets and the spend log. SQLite is the embedded default."""
+
+    url: str = "sqlite+aiosqlite:///./gateway.db"
+
+
+class RedisSection(_Strict):
+    """Counters, the response cache and cross-replica signals; unset: in-process state."""
+
+    url: str | None = None
+
+
 class GatewayConfig(_Strict):
     gateway: GatewaySection = GatewaySection()
+    database: Database = Database()
+    redis: RedisSection = RedisSection()
     backends: Annotated[list[Backend], Field(min_length=1)]
     routing: Routing = Routing()
     observability: Observability = Observability()

@@ -12,6 +12,21 @@ from llm_proxy.upstream.transports.base import Usage
 Api = Literal["chat", "embeddings", "messages"]
 
 
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who is calling, as far as the pipeline's later stages need to know."""
+
+    is_master: bool = False
+    key_id: str | None = None
+    key_prefix: str | None = None
+    team_id: str | None = None
+    user_id: str | None = None
+    # Empty: every model is allowed.
+    allowed_models: tuple[str, ...] = ()
+    default_model: str | None = None
+    max_tokens_cap: int | None = None
+
+
 @dataclass(slots=True)
 class RequestContext:
     request_id: str
@@ -19,6 +34,7 @@ class RequestContext:
     body: dict[str, Any]
     headers: dict[str, str]
     started: float = field(default_factory=time.perf_counter)
+    identity: Identity = field(default_factory=Identity)
     requested_model: str = ""
     stream: bool = False
     session_id: str | None = None
