@@ -160,6 +160,9 @@ class RedisSection(_Strict):
     """Counters, the response cache and cross-replica signals; unset: in-process state."""
 
     url: str | None = None
+    # Every key the gateway writes starts with this, so deployments (and test runs)
+    # can share one Redis without touching each other's data.
+    prefix: str = "gw:"
 
 
 class GatewayConfig(_Strict):
