@@ -13,6 +13,29 @@ Api = Literal["chat", "embeddings", "messages"]
 
 
 @dataclass(frozen=True, slots=True)
+class ScopeLimits:
+    """Rate limits and budgets of one scope the caller belongs to: its key, team or user.
+
+    Filled by `identify` from the key, team and user records; enforced by the limits and
+    budget stages. None means no limit on that dimension.
+    """
+
+    scope: Literal["key", "team", "user"]
+    id: str
+    rpm: int | None = None
+    tpm: int | None = None
+    input_tpm: int | None = None
+    output_tpm: int | None = None
+    tpd: int | None = None
+    budget_usd_daily: float | None = None
+    budget_usd_monthly: float | None = None
+    budget_tokens_daily: int | None = None
+    budget_tokens_monthly: int | None = None
+    alert_thresholds: tuple[float, ...] = (0.8, 1.0)
+    auto_downgrade_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Identity:
     """Who is calling, as far as the pipeline's later stages need to know."""
 
@@ -25,6 +48,7 @@ class Identity:
     allowed_models: tuple[str, ...] = ()
     default_model: str | None = None
     max_tokens_cap: int | None = None
+    scopes: tuple[ScopeLimits, ...] = ()
 
 
 @dataclass(slots=True)
