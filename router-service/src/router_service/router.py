@@ -1,0 +1,62 @@
+"""Our RouteLLM router: MiniLM embeddings of the conversation plus cheap features, scored by a
+small head trained offline (see `training/`), registered in RouteLLM's router table as `minilm`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from router_service import checkpoint as checkpoint_io
+from router_service.conversation import Message, routing_text
+from router_service.embedding import MiniLMEncoder
+from router_service.features import cheap_features
+from router_service.routellm_bridge import import_routers_module
+
+_routellm = import_routers_module()
+
+NAME = "minilm"
+Prompt = str | list[Message] | tuple[Message, ...]
+
+
+class MiniLMRouter(_routellm.Router):  # type: ignore[misc, name-defined]
+    """`calculate_strong_win_rate` takes a prompt string or a whole list of chat messages."""
+
+    def __init__(
+        self,
+        checkpoint_path: str | Path | None = None,
+        encoder: MiniLMEncoder | None = None,
+    ) -> None:
+        self.checkpoint = checkpoint_io.load(
+            Path(checkpoint_path) if checkpoint_path else checkpoint_io.DEFAULT_PATH
+        )
+        self.encoder = encoder or MiniLMEncoder.from_package()
+
+    def calculate_strong_win_rate(self, prompt: Prompt) -> float:
+        return float(self.batch_strong_win_rates([_as_messages(prompt)])[0])
+
+    def batch_strong_win_rates(self, conversations: list[list[Message]]) -> np.ndarray:
+        return self.checkpoint.score(self.inputs(conversations))
+
+    def inputs(self, conversations: list[list[Message]]) -> np.ndarray:
+        """The head's input rows: embedding of the routing text, then the cheap features."""
+        texts = [routing_text(c, self.checkpoint.max_chars) for c in conversations]
+        embeddings = self.encoder.encode(texts, max_tokens=self.checkpoint.max_tokens)
+        features = np.stack([cheap_features(c) for c in conversations])
+        return np.hstack([embeddings, features])
+
+
+def _as_messages(prompt: Prompt) -> list[Message]:
+    if isinstance(prompt, str):
+        return [{"role": "user", "content": prompt}]
+    return list(prompt)
+
+
+def register() -> None:
+    """Make `minilm` selectable by name wherever RouteLLM looks routers up (its Controller too)."""
+    _routellm.ROUTER_CLS[NAME] = MiniLMRouter
+    _routellm.NAME_TO_CLS[MiniLMRouter] = NAME
+
+
+register()

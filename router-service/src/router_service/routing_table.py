@@ -1,0 +1,100 @@
+"""The auto groups with their thresholds resolved: score in, model out.
+
+Thresholds given as `target_strong_share` are resolved from a score distribution of the
+group's router; recalibration swaps in new thresholds atomically (one reference assignment),
+so a request being routed sees either the old table or the new one, never half of each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from router_service.calibration import threshold_for_share
+from router_service.config import AutoGroup
+
+
+@dataclass(frozen=True)
+class Rung:
+    model: str
+    # Calls whose score >= threshold reach this rung (or a higher one); None on the first rung.
+    threshold: float | None
+    target_strong_share: float | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    model: str
+    threshold: float
+
+
+@dataclass(frozen=True)
+class ResolvedGroup:
+    name: str
+    router: str
+    rungs: tuple[Rung, ...]
+
+    def decide(self, score: float) -> Decision:
+        """The highest rung whose threshold the score reaches, with the threshold that decided:
+        the one reached, or on the first rung the lowest one missed."""
+        chosen = 0
+        for index in range(1, len(self.rungs)):
+            if score >= self._threshold(index):
+                chosen = index
+        deciding = max(chosen, 1)
+        return Decision(model=self.rungs[chosen].model, threshold=self._threshold(deciding))
+
+    def _threshold(self, index: int) -> float:
+        threshold = self.rungs[index].threshold
+        assert threshold is not None  # every rung above the first has one once resolved
+        return threshold
+
+
+def resolve_group(name: str, group: AutoGroup, score_quantiles: np.ndarray | None) -> ResolvedGroup:
+    rungs = [Rung(group.ladder[0].model, None, None)]
+    floor = 0.0
+    for tier in group.ladder[1:]:
+        if tier.threshold is not None:
+            threshold = tier.threshold
+        elif score_quantiles is None:
+            raise ValueError(f"auto group {name}: no score distribution for {group.router}")
+        else:
+            assert tier.target_strong_share is not None
+            threshold = threshold_for_share(score_quantiles, tier.target_strong_share)
+        # Higher rungs must not be easier to reach than lower ones.
+        floor = max(floor, threshold)
+        rungs.append(Rung(tier.model, floor, tier.target_strong_share))
+    return ResolvedGroup(name=name, router=group.router, rungs=tuple(rungs))
+
+
+class RoutingTable:
+    def __init__(
+        self, groups: Mapping[str, AutoGroup], distributions: Mapping[str, np.ndarray]
+    ) -> None:
+        self._config = dict(groups)
+        self._distributions = dict(distributions)
+        self._resolved = self._resolve_all()
+
+    def _resolve_all(self) -> dict[str, ResolvedGroup]:
+        return {
+            name: resolve_group(name, group, self._distributions.get(group.router))
+            for name, group in self._config.items()
+        }
+
+    def get(self, name: str) -> ResolvedGroup | None:
+        return self._resolved.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._resolved)
+
+    def recalibrate(self, router: str, score_quantiles: np.ndarray) -> list[ResolvedGroup]:
+        """Use a new score distribution for `router`; returns the groups that route with it."""
+        distributions = {**self._distributions, router: score_quantiles}
+        resolved = {
+            name: resolve_group(name, group, distributions.get(group.router))
+            for name, group in self._config.items()
+        }
+        self._distributions, self._resolved = distributions, resolved
+        return [group for group in resolved.values() if group.router == router]

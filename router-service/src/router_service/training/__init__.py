@@ -1,0 +1,1 @@
+"""Offline training of our router on stored benchmark outcomes (needs ../shared/data/routing)."""
