@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from llm_proxy.config import GatewayConfig, load_config
+from llm_proxy.pipeline.auto_route import RouterClient
 from llm_proxy.upstream.dispatcher import Dispatcher
 from llm_proxy.upstream.probes import probe_forever
 from llm_proxy.upstream.registry import Registry
@@ -27,6 +28,7 @@ class Gateway:
         self._fast = PassthroughTransport()
         self.dispatcher = Dispatcher(self._fast, TranslatedTransport())
         self._probes: asyncio.Future[None] | None = None
+        self.router = RouterClient(lambda: self._fast.session)
         self.draining = False
         self._reload_lock = asyncio.Lock()
 

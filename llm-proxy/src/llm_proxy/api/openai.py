@@ -39,8 +39,9 @@ async def models(request: Request) -> Response:
         return error_response(error, render)
     registry = gateway.registry
     owners = {name: group[0].provider for name, group in registry.groups.items()}
+    names = registry.models() + sorted(registry.config.routing.auto_groups)
     data = [
         {"id": name, "object": "model", "created": 0, "owned_by": owners.get(name, "gateway")}
-        for name in registry.models()
+        for name in names
     ]
     return Response(orjson.dumps({"object": "list", "data": data}), media_type="application/json")

@@ -25,6 +25,8 @@ def gateway_headers(ctx: RequestContext) -> dict[str, str]:
         headers["x-gateway-attempts"] = str(len(ctx.dispatch.attempts))
         if ctx.dispatch.fallback_used:
             headers["x-gateway-fallback"] = ctx.dispatch.attempts[0].group
+    if ctx.route is not None:
+        headers["x-gateway-route"] = ctx.route.header()
     headers["x-gateway-overhead-ms"] = f"{ctx.overhead_ms():.2f}"
     return headers
 

@@ -122,8 +122,25 @@ class HealthProbes(_Strict):
     timeout_s: Annotated[float, Field(gt=0)] = 5.0
 
 
+class AutoGroup(_Strict):
+    """A model name (e.g. "auto") whose requests the router-service sends to a model."""
+
+    # Where requests go when the router-service is slow, down, or names an unserved model.
+    default: Annotated[str, Field(min_length=1)]
+    # The model that would answer without routing: the baseline of the savings report.
+    strong: str | None = None
+
+
+class RouterService(_Strict):
+    url: str = "http://127.0.0.1:4100"
+    # The router decides within this many ms or the group's default model answers.
+    deadline_ms: Annotated[float, Field(gt=0)] = 50.0
+
+
 class Routing(_Strict):
     strategy: Strategy = "weighted"
+    auto_groups: dict[str, AutoGroup] = {}
+    router_service: RouterService = RouterService()
     groups: dict[str, Group] = {}
     aliases: dict[str, str] = {}
     rules: list[Rule] = []
@@ -193,6 +210,14 @@ class GatewayConfig(_Strict):
         for i, rule in enumerate(self.routing.rules):
             if rule.route_to not in known:
                 raise ValueError(f"routing.rules.{i}.route_to: no backend serves {rule.route_to!r}")
+        for name, group in self.routing.auto_groups.items():
+            if name in models:
+                raise ValueError(f"routing.auto_groups.{name}: a backend already serves {name!r}")
+            for field_name, chosen in (("default", group.default), ("strong", group.strong)):
+                if chosen is not None and chosen not in known:
+                    raise ValueError(
+                        f"routing.auto_groups.{name}.{field_name}: no backend serves {chosen!r}"
+                    )
         for source, target in self.routing.context_window_fallbacks.items():
             if target not in known:
                 raise ValueError(

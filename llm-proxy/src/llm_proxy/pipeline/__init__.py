@@ -1,4 +1,4 @@
-"""The request path, top to bottom: identify → route → dispatch → settle.
+"""The request path, top to bottom: identify → auto route → route → dispatch → settle.
 
 Each stage is a module of this package; this is where they are put in order. `identify`
 runs on the headers alone, before the body is read, so strangers learn nothing else.
@@ -30,6 +30,12 @@ class Pipeline:
     async def run(self, ctx: RequestContext) -> Reply | Stream:
         gateway = self.gateway
         registry = gateway.registry
+        routing = registry.config.routing
+        auto_group = routing.auto_groups.get(ctx.requested_model)
+        if auto_group is not None:
+            ctx.route = await gateway.router.decide(
+                ctx, ctx.requested_model, auto_group, routing.router_service, set(registry.groups)
+            )
         ctx.plan = plan_route(ctx, registry.config, set(registry.groups))
         ctx.estimated_tokens = _estimate(ctx)
         try:

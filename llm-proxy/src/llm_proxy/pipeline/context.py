@@ -51,6 +51,26 @@ class Identity:
     scopes: tuple[ScopeLimits, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class RouteDecision:
+    group: str
+    model: str
+    router: str | None
+    score: float | None
+    threshold: float | None
+    latency_ms: float
+    # Why the default answered instead of the router's choice, if it did.
+    fallback_reason: str | None = None
+
+    def header(self) -> str:
+        if self.fallback_reason is not None:
+            return f"group={self.group}; model={self.model}; fallback={self.fallback_reason}"
+        return (
+            f"group={self.group}; model={self.model}; router={self.router}; "
+            f"score={self.score:.4f}; threshold={self.threshold:.4f}"
+        )
+
+
 @dataclass(slots=True)
 class RequestContext:
     request_id: str
@@ -64,6 +84,7 @@ class RequestContext:
     session_id: str | None = None
     tags: list[str] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)
+    route: RouteDecision | None = None
     estimated_tokens: int = 0
     dispatch: Dispatch = field(default_factory=Dispatch)
     usage: Usage = field(default_factory=Usage)
@@ -74,6 +95,11 @@ class RequestContext:
     def metadata(self) -> dict[str, Any]:
         value = self.body.get("metadata")
         return value if isinstance(value, dict) else {}
+
+    @property
+    def model_to_route(self) -> str:
+        """The router-service's choice for an auto group, else what the client asked for."""
+        return self.route.model if self.route is not None else self.requested_model
 
     def overhead_ms(self) -> float:
         return max(0.0, (time.perf_counter() - self.started - self.dispatch.upstream_s) * 1000)

@@ -10,7 +10,7 @@ from llm_proxy.pipeline.tokens import estimate_prompt_tokens
 
 def plan_route(ctx: RequestContext, config: GatewayConfig, served: set[str]) -> list[str]:
     routing = config.routing
-    model = _apply_rules(ctx, routing.rules) or ctx.requested_model
+    model = _apply_rules(ctx, routing.rules) or ctx.model_to_route
     model = routing.aliases.get(model, model)
     if model not in served:
         stand_ins = [m for m in routing.equivalents.get(model, []) if m in served]

@@ -1,0 +1,70 @@
+"""`model: "auto"`: ask the router-service which model should answer, within a deadline.
+
+The router is an optimisation, never a dependency: when it is slow, down, or answers with
+a model no backend serves, the group's default model answers and the fallback is counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import aiohttp
+import orjson
+
+from llm_proxy.config.models import AutoGroup, RouterService
+from llm_proxy.pipeline.context import RequestContext, RouteDecision
+
+
+class RouterClient:
+    def __init__(self, session: Callable[[], aiohttp.ClientSession]) -> None:
+        # The HTTP session is shared with the fast path and created lazily on its loop.
+        self._session = session
+
+    async def decide(
+        self,
+        ctx: RequestContext,
+        name: str,
+        group: AutoGroup,
+        service: RouterService,
+        served: set[str],
+    ) -> RouteDecision:
+        started = time.perf_counter()
+        payload = {"messages": ctx.body.get("messages") or [], "auto_group": name}
+        try:
+            async with self._session().post(
+                service.url.rstrip("/") + "/route",
+                data=orjson.dumps(payload),
+                headers={"content-type": "application/json"},
+                timeout=aiohttp.ClientTimeout(total=service.deadline_ms / 1000),
+            ) as response:
+                if response.status != 200:
+                    return _fallback(name, group, started, f"status_{response.status}")
+                answer = orjson.loads(await response.read())
+        except TimeoutError:
+            return _fallback(name, group, started, "deadline")
+        except (aiohttp.ClientError, orjson.JSONDecodeError):
+            return _fallback(name, group, started, "unavailable")
+        model = answer.get("model") if isinstance(answer, dict) else None
+        if not isinstance(model, str) or model not in served:
+            return _fallback(name, group, started, "unserved_model")
+        return RouteDecision(
+            group=name,
+            model=model,
+            router=str(answer.get("router")),
+            score=float(answer.get("score") or 0.0),
+            threshold=float(answer.get("threshold") or 0.0),
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+
+def _fallback(name: str, group: AutoGroup, started: float, reason: str) -> RouteDecision:
+    return RouteDecision(
+        group=name,
+        model=group.default,
+        router=None,
+        score=None,
+        threshold=None,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        fallback_reason=reason,
+    )
