@@ -3,7 +3,9 @@
 PYTHON ?= python3
 UV := .tools/bin/uv
 export LITELLM_LOCAL_MODEL_COST_MAP := True
-export UV_PYTHON := $(shell command -v $(PYTHON))
+# The interpreter itself, not a shim: uv rebuilds .venv when the path it was made with changes.
+export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
+export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: run test lint bench env services
 
