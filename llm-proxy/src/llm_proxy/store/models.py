@@ -1,0 +1,244 @@
+"""The tables: organizations, teams, users, budgets, virtual keys, admin tokens, the request log.
+
+Ids are short prefixed strings (`team_…`, `key_…`), so a log line or a URL says what it names.
+Every timestamp is UTC. Limits left as NULL mean "no limit on that dimension".
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Named constraints, so migrations can refer to them the same way on Postgres and SQLite.
+_NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+# JSONB on Postgres (indexable, compact), plain JSON text elsewhere.
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:20]}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone on its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous: pass a UTC-aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=_NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: Json}
+
+
+class _Limits:
+    """Rate limits shared by keys, teams and users (tokens per minute / per day)."""
+
+    rpm: Mapped[int | None] = mapped_column(Integer)
+    tpm: Mapped[int | None] = mapped_column(Integer)
+    input_tpm: Mapped[int | None] = mapped_column(Integer)
+    output_tpm: Mapped[int | None] = mapped_column(Integer)
+    tpd: Mapped[int | None] = mapped_column(Integer)
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Budget(Base):
+    """Spending caps a key, team or user points at; several may share one."""
+
+    __tablename__ = "budgets"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    usd_daily: Mapped[float | None] = mapped_column(Float)
+    usd_monthly: Mapped[float | None] = mapped_column(Float)
+    tokens_daily: Mapped[int | None] = mapped_column(BigInteger)
+    tokens_monthly: Mapped[int | None] = mapped_column(BigInteger)
+    # Fractions of the budget at which an alert fires, once per window each.
+    alert_thresholds: Mapped[list[float]] = mapped_column(Json, default=lambda: [0.8, 1.0])
+    # Over budget, requests go to this model instead of being refused.
+    auto_downgrade_to: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Team(_Limits, Base):
+    __tablename__ = "teams"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    organization_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
+    )
+    budget_id: Mapped[str | None] = mapped_column(ForeignKey("budgets.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class User(_Limits, Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    team_id: Mapped[str | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="RESTRICT"), index=True
+    )
+    budget_id: Mapped[str | None] = mapped_column(ForeignKey("budgets.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class VirtualKey(_Limits, Base):
+    """A client credential `sk-gw-…`. Only its SHA-256 is stored; the key is shown once."""
+
+    __tablename__ = "virtual_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the key, for people to tell keys apart in lists and logs.
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    # After a rotation the replaced key keeps working until previous_expires_at.
+    previous_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    previous_expires_at: Mapped[datetime | None] = mapped_column()
+    team_id: Mapped[str | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="RESTRICT"), index=True
+    )
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="RESTRICT"), index=True
+    )
+    budget_id: Mapped[str | None] = mapped_column(ForeignKey("budgets.id", ondelete="RESTRICT"))
+    # Empty: every model is allowed.
+    allowed_models: Mapped[list[str]] = mapped_column(Json, default=list)
+    default_model: Mapped[str | None] = mapped_column(String(200))
+    max_tokens_cap: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class AdminToken(Base):
+    """A credential for `/admin/*` with a role: admin | developer | readonly."""
+
+    __tablename__ = "admin_tokens"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_prefix: Mapped[str] = mapped_column(String(20))
+    expires_at: Mapped[datetime | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class RequestLog(Base):
+    """One row per request that reached the gateway: the spend log.
+
+    Written in batches by `llm_proxy.spend`, idempotent by `request_id`. Times are the
+    request's start (`started_at`) and settlement (`finished_at`); `latency_ms` is their
+    difference, `ttft_ms` the time to the first streamed byte. `status` is the HTTP status
+    the client got (499: it went away first). Queries: `llm_proxy.store.request_log`.
+    """
+
+    __tablename__ = "request_log"
+    __table_args__ = (
+        Index("ix_request_log_started_at", "started_at"),
+        Index("ix_request_log_key_started", "key_id", "started_at"),
+        Index("ix_request_log_team_started", "team_id", "started_at"),
+        Index("ix_request_log_user_started", "user_id", "started_at"),
+        Index("ix_request_log_parent", "parent_request_id"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    request_id: Mapped[str] = mapped_column(String(128), unique=True)
+    started_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime] = mapped_column()
+    api: Mapped[str] = mapped_column(String(16))
+    key_id: Mapped[str | None] = mapped_column(String(40))
+    team_id: Mapped[str | None] = mapped_column(String(40))
+    user_id: Mapped[str | None] = mapped_column(String(40))
+    model_requested: Mapped[str | None] = mapped_column(String(200))
+    model_routed: Mapped[str | None] = mapped_column(String(200))
+    provider: Mapped[str | None] = mapped_column(String(64))
+    deployment: Mapped[str | None] = mapped_column(String(200))
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cached_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    ttft_ms: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[int] = mapped_column(Integer)
+    error_type: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(String(1000))
+    stream: Mapped[bool] = mapped_column(Boolean, default=False)
+    cache_hit: Mapped[bool] = mapped_column(Boolean, default=False)
+    fallback_used: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    router_score: Mapped[float | None] = mapped_column(Float)
+    parent_request_id: Mapped[str | None] = mapped_column(String(128))
+    trace_id: Mapped[str | None] = mapped_column(String(64))
+    prompt_hash: Mapped[str | None] = mapped_column(String(64))
+    # Milliseconds per pipeline stage ({"identify": 0.02, "route": 0.1, …}), filled by telemetry.
+    stage_timings: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    tags: Mapped[list[str]] = mapped_column(Json, default=list)

@@ -1,0 +1,178 @@
+"""The request log (spend log): the row shape, idempotent batch inserts, and queries.
+
+Writers hand over `RequestRecord`s (see `llm_proxy.spend`); readers — usage endpoints, the
+logs API, dashboards — use `find_requests` and `usage_totals` / `usage_by_model` here, so
+the table's indexes (`started_at`, and key/team/user + `started_at`) serve every query.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from llm_proxy.store.models import RequestLog
+
+Scope = Literal["key", "team", "user"]
+_SCOPE_COLUMNS = {"key": RequestLog.key_id, "team": RequestLog.team_id, "user": RequestLog.user_id}
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """What the gateway knows about one finished request: one row of `request_log`."""
+
+    request_id: str
+    started_at: datetime
+    finished_at: datetime
+    api: str
+    latency_ms: float
+    status: int
+    key_id: str | None = None
+    team_id: str | None = None
+    user_id: str | None = None
+    model_requested: str | None = None
+    model_routed: str | None = None
+    provider: str | None = None
+    deployment: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float = 0.0
+    ttft_ms: float | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    stream: bool = False
+    cache_hit: bool = False
+    fallback_used: bool = False
+    attempts: int = 0
+    router_score: float | None = None
+    parent_request_id: str | None = None
+    trace_id: str | None = None
+    prompt_hash: str | None = None
+    stage_timings: dict[str, float] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+
+    def as_row(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+async def insert_records(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows, skipping request ids already logged: replays and retries are harmless."""
+    if not rows:
+        return
+    dialect = connection.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(RequestLog).on_conflict_do_nothing(index_elements=["request_id"])
+    await connection.execute(statement, list(rows))
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    """Conditions for `find_requests`; None means "any"."""
+
+    key_id: str | None = None
+    team_id: str | None = None
+    user_id: str | None = None
+    model: str | None = None
+    status: int | None = None
+    errors_only: bool = False
+    since: datetime | None = None
+    until: datetime | None = None
+    parent_request_id: str | None = None
+
+
+async def find_requests(
+    session: AsyncSession, where: LogFilter, limit: int = 100, before_id: int | None = None
+) -> list[RequestLog]:
+    """Newest first; page on by passing the last row's `id` as `before_id` (stable)."""
+    query = _filtered(select(RequestLog), where).order_by(RequestLog.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(RequestLog.id < before_id)
+    return list((await session.scalars(query)).all())
+
+
+async def find_request(session: AsyncSession, request_id: str) -> RequestLog | None:
+    query = select(RequestLog).where(RequestLog.request_id == request_id)
+    return (await session.scalars(query)).first()
+
+
+def _filtered(query: Select[Any], where: LogFilter) -> Select[Any]:
+    equal = {
+        RequestLog.key_id: where.key_id,
+        RequestLog.team_id: where.team_id,
+        RequestLog.user_id: where.user_id,
+        RequestLog.model_requested: where.model,
+        RequestLog.status: where.status,
+        RequestLog.parent_request_id: where.parent_request_id,
+    }
+    for column, value in equal.items():
+        if value is not None:
+            query = query.where(column == value)
+    if where.errors_only:
+        query = query.where(RequestLog.status >= 400)
+    if where.since is not None:
+        query = query.where(RequestLog.started_at >= where.since)
+    if where.until is not None:
+        query = query.where(RequestLog.started_at < where.until)
+    return query
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ModelTotals:
+    model: str
+    totals: Totals
+
+
+_SUMS = (
+    func.count(RequestLog.id),
+    func.coalesce(func.sum(RequestLog.prompt_tokens), 0),
+    func.coalesce(func.sum(RequestLog.completion_tokens), 0),
+    func.coalesce(func.sum(RequestLog.cost_usd), 0.0),
+)
+
+
+async def usage_totals(
+    session: AsyncSession, scope: Scope, scope_id: str, since: datetime
+) -> Totals:
+    """Requests, tokens and cost of one key, team or user since a moment."""
+    column = _SCOPE_COLUMNS[scope]
+    query = select(*_SUMS).where(column == scope_id, RequestLog.started_at >= since)
+    row = (await session.execute(query)).one()
+    return Totals(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
+
+
+async def usage_by_model(
+    session: AsyncSession, scope: Scope, scope_id: str, since: datetime, limit: int = 10
+) -> list[ModelTotals]:
+    """The same totals per routed model, most expensive first (then most requests)."""
+    column = _SCOPE_COLUMNS[scope]
+    model = func.coalesce(RequestLog.model_routed, RequestLog.model_requested, "")
+    query = (
+        select(model, *_SUMS)
+        .where(column == scope_id, RequestLog.started_at >= since)
+        .group_by(model)
+        .order_by(_SUMS[3].desc(), _SUMS[0].desc())
+        .limit(limit)
+    )
+    rows = (await session.execute(query)).all()
+    return [
+        ModelTotals(str(r[0]), Totals(int(r[1]), int(r[2]), int(r[3]), float(r[4]))) for r in rows
+    ]
