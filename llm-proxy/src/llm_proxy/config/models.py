@@ -66,6 +66,9 @@ class Backend(_Strict):
     context_window: Annotated[int, Field(gt=0)] | None = None
     input_cost_per_mtok: Annotated[float, Field(ge=0)] | None = None
     output_cost_per_mtok: Annotated[float, Field(ge=0)] | None = None
+    # Self-hosted: cost from the GPU's hourly rate and the tokens per second it serves.
+    gpu_hour_usd: Annotated[float, Field(ge=0)] | None = None
+    gpu_tokens_per_s: Annotated[float, Field(gt=0)] | None = None
 
     @field_validator("api_key_ref")
     @classmethod
@@ -78,6 +81,12 @@ class Backend(_Strict):
     def _endpoint_for_forwarding(self) -> Backend:
         if self.provider in OPENAI_COMPATIBLE and self.provider != "openai" and not self.endpoint:
             raise ValueError(f"provider {self.provider!r} needs an endpoint")
+        return self
+
+    @model_validator(mode="after")
+    def _gpu_rate_needs_throughput(self) -> Backend:
+        if self.gpu_hour_usd is not None and self.gpu_tokens_per_s is None:
+            raise ValueError("gpu_hour_usd needs gpu_tokens_per_s to price a token")
         return self
 
     @property
@@ -159,8 +168,48 @@ class Observability(_Strict):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class RateRule(_Strict):
+    """Requests and tokens a model (or every model) may take per window, counted per `per`."""
+
+    model: str | None = None  # None: every model
+    # Who shares one counter: each key (team, user) its own, or everyone ("model").
+    per: Literal["key", "team", "user", "model"] = "key"
+    rpm: Annotated[int, Field(gt=0)] | None = None
+    tpm: Annotated[int, Field(gt=0)] | None = None
+    input_tpm: Annotated[int, Field(gt=0)] | None = None
+    output_tpm: Annotated[int, Field(gt=0)] | None = None
+    tpd: Annotated[int, Field(gt=0)] | None = None
+
+
+class LimitsQueue(_Strict):
+    """Over a rate limit, wait for room (up to max_wait_s) instead of answering 429."""
+
+    max_wait_s: Annotated[float, Field(ge=0)] = 0.0
+    keys: list[str] = []  # key ids that wait; empty: every key
+
+
+class BudgetAlerts(_Strict):
+    webhook_url: str | None = None
+    # None: each scope's own thresholds (ScopeLimits.alert_thresholds).
+    thresholds: list[Annotated[float, Field(gt=0, le=1)]] | None = None
+
+
 class Limits(_Strict):
-    enabled: bool = False
+    """Rate limits and budgets: reserved before dispatch, settled with the real usage."""
+
+    enabled: bool = True
+    fail_mode: Literal["open", "closed"] = "open"
+    rules: list[RateRule] = []
+    # Output tokens reserved when a request sets no max_tokens, by model, then the default.
+    output_tokens_estimate: Annotated[int, Field(ge=0)] = 256
+    output_tokens_estimates: dict[str, Annotated[int, Field(ge=0)]] = {}
+    queue: LimitsQueue = LimitsQueue()
+    # model -> cheaper model answering instead when the model's own rate limit is reached.
+    degrade_to: dict[str, str] = {}
+    alerts: BudgetAlerts = BudgetAlerts()
+    # A Redis that does not answer within this is treated as down for redis_retry_s.
+    redis_timeout_ms: Annotated[float, Field(gt=0)] = 250.0
+    redis_retry_s: Annotated[float, Field(ge=0)] = 1.0
 
 
 class Cache(_Strict):
@@ -218,6 +267,9 @@ class GatewayConfig(_Strict):
                     raise ValueError(
                         f"routing.auto_groups.{name}.{field_name}: no backend serves {chosen!r}"
                     )
+        for source, target in self.limits.degrade_to.items():
+            if target not in known:
+                raise ValueError(f"limits.degrade_to.{source}: no backend serves {target!r}")
         for source, target in self.routing.context_window_fallbacks.items():
             if target not in known:
                 raise ValueError(
