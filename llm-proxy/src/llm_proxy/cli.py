@@ -21,6 +21,7 @@ from llm_proxy.embedded import (
     start_simulator,
 )
 from llm_proxy.gateway import Gateway
+from llm_proxy.kong import command as kong_command
 from llm_proxy.upstream.registry import RegistryError
 
 
@@ -36,8 +37,11 @@ def main(argv: list[str] | None = None) -> None:
         command.add_argument("--port", type=int, default=None)
     check = commands.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("config", type=Path)
+    kong_command.add_subcommands(commands)
     args = parser.parse_args(argv)
-    if args.command == "check-config":
+    if args.command == "kong":
+        kong_command.run(args)
+    elif args.command == "check-config":
         _load_or_exit(args.config)
         print(f"{args.config}: ok")
     elif args.command == "serve":
