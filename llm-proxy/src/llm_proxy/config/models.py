@@ -166,6 +166,12 @@ class Routing(_Strict):
 
 class Observability(_Strict):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # OTLP traces; the standard OTEL_* variables (OTEL_TRACES_EXPORTER, …) override this.
+    tracing: bool = False
+    # Prometheus metrics on GET /metrics.
+    metrics: bool = True
+    # One JSON line per request on stdout.
+    request_log: bool = True
 
 
 class RateRule(_Strict):

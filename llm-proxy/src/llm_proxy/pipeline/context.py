@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from llm_proxy.upstream.dispatcher import Dispatch
 from llm_proxy.upstream.transports.base import Usage
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 Api = Literal["chat", "embeddings", "messages"]
 
@@ -90,6 +93,13 @@ class RequestContext:
     usage: Usage = field(default_factory=Usage)
     status: int = 200
     error: str | None = None
+    # Milliseconds per pipeline stage, for the spend log's waterfall (telemetry/stages.py).
+    stage_ms: dict[str, float] = field(default_factory=dict)
+    # From arrival to the first streamed byte being ready; None for complete answers.
+    ttft_ms: float | None = None
+    # The request's root span, only when tracing is on, and its trace id.
+    span: Span | None = None
+    trace_id: str | None = None
 
     @property
     def metadata(self) -> dict[str, Any]:
