@@ -119,7 +119,7 @@ def markdown(document: dict[str, Any]) -> str:
         f"## Benchmark run {meta.get('started', '')}\n",
         f"`{meta.get('command', '')}`; {meta.get('wall_s', '?')} s wall; "
         f"LiteLLM {meta.get('litellm_version')}; Python {meta.get('python')}; "
-        f"{meta.get('pinning')}. "
+        f"{meta.get('pinning')}; niceness {meta.get('nice')}. "
         f"Simulator profile: `{json.dumps(meta.get('simulator_profile'))}`.\n",
         _cells_table(document["cells"]),
         _ratios_table(document["ratios"]),
