@@ -1,0 +1,84 @@
+"""Budget threshold alerts: to the log, the metrics hooks and a webhook, never in the way.
+
+The store reports each crossing once per counter, threshold and period (deduplicated in
+Redis with SET NX, or in process); the webhook POST runs in the background so no
+request waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+
+from llm_proxy.limits.cost import NANO_PER_USD
+from llm_proxy.limits.counters import Crossing, Dimension
+from llm_proxy.limits.metrics import LimitsMetrics
+
+log = logging.getLogger("llm_proxy.limits")
+
+_WEBHOOK_TIMEOUT = aiohttp.ClientTimeout(total=5)
+
+
+def alert_payload(crossing: Crossing) -> dict[str, Any]:
+    counter = crossing.counter
+    scale = NANO_PER_USD if counter.dimension is Dimension.NANO_USD else 1
+    unit = "usd" if counter.dimension is Dimension.NANO_USD else "tokens"
+    scope, _, owner_id = counter.owner.partition(":")
+    return {
+        "type": "budget.threshold_reached",
+        "scope": scope,
+        "id": owner_id,
+        "unit": unit,
+        "period": counter.key.rsplit(":", 1)[-1],
+        "period_end_ms": counter.period_end_ms,
+        "threshold": crossing.threshold,
+        "used": crossing.used / scale,
+        "limit": counter.limit / scale,
+    }
+
+
+class AlertSink:
+    def __init__(self, metrics: LimitsMetrics) -> None:
+        self._metrics = metrics
+        self._session: aiohttp.ClientSession | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+
+    def fire(self, crossings: list[Crossing], webhook_url: str | None) -> None:
+        for crossing in crossings:
+            payload = alert_payload(crossing)
+            self._metrics.alerts += 1
+            log.warning(
+                "budget alert: %s %s at %.0f%% (%s of %s %s, %s)",
+                payload["scope"],
+                payload["id"],
+                crossing.threshold * 100,
+                payload["used"],
+                payload["limit"],
+                payload["unit"],
+                payload["period"],
+            )
+            for hook in self._metrics.on_alert:
+                hook(crossing)
+            if webhook_url:
+                task = asyncio.ensure_future(self._post(webhook_url, payload))
+                self._sending.add(task)
+                task.add_done_callback(self._sending.discard)
+
+    async def _post(self, url: str, payload: dict[str, Any]) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=_WEBHOOK_TIMEOUT)
+        try:
+            async with self._session.post(url, json=payload) as response:
+                if response.status >= 400:
+                    log.error("budget alert webhook answered %d", response.status)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.error("budget alert webhook failed: %s", exc)
+
+    async def close(self) -> None:
+        if self._sending:
+            await asyncio.wait(self._sending, timeout=5)
+        if self._session is not None:
+            await self._session.close()

@@ -1,0 +1,121 @@
+"""The counters' front door for the pipeline: reserve, settle, read, whatever the store's health.
+
+It picks the store (Redis when `redis.url` is set, in process otherwise), batches
+settles, hands crossed budget thresholds to the alerts, and applies the fail mode when
+the store does not answer: after a failure the store is left alone for `redis_retry_s`,
+so a dead Redis costs one short timeout, not one per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from llm_proxy.config.models import GatewayConfig, Limits
+from llm_proxy.limits.alerts import AlertSink
+from llm_proxy.limits.counters import (
+    Adjustment,
+    Charge,
+    Counter,
+    CounterStore,
+    StoreUnavailable,
+    Verdict,
+)
+from llm_proxy.limits.memory_store import MemoryStore
+from llm_proxy.limits.metrics import LimitsMetrics
+from llm_proxy.limits.redis_store import RedisStore
+
+log = logging.getLogger("llm_proxy.limits")
+
+
+def open_store(config: GatewayConfig) -> CounterStore:
+    if config.redis.url is None:
+        return MemoryStore()
+    timeout_s = config.limits.redis_timeout_ms / 1000
+    return RedisStore(config.redis.url, config.redis.prefix, timeout_s)
+
+
+class Enforcer:
+    def __init__(self, config: GatewayConfig) -> None:
+        self.store = open_store(config)
+        self.metrics = LimitsMetrics()
+        self.alerts = AlertSink(self.metrics)
+        self._policy = config.limits
+        self._down_until = 0.0
+        self._pending: list[Adjustment] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    def configure(self, limits: Limits) -> None:
+        """Follow a config reload (the store itself stays: its URL needs a restart)."""
+        self._policy = limits
+
+    async def reserve(self, charges: list[Charge]) -> Verdict | None:
+        """The store's verdict; None when it is down and the fail mode is open.
+
+        Raises StoreUnavailable when it is down and the fail mode is closed.
+        """
+        self.metrics.reservations += 1
+        if time.monotonic() >= self._down_until:
+            try:
+                return await self.store.reserve(charges)
+            except StoreUnavailable as exc:
+                self._went_down(exc)
+        if self._policy.fail_mode == "closed":
+            self.metrics.fail_closed += 1
+            raise StoreUnavailable("the rate-limit store is unavailable")
+        self.metrics.fail_open += 1
+        return None
+
+    def settle(self, adjustments: list[Adjustment]) -> None:
+        """Queue real amounts; they are written in the background, batched."""
+        if not adjustments:
+            return
+        self._pending += adjustments
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush())
+
+    async def read(self, counters: list[Counter]) -> list[int]:
+        try:
+            return await self.store.read(counters)
+        except StoreUnavailable as exc:
+            self._went_down(exc)
+            raise
+
+    async def drain(self) -> None:
+        """Write what is queued (on shutdown, and for tests that read right after)."""
+        while self._flusher is not None and not self._flusher.done():
+            await asyncio.shield(self._flusher)
+
+    async def close(self) -> None:
+        await self.drain()
+        await self.alerts.close()
+        await self.store.close()
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            if time.monotonic() < self._down_until:
+                self._lost(batch)
+                continue
+            try:
+                crossings = await self.store.settle(batch)
+            except StoreUnavailable as exc:
+                self._went_down(exc)
+                self._lost(batch)
+                continue
+            self.alerts.fire(crossings, self._policy.alerts.webhook_url)
+
+    def _went_down(self, exc: StoreUnavailable) -> None:
+        self.metrics.store_errors += 1
+        if time.monotonic() >= self._down_until:
+            log.error(
+                "limits: counter store unavailable (%s); failing %s for %.1fs",
+                exc,
+                self._policy.fail_mode,
+                self._policy.redis_retry_s,
+            )
+        self._down_until = time.monotonic() + self._policy.redis_retry_s
+
+    def _lost(self, batch: list[Adjustment]) -> None:
+        self.metrics.settles_lost += len(batch)

@@ -1,0 +1,38 @@
+"""What a request holds on the counters between reserve and settle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from llm_proxy.limits.counters import Adjustment, Charge, Dimension
+from llm_proxy.upstream.transports.base import Usage
+
+
+@dataclass(slots=True)
+class Reservation:
+    held: list[tuple[Charge, int]] = field(default_factory=list)  # (charge, store time ms)
+
+    def hold(self, charges: list[Charge], at_ms: int) -> None:
+        self.held += [(charge, at_ms) for charge in charges]
+
+    def close(self, usage: Usage | None, nano_usd: int = 0) -> list[Adjustment]:
+        """The real amounts, once: None releases everything (the request was not served)."""
+        held, self.held = self.held, []
+        return [
+            Adjustment(charge, at_ms, _actual(charge, usage, nano_usd)) for charge, at_ms in held
+        ]
+
+
+def _actual(charge: Charge, usage: Usage | None, nano_usd: int) -> int:
+    if usage is None:
+        return 0
+    dimension = charge.counter.dimension
+    if dimension is Dimension.REQUESTS:
+        return 1
+    if dimension is Dimension.TOKENS:
+        return usage.total_tokens
+    if dimension is Dimension.INPUT:
+        return usage.prompt_tokens
+    if dimension is Dimension.OUTPUT:
+        return usage.completion_tokens
+    return nano_usd

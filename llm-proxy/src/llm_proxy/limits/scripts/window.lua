@@ -1,0 +1,50 @@
+-- Shared by every script: the clock and the sliding-window bookkeeping.
+--
+-- A sliding-window counter is a hash: 't' the total inside the window, 'lo' and 'hi' the
+-- oldest and newest bucket numbers held, and one field per bucket (its number) with the
+-- amount added while it was current. A calendar-period counter is a hash with 't' (held:
+-- reservations and settled usage) and 's' (settled usage only), its key naming the period.
+local BUCKETS = 60
+-- Settles of a period's last requests still land after it ends.
+local PERIOD_GRACE_MS = 3600000
+
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+
+local function bucket_ms(window_ms)
+  return math.max(1, math.floor(window_ms / BUCKETS))
+end
+
+local function int(n)
+  return string.format('%d', n)
+end
+
+-- Drop the buckets that have left the window. Returns the total still inside and the
+-- oldest and newest buckets held (nil when the counter is empty).
+local function trim(key, current)
+  local f = redis.call('HMGET', key, 't', 'lo', 'hi')
+  local total, lo, hi = tonumber(f[1]) or 0, tonumber(f[2]), tonumber(f[3])
+  if not lo then
+    return 0, nil, nil
+  end
+  local oldest = current - BUCKETS + 1
+  if hi < oldest then
+    redis.call('DEL', key)
+    return 0, nil, nil
+  end
+  if lo < oldest then
+    local freed = 0
+    for b = lo, oldest - 1 do
+      local v = redis.call('HGET', key, b)
+      if v then
+        freed = freed + tonumber(v)
+        redis.call('HDEL', key, b)
+      end
+    end
+    total = total - freed
+    lo = oldest
+    redis.call('HINCRBY', key, 't', int(-freed))
+    redis.call('HSET', key, 'lo', lo)
+  end
+  return total, lo, hi
+end
