@@ -44,6 +44,16 @@ class GatewaySection(_Strict):
     master_key_ref: str = "env:GATEWAY_MASTER_KEY"
     max_body_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024
     drain_timeout_s: Annotated[float, Field(ge=0)] = 30.0
+    # Kong's shared secret (env:/file:). A request carrying it in `x-gateway-edge-secret`
+    # is trusted to name its caller in `X-Consumer-Username` (the key id); unset: never.
+    edge_secret_ref: str | None = None
+
+    @field_validator("edge_secret_ref")
+    @classmethod
+    def _edge_secret_reference(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("env:", "file:")):
+            raise ValueError("must be a reference 'env:NAME' or 'file:PATH', never the secret")
+        return value
 
 
 class Backend(_Strict):
@@ -226,6 +236,29 @@ class Database(_Strict):
     """Keys, teams, budgets and the spend log. SQLite is the embedded default."""
 
     url: str = "sqlite+aiosqlite:///./gateway.db"
+    # Apply pending migrations at start (replicas take a lock); else `llm-proxy db upgrade`.
+    migrate_on_start: bool = True
+    pool_size: Annotated[int, Field(ge=1)] = 10
+
+
+class Auth(_Strict):
+    """Virtual keys and admin tokens: how long lookups are cached, rotation grace."""
+
+    # Revocations reach every replica at once through Redis; the TTL bounds staleness
+    # when that signal is lost (or without Redis, across processes sharing a database).
+    key_cache_ttl_s: Annotated[float, Field(gt=0)] = 10.0
+    miss_cache_ttl_s: Annotated[float, Field(gt=0)] = 1.0
+    rotation_grace_s: Annotated[float, Field(ge=0)] = 86400.0
+
+
+class Spend(_Strict):
+    """The spend log writer: batching, and the local spool used while the database is down."""
+
+    batch_size: Annotated[int, Field(ge=1, le=10000)] = 500
+    flush_interval_ms: Annotated[float, Field(gt=0)] = 100.0
+    spool_dir: str = "./spend-spool"
+    retry_interval_s: Annotated[float, Field(gt=0)] = 1.0
+    drain_timeout_s: Annotated[float, Field(ge=0)] = 10.0
 
 
 class RedisSection(_Strict):
@@ -241,6 +274,8 @@ class GatewayConfig(_Strict):
     gateway: GatewaySection = GatewaySection()
     database: Database = Database()
     redis: RedisSection = RedisSection()
+    auth: Auth = Auth()
+    spend: Spend = Spend()
     backends: Annotated[list[Backend], Field(min_length=1)]
     routing: Routing = Routing()
     observability: Observability = Observability()

@@ -1,10 +1,34 @@
-"""Who is calling: the credential from `Authorization: Bearer` or `x-api-key`."""
+"""Who is calling: the master key, a virtual key, or a caller Kong vouches for.
+
+The credential comes from `Authorization: Bearer` or `x-api-key`. Virtual keys are looked
+up by their SHA-256 in the directory's in-process cache, so a known key costs no I/O.
+Behind Kong, a request carrying the shared edge secret names its caller's key id in
+`X-Consumer-Username`; without a valid secret those headers are ignored.
+"""
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from llm_proxy.pipeline.context import Identity
 from llm_proxy.pipeline.errors import GatewayError
+
+if TYPE_CHECKING:  # the store imports the pipeline's types; at run time only duck typing
+    from llm_proxy.store.directory import Directory
+    from llm_proxy.store.grants import KeyGrant, Role
+
+EDGE_SECRET_HEADER = "x-gateway-edge-secret"
+CONSUMER_HEADER = "x-consumer-username"
+# Request headers identify reads; the API layer must keep them on the context.
+HEADERS = (EDGE_SECRET_HEADER, CONSUMER_HEADER)
+
+MASTER = Identity(is_master=True)
+T = TypeVar("T")
 
 
 def credential(headers: dict[str, str]) -> str | None:
@@ -16,7 +40,65 @@ def credential(headers: dict[str, str]) -> str | None:
     return headers.get("x-api-key") or None
 
 
+def is_master(presented: str, master_key: str) -> bool:
+    # Constant-time, so the comparison leaks nothing about how much of the key matched.
+    return hmac.compare_digest(presented.encode(), master_key.encode())
+
+
 def require_master_key(headers: dict[str, str], master_key: str) -> None:
+    if not is_master(_required(headers), master_key):
+        raise _invalid()
+
+
+async def identify(headers: dict[str, str], master_key: str, directory: Directory) -> Identity:
+    if directory.edge_trusted(headers.get(EDGE_SECRET_HEADER)):
+        key_id = headers.get(CONSUMER_HEADER)
+        if key_id:
+            return _usable(await _lookup(directory.key_by_id(key_id)))
+    presented = _required(headers)
+    if is_master(presented, master_key):
+        return MASTER
+    return _usable(await _lookup(directory.key_by_secret(presented)))
+
+
+async def identify_admin(headers: dict[str, str], master_key: str, directory: Directory) -> Role:
+    """The role of an `/admin/*` caller: the master key is admin; else an admin token's."""
+    presented = _required(headers)
+    if is_master(presented, master_key):
+        return "admin"
+    grant = await _lookup(directory.admin_token(presented))
+    if grant is None:
+        raise _invalid()
+    if grant.refusal is not None:
+        raise GatewayError(401, grant.refusal, code="invalid_api_key")
+    if grant.valid_until is not None and grant.valid_until <= datetime.now(UTC):
+        raise GatewayError(401, "This admin token has expired.", code="invalid_api_key")
+    return grant.role
+
+
+async def _lookup(pending: Awaitable[T]) -> T:
+    """A cache miss reads the database; when that fails, the caller may retry (503)."""
+    try:
+        return await pending
+    except (SQLAlchemyError, OSError) as exc:
+        raise GatewayError(
+            503,
+            "The gateway cannot verify API keys right now; retry shortly.",
+            code="auth_unavailable",
+        ) from exc
+
+
+def _usable(grant: KeyGrant | None) -> Identity:
+    if grant is None:
+        raise _invalid()
+    if grant.refusal is not None:
+        raise GatewayError(401, grant.refusal, code="invalid_api_key")
+    if grant.valid_until is not None and grant.valid_until <= datetime.now(UTC):
+        raise GatewayError(401, "This API key has expired.", code="invalid_api_key")
+    return grant.identity
+
+
+def _required(headers: dict[str, str]) -> str:
     presented = credential(headers)
     if presented is None:
         raise GatewayError(
@@ -24,6 +106,8 @@ def require_master_key(headers: dict[str, str], master_key: str) -> None:
             "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' "
             "or 'x-api-key: <key>'.",
         )
-    # Constant-time, so the comparison leaks nothing about how much of the key matched.
-    if not hmac.compare_digest(presented.encode(), master_key.encode()):
-        raise GatewayError(401, "Incorrect API key provided.", code="invalid_api_key")
+    return presented
+
+
+def _invalid() -> GatewayError:
+    return GatewayError(401, "Incorrect API key provided.", code="invalid_api_key")

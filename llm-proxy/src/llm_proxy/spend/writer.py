@@ -1,0 +1,161 @@
+"""Writing spend records: enqueue on the request path, insert in batches in the background.
+
+`record()` only appends to a list. One background task takes up to `batch_size` rows every
+`flush_interval_ms` (sooner when a batch fills) and inserts them, ignoring request ids
+already logged. When the database cannot be reached the batch goes to the spool, and so
+does every batch after it until a replay of the spool succeeds (tried every
+`retry_interval_s`), so records reach the database in order and none twice. `close()`
+drains: what is queued is written, or spooled if the database is down or time runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from llm_proxy.config.models import Spend
+from llm_proxy.spend.spool import Spool
+from llm_proxy.store.database import Database
+from llm_proxy.store.request_log import RequestRecord, insert_records
+
+log = logging.getLogger("llm_proxy.spend")
+
+# The database is out of reach (not: it refused these rows).
+_UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout, OSError, TimeoutError)
+
+
+class SpendLog:
+    def __init__(self, database: Database, config: Spend) -> None:
+        self._database = database
+        self._config = config
+        self._spool = Spool(Path(config.spool_dir), database.url)
+        self._queue: list[RequestRecord] = []
+        self._in_flight: list[dict[str, Any]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._retry_at = 0.0
+        self.written = 0
+
+    @property
+    def spooled(self) -> int:
+        return self._spool.pending
+
+    def record(self, record: RequestRecord) -> None:
+        """Hand over a finished request's record; returns at once."""
+        self._queue.append(record)
+        if len(self._queue) >= self._config.batch_size:
+            self._wake.set()
+
+    def start(self) -> None:
+        self._spool.open()
+        self._task = asyncio.ensure_future(self._run())
+
+    async def close(self) -> None:
+        if self._task is None:
+            return
+        self._closing = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), self._config.drain_timeout_s)
+        except TimeoutError:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._spool_leftovers()
+        self._spool.close()
+        if self._spool.pending:
+            log.warning("%d spend records stay spooled for the next start", self._spool.pending)
+
+    async def _run(self) -> None:
+        interval = self._config.flush_interval_ms / 1000
+        await self._replay()
+        while not self._closing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+            self._wake.clear()
+            await self._flush_guarded()
+        await self._flush_guarded()
+        if self._spool.pending:
+            await self._replay()
+
+    async def _flush_guarded(self) -> None:
+        try:
+            await self._flush()
+        except Exception:
+            # The writer must outlive any one failure (a full disk, a bug); the rows of
+            # the batch at hand are put back in front to be tried again.
+            log.exception("spend log: flush failed; retrying")
+            self._queue[:0] = [RequestRecord(**row) for row in self._in_flight]
+            self._in_flight = []
+            await asyncio.sleep(self._config.retry_interval_s)
+
+    async def _flush(self) -> None:
+        size = self._config.batch_size
+        while self._queue:
+            batch, self._queue = self._queue[:size], self._queue[size:]
+            self._in_flight = [record.as_row() for record in batch]
+            await self._write(self._in_flight)
+            self._in_flight = []
+
+    async def _write(self, rows: list[dict[str, Any]]) -> None:
+        if self._spool.pending and not await self._replay():
+            self._spool.append(rows)
+            return
+        try:
+            await self._insert(rows)
+        except _UNREACHABLE as exc:
+            log.warning("spend log: database unreachable, spooling %d records: %s", len(rows), exc)
+            self._spool.append(rows)
+            self._retry_at = time.monotonic() + self._config.retry_interval_s
+
+    async def _replay(self) -> bool:
+        """Write the spool to the database; False if it is still unreachable."""
+        if not self._spool.pending:
+            return True
+        if time.monotonic() < self._retry_at and not self._closing:
+            return False
+        rows = self._spool.read()
+        try:
+            for start in range(0, len(rows), self._config.batch_size):
+                await self._insert(rows[start : start + self._config.batch_size])
+        except _UNREACHABLE:
+            self._retry_at = time.monotonic() + self._config.retry_interval_s
+            return False
+        log.info("spend log: replayed %d spooled records", len(rows))
+        self._spool.clear()
+        return True
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            async with self._database.engine.begin() as connection:
+                await insert_records(connection, rows)
+        except _UNREACHABLE:
+            raise
+        except DBAPIError as exc:
+            # The database refused the batch itself: write row by row, drop only the bad ones.
+            log.error("spend log: batch refused (%s); inserting rows one by one", exc.orig)
+            await self._insert_each(rows)
+        self.written += len(rows)
+
+    async def _insert_each(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            try:
+                async with self._database.engine.begin() as connection:
+                    await insert_records(connection, [row])
+            except _UNREACHABLE:
+                raise
+            except DBAPIError as exc:
+                log.error("spend log: dropping record %s: %s", row.get("request_id"), exc.orig)
+
+    def _spool_leftovers(self) -> None:
+        rows = self._in_flight + [record.as_row() for record in self._queue]
+        self._queue = []
+        if rows:
+            self._spool.append(rows)

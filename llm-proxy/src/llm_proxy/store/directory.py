@@ -1,0 +1,68 @@
+"""Who callers are: presented keys and admin tokens resolved to grants, cached in process.
+
+The request path asks this, never the database directly: a cached grant costs a hash and
+a dict lookup. Admin changes call `changed()`, which clears every replica's caches
+through `signals` (Redis pub/sub) so a revoked key stops working everywhere within ~1 s.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+from llm_proxy.config.models import GatewayConfig
+from llm_proxy.config.secrets import resolve_secret
+from llm_proxy.store import grants
+from llm_proxy.store.cache import TtlCache
+from llm_proxy.store.credentials import hash_secret
+from llm_proxy.store.database import Database
+from llm_proxy.store.grants import AdminGrant, KeyGrant
+from llm_proxy.store.signals import Invalidations
+
+
+class Directory:
+    def __init__(self, database: Database, config: GatewayConfig) -> None:
+        auth = config.auth
+        self.database = database
+        self.signals = Invalidations(config.redis.url, config.redis.prefix)
+        self._keys = TtlCache(self._load_key, auth.key_cache_ttl_s, auth.miss_cache_ttl_s)
+        self._admin = TtlCache(self._load_admin, auth.key_cache_ttl_s, auth.miss_cache_ttl_s)
+        self.signals.on_change(self._keys.clear)
+        self.signals.on_change(self._admin.clear)
+        edge_ref = config.gateway.edge_secret_ref
+        self._edge_secret = resolve_secret(edge_ref).encode() if edge_ref else None
+
+    async def start(self) -> None:
+        await self.signals.start()
+
+    async def close(self) -> None:
+        await self.signals.close()
+
+    async def key_by_secret(self, plaintext: str) -> KeyGrant | None:
+        return await self._keys.get("hash:" + hash_secret(plaintext))
+
+    async def key_by_id(self, key_id: str) -> KeyGrant | None:
+        return await self._keys.get("id:" + key_id)
+
+    async def admin_token(self, plaintext: str) -> AdminGrant | None:
+        return await self._admin.get(hash_secret(plaintext))
+
+    def edge_trusted(self, presented: str | None) -> bool:
+        """Does a request carry Kong's shared edge secret? Without one configured, never."""
+        if self._edge_secret is None or not presented:
+            return False
+        return hmac.compare_digest(presented.encode(), self._edge_secret)
+
+    async def changed(self) -> None:
+        """Keys, tokens, teams, users or budgets changed: every replica drops its grants."""
+        await self.signals.publish()
+
+    async def _load_key(self, lookup: str) -> KeyGrant | None:
+        kind, _, value = lookup.partition(":")
+        async with self.database.session() as session:
+            if kind == "id":
+                return await grants.key_by_id(session, value)
+            return await grants.key_by_hash(session, value)
+
+    async def _load_admin(self, token_hash: str) -> AdminGrant | None:
+        async with self.database.session() as session:
+            return await grants.admin_token_by_hash(session, token_hash)

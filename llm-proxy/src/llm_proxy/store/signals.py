@@ -1,0 +1,83 @@
+"""Cross-replica signals: "keys, teams or tokens changed, drop what you cached".
+
+With `redis.url` set, a change is published on `<prefix>invalidate` and every gateway
+process (this one included) clears its caches when the message arrives, within
+milliseconds. Without Redis (the embedded default) the signal stays in process. A lost
+subscription is re-established, and caches are cleared then too, since messages may have
+been missed; the cache TTL bounds staleness in the meantime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("llm_proxy.store")
+
+_RECONNECT_S = 0.5
+
+
+class Invalidations:
+    def __init__(self, redis_url: str | None, prefix: str) -> None:
+        self._client = aioredis.Redis.from_url(redis_url) if redis_url else None
+        self._channel = f"{prefix}invalidate"
+        self._listeners: list[Callable[[], None]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    async def start(self) -> None:
+        if self._client is None:
+            return
+        self._task = asyncio.ensure_future(self._listen_forever(self._client))
+        # Wait briefly for the subscription, so changes made right after start are heard.
+        try:
+            await asyncio.wait_for(self._subscribed.wait(), timeout=2.0)
+        except TimeoutError:
+            log.warning("invalidation channel not subscribed yet; key cache TTL applies")
+
+    async def publish(self) -> None:
+        """Announce a change. Local caches are cleared at once, remote ones on delivery."""
+        self._notify()
+        if self._client is None:
+            return
+        try:
+            await self._client.publish(self._channel, b"all")
+        except RedisError as exc:
+            log.warning("could not publish a cache invalidation (TTL applies): %s", exc)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._client is not None:
+            await self._client.aclose()
+
+    def _notify(self) -> None:
+        for listener in self._listeners:
+            listener()
+
+    async def _listen_forever(self, client: aioredis.Redis) -> None:
+        while True:
+            try:
+                await self._listen(client)
+            except (RedisError, OSError) as exc:
+                log.warning("invalidation channel lost, resubscribing: %s", exc)
+            self._subscribed.clear()
+            await asyncio.sleep(_RECONNECT_S)
+
+    async def _listen(self, client: aioredis.Redis) -> None:
+        async with client.pubsub() as pubsub:
+            await pubsub.subscribe(self._channel)
+            # Anything published while we were not listening is lost: start clean.
+            self._notify()
+            self._subscribed.set()
+            async for message in pubsub.listen():
+                if message.get("type") == "message":
+                    self._notify()
