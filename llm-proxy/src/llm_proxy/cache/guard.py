@@ -1,0 +1,63 @@
+"""The check on top of similarity that keeps near-duplicates from being served each other's answers.
+
+Embeddings place "Tom has 3 apples" and "Tom has 5 apples" side by side; so they do a question
+and its negation, two cities, two function names, kilometres and miles. The guard compares what
+the two prompts *say*: sentence by sentence, the sequence of their words, after forgetting what
+does not change meaning (case, whitespace, punctuation, filler words) and the order of the
+sentences. Every number, negation, name, identifier and unit is a word, so any change to one of
+them changes a sentence's word pairs and the candidate is refused.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+
+# Words people add or drop without changing the question.
+_FILLERS = re.compile(
+    r"\b(?:please|pls|kindly|thanks(?: a lot)?|thank you|thx|hey|hi|hello|quick question"
+    r"|i was wondering(?: if)?|basically|um+|uh+)\b"
+)
+# A sentence ends at . ! ? after a word of two or more characters ("A." labels an option and
+# "3.5" is a number), at ; and at a line break.
+_SENTENCE_END = re.compile(r"(?<=\w\w[.!?])\s+|[!?;]+\s+|\n+")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.!?;])")
+# Commas and colons never end a sentence; dropped first, a filler's comma cannot glue two.
+_SOFT_PUNCTUATION = re.compile(r"[,:]")
+# Words, numbers ("3.5", "1,000" is two), identifiers ("foo_bar", "obj.method", "don't"), and
+# the symbols that act as units.
+_TOKEN = re.compile(r"[^\W_]+(?:[.'_][^\W_]+)*|_+[^\W_]+[\w.]*|[$€£¥%°#@+\-*/=<>^&|~]")
+
+# Typographic apostrophes ("Janet\u2019s") read as the plain one.
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'"})
+
+Fingerprint = tuple[tuple[str, str], ...]
+
+
+def sentences(text: str) -> list[list[str]]:
+    """The prompt as lowercase words, sentence by sentence, fillers dropped."""
+    text = text.translate(_QUOTES).lower()
+    text = _SOFT_PUNCTUATION.sub(" ", _FILLERS.sub(" ", text))
+    text = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
+    parts = (_TOKEN.findall(part) for part in _SENTENCE_END.split(text))
+    return [words for words in parts if words]
+
+
+def canonical(text: str) -> str:
+    """What gets embedded: the words alone, so surface differences cost no similarity."""
+    return " ".join(word for sentence in sentences(text) for word in sentence)
+
+
+def fingerprint(text: str) -> Fingerprint:
+    """Each sentence's consecutive word pairs, as a sorted multiset."""
+    pairs: Counter[tuple[str, str]] = Counter()
+    for words in sentences(text):
+        if len(words) == 1:
+            pairs[(words[0], "")] += 1
+        pairs.update(itertools.pairwise(words))
+    return tuple(sorted(pairs.elements()))
+
+
+def agree(cached: Fingerprint, asked: Fingerprint) -> bool:
+    return cached == asked

@@ -1,0 +1,138 @@
+"""The cache stage: answer from the cache before routing, remember fresh answers after settle.
+
+Only OpenAI chat completions are cached. A request is looked up unless the client opts out
+(`Cache-Control: no-cache`, `x-gateway-cache: bypass`, `metadata.bypass_cache`), its model or
+path is excluded, or an agent has tool calls in flight. Answers are scoped by team, except for
+the groups configured as shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import orjson
+
+from llm_proxy.cache import CacheRequest, Found, ResponseCache
+from llm_proxy.cache.keys import exact_key, semantic_prompt, tool_calls_in_flight
+from llm_proxy.cache.replay import collect, replay
+from llm_proxy.config.models import GatewayConfig
+from llm_proxy.pipeline.context import RequestContext
+from llm_proxy.telemetry.observer import cost_usd
+from llm_proxy.upstream.transports.base import Reply, Stream, Usage
+
+_PATH = "/v1/chat/completions"
+_SHARED_SCOPE = "shared"
+_MASTER_SCOPE = "master"
+
+
+@dataclass(frozen=True, slots=True)
+class CacheLookup:
+    """A cached answer, or what the write after a miss needs (None: not cached at all)."""
+
+    answer: Reply | Stream | None
+    request: CacheRequest | None
+
+
+class CacheStage:
+    def __init__(self, cache: ResponseCache) -> None:
+        self.cache = cache
+
+    async def lookup(self, ctx: RequestContext, config: GatewayConfig) -> CacheLookup:
+        request = self._plan(ctx, config)
+        if request is None:
+            return CacheLookup(None, None)
+        found = await self.cache.lookup(request)
+        if found is None:
+            ctx.cache_result = "miss"
+            return CacheLookup(None, request)
+        ctx.cache_result = (
+            "hit" if found.similarity is None else f"semantic;sim={found.similarity:.2f}"
+        )
+        ctx.cost_saved_usd = found.cost_usd
+        self.cache.count("saved_usd", found.cost_usd)
+        return CacheLookup(self._answer(ctx, found), None)
+
+    def remember(
+        self, ctx: RequestContext, lookup: CacheLookup, result: Reply | Stream
+    ) -> Reply | Stream:
+        """Store a fresh answer once it is whole; a stream is collected as it passes."""
+        request = lookup.request
+        if request is None:
+            return result
+        if isinstance(result, Reply):
+            self.cache.store(request, result.body, cost_usd(ctx))
+            return result
+        return self._recording(ctx, request, result)
+
+    def _plan(self, ctx: RequestContext, config: GatewayConfig) -> CacheRequest | None:
+        settings = config.cache
+        if not settings.enabled or ctx.api != "chat" or _PATH in settings.excluded_paths:
+            return None
+        model = config.routing.aliases.get(ctx.requested_model, ctx.requested_model)
+        messages = ctx.body.get("messages") or []
+        excluded = {ctx.requested_model, model} & set(settings.excluded_models)
+        if excluded or _bypass_asked(ctx) or tool_calls_in_flight(messages):
+            ctx.cache_result = "bypass"
+            self.cache.count("bypassed")
+            return None
+        team = _SHARED_SCOPE if model in settings.shared_groups else None
+        team = team or ctx.identity.team_id or _MASTER_SCOPE
+        semantic = settings.semantic
+        prompt = (
+            semantic_prompt(team, model, ctx.body, semantic.max_temperature)
+            if semantic.enabled
+            else None
+        )
+        threshold = semantic.thresholds.get(model, semantic.threshold)
+        return CacheRequest(team, exact_key(team, model, ctx.body), prompt, threshold)
+
+    def _answer(self, ctx: RequestContext, found: Found) -> Reply | Stream:
+        if not ctx.stream:
+            return Reply(found.body, Usage())
+        completion = orjson.loads(found.body)
+        options = ctx.body.get("stream_options")
+        include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+        return Stream(
+            events=_frames(replay(completion, include_usage)),
+            model=completion.get("model"),
+            completed=True,
+        )
+
+    def _recording(self, ctx: RequestContext, request: CacheRequest, stream: Stream) -> Stream:
+        events, frames = stream.events, []
+
+        async def recorded() -> AsyncIterator[bytes]:
+            try:
+                async for frame in events:
+                    frames.append(frame)
+                    yield frame
+            finally:
+                aclose = getattr(events, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            if stream.completed:
+                completion = collect(frames, stream.usage)
+                if completion is not None:
+                    # Final once the stream completed; settle records this same usage next.
+                    ctx.usage = stream.usage
+                    self.cache.store(request, orjson.dumps(completion), cost_usd(ctx))
+
+        stream.events = recorded()
+        return stream
+
+
+def _bypass_asked(ctx: RequestContext) -> bool:
+    headers = ctx.headers
+    if "no-cache" in headers.get("cache-control", "") or "no-store" in headers.get(
+        "cache-control", ""
+    ):
+        return True
+    return headers.get("x-gateway-cache", "").lower() == "bypass" or bool(
+        ctx.metadata.get("bypass_cache")
+    )
+
+
+async def _frames(frames: list[bytes]) -> AsyncIterator[bytes]:
+    for frame in frames:
+        yield frame
