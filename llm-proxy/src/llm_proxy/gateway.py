@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 
 from llm_proxy.config import GatewayConfig, load_config
+from llm_proxy.limits.enforcer import Enforcer
 from llm_proxy.pipeline.auto_route import RouterClient
 from llm_proxy.upstream.dispatcher import Dispatcher
 from llm_proxy.upstream.probes import probe_forever
@@ -25,6 +26,7 @@ class Gateway:
         self.registry = Registry(config)
         self.master_key = master_key
         self.config_path = config_path
+        self.enforcer = Enforcer(config)
         self._fast = PassthroughTransport()
         self.dispatcher = Dispatcher(self._fast, TranslatedTransport())
         self._probes: asyncio.Future[None] | None = None
@@ -44,6 +46,7 @@ class Gateway:
             config = load_config(self.config_path)
             registry = Registry(config, previous=self.registry)
             self.registry = registry
+            self.enforcer.configure(config.limits)
             self.start_probes()
             log.info("config reloaded: %d backends", len(config.backends))
             return registry
@@ -59,3 +62,4 @@ class Gateway:
             self._probes.cancel()
         await self.dispatcher.fast.close()
         await self.dispatcher.translated.close()
+        await self.enforcer.close()

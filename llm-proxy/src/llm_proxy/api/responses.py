@@ -27,6 +27,9 @@ def gateway_headers(ctx: RequestContext) -> dict[str, str]:
             headers["x-gateway-fallback"] = ctx.dispatch.attempts[0].group
     if ctx.route is not None:
         headers["x-gateway-route"] = ctx.route.header()
+    if ctx.downgraded_from is not None:
+        headers["x-gateway-downgraded-from"] = ctx.downgraded_from
+    headers.update(ctx.rate_limit_headers)
     headers["x-gateway-overhead-ms"] = f"{ctx.overhead_ms():.2f}"
     return headers
 

@@ -8,8 +8,21 @@ from llm_proxy.limits.counters import Adjustment, Charge, Dimension
 from llm_proxy.upstream.transports.base import Usage
 
 
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """Tokens a request is expected to use: its prompt counted, its output capped or guessed."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
 @dataclass(slots=True)
 class Reservation:
+    estimate: Estimate = field(default_factory=Estimate)
     held: list[tuple[Charge, int]] = field(default_factory=list)  # (charge, store time ms)
 
     def hold(self, charges: list[Charge], at_ms: int) -> None:

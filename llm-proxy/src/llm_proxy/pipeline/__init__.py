@@ -7,9 +7,11 @@ runs on the headers alone, before the body is read, so strangers learn nothing e
 from __future__ import annotations
 
 from llm_proxy.gateway import Gateway
+from llm_proxy.pipeline.budget import BudgetStage
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import require_master_key
+from llm_proxy.pipeline.limits import LimitsStage
 from llm_proxy.pipeline.route import plan_route
 from llm_proxy.pipeline.tokens import estimate_prompt_tokens
 from llm_proxy.upstream.deployment import Deployment
@@ -23,11 +25,23 @@ __all__ = ["GatewayError", "Pipeline", "RequestContext"]
 class Pipeline:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
+        self.limits = LimitsStage(gateway)
+        self.budget = BudgetStage(gateway, self.limits)
 
     def identify(self, ctx: RequestContext) -> None:
         require_master_key(ctx.headers, self.gateway.master_key)
 
     async def run(self, ctx: RequestContext) -> Reply | Stream:
+        await self.limits.reserve(ctx)
+        try:
+            await self.budget.reserve(ctx)
+            return await self._route_and_dispatch(ctx)
+        except BaseException:
+            # Refused, failed upstream or abandoned by its client: it used nothing.
+            self.limits.release(ctx)
+            raise
+
+    async def _route_and_dispatch(self, ctx: RequestContext) -> Reply | Stream:
         gateway = self.gateway
         registry = gateway.registry
         routing = registry.config.routing
@@ -57,6 +71,7 @@ class Pipeline:
 
     def settle(self, ctx: RequestContext, usage: Usage) -> None:
         """The answer is out: record its real usage against its deployment."""
+        self.limits.settle(ctx, usage)
         ctx.usage = usage
         deployment = ctx.dispatch.deployment
         if deployment is None:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from llm_proxy.limits.reservation import Reservation
 from llm_proxy.upstream.dispatcher import Dispatch
 from llm_proxy.upstream.transports.base import Usage
 
@@ -100,6 +101,12 @@ class RequestContext:
     # The request's root span, only when tracing is on, and its trace id.
     span: Span | None = None
     trace_id: str | None = None
+    # What the limits and budget stages hold on their counters until settle.
+    reservation: Reservation = field(default_factory=Reservation)
+    # OpenAI's x-ratelimit-* headers for the response, from the limits stage.
+    rate_limit_headers: dict[str, str] = field(default_factory=dict)
+    # The model the client asked for, when a budget or rate limit moved it to a cheaper one.
+    downgraded_from: str | None = None
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -1,0 +1,112 @@
+"""The budget stage: reserve the request's estimated cost on its scopes' budgets.
+
+Budgets are USD and tokens per calendar day and month (UTC), per key, team and user.
+A scope is served while it is under its budget (so the request that crosses it is the
+last one); past it, a scope naming `auto_downgrade_to` has its requests answered by that
+cheaper model, still counted; any other answer is 429. Real cost is settled with the
+rate limits (`LimitsStage.settle`), where thresholds crossed raise alerts.
+"""
+
+from __future__ import annotations
+
+from llm_proxy.gateway import Gateway
+from llm_proxy.limits.cost import highest_prices, nano_usd
+from llm_proxy.limits.counters import Charge, CounterState, Dimension
+from llm_proxy.limits.headers import go_duration, retry_after_s
+from llm_proxy.limits.plan import budget_charges, budget_counters
+from llm_proxy.pipeline.context import RequestContext, ScopeLimits
+from llm_proxy.pipeline.errors import GatewayError
+from llm_proxy.pipeline.limits import LimitsStage, downgrade
+
+_BUDGET_FIELDS = (
+    "budget_usd_daily",
+    "budget_usd_monthly",
+    "budget_tokens_daily",
+    "budget_tokens_monthly",
+)
+
+
+class BudgetStage:
+    def __init__(self, gateway: Gateway, limits: LimitsStage) -> None:
+        self.gateway = gateway
+        self.limits = limits
+
+    async def reserve(self, ctx: RequestContext) -> None:
+        policy = self.gateway.config.limits
+        scopes = [s for s in ctx.identity.scopes if _has_budget(s)]
+        if not policy.enabled or not scopes:
+            return
+        refused = await self._reserve(ctx, scopes, frozenset())
+        if not refused:
+            return
+        target = _downgrade_target(scopes, refused)
+        if target is None or target == ctx.requested_model:
+            self.gateway.enforcer.metrics.budget_exceeded += 1
+            raise budget_exceeded(refused)
+        # Past its budget, the scope is served by the cheaper model it names: its rate
+        # limits are taken again for that model, and its budget only counts from now on.
+        self.limits.release(ctx)
+        downgrade(ctx, target, policy)
+        self.gateway.enforcer.metrics.downgraded += 1
+        await self.limits.reserve(ctx)
+        past = frozenset(charge.counter.owner for charge, _ in refused)
+        refused = await self._reserve(ctx, scopes, past)
+        if refused:
+            self.gateway.enforcer.metrics.budget_exceeded += 1
+            raise budget_exceeded(refused)
+
+    async def _reserve(
+        self, ctx: RequestContext, scopes: list[ScopeLimits], counted_only: frozenset[str]
+    ) -> list[tuple[Charge, CounterState]]:
+        """Reserve on every budget; what refused (nothing when admitted or unchecked)."""
+        thresholds = self.gateway.config.limits.alerts.thresholds
+        counters = budget_counters(scopes, tuple(thresholds) if thresholds else None, counted_only)
+        guess = ctx.reservation.estimate
+        cost = nano_usd(self._prices(ctx), guess.input_tokens, guess.output_tokens)
+        charges = budget_charges(counters, guess, cost)
+        verdict = await self.limits.check(charges)
+        if verdict is None:
+            return []
+        if verdict.admitted:
+            ctx.reservation.hold(charges, verdict.at_ms)
+            return []
+        return verdict.refused(charges)
+
+    def _prices(self, ctx: RequestContext) -> tuple[float, float]:
+        registry = self.gateway.registry
+        return highest_prices(registry.groups.get(self.limits.model_of(ctx), ()))
+
+
+def budget_exceeded(refused: list[tuple[Charge, CounterState]]) -> GatewayError:
+    charge, state = max(refused, key=lambda pair: pair[1].wait_ms)
+    counter = charge.counter
+    if counter.dimension is Dimension.NANO_USD:
+        spent = f"${state.used / 1e9:.6g} of ${counter.limit / 1e9:.6g}"
+    else:
+        spent = f"{state.used} of {counter.limit} tokens"
+    period = "daily" if counter.key.rsplit(":", 1)[-1].startswith("d") else "monthly"
+    message = (
+        f"Budget exceeded for {counter.owner}: {spent} {period} budget used. "
+        f"It resets in {go_duration(state.reset_ms)}."
+    )
+    return GatewayError(
+        429,
+        message,
+        code="budget_exceeded",
+        headers={"retry-after": str(retry_after_s(state.wait_ms))},
+    )
+
+
+def _has_budget(scope: ScopeLimits) -> bool:
+    return any(getattr(scope, name) is not None for name in _BUDGET_FIELDS)
+
+
+def _downgrade_target(
+    scopes: list[ScopeLimits], refused: list[tuple[Charge, CounterState]]
+) -> str | None:
+    """The cheaper model, when every scope past its budget names one (the first wins)."""
+    owners = {charge.counter.owner for charge, _ in refused}
+    targets = [s.auto_downgrade_to for s in scopes if f"{s.scope}:{s.id}" in owners]
+    if not targets or any(t is None for t in targets):
+        return None
+    return targets[0]

@@ -1,0 +1,182 @@
+"""The limits stage: reserve requests and tokens before dispatch, settle the real usage after.
+
+One round trip to the counter store reserves on every counter that applies (the
+caller's key, team and user limits and the config rules for the model), all or
+nothing. Over a limit the request waits for room when the key may queue, moves to the
+model's cheaper stand-in when the config names one, or is answered 429 with OpenAI's
+`Retry-After` and `x-ratelimit-*` headers; admitted, those headers go on its response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import Any
+
+from llm_proxy.config.models import Limits
+from llm_proxy.gateway import Gateway
+from llm_proxy.limits.cost import nano_usd, token_prices
+from llm_proxy.limits.counters import Charge, CounterState, Dimension, StoreUnavailable, Verdict
+from llm_proxy.limits.headers import go_duration, rate_limit_headers, retry_after_s
+from llm_proxy.limits.plan import rate_charges, rate_counters
+from llm_proxy.limits.reservation import Estimate
+from llm_proxy.pipeline.context import RequestContext
+from llm_proxy.pipeline.errors import GatewayError
+from llm_proxy.pipeline.tokens import count_text, estimate_prompt_tokens
+from llm_proxy.upstream.transports.base import Usage
+
+_WHAT = {
+    Dimension.REQUESTS: "requests",
+    Dimension.TOKENS: "tokens",
+    Dimension.INPUT: "input tokens",
+    Dimension.OUTPUT: "output tokens",
+    Dimension.NANO_USD: "spend",
+}
+
+
+class LimitsStage:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    async def reserve(self, ctx: RequestContext) -> None:
+        policy = self.gateway.config.limits
+        if not policy.enabled:
+            return
+        ctx.reservation.estimate = estimate(ctx, policy)
+        deadline = time.monotonic() + _queue_wait_s(policy, ctx)
+        while True:
+            charges = self._charges(ctx, policy)
+            if not charges:
+                return
+            verdict = await self.check(charges)
+            if verdict is None:
+                return
+            checked = list(zip(charges, verdict.states, strict=True))
+            if verdict.admitted:
+                ctx.reservation.hold(charges, verdict.at_ms)
+                ctx.rate_limit_headers = rate_limit_headers(checked)
+                return
+            if self._degrade(ctx, policy):
+                continue
+            wait_ms = max(state.wait_ms for _, state in verdict.refused(charges))
+            if wait_ms > 0 and time.monotonic() + wait_ms / 1000 <= deadline:
+                self.gateway.enforcer.metrics.queued += 1
+                await asyncio.sleep(wait_ms / 1000)
+                continue
+            self.gateway.enforcer.metrics.rate_limited += 1
+            raise rate_limited(verdict.refused(charges), rate_limit_headers(checked))
+
+    async def check(self, charges: list[Charge]) -> Verdict | None:
+        """The store's verdict; None when it is down and the gateway fails open."""
+        try:
+            return await self.gateway.enforcer.reserve(charges)
+        except StoreUnavailable:
+            retry = str(math.ceil(self.gateway.config.limits.redis_retry_s) or 1)
+            raise GatewayError(
+                503,
+                "Rate limits cannot be checked right now; please retry shortly.",
+                code="limits_unavailable",
+                headers={"retry-after": retry},
+            ) from None
+
+    def settle(self, ctx: RequestContext, usage: Usage) -> None:
+        """The real usage replaces what was reserved, on every counter the request holds."""
+        reservation = ctx.reservation
+        if not reservation.held:
+            return
+        deployment = ctx.dispatch.deployment
+        if usage.total_tokens == 0 and ctx.api != "embeddings":
+            # The upstream never reported usage (a stream cut before its usage chunk):
+            # the estimate stands rather than the tokens going uncounted.
+            guess = reservation.estimate
+            usage = Usage(guess.input_tokens, guess.output_tokens)
+        cost = 0
+        if deployment is not None:
+            cost = nano_usd(token_prices(deployment), usage.prompt_tokens, usage.completion_tokens)
+        self.gateway.enforcer.settle(reservation.close(usage, cost))
+
+    def release(self, ctx: RequestContext) -> None:
+        """Not served (refused later, upstream failure, client gone): give everything back."""
+        self.gateway.enforcer.settle(ctx.reservation.close(None))
+
+    def model_of(self, ctx: RequestContext) -> str:
+        """The model the client means: aliases resolved, since rules name real models."""
+        return self.gateway.config.routing.aliases.get(ctx.requested_model, ctx.requested_model)
+
+    def _charges(self, ctx: RequestContext, policy: Limits) -> list[Charge]:
+        counters = rate_counters(ctx.identity, policy.rules, self.model_of(ctx))
+        return rate_charges(counters, ctx.reservation.estimate)
+
+    def _degrade(self, ctx: RequestContext, policy: Limits) -> bool:
+        cheaper = policy.degrade_to.get(ctx.requested_model)
+        if cheaper is None or ctx.downgraded_from is not None:
+            return False
+        downgrade(ctx, cheaper, policy)
+        self.gateway.enforcer.metrics.downgraded += 1
+        return True
+
+
+def downgrade(ctx: RequestContext, model: str, policy: Limits) -> None:
+    """Answer with `model` instead; the response says which model was asked for."""
+    if ctx.downgraded_from is None:
+        ctx.downgraded_from = ctx.requested_model
+    ctx.requested_model = model
+    ctx.reservation.estimate = estimate(ctx, policy)
+
+
+def estimate(ctx: RequestContext, policy: Limits) -> Estimate:
+    """Prompt tokens counted; output at max_tokens, or the model's usual when unset."""
+    body = ctx.body
+    if ctx.api == "embeddings":
+        return Estimate(_input_tokens(body.get("input")), 0)
+    cap = body.get("max_completion_tokens") or body.get("max_tokens")
+    if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
+        cap = policy.output_tokens_estimates.get(ctx.requested_model, policy.output_tokens_estimate)
+    return Estimate(estimate_prompt_tokens(body), cap)
+
+
+def rate_limited(
+    refused: list[tuple[Charge, CounterState]], headers: dict[str, str]
+) -> GatewayError:
+    charge, state = max(refused, key=lambda pair: pair[1].wait_ms)
+    counter = charge.counter
+    what = _WHAT[counter.dimension]
+    per = "per day" if counter.window_ms > 60_000 else "per minute"
+    if state.wait_ms < 0:
+        message = (
+            f"Request too large for {counter.owner}: it needs {charge.amount} {what}, "
+            f"more than the limit of {counter.limit} {what} {per}."
+        )
+        wait_ms = state.reset_ms
+    else:
+        message = (
+            f"Rate limit reached for {what} {per} on {counter.owner}: limit {counter.limit}, "
+            f"used {state.used}, requested {charge.amount}. "
+            f"Please try again in {go_duration(state.wait_ms)}."
+        )
+        wait_ms = state.wait_ms
+    return GatewayError(
+        429,
+        message,
+        code="rate_limit_exceeded",
+        headers={**headers, "retry-after": str(retry_after_s(wait_ms))},
+    )
+
+
+def _queue_wait_s(policy: Limits, ctx: RequestContext) -> float:
+    queue = policy.queue
+    if not queue.keys:
+        return queue.max_wait_s
+    return queue.max_wait_s if ctx.identity.key_id in queue.keys else 0.0
+
+
+def _input_tokens(value: Any) -> int:
+    """Embedding input: a string, token ids, or a list of either."""
+    if isinstance(value, str):
+        return count_text(value)
+    if isinstance(value, list):
+        if all(isinstance(item, int) for item in value):
+            return len(value)
+        return sum(_input_tokens(item) for item in value)
+    return 0
