@@ -2,9 +2,10 @@
 
 The key and admin-token lookups on the request path go through it: a hit costs a dict
 lookup; a miss loads once however many requests wait for it. When a reload fails (the
-database is down) an expired entry keeps serving, so known callers ride out an outage. `clear()` (driven by
-cross-replica invalidation signals) also voids loads already in flight, so a load that
-read the database before a revocation cannot put the revoked key back in the cache.
+database is down) an expired entry keeps serving, so known callers ride out an outage.
+`clear()` (driven by cross-replica invalidation signals) also voids loads already in
+flight, so a load that read the database before a revocation cannot put the revoked key
+back in the cache.
 """
 
 from __future__ import annotations

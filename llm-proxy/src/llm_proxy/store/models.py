@@ -72,6 +72,14 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: Json}
 
 
+class Entity(Base):
+    """A row the admin API manages, named by a prefixed string id."""
+
+    __abstract__ = True
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
 class _Limits:
     """Rate limits shared by keys, teams and users (tokens per minute / per day)."""
 
@@ -82,21 +90,19 @@ class _Limits:
     tpd: Mapped[int | None] = mapped_column(Integer)
 
 
-class Organization(Base):
+class Organization(Entity):
     __tablename__ = "organizations"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", Json, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Budget(Base):
+class Budget(Entity):
     """Spending caps a key, team or user points at; several may share one."""
 
     __tablename__ = "budgets"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     usd_daily: Mapped[float | None] = mapped_column(Float)
     usd_monthly: Mapped[float | None] = mapped_column(Float)
@@ -110,10 +116,9 @@ class Budget(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class Team(_Limits, Base):
+class Team(_Limits, Entity):
     __tablename__ = "teams"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     organization_id: Mapped[str | None] = mapped_column(
         ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
@@ -125,10 +130,9 @@ class Team(_Limits, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class User(_Limits, Base):
+class User(_Limits, Entity):
     __tablename__ = "users"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str | None] = mapped_column(String(200))
     team_id: Mapped[str | None] = mapped_column(
@@ -141,12 +145,11 @@ class User(_Limits, Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class VirtualKey(_Limits, Base):
+class VirtualKey(_Limits, Entity):
     """A client credential `sk-gw-…`. Only its SHA-256 is stored; the key is shown once."""
 
     __tablename__ = "virtual_keys"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str | None] = mapped_column(String(200))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The first characters of the key, for people to tell keys apart in lists and logs.
@@ -174,12 +177,11 @@ class VirtualKey(_Limits, Base):
     revoked_at: Mapped[datetime | None] = mapped_column()
 
 
-class AdminToken(Base):
+class AdminToken(Entity):
     """A credential for `/admin/*` with a role: admin | developer | readonly."""
 
     __tablename__ = "admin_tokens"
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

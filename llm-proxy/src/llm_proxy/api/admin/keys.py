@@ -1,0 +1,191 @@
+"""`/admin/keys`: issue, list, change, rotate and revoke virtual keys (`sk-gw-…`).
+
+A key's secret is in the answer to its creation or rotation, and nowhere else, ever.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from llm_proxy.api.admin.access import Developer, GatewayDep, Readonly, Session
+from llm_proxy.api.admin.crud import (
+    After,
+    Input,
+    Limit,
+    ListOf,
+    commit,
+    get_or_404,
+    listing,
+    require_models,
+    require_refs,
+)
+from llm_proxy.api.admin.schemas import Count, Id, LimitsIn, LimitsOut, Metadata, MetadataOut
+from llm_proxy.gateway import Gateway
+from llm_proxy.pipeline.errors import bad_request
+from llm_proxy.store import repository
+from llm_proxy.store.credentials import IssuedSecret
+from llm_proxy.store.keys import create_key, revoke_key, rotate_key
+from llm_proxy.store.models import Budget, Team, User, VirtualKey
+from pydantic import AwareDatetime, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+router = APIRouter(prefix="/admin/keys", tags=["Admin: keys"])
+
+
+class KeyFields(LimitsIn):
+    name: Annotated[str, Field(max_length=200)] | None = None
+    team_id: Id | None = None
+    user_id: Id | None = None
+    budget_id: Id | None = None
+    allowed_models: Annotated[list[str], Field(max_length=200)] = []
+    default_model: str | None = None
+    max_tokens_cap: Count | None = None
+    expires_at: AwareDatetime | None = None
+    metadata: Metadata = {}
+
+
+class KeyChange(KeyFields):
+    """Only the fields sent change; send null to clear one."""
+
+    status: Literal["active"] | None = None
+
+
+class KeyOut(LimitsOut):
+    id: str
+    name: str | None
+    key_prefix: str
+    team_id: str | None
+    user_id: str | None
+    budget_id: str | None
+    allowed_models: list[str]
+    default_model: str | None
+    max_tokens_cap: int | None
+    expires_at: datetime | None
+    status: str
+    metadata: MetadataOut
+    created_at: datetime
+    rotated_at: datetime | None
+    revoked_at: datetime | None
+    previous_expires_at: datetime | None = Field(
+        description="until when the secret replaced by the last rotation still works"
+    )
+
+
+class KeyIssued(KeyOut):
+    key: str = Field(description="the secret: shown once, store it now")
+
+
+class Rotation(Input):
+    grace_s: Annotated[float, Field(ge=0, le=30 * 86400)] | None = Field(
+        None, description="how long the old secret keeps working (default: auth.rotation_grace_s)"
+    )
+
+
+@router.post("", status_code=201, summary="Issue a virtual key (its secret is shown once)")
+async def issue_key(
+    body: KeyFields, _: Developer, session: Session, gateway: GatewayDep
+) -> KeyIssued:
+    fields = body.model_dump()
+    await _validate(session, gateway, fields)
+    key, secret = create_key(session, fields)
+    await commit(session, gateway)
+    return _issued(key, secret)
+
+
+@router.get("", summary="List virtual keys")
+async def list_keys(
+    _: Readonly,
+    session: Session,
+    limit: Limit = 50,
+    after: After = None,
+    team_id: Annotated[str | None, Query()] = None,
+    user_id: Annotated[str | None, Query()] = None,
+    status: Annotated[Literal["active", "revoked"] | None, Query()] = None,
+) -> ListOf[KeyOut]:
+    where = [
+        column == value
+        for column, value in (
+            (VirtualKey.team_id, team_id),
+            (VirtualKey.user_id, user_id),
+            (VirtualKey.status, status),
+        )
+        if value is not None
+    ]
+    page = await repository.page(session, VirtualKey, limit, after, where)
+    return listing(page, KeyOut)
+
+
+@router.get("/{key_id}", summary="One virtual key")
+async def get_key(key_id: str, _: Readonly, session: Session) -> KeyOut:
+    return KeyOut.model_validate(await get_or_404(session, VirtualKey, key_id))
+
+
+@router.patch("/{key_id}", summary="Change a key's owner, models, limits, expiry or metadata")
+async def change_key(
+    key_id: str, body: KeyChange, _: Developer, session: Session, gateway: GatewayDep
+) -> KeyOut:
+    key = await get_or_404(session, VirtualKey, key_id)
+    fields = body.model_dump(exclude_unset=True)
+    if key.status == "revoked" and fields:
+        raise bad_request("This key is revoked; issue a new one instead.")
+    await _validate(session, gateway, fields, key)
+    fields.pop("status", None)
+    repository.assign(key, fields)
+    await commit(session, gateway)
+    return KeyOut.model_validate(key)
+
+
+@router.post(
+    "/{key_id}/rotate", summary="A new secret for the key; the old one lasts a grace period"
+)
+async def rotate(
+    key_id: str,
+    _: Developer,
+    session: Session,
+    gateway: GatewayDep,
+    body: Rotation | None = None,
+) -> KeyIssued:
+    key = await get_or_404(session, VirtualKey, key_id)
+    if key.status == "revoked":
+        raise bad_request("This key is revoked; issue a new one instead.")
+    grace_s = body.grace_s if body and body.grace_s is not None else None
+    grace = timedelta(seconds=gateway.config.auth.rotation_grace_s if grace_s is None else grace_s)
+    secret = rotate_key(key, grace)
+    await commit(session, gateway)
+    return _issued(key, secret)
+
+
+@router.post("/{key_id}/revoke", summary="Revoke a key: refused on every replica within a second")
+async def revoke(key_id: str, _: Developer, session: Session, gateway: GatewayDep) -> KeyOut:
+    key = await get_or_404(session, VirtualKey, key_id)
+    revoke_key(key)
+    await commit(session, gateway)
+    return KeyOut.model_validate(key)
+
+
+def _issued(key: VirtualKey, secret: IssuedSecret) -> KeyIssued:
+    return KeyIssued(**KeyOut.model_validate(key).model_dump(), key=secret.plaintext)
+
+
+async def _validate(
+    session: AsyncSession, gateway: Gateway, fields: dict[str, Any], key: VirtualKey | None = None
+) -> None:
+    await require_refs(
+        session,
+        {
+            "team_id": (Team, fields.get("team_id")),
+            "user_id": (User, fields.get("user_id")),
+            "budget_id": (Budget, fields.get("budget_id")),
+        },
+    )
+    allowed = fields.get("allowed_models", key.allowed_models if key else [])
+    default = fields.get("default_model", key.default_model if key else None)
+    require_models(gateway, "allowed_models", list(allowed or []))
+    require_models(gateway, "default_model", [default])
+    if default is not None and allowed and default not in allowed:
+        raise bad_request("'default_model' must be one of 'allowed_models'.", param="default_model")
+    expires_at = fields.get("expires_at")
+    if expires_at is not None and expires_at <= datetime.now(UTC):
+        raise bad_request("'expires_at' is in the past.", param="expires_at")

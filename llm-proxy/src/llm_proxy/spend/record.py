@@ -1,0 +1,79 @@
+"""A finished request as a spend-log row: who, which model, tokens, cost, time, outcome."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from llm_proxy.limits.cost import token_prices
+from llm_proxy.pipeline.context import RequestContext
+from llm_proxy.store.request_log import RequestRecord
+
+# Header by which a sub-call (an optimizer's fan-out) names the request it belongs to.
+PARENT_HEADER = "x-gateway-parent-request-id"
+_MESSAGE_LIMIT = 1000
+_NAME_LIMIT = 200
+
+
+def record_of(ctx: RequestContext, error_type: str | None = None) -> RequestRecord:
+    finished = datetime.now(UTC)
+    latency_s = time.perf_counter() - ctx.started
+    dispatch = ctx.dispatch
+    deployment = dispatch.deployment
+    usage = ctx.usage
+    cost = 0.0
+    if deployment is not None:
+        input_price, output_price = token_prices(deployment)
+        cost = usage.prompt_tokens * input_price + usage.completion_tokens * output_price
+    identity = ctx.identity
+    return RequestRecord(
+        request_id=ctx.request_id[:128],
+        started_at=finished - timedelta(seconds=latency_s),
+        finished_at=finished,
+        api=ctx.api,
+        latency_ms=latency_s * 1000,
+        status=ctx.status,
+        key_id=identity.key_id,
+        team_id=identity.team_id,
+        user_id=identity.user_id,
+        model_requested=_clip(ctx.requested_model or None, _NAME_LIMIT),
+        model_routed=dispatch.group,
+        provider=deployment.provider if deployment is not None else None,
+        deployment=deployment.name if deployment is not None else None,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cached_tokens=usage.cached_tokens,
+        cost_usd=cost,
+        ttft_ms=ctx.ttft_ms,
+        error_type=_clip(error_type, 64) if ctx.status >= 400 else None,
+        error_message=_clip(ctx.error, _MESSAGE_LIMIT) if ctx.status >= 400 else None,
+        stream=ctx.stream,
+        fallback_used=dispatch.fallback_used,
+        attempts=len(dispatch.attempts),
+        router_score=ctx.route.score if ctx.route is not None else None,
+        parent_request_id=_clip(ctx.headers.get(PARENT_HEADER), 128),
+        trace_id=ctx.trace_id,
+        prompt_hash=_prompt_hash(ctx.body),
+        stage_timings=dict(ctx.stage_ms),
+        tags=[tag[:_NAME_LIMIT] for tag in ctx.tags[:20]],
+    )
+
+
+def _clip(value: str | None, limit: int) -> str | None:
+    return value[:limit] if value else None
+
+
+def _prompt_hash(body: dict[str, Any]) -> str | None:
+    """Identical prompts hash alike, so repeats (cache candidates) show in the log."""
+    prompt = body.get("messages") or body.get("input")
+    if prompt is None:
+        return None
+    try:
+        encoded = orjson.dumps([body.get("system"), prompt], option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    return hashlib.sha256(encoded).hexdigest()
