@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from llm_proxy.api import anthropic, health, openai
+from llm_proxy.api.admin import cache as admin_cache
 from llm_proxy.api.admin import config as admin_config
 from llm_proxy.gateway import Gateway, log
 from llm_proxy.pipeline import Pipeline
@@ -30,7 +31,7 @@ def build_app(gateway: Gateway) -> FastAPI:
     )
     app.state.gateway = gateway
     app.state.pipeline = Pipeline(gateway)
-    for module in (openai, anthropic, health, admin_config):
+    for module in (openai, anthropic, health, admin_config, admin_cache):
         app.include_router(module.router)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -9,6 +9,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+from llm_proxy.cache import ResponseCache
 from llm_proxy.config import GatewayConfig, load_config
 from llm_proxy.limits.enforcer import Enforcer
 from llm_proxy.pipeline.auto_route import RouterClient
@@ -31,6 +32,7 @@ class Gateway:
         self.dispatcher = Dispatcher(self._fast, TranslatedTransport())
         self._probes: asyncio.Future[None] | None = None
         self.router = RouterClient(lambda: self._fast.session)
+        self.cache = ResponseCache(lambda: self.config)
         self.draining = False
         self._reload_lock = asyncio.Lock()
 
@@ -46,6 +48,7 @@ class Gateway:
             config = load_config(self.config_path)
             registry = Registry(config, previous=self.registry)
             self.registry = registry
+            self.cache.prepare(config.cache)
             self.enforcer.configure(config.limits)
             self.start_probes()
             log.info("config reloaded: %d backends", len(config.backends))
@@ -62,4 +65,5 @@ class Gateway:
             self._probes.cancel()
         await self.dispatcher.fast.close()
         await self.dispatcher.translated.close()
+        await self.cache.close()
         await self.enforcer.close()

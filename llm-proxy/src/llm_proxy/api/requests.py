@@ -18,6 +18,8 @@ _KEPT_HEADERS = (
     "x-request-id",
     "anthropic-version",
     "anthropic-beta",
+    "cache-control",
+    "x-gateway-cache",
 )
 
 

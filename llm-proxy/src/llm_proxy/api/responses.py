@@ -30,6 +30,8 @@ def gateway_headers(ctx: RequestContext) -> dict[str, str]:
     if ctx.downgraded_from is not None:
         headers["x-gateway-downgraded-from"] = ctx.downgraded_from
     headers.update(ctx.rate_limit_headers)
+    if ctx.cache_result is not None:
+        headers["x-gateway-cache"] = ctx.cache_result
     headers["x-gateway-overhead-ms"] = f"{ctx.overhead_ms():.2f}"
     return headers
 

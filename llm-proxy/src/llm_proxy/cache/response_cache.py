@@ -99,10 +99,12 @@ class ResponseCache:
         self.count("hits_semantic" if found is not None else "misses")
         return found
 
-    def store(self, request: CacheRequest, body: bytes, cost_usd: float) -> None:
-        """Write the answer in the background: the client is not kept waiting for it."""
-        entry = Entry(request.id, request.team, body, time.time(), cost_usd, request.semantic)
-        self._track(self._write(entry))
+    def store(self, request: CacheRequest, body: bytes, cost_usd: Callable[[], float]) -> None:
+        """Write the answer in the background: the client is not kept waiting for it.
+
+        The cost is asked for then, once the request has settled its usage.
+        """
+        self._track(self._write(request, body, cost_usd))
 
     async def clear(self, team: str | None, older_than_s: float | None) -> int:
         return await self._store.clear(team, older_than_s)
@@ -188,12 +190,13 @@ class ResponseCache:
             index = self._store.index = SemanticIndex(vector.shape[0])
         return index
 
-    async def _write(self, entry: Entry) -> None:
+    async def _write(self, request: CacheRequest, body: bytes, cost: Callable[[], float]) -> None:
         try:
-            if not cacheable(orjson.loads(entry.body)):
+            if not cacheable(orjson.loads(body)):
                 return
         except orjson.JSONDecodeError:
             return
+        entry = Entry(request.id, request.team, body, time.time(), cost(), request.semantic)
         settings = self.settings
         bounds = Bounds(settings.ttl_s, settings.max_entries, settings.max_bytes)
         try:

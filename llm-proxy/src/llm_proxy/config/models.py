@@ -228,8 +228,37 @@ class Limits(_Strict):
     redis_retry_s: Annotated[float, Field(ge=0)] = 1.0
 
 
+class SemanticCache(_Strict):
+    enabled: bool = False
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.95
+    # Per model or auto group: a stricter or looser similarity bar than `threshold`.
+    thresholds: dict[str, Annotated[float, Field(gt=0, le=1)]] = {}
+    # Requests asked at a higher temperature want variety, not a neighbour's answer.
+    max_temperature: Annotated[float, Field(ge=0, le=2)] = 1.0
+    # "in-process": MiniLM's token table, no torch; or the URL of an OpenAI-shaped
+    # embeddings service (the router-service) that runs the whole model.
+    embedder: str = "in-process"
+    embedder_model: str = "all-MiniLM-L6-v2"
+    embedder_timeout_ms: Annotated[float, Field(gt=0)] = 50.0
+
+    @field_validator("embedder")
+    @classmethod
+    def _embedder_kind(cls, value: str) -> str:
+        if value != "in-process" and not value.startswith(("http://", "https://")):
+            raise ValueError("must be 'in-process' or an http(s) URL of an embeddings service")
+        return value.rstrip("/")
+
+
 class Cache(_Strict):
     enabled: bool = False
+    ttl_s: Annotated[float, Field(gt=0)] = 3600.0
+    max_entries: Annotated[int, Field(gt=0)] = 100_000
+    max_bytes: Annotated[int, Field(gt=0)] = 256 * 1024 * 1024
+    semantic: SemanticCache = SemanticCache()
+    excluded_models: list[str] = []
+    excluded_paths: list[str] = []
+    # Models or groups whose answers are shared by every team rather than kept per team.
+    shared_groups: list[str] = []
 
 
 class Database(_Strict):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.budget import BudgetStage
+from llm_proxy.pipeline.cache import CacheStage
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import require_master_key
@@ -25,6 +26,7 @@ __all__ = ["GatewayError", "Pipeline", "RequestContext"]
 class Pipeline:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
+        self.cache = CacheStage(gateway.cache)
         self.limits = LimitsStage(gateway)
         self.budget = BudgetStage(gateway, self.limits)
 
@@ -45,6 +47,11 @@ class Pipeline:
         gateway = self.gateway
         registry = gateway.registry
         routing = registry.config.routing
+        lookup = await self.cache.lookup(ctx, registry.config)
+        if lookup.answer is not None:
+            if isinstance(lookup.answer, Reply):
+                self.settle(ctx, lookup.answer.usage)
+            return lookup.answer
         auto_group = routing.auto_groups.get(ctx.requested_model)
         if auto_group is not None:
             ctx.route = await gateway.router.decide(
@@ -64,7 +71,7 @@ class Pipeline:
             )
         except UpstreamError as error:
             raise _client_error(error) from None
-        result: Reply | Stream = dispatched.result
+        result = self.cache.remember(ctx, lookup, dispatched.result)
         if isinstance(result, Reply):
             self.settle(ctx, result.usage)
         return result

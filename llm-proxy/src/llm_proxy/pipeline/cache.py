@@ -61,7 +61,7 @@ class CacheStage:
         if request is None:
             return result
         if isinstance(result, Reply):
-            self.cache.store(request, result.body, cost_usd(ctx))
+            self.cache.store(request, result.body, lambda: cost_usd(ctx))
             return result
         return self._recording(ctx, request, result)
 
@@ -116,7 +116,7 @@ class CacheStage:
                 if completion is not None:
                     # Final once the stream completed; settle records this same usage next.
                     ctx.usage = stream.usage
-                    self.cache.store(request, orjson.dumps(completion), cost_usd(ctx))
+                    self.cache.store(request, orjson.dumps(completion), lambda: cost_usd(ctx))
 
         stream.events = recorded()
         return stream
@@ -134,5 +134,5 @@ def _bypass_asked(ctx: RequestContext) -> bool:
 
 
 async def _frames(frames: list[bytes]) -> AsyncIterator[bytes]:
-    for frame in frames:
-        yield frame
+    # One write for the whole answer: it is all here, and small writes wait on delayed ACKs.
+    yield b"".join(frames)

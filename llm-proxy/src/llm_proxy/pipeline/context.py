@@ -101,6 +101,10 @@ class RequestContext:
     # The request's root span, only when tracing is on, and its trace id.
     span: Span | None = None
     trace_id: str | None = None
+    # The cache's verdict, sent as x-gateway-cache (hit, semantic;sim=0.97, miss, bypass),
+    # and on a hit what the answer cost when it was first made: the spend log's saving.
+    cache_result: str | None = None
+    cost_saved_usd: float = 0.0
     # What the limits and budget stages hold on their counters until settle.
     reservation: Reservation = field(default_factory=Reservation)
     # OpenAI's x-ratelimit-* headers for the response, from the limits stage.
