@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.kong.kong_schema import field_problems, structure_problems
 
+Reply = tuple[int, Any, dict[str, str]]
+
 
 @dataclass
 class Received:
@@ -93,41 +95,44 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _route(
-        self, method: str, parts: list[str], query: dict[str, str], body: Any
-    ) -> tuple[int, Any, dict[str, str]]:
+    def _route(self, method: str, parts: list[str], query: dict[str, str], body: Any) -> Reply:
         state = self.state
         if method == "GET" and not parts:
             return 200, {"version": "3.10.0", "configuration": {"database": state.database}}, {}
         if parts == ["config"] and method == "POST":
             return self._load_config(query, body)
         if method in ("PUT", "POST", "DELETE") and state.database == "off":
-            entity = "consumers" if parts[0] == "consumers" and len(parts) < 3 else "keyauth_credentials"
+            nested = parts[0] == "consumers" and len(parts) > 2
+            entity = "keyauth_credentials" if nested or parts[0] == "key-auths" else "consumers"
             verb = {"PUT": "update", "POST": "create", "DELETE": "remove"}[method]
-            return 405, {"message": f"cannot {verb} '{entity}' entities when not using a database"}, {}
+            return _error(405, f"cannot {verb} '{entity}' entities when not using a database")
         return self._entities(method, parts, query, body)
 
-    def _load_config(self, query: dict[str, str], body: Any) -> tuple[int, Any, dict[str, str]]:
+    def _load_config(self, query: dict[str, str], body: Any) -> Reply:
         state = self.state
         if state.database != "off":
-            return 400, {"message": "this endpoint is only available when Kong is configured to not use a database"}, {}
+            return _error(400, "this endpoint is only available when Kong is not using a database")
         if state.busy > 0:
             state.busy -= 1
-            return 429, {"message": "Currently loading previous configuration"}, {"retry-after": "0"}
+            status, payload, _ = _error(429, "Currently loading previous configuration")
+            return status, payload, {"retry-after": "0"}
         problems = structure_problems(body) + field_problems(body)
         if problems:
             errors = [{"field": p.split(":")[0], "message": p.split(": ", 1)[-1]} for p in problems]
             flattened = [{"entity_type": "document", "entity_name": "kong.yaml", "errors": errors}]
-            return 400, {"name": "invalid declarative configuration", "message": "declarative config is invalid", "flattened_errors": flattened}, {}
+            payload = {
+                "name": "invalid declarative configuration",
+                "message": "declarative config is invalid",
+                "flattened_errors": flattened,
+            }
+            return 400, payload, {}
         digest = hashlib.md5(json.dumps(body, sort_keys=True).encode()).hexdigest()
         if query.get("check_hash") == "1" and digest == state.config_hash:
             return 304, None, {}
         state.config, state.config_hash = body, digest
         return 201, body, {}
 
-    def _entities(
-        self, method: str, parts: list[str], query: dict[str, str], body: Any
-    ) -> tuple[int, Any, dict[str, str]]:
+    def _entities(self, method: str, parts: list[str], query: dict[str, str], body: Any) -> Reply:
         state = self.state
         if method == "GET" and parts in (["consumers"], ["key-auths"]):
             table = state.consumers if parts[0] == "consumers" else state.credentials
@@ -137,8 +142,9 @@ class _Handler(BaseHTTPRequestHandler):
         if parts[0] == "consumers" and len(parts) == 4 and parts[2] == "key-auth":
             return self._credential(method, parts[1], parts[3], body)
         if parts[0] == "key-auths" and len(parts) == 2 and method == "DELETE":
-            return (204, None, {}) if state.credentials.pop(parts[1], None) else (404, {"message": "Not found"}, {})
-        return 404, {"message": "Not found"}, {}
+            found = state.credentials.pop(parts[1], None) is not None
+            return (204, None, {}) if found else _error(404, "Not found")
+        return _error(404, "Not found")
 
     def _page(self, rows: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
         tag = query.get("tags")
@@ -152,29 +158,35 @@ class _Handler(BaseHTTPRequestHandler):
             page["next"] = f"?offset={start + size}"
         return page
 
-    def _consumer(self, method: str, key: str, body: Any) -> tuple[int, Any, dict[str, str]]:
+    def _consumer(self, method: str, key: str, body: Any) -> Reply:
         state = self.state
         if method == "PUT":
             for other in state.consumers.values():
                 if other["username"] == body.get("username") and other["id"] != key:
-                    return 409, {"message": f"UNIQUE violation detected on '{{username=\"{other['username']}\"}}'"}, {}
+                    return _error(409, f"UNIQUE violation on username {other['username']!r}")
             state.consumers[key] = {"id": key, "custom_id": None, **body}
             return 200, state.consumers[key], {}
         if method == "DELETE":
             if state.consumers.pop(key, None) is None:
-                return 404, {"message": "Not found"}, {}
-            for credential_id in [c for c, v in state.credentials.items() if v["consumer"]["id"] == key]:
+                return _error(404, "Not found")
+            # Kong cascades a consumer's deletion to its credentials.
+            owned = [c for c, v in state.credentials.items() if v["consumer"]["id"] == key]
+            for credential_id in owned:
                 del state.credentials[credential_id]
             return 204, None, {}
-        return 405, {"message": "Method not allowed"}, {}
+        return _error(405, "Method not allowed")
 
-    def _credential(self, method: str, consumer: str, key: str, body: Any) -> tuple[int, Any, dict[str, str]]:
+    def _credential(self, method: str, consumer: str, key: str, body: Any) -> Reply:
         state = self.state
         if consumer not in state.consumers:
-            return 404, {"message": "Not found"}, {}
+            return _error(404, "Not found")
         if method != "PUT":
-            return 405, {"message": "Method not allowed"}, {}
+            return _error(405, "Method not allowed")
         # Like Kong: a credential written without a key gets a random one.
         body = {"key": secrets.token_hex(16), **body}
         state.credentials[key] = {"id": key, "consumer": {"id": consumer}, **body}
         return 200, state.credentials[key], {}
+
+
+def _error(status: int, message: str) -> Reply:
+    return status, {"message": message}, {}

@@ -86,8 +86,12 @@ async def key_table(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     config = {
         "database": {"url": url},
         "backends": [
-            {"name": "sim", "provider": "simulator", "endpoint": "http://127.0.0.1:9/v1",
-             "model": "m"}
+            {
+                "name": "sim",
+                "provider": "simulator",
+                "endpoint": "http://127.0.0.1:9/v1",
+                "model": "m",
+            }
         ],
     }
     config_path.write_text(yaml.safe_dump(config))

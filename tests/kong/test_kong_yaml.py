@@ -70,8 +70,13 @@ def test_only_the_client_api_is_routed() -> None:
 def test_the_pre_function_reads_both_headers_and_sets_the_edge_secret() -> None:
     access = plugin(base(), "pre-function")["config"]["access"]
     code = "\n".join(access)
-    for needle in ('"authorization"', '"x-api-key"', '"x-gateway-key-digest"',
-                   '"x-gateway-edge-secret"', "{vault://env/gateway-edge-secret}"):
+    for needle in (
+        '"authorization"',
+        '"x-api-key"',
+        '"x-gateway-key-digest"',
+        '"x-gateway-edge-secret"',
+        "{vault://env/gateway-edge-secret}",
+    ):
         assert needle in code
     assert plugin(base(), "key-auth")["config"]["key_names"] == ["x-gateway-key-digest"]
 
