@@ -17,8 +17,8 @@ from llm_proxy.cache import CacheRequest, Found, ResponseCache
 from llm_proxy.cache.keys import exact_key, semantic_prompt, tool_calls_in_flight
 from llm_proxy.cache.replay import collect, replay
 from llm_proxy.config.models import GatewayConfig
+from llm_proxy.limits.cost import token_prices
 from llm_proxy.pipeline.context import RequestContext
-from llm_proxy.telemetry.observer import cost_usd
 from llm_proxy.upstream.transports.base import Reply, Stream, Usage
 
 _PATH = "/v1/chat/completions"
@@ -61,7 +61,7 @@ class CacheStage:
         if request is None:
             return result
         if isinstance(result, Reply):
-            self.cache.store(request, result.body, lambda: cost_usd(ctx))
+            self.cache.store(request, result.body, lambda: _cost_usd(ctx))
             return result
         return self._recording(ctx, request, result)
 
@@ -116,10 +116,19 @@ class CacheStage:
                 if completion is not None:
                     # Final once the stream completed; settle records this same usage next.
                     ctx.usage = stream.usage
-                    self.cache.store(request, orjson.dumps(completion), lambda: cost_usd(ctx))
+                    self.cache.store(request, orjson.dumps(completion), lambda: _cost_usd(ctx))
 
         stream.events = recorded()
         return stream
+
+
+def _cost_usd(ctx: RequestContext) -> float:
+    """What the fresh answer cost at its deployment's prices: what a hit on it saves."""
+    deployment = ctx.dispatch.deployment
+    if deployment is None:
+        return 0.0
+    input_price, output_price = token_prices(deployment)
+    return input_price * ctx.usage.prompt_tokens + output_price * ctx.usage.completion_tokens
 
 
 def _bypass_asked(ctx: RequestContext) -> bool:
