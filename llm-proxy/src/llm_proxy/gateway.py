@@ -13,6 +13,7 @@ from llm_proxy.cache import ResponseCache
 from llm_proxy.config import GatewayConfig, load_config
 from llm_proxy.limits.enforcer import Enforcer
 from llm_proxy.pipeline.auto_route import RouterClient
+from llm_proxy.telemetry.observer import Telemetry
 from llm_proxy.upstream.dispatcher import Dispatcher
 from llm_proxy.upstream.probes import probe_forever
 from llm_proxy.upstream.registry import Registry
@@ -29,7 +30,11 @@ class Gateway:
         self.config_path = config_path
         self.enforcer = Enforcer(config)
         self._fast = PassthroughTransport()
-        self.dispatcher = Dispatcher(self._fast, TranslatedTransport())
+        self.telemetry = Telemetry(
+            config.observability, lambda: self.registry.deployments.values(), self.secrets
+        )
+        attempts = self.telemetry.tracing.attempts if self.telemetry.tracing else None
+        self.dispatcher = Dispatcher(self._fast, TranslatedTransport(), observe=attempts)
         self._probes: asyncio.Future[None] | None = None
         self.router = RouterClient(lambda: self._fast.session)
         self.cache = ResponseCache(lambda: self.config)
@@ -39,6 +44,11 @@ class Gateway:
     @property
     def config(self) -> GatewayConfig:
         return self.registry.config
+
+    def secrets(self) -> list[str]:
+        """Values no log line may show: the master key and the providers' keys."""
+        keys = [d.api_key for d in self.registry.deployments.values() if d.api_key]
+        return [self.master_key, *keys]
 
     async def reload(self) -> Registry:
         """Re-read the config file; on any problem keep the running config and raise."""
@@ -50,6 +60,7 @@ class Gateway:
             self.registry = registry
             self.cache.prepare(config.cache)
             self.enforcer.configure(config.limits)
+            self.telemetry.reconfigure(config.observability)
             self.start_probes()
             log.info("config reloaded: %d backends", len(config.backends))
             return registry
@@ -67,3 +78,4 @@ class Gateway:
         await self.dispatcher.translated.close()
         await self.cache.close()
         await self.enforcer.close()
+        self.telemetry.close()

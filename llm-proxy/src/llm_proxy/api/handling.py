@@ -30,13 +30,21 @@ async def handle(
     gateway: Gateway = request.app.state.gateway
     pipeline: Pipeline = request.app.state.pipeline
     ctx = new_context(request, api)
+    pipeline.begin(ctx, request.headers)
     try:
         pipeline.identify(ctx)
         await read_body(ctx, request, gateway.config.gateway.max_body_bytes)
         validate(ctx.body)
         result = await until_disconnected(request, pipeline.run(ctx))
     except GatewayError as error:
+        pipeline.failed(ctx, error.status, error.message)
         return error_response(error, render_error, ctx.request_id)
+    except asyncio.CancelledError:
+        pipeline.failed(ctx, 499, "The client closed the request before the answer.")
+        raise
+    except Exception:
+        pipeline.failed(ctx, 500, "The gateway hit an internal error.")
+        raise
     if isinstance(result, Reply):
         return reply_response(ctx, result)
     return stream_response(ctx, result, pipeline, error_event)

@@ -6,6 +6,9 @@ runs on the headers alone, before the body is read, so strangers learn nothing e
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
+
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.budget import BudgetStage
 from llm_proxy.pipeline.cache import CacheStage
@@ -29,14 +32,23 @@ class Pipeline:
         self.cache = CacheStage(gateway.cache)
         self.limits = LimitsStage(gateway)
         self.budget = BudgetStage(gateway, self.limits)
+        self.telemetry = gateway.telemetry
+
+    def begin(self, ctx: RequestContext, headers: Mapping[str, str]) -> None:
+        """A request arrived: observe it from here on (its trace continues the caller's)."""
+        self.telemetry.begin(ctx, headers)
 
     def identify(self, ctx: RequestContext) -> None:
-        require_master_key(ctx.headers, self.gateway.master_key)
+        with self.telemetry.stage(ctx, "auth"):
+            require_master_key(ctx.headers, self.gateway.master_key)
 
     async def run(self, ctx: RequestContext) -> Reply | Stream:
-        await self.limits.reserve(ctx)
+        stage = self.telemetry.stage
+        with stage(ctx, "limits"):
+            await self.limits.reserve(ctx)
         try:
-            await self.budget.reserve(ctx)
+            with stage(ctx, "budget"):
+                await self.budget.reserve(ctx)
             return await self._route_and_dispatch(ctx)
         except BaseException:
             # Refused, failed upstream or abandoned by its client: it used nothing.
@@ -47,44 +59,58 @@ class Pipeline:
         gateway = self.gateway
         registry = gateway.registry
         routing = registry.config.routing
-        lookup = await self.cache.lookup(ctx, registry.config)
+        stage = self.telemetry.stage
+        with stage(ctx, "cache"):
+            lookup = await self.cache.lookup(ctx, registry.config)
         if lookup.answer is not None:
             if isinstance(lookup.answer, Reply):
                 self.settle(ctx, lookup.answer.usage)
             return lookup.answer
         auto_group = routing.auto_groups.get(ctx.requested_model)
-        if auto_group is not None:
-            ctx.route = await gateway.router.decide(
-                ctx, ctx.requested_model, auto_group, routing.router_service, set(registry.groups)
-            )
-        ctx.plan = plan_route(ctx, registry.config, set(registry.groups))
+        served = set(registry.groups)
+        with stage(ctx, "route"):
+            if auto_group is not None:
+                ctx.route = await gateway.router.decide(
+                    ctx, ctx.requested_model, auto_group, routing.router_service, served
+                )
+            ctx.plan = plan_route(ctx, registry.config, served)
         ctx.estimated_tokens = _estimate(ctx)
         try:
-            dispatched = await gateway.dispatcher.run(
-                registry,
-                ctx.plan,
-                self._call(ctx),
-                ctx.dispatch,
-                session=ctx.session_id,
-                estimated_tokens=ctx.estimated_tokens,
-                anthropic_api=ctx.api == "messages",
-            )
+            with stage(ctx, "dispatch"):
+                dispatched = await gateway.dispatcher.run(
+                    registry,
+                    ctx.plan,
+                    self._call(ctx),
+                    ctx.dispatch,
+                    session=ctx.session_id,
+                    estimated_tokens=ctx.estimated_tokens,
+                    anthropic_api=ctx.api == "messages",
+                )
         except UpstreamError as error:
             raise _client_error(error) from None
         result = self.cache.remember(ctx, lookup, dispatched.result)
         if isinstance(result, Reply):
             self.settle(ctx, result.usage)
+        else:
+            ctx.ttft_ms = (time.perf_counter() - ctx.started) * 1000
         return result
 
     def settle(self, ctx: RequestContext, usage: Usage) -> None:
         """The answer is out: record its real usage against its deployment."""
         self.limits.settle(ctx, usage)
-        ctx.usage = usage
-        deployment = ctx.dispatch.deployment
-        if deployment is None:
-            return
-        deployment.in_flight -= 1
-        deployment.usage.adjust(usage.total_tokens - ctx.estimated_tokens)
+        with self.telemetry.stage(ctx, "settle"):
+            ctx.usage = usage
+            deployment = ctx.dispatch.deployment
+            if deployment is not None:
+                deployment.in_flight -= 1
+                deployment.usage.adjust(usage.total_tokens - ctx.estimated_tokens)
+        self.telemetry.finish(ctx)
+
+    def failed(self, ctx: RequestContext, status: int, message: str) -> None:
+        """The request ended without an answer: refused, failed, or its client left."""
+        ctx.status = status
+        ctx.error = message
+        self.telemetry.finish(ctx)
 
     def stream_failed(self, ctx: RequestContext, error: UpstreamError) -> None:
         ctx.status = error.status

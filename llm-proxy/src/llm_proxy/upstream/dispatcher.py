@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from llm_proxy.config.models import Retries
 from llm_proxy.upstream.deployment import Deployment
@@ -24,6 +24,12 @@ from llm_proxy.upstream.transports.base import Transport
 
 T = TypeVar("T")
 Call = Callable[[Transport, Deployment], Awaitable[T]]
+
+
+class AttemptObserver(Protocol):
+    """Wraps a group's `call` so each attempt is observed (telemetry's attempt spans)."""
+
+    def __call__(self, call: Call[T], group: str) -> Call[T]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +62,12 @@ class Dispatched(Generic[T]):
 
 
 class Dispatcher:
-    def __init__(self, fast: Transport, translated: Transport) -> None:
+    def __init__(
+        self, fast: Transport, translated: Transport, observe: AttemptObserver | None = None
+    ) -> None:
         self.fast = fast
         self.translated = translated
+        self.observe = observe
 
     def transport_for(self, deployment: Deployment, anthropic_api: bool = False) -> Transport:
         if anthropic_api:
@@ -79,6 +88,7 @@ class Dispatcher:
         retries = registry.config.routing.retries
         last_error: UpstreamError | None = None
         for group in plan:
+            group_call = call if self.observe is None else self.observe(call, group)
             tried: list[Deployment] = []
             for attempt in range(retries.max_attempts):
                 deployment = await self._next(registry, group, session, tried, retries, record)
@@ -87,7 +97,7 @@ class Dispatcher:
                 transport = self.transport_for(deployment, anthropic_api)
                 try:
                     result = await self._attempt(
-                        transport, deployment, group, call, record, estimated_tokens
+                        transport, deployment, group, group_call, record, estimated_tokens
                     )
                 except UpstreamError as error:
                     if not error.retryable:

@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from llm_proxy.telemetry.propagation import trace_headers
 from llm_proxy.upstream.deployment import Deployment
 from llm_proxy.upstream.errors import UpstreamError, parse_retry_after
 from llm_proxy.upstream.transports.base import Body, Reply, Stream, Usage
@@ -97,6 +98,7 @@ class PassthroughTransport:
             if stream
             else aiohttp.ClientTimeout(total=timeout_s)
         )
+        headers.update(trace_headers())
         try:
             response = await self.session.post(
                 deployment.base_url + path,

@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 import orjson
+from llm_proxy.telemetry.propagation import trace_headers
 from llm_proxy.upstream.deployment import Deployment
 from llm_proxy.upstream.errors import UpstreamError, parse_retry_after
 from llm_proxy.upstream.transports.base import Body, Reply, Stream, Usage
@@ -86,6 +87,9 @@ def _call_params(deployment: Deployment, body: Body) -> dict[str, Any]:
     )
     if deployment.backend.endpoint:
         params["api_base"] = deployment.backend.endpoint
+    carried = trace_headers()
+    if carried:
+        params["extra_headers"] = {**(params.get("extra_headers") or {}), **carried}
     return params
 
 

@@ -1,0 +1,137 @@
+"""Structured logs: one JSON line per request on stdout, the gateway's other logs as JSON too.
+
+Standard library logging throughout. The request path only puts a record on a queue; a
+background thread formats and writes it, so a slow stdout never holds up a request.
+Every line is scrubbed of secrets, whatever field they hide in: the gateway's own keys
+verbatim, and anything shaped like an API key or a bearer token. Prompts and completions
+are never part of a line.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import queue
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from llm_proxy.pipeline.context import RequestContext
+    from llm_proxy.telemetry.observer import Outcome
+
+GATEWAY_LOGGER = "llm_proxy"
+REQUEST_LOGGER = "llm_proxy.requests"
+REDACTED = "[redacted]"
+
+# OpenAI/Anthropic/gateway keys (sk-…, sk-ant-…, sk-gw-…) and bearer credentials.
+_KEY_SHAPES = re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}|(?i:\bbearer)\s+[A-Za-z0-9._~+/\-]{8,}=*")
+
+Secrets = Callable[[], Iterable[str]]
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, secrets: Secrets) -> None:
+        super().__init__()
+        self._secrets = secrets
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": _iso(record.created),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            line.update(fields)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return self.scrub(orjson.dumps(line).decode())
+
+    def scrub(self, text: str) -> str:
+        for secret in self._secrets():
+            # Short values would blank out innocent text; real keys are long.
+            if len(secret) >= 8:
+                text = text.replace(secret, REDACTED)
+        return _KEY_SHAPES.sub(REDACTED, text)
+
+
+def _iso(created: float) -> str:
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+    return f"{seconds}.{int(created % 1 * 1000):03d}Z"
+
+
+class LogPipe:
+    """The `llm_proxy` loggers' route to stdout: a queue and the thread that drains it."""
+
+    def __init__(self, level: str, secrets: Secrets) -> None:
+        output = logging.StreamHandler(sys.stdout)
+        output.setFormatter(JsonFormatter(secrets))
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        self._listener = logging.handlers.QueueListener(records, output)
+        self._handler = logging.handlers.QueueHandler(records)
+        logger = logging.getLogger(GATEWAY_LOGGER)
+        for handler in [h for h in logger.handlers if isinstance(h, logging.handlers.QueueHandler)]:
+            logger.removeHandler(handler)  # a previous gateway's, in this same process
+        logger.addHandler(self._handler)
+        logger.propagate = False
+        self.set_level(level)
+        self._listener.start()
+
+    def set_level(self, level: str) -> None:
+        logging.getLogger(GATEWAY_LOGGER).setLevel(level.upper())
+
+    def close(self) -> None:
+        """Write out what is queued; later records fall back to stderr."""
+        logging.getLogger(GATEWAY_LOGGER).removeHandler(self._handler)
+        self._listener.stop()
+
+
+class RequestLog:
+    """The one line each finished request leaves: who, what, how long, how much, how it ended."""
+
+    def __init__(self) -> None:
+        self._logger = logging.getLogger(REQUEST_LOGGER)
+
+    def write(self, ctx: RequestContext, outcome: Outcome) -> None:
+        if self._logger.isEnabledFor(logging.INFO):
+            self._logger.info("request", extra={"fields": request_fields(ctx, outcome)})
+
+
+def request_fields(ctx: RequestContext, outcome: Outcome) -> dict[str, Any]:
+    dispatch = ctx.dispatch
+    deployment = dispatch.deployment
+    identity = ctx.identity
+    usage = ctx.usage
+    route = ctx.route
+    return {
+        "request_id": ctx.request_id,
+        "trace_id": ctx.trace_id,
+        "api": ctx.api,
+        "team_id": identity.team_id,
+        "key_id": identity.key_id,
+        "key_prefix": identity.key_prefix,
+        "model_requested": ctx.requested_model or None,
+        "model": dispatch.group,
+        "provider": deployment.provider if deployment else None,
+        "deployment": deployment.name if deployment else None,
+        "stream": ctx.stream,
+        "status": ctx.status,
+        "error": ctx.error,
+        "input_tokens": usage.prompt_tokens,
+        "output_tokens": usage.completion_tokens,
+        "cached_tokens": usage.cached_tokens,
+        "cost_usd": round(outcome.cost_usd, 8),
+        "latency_ms": round(outcome.latency_s * 1000, 3),
+        "overhead_ms": round(outcome.overhead_s * 1000, 3),
+        "ttft_ms": round(ctx.ttft_ms, 3) if ctx.ttft_ms is not None else None,
+        "attempts": len(dispatch.attempts),
+        "fallback_from": dispatch.attempts[0].group if dispatch.fallback_used else None,
+        "route": route.header() if route is not None else None,
+        "stages_ms": ctx.stage_ms,
+    }

@@ -1,0 +1,95 @@
+"""`Telemetry`: what the pipeline calls to make a request observable.
+
+`begin` when a request arrives, `stage` around each pipeline stage, `finish` once when it
+has ended (answered, failed, or abandoned by its client). Tracing, metrics and the request
+log are each optional; what is off costs nothing per request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from llm_proxy.config.models import Observability
+from llm_proxy.limits.cost import token_prices
+from llm_proxy.telemetry.logging import LogPipe, RequestLog, Secrets
+from llm_proxy.telemetry.metrics import Metrics
+from llm_proxy.telemetry.stages import Stage
+from llm_proxy.telemetry.tracing import Tracing, tracing_from_env
+from llm_proxy.upstream.deployment import Deployment
+
+if TYPE_CHECKING:
+    from llm_proxy.pipeline.context import RequestContext
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A finished request's figures, worked out once for metrics, the log line and the trace."""
+
+    latency_s: float
+    # The gateway's own time: until the first byte for streams (the rest is the provider
+    # streaming), until the answer otherwise; upstream time excluded either way.
+    overhead_s: float
+    cost_usd: float
+
+    @classmethod
+    def of(cls, ctx: RequestContext) -> Outcome:
+        latency = time.perf_counter() - ctx.started
+        upstream = ctx.dispatch.upstream_s
+        until = ctx.ttft_ms / 1000 if ctx.ttft_ms is not None else latency
+        return cls(latency, max(0.0, until - upstream), cost_usd(ctx))
+
+
+class Telemetry:
+    def __init__(
+        self,
+        config: Observability,
+        deployments: Callable[[], Iterable[Deployment]],
+        secrets: Secrets,
+    ) -> None:
+        self.tracing: Tracing | None = tracing_from_env(config.tracing)
+        self.metrics: Metrics | None = Metrics(deployments) if config.metrics else None
+        self._log_pipe = LogPipe(config.log_level, secrets)
+        self._request_log = RequestLog() if config.request_log else None
+        self._tracer = self.tracing.tracer if self.tracing is not None else None
+
+    def begin(self, ctx: RequestContext, headers: Mapping[str, str]) -> None:
+        if self.tracing is not None:
+            self.tracing.start_request(ctx, headers)
+        if self.metrics is not None:
+            self.metrics.started()
+
+    def stage(self, ctx: RequestContext, name: str) -> Stage:
+        return Stage(ctx, name, self._tracer)
+
+    def finish(self, ctx: RequestContext) -> None:
+        outcome = Outcome.of(ctx)
+        if self.metrics is not None:
+            self.metrics.finished(ctx, outcome)
+        if self._request_log is not None:
+            self._request_log.write(ctx, outcome)
+        if self.tracing is not None:
+            self.tracing.finish_request(ctx, outcome)
+
+    def reconfigure(self, config: Observability) -> None:
+        """On reload: the log level follows the file; the rest is fixed at start."""
+        self._log_pipe.set_level(config.log_level)
+
+    def close(self) -> None:
+        if self.tracing is not None:
+            self.tracing.shutdown()
+        if self.metrics is not None:
+            self.metrics.close()
+        self._log_pipe.close()
+
+
+def cost_usd(ctx: RequestContext) -> float:
+    """The answer's price at the answering deployment's rates (0 when none answered)."""
+    deployment = ctx.dispatch.deployment
+    if deployment is None:
+        return 0.0
+    input_price, output_price = token_prices(deployment)
+    usage = ctx.usage
+    return usage.prompt_tokens * input_price + usage.completion_tokens * output_price
