@@ -21,6 +21,7 @@ from llm_proxy import cli
 from llm_proxy.store.credentials import KEY_PREFIX, issue
 from llm_proxy.store.database import Database
 from llm_proxy.store.models import VirtualKey
+from sqlalchemy import delete
 
 from tests.kong.admin_peer import AdminPeer
 
@@ -80,7 +81,7 @@ async def key_table(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
     await database.upgrade()
     async with database.session() as session:
         # One session database is shared by the Postgres tests: start each from no keys.
-        await session.execute(VirtualKey.__table__.delete())
+        await session.execute(delete(VirtualKey))
         await session.commit()
     config_path = tmp_path / "gateway.yaml"
     config = {

@@ -217,7 +217,7 @@ def _check_field(spec: dict[str, Any], value: Any, path: str) -> Iterator[str]:
     if "eq" in spec and spec["eq"] is None:
         yield f"{path}: value must be null"
         return
-    kind = spec.get("type")
+    kind = str(spec.get("type"))
     checker = _TYPES.get(kind)
     if checker is None:
         yield f"{path}: unsupported Kong field type {kind!r}"
