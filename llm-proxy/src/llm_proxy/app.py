@@ -13,7 +13,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from llm_proxy.api import anthropic, health, openai
+from llm_proxy.api import anthropic, health, openai, usage
+from llm_proxy.api.admin import budgets, keys, teams, tokens, users
 from llm_proxy.api.admin import cache as admin_cache
 from llm_proxy.api.admin import config as admin_config
 from llm_proxy.gateway import Gateway, log
@@ -33,6 +34,9 @@ def build_app(gateway: Gateway) -> FastAPI:
     app.state.pipeline = Pipeline(gateway)
     for module in (openai, anthropic, health, admin_config, admin_cache):
         app.include_router(module.router)
+    for module in (usage, keys, teams, users, budgets, tokens):
+        app.include_router(module.router)
+    app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)
@@ -46,6 +50,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_reload(gateway)))
     # Load the tokenizer now rather than on the first request (it takes ~0.5 s).
     await asyncio.to_thread(count_text, "")
+    await gateway.open()
     gateway.start_probes()
     try:
         yield
@@ -65,6 +70,13 @@ async def _reload(gateway: Gateway) -> None:
 def _render(request: Request, error: GatewayError) -> Response:
     body = error.anthropic_body() if request.url.path == "/v1/messages" else error.openai_body()
     return Response(body, status_code=error.status, media_type="application/json")
+
+
+async def _gateway_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    response = _render(request, exc)
+    response.headers.update(exc.headers)
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

@@ -13,6 +13,9 @@ from llm_proxy.cache import ResponseCache
 from llm_proxy.config import GatewayConfig, load_config
 from llm_proxy.limits.enforcer import Enforcer
 from llm_proxy.pipeline.auto_route import RouterClient
+from llm_proxy.spend import SpendLog
+from llm_proxy.store.database import Database
+from llm_proxy.store.directory import Directory
 from llm_proxy.telemetry.observer import Telemetry
 from llm_proxy.upstream.dispatcher import Dispatcher
 from llm_proxy.upstream.probes import probe_forever
@@ -28,6 +31,10 @@ class Gateway:
         self.registry = Registry(config)
         self.master_key = master_key
         self.config_path = config_path
+        # Keys, teams, budgets and the spend log; reloads do not move them to another database.
+        self.database = Database(config.database.url, config.database.pool_size)
+        self.directory = Directory(self.database, config)
+        self.spend = SpendLog(self.database, config.spend)
         self.enforcer = Enforcer(config)
         self._fast = PassthroughTransport()
         self.telemetry = Telemetry(
@@ -65,6 +72,13 @@ class Gateway:
             log.info("config reloaded: %d backends", len(config.backends))
             return registry
 
+    async def open(self) -> None:
+        """Migrate the database (if configured to), then start signals and the spend writer."""
+        if self.config.database.migrate_on_start:
+            await self.database.upgrade()
+        await self.directory.start()
+        self.spend.start()
+
     def start_probes(self) -> None:
         """Active health probes, when the config asks for them; they follow reloads."""
         if self.config.routing.health_probes.enabled and self._probes is None:
@@ -74,6 +88,10 @@ class Gateway:
     async def close(self) -> None:
         if self._probes is not None:
             self._probes.cancel()
+        # Requests in flight have settled by now: drain their records, then disconnect.
+        await self.spend.close()
+        await self.directory.close()
+        await self.database.close()
         await self.dispatcher.fast.close()
         await self.dispatcher.translated.close()
         await self.cache.close()

@@ -32,7 +32,7 @@ async def handle(
     ctx = new_context(request, api)
     pipeline.begin(ctx, request.headers)
     try:
-        pipeline.identify(ctx)
+        await pipeline.identify(ctx)
         await read_body(ctx, request, gateway.config.gateway.max_body_bytes)
         validate(ctx.body)
         result = await until_disconnected(request, pipeline.run(ctx))

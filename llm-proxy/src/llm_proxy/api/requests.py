@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 import orjson
+from llm_proxy.pipeline.authorize import default_model
 from llm_proxy.pipeline.context import Api, RequestContext
 from llm_proxy.pipeline.errors import GatewayError, bad_request
 from starlette.requests import Request
@@ -18,6 +19,11 @@ _KEPT_HEADERS = (
     "x-request-id",
     "anthropic-version",
     "anthropic-beta",
+    # identify: Kong's edge secret and the consumer it vouches for; the spend log: the
+    # request an optimizer's sub-call belongs to.
+    "x-gateway-edge-secret",
+    "x-consumer-username",
+    "x-gateway-parent-request-id",
     "cache-control",
     "x-gateway-cache",
 )
@@ -43,6 +49,7 @@ async def read_body(ctx: RequestContext, request: Request, max_bytes: int) -> No
         raise GatewayError(413, f"Request body is larger than {max_bytes} bytes.")
     body = ctx.body = _parse_json(raw)
     headers = ctx.headers
+    default_model(body, ctx.identity)
     ctx.requested_model = _required_str(body, "model")
     ctx.stream = _optional_bool(body, "stream")
     tags = ctx.metadata.get("tags")

@@ -10,14 +10,16 @@ import time
 from collections.abc import Mapping
 
 from llm_proxy.gateway import Gateway
+from llm_proxy.pipeline.authorize import authorize
 from llm_proxy.pipeline.budget import BudgetStage
 from llm_proxy.pipeline.cache import CacheStage
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
-from llm_proxy.pipeline.identify import require_master_key
+from llm_proxy.pipeline.identify import identify
 from llm_proxy.pipeline.limits import LimitsStage
 from llm_proxy.pipeline.route import plan_route
 from llm_proxy.pipeline.tokens import estimate_prompt_tokens
+from llm_proxy.spend.record import record_of
 from llm_proxy.upstream.deployment import Deployment
 from llm_proxy.upstream.dispatcher import Call
 from llm_proxy.upstream.errors import UpstreamError
@@ -29,6 +31,7 @@ __all__ = ["GatewayError", "Pipeline", "RequestContext"]
 class Pipeline:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
+        self.directory = gateway.directory
         self.cache = CacheStage(gateway.cache)
         self.limits = LimitsStage(gateway)
         self.budget = BudgetStage(gateway, self.limits)
@@ -38,11 +41,12 @@ class Pipeline:
         """A request arrived: observe it from here on (its trace continues the caller's)."""
         self.telemetry.begin(ctx, headers)
 
-    def identify(self, ctx: RequestContext) -> None:
+    async def identify(self, ctx: RequestContext) -> None:
         with self.telemetry.stage(ctx, "auth"):
-            require_master_key(ctx.headers, self.gateway.master_key)
+            ctx.identity = await identify(ctx.headers, self.gateway.master_key, self.directory)
 
     async def run(self, ctx: RequestContext) -> Reply | Stream:
+        authorize(ctx)
         stage = self.telemetry.stage
         with stage(ctx, "limits"):
             await self.limits.reserve(ctx)
@@ -105,12 +109,19 @@ class Pipeline:
                 deployment.in_flight -= 1
                 deployment.usage.adjust(usage.total_tokens - ctx.estimated_tokens)
         self.telemetry.finish(ctx)
+        self._log_spend(ctx)
 
     def failed(self, ctx: RequestContext, status: int, message: str) -> None:
         """The request ended without an answer: refused, failed, or its client left."""
         ctx.status = status
         ctx.error = message
         self.telemetry.finish(ctx)
+        self._log_spend(ctx)
+
+    def _log_spend(self, ctx: RequestContext) -> None:
+        """One spend record per request that got past identify (strangers write nothing)."""
+        if ctx.identity.is_master or ctx.identity.key_id is not None:
+            self.gateway.spend.record(record_of(ctx))
 
     def stream_failed(self, ctx: RequestContext, error: UpstreamError) -> None:
         ctx.status = error.status

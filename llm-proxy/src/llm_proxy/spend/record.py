@@ -19,7 +19,23 @@ _MESSAGE_LIMIT = 1000
 _NAME_LIMIT = 200
 
 
-def record_of(ctx: RequestContext, error_type: str | None = None) -> RequestRecord:
+# How a failed request ended, by the status the client got; for filters and dashboards.
+_ERROR_TYPES = {
+    400: "invalid_request",
+    401: "authentication",
+    403: "permission",
+    404: "not_found",
+    408: "timeout",
+    413: "request_too_large",
+    429: "rate_limited",
+    499: "client_disconnected",
+    502: "upstream_error",
+    503: "unavailable",
+    504: "upstream_timeout",
+}
+
+
+def record_of(ctx: RequestContext) -> RequestRecord:
     finished = datetime.now(UTC)
     latency_s = time.perf_counter() - ctx.started
     dispatch = ctx.dispatch
@@ -49,7 +65,7 @@ def record_of(ctx: RequestContext, error_type: str | None = None) -> RequestReco
         cached_tokens=usage.cached_tokens,
         cost_usd=cost,
         ttft_ms=ctx.ttft_ms,
-        error_type=_clip(error_type, 64) if ctx.status >= 400 else None,
+        error_type=_error_type(ctx.status),
         error_message=_clip(ctx.error, _MESSAGE_LIMIT) if ctx.status >= 400 else None,
         stream=ctx.stream,
         fallback_used=dispatch.fallback_used,
@@ -61,6 +77,12 @@ def record_of(ctx: RequestContext, error_type: str | None = None) -> RequestReco
         stage_timings=dict(ctx.stage_ms),
         tags=[tag[:_NAME_LIMIT] for tag in ctx.tags[:20]],
     )
+
+
+def _error_type(status: int) -> str | None:
+    if status < 400:
+        return None
+    return _ERROR_TYPES.get(status, "server_error" if status >= 500 else "client_error")
 
 
 def _clip(value: str | None, limit: int) -> str | None:

@@ -1,0 +1,147 @@
+"""Gateways on a private PostgreSQL database and Redis prefix, in front of the simulator.
+
+Each test session creates its own database (`gw_control_<random>`, dropped at the end)
+and uses its own Redis key prefix, so it can run beside anyone else's tests.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.llm_proxy.conftest import SIM_CONFIG as BASE_SIM_CONFIG
+from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+MASTER = "sk-test-master"
+
+MakeGateway = Callable[..., Gateway]
+
+# m-trickle streams for ~10 s: long enough to leave in the middle.
+SIM_CONFIG = {
+    **BASE_SIM_CONFIG,
+    "models": {
+        **BASE_SIM_CONFIG["models"],
+        "m-trickle": {"ttft_ms": 5, "tokens_per_second": 20, "output_tokens": 200},
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def database_name() -> Iterator[str]:
+    name = f"gw_control_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield name
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture(scope="session")
+def database_url(database_name: str) -> str:
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{database_name}"
+
+
+@pytest.fixture(scope="session")
+def redis_prefix() -> str:
+    return f"gwtest:{secrets.token_hex(4)}:"
+
+
+@pytest.fixture(scope="session")
+def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
+    sim = start_simulator(SIM_CONFIG, tmp_path_factory.mktemp("sim"))
+    yield sim
+    sim.stop()
+
+
+def control_config(
+    simulator: Simulator, database_url: str, redis_prefix: str, spool_dir: Path, **sections: Any
+) -> dict[str, Any]:
+    def backend(name: str, model: str) -> dict[str, Any]:
+        return {"name": name, "provider": "simulator", "endpoint": simulator.v1, "model": model}
+
+    config: dict[str, Any] = {
+        "database": {"url": database_url},
+        "redis": {"url": REDIS_URL, "prefix": redis_prefix},
+        "spend": {"spool_dir": str(spool_dir), "flush_interval_ms": 20},
+        "backends": [
+            backend("mini", "gpt-4o-mini"),
+            backend("big", "gpt-4o"),
+            backend("embed", "text-embedding-3-small"),
+            backend("streamy", "m-streamy"),
+            backend("trickle", "m-trickle"),
+        ],
+    }
+    for name, value in sections.items():
+        config[name] = {**config.get(name, {}), **value}
+    return config
+
+
+@pytest.fixture
+def make_gateway(
+    simulator: Simulator, database_url: str, redis_prefix: str, tmp_path: Path
+) -> Iterator[MakeGateway]:
+    started: list[Gateway] = []
+
+    def make(database: str | None = None, **sections: Any) -> Gateway:
+        config = control_config(
+            simulator, database or database_url, redis_prefix, tmp_path / "spool", **sections
+        )
+        gateway = start_gateway(config, tmp_path, master_key=MASTER)
+        started.append(gateway)
+        return gateway
+
+    yield make
+    for gateway in started:
+        if gateway.process.poll() is None:
+            gateway.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    simulator: Simulator,
+    database_url: str,
+    redis_prefix: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Gateway]:
+    directory = tmp_path_factory.mktemp("gw")
+    config = control_config(simulator, database_url, redis_prefix, directory / "spool")
+    gw = start_gateway(config, directory, master_key=MASTER)
+    yield gw
+    gw.stop()
+
+
+def admin(gateway: Gateway, token: str | None = None) -> httpx.Client:
+    return gateway.client(token or MASTER)
+
+
+def create(gateway: Gateway, resource: str, token: str | None = None, **fields: Any) -> Any:
+    with admin(gateway, token) as http:
+        response = http.post(f"/admin/{resource}", json=fields)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def chat(gateway: Gateway, key: str, model: str = "gpt-4o-mini", **extra: Any) -> httpx.Response:
+    body = {"model": model, "messages": [{"role": "user", "content": "hi"}], **extra}
+    with gateway.client(key) as http:
+        return http.post("/v1/chat/completions", json=body)
+
+
+def records(database_url: str, where: str = "TRUE", *params: Any) -> list[dict[str, Any]]:
+    """Rows of the request log, read straight from PostgreSQL."""
+    dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as connection, connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM request_log WHERE {where} ORDER BY id", params)
+        names = [column.name for column in cursor.description or ()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
