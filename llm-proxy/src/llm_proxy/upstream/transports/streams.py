@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -44,39 +44,57 @@ def openai_stream(chunks: AsyncIterator[bytes], wants_usage: bool) -> Stream:
     """OpenAI SSE as the client gets it; usage is recorded and dropped if not asked for."""
     stream = Stream(events=_empty())
 
-    async def events() -> AsyncIterator[bytes]:
-        async for frame in sse.frames(chunks):
-            data = sse.data_of(frame)
-            if data is None:
-                continue
-            if data == b"[DONE]":
-                stream.completed = True
-                yield b"data: [DONE]\n\n"
-                continue
-            try:
-                chunk = orjson.loads(data)
-            except orjson.JSONDecodeError:
-                raise UpstreamError(
-                    502, "upstream sent a malformed stream event", kind="malformed"
-                ) from None
-            if not isinstance(chunk, dict):
-                raise _malformed()
-            if "error" in chunk:
-                raise UpstreamError(502, error_message(data) or "upstream stream error")
-            stream.model = stream.model or chunk.get("model")
-            usage = chunk.get("usage")
-            if usage:
-                stream.usage = Usage(
-                    usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
-                )
-                if not wants_usage and not chunk.get("choices"):
-                    continue
-            yield b"data: " + data + b"\n\n"
-        if not stream.completed:
-            raise UpstreamError(502, "upstream stream ended before completion", kind="cut")
+    def relay(frame: bytes) -> bytes | None:
+        data = sse.data_of(frame)
+        if data is None:
+            return None
+        if data == b"[DONE]":
+            stream.completed = True
+            return b"data: [DONE]\n\n"
+        try:
+            chunk = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise _malformed() from None
+        if not isinstance(chunk, dict):
+            raise _malformed()
+        if "error" in chunk:
+            raise UpstreamError(502, error_message(data) or "upstream stream error")
+        stream.model = stream.model or chunk.get("model")
+        usage = chunk.get("usage")
+        if usage:
+            stream.usage = Usage(
+                usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0
+            )
+            if not wants_usage and not chunk.get("choices"):
+                return None
+        return b"data: " + data + b"\n\n"
 
-    stream.events = events()
+    stream.events = _relayed(sse.frame_batches(chunks), relay, stream)
     return stream
+
+
+async def _relayed(
+    batches: AsyncIterator[list[bytes]], relay: Callable[[bytes], bytes | None], stream: Stream
+) -> AsyncIterator[bytes]:
+    """Each batch of frames becomes one piece for the client; an error ends the stream
+    after the good frames before it are out."""
+    async for batch in batches:
+        out: list[bytes] = []
+        failure: UpstreamError | None = None
+        for frame in batch:
+            try:
+                piece = relay(frame)
+            except UpstreamError as error:
+                failure = error
+                break
+            if piece is not None:
+                out.append(piece)
+        if out:
+            yield b"".join(out)
+        if failure is not None:
+            raise failure
+    if not stream.completed:
+        raise UpstreamError(502, "upstream stream ended before completion", kind="cut")
 
 
 def track_anthropic_usage(stream: Stream, event: Any) -> None:
@@ -97,21 +115,18 @@ def anthropic_stream(chunks: AsyncIterator[bytes]) -> Stream:
     """Anthropic SSE passed on frame by frame; usage from message_start and message_delta."""
     stream = Stream(events=_empty())
 
-    async def events() -> AsyncIterator[bytes]:
-        async for frame in sse.frames(chunks):
-            data = sse.data_of(frame)
-            if data is None:
-                continue
-            try:
-                event = orjson.loads(data)
-            except orjson.JSONDecodeError:
-                raise _malformed() from None
-            track_anthropic_usage(stream, event)
-            yield frame + b"\n\n"
-        if not stream.completed:
-            raise UpstreamError(502, "upstream stream ended before completion", kind="cut")
+    def relay(frame: bytes) -> bytes | None:
+        data = sse.data_of(frame)
+        if data is None:
+            return None
+        try:
+            event = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise _malformed() from None
+        track_anthropic_usage(stream, event)
+        return frame + b"\n\n"
 
-    stream.events = events()
+    stream.events = _relayed(sse.frame_batches(chunks), relay, stream)
     return stream
 
 
