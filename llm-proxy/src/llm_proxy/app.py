@@ -13,10 +13,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from llm_proxy.api import anthropic, health, openai, usage
+from llm_proxy.api import anthropic, health, metrics, openai, usage
 from llm_proxy.api.admin import budgets, keys, teams, tokens, users
 from llm_proxy.api.admin import cache as admin_cache
 from llm_proxy.api.admin import config as admin_config
+from llm_proxy.api.admin import logs as admin_logs
+from llm_proxy.api.admin import timeseries as admin_timeseries
 from llm_proxy.gateway import Gateway, log
 from llm_proxy.pipeline import Pipeline
 from llm_proxy.pipeline.errors import GatewayError
@@ -35,6 +37,8 @@ def build_app(gateway: Gateway) -> FastAPI:
     for module in (openai, anthropic, health, admin_config, admin_cache):
         app.include_router(module.router)
     for module in (usage, keys, teams, users, budgets, tokens):
+        app.include_router(module.router)
+    for module in (metrics, admin_logs, admin_timeseries):
         app.include_router(module.router)
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(HTTPException, _http_error)

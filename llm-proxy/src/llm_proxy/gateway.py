@@ -38,8 +38,13 @@ class Gateway:
         self.enforcer = Enforcer(config)
         self._fast = PassthroughTransport()
         self.telemetry = Telemetry(
-            config.observability, lambda: self.registry.deployments.values(), self.secrets
+            config.observability,
+            secrets=self.secrets,
+            registry=lambda: self.registry,
+            spooled=lambda: self.spend.spooled,
         )
+        if self.telemetry.metrics is not None:
+            self.enforcer.metrics.on_alert.append(self.telemetry.metrics.budget_crossed)
         attempts = self.telemetry.tracing.attempts if self.telemetry.tracing else None
         self.dispatcher = Dispatcher(self._fast, TranslatedTransport(), observe=attempts)
         self._probes: asyncio.Future[None] | None = None

@@ -132,6 +132,7 @@ def request_fields(ctx: RequestContext, outcome: Outcome) -> dict[str, Any]:
         "ttft_ms": round(ctx.ttft_ms, 3) if ctx.ttft_ms is not None else None,
         "attempts": len(dispatch.attempts),
         "fallback_from": dispatch.attempts[0].group if dispatch.fallback_used else None,
+        "cache": ctx.cache_result,
         "route": route.header() if route is not None else None,
         "stages_ms": ctx.stage_ms,
     }

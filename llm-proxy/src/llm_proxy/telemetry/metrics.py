@@ -3,15 +3,15 @@
 Labels are bounded: model groups, providers and deployments come from the config, teams
 from the admin API, statuses from HTTP; never a request id, a key or a raw model name a
 client typed. With `PROMETHEUS_MULTIPROC_DIR` set (several worker processes), values live
-in that directory and every worker's scrape adds them all up; the circuit gauges are read
-from the answering worker's own view at scrape time.
+in that directory and every worker's scrape adds them all up; the circuit gauges and the spool
+backlog are read from the answering worker's own view at scrape time.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -26,8 +26,9 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from llm_proxy.upstream.deployment import Deployment
+from llm_proxy.limits.counters import Crossing
 from llm_proxy.upstream.health import CircuitState
+from llm_proxy.upstream.registry import Registry
 
 if TYPE_CHECKING:
     from llm_proxy.pipeline.context import RequestContext
@@ -45,6 +46,7 @@ _LATENCY_BUCKETS = (
     0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0,
 )  # fmt: skip
 
+_PERIOD_KINDS = {"d": "daily", "m": "monthly"}
 _CIRCUIT_VALUES = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState.OPEN: 2}
 
 
@@ -53,13 +55,14 @@ def _multiprocess() -> bool:
 
 
 class Metrics:
-    def __init__(self, deployments: Callable[[], Iterable[Deployment]]) -> None:
+    def __init__(self, registry: Callable[[], Registry], spooled: Callable[[], int]) -> None:
+        self._routing = registry
         self._registry = CollectorRegistry()
         # In multi-process mode values are written to files, not kept in a registry.
         own = None if _multiprocess() else self._registry
-        self._circuits = _Circuits(deployments)
+        self._live = _LiveState(registry, spooled)
         if own is not None:
-            own.register(self._circuits)
+            own.register(self._live)
 
         self.requests = Counter(
             "gateway_requests_total",
@@ -143,12 +146,6 @@ class Metrics:
             multiprocess_mode="mostrecent",
             registry=own,
         )
-        self.spool_backlog = Gauge(
-            "gateway_spend_spool_backlog",
-            "Spend-log records spooled locally, waiting for the database.",
-            multiprocess_mode="livesum",
-            registry=own,
-        )
 
     def started(self) -> None:
         self.active.inc()
@@ -156,7 +153,7 @@ class Metrics:
     def finished(self, ctx: RequestContext, outcome: Outcome) -> None:
         self.active.dec()
         dispatch = ctx.dispatch
-        model = dispatch.group or (ctx.plan[0] if ctx.plan else "")
+        model = dispatch.group or self._model_label(ctx)
         deployment = dispatch.deployment
         team = ctx.identity.team_id or ""
         self.requests.labels(
@@ -178,16 +175,40 @@ class Metrics:
             self.ttft.labels(model).observe(ctx.ttft_ms / 1000)
         self._dispatch_outcome(ctx)
 
+    def _model_label(self, ctx: RequestContext) -> str:
+        """The group for a request that was not dispatched (refused, or a cache hit):
+        what it asked for if the gateway serves it, never an arbitrary client string."""
+        if ctx.plan:
+            return ctx.plan[0]
+        requested = ctx.requested_model
+        return requested if requested in self._routing().groups else ""
+
     def _dispatch_outcome(self, ctx: RequestContext) -> None:
         attempts = ctx.dispatch.attempts
         if len(attempts) > 1:
             self.retries.labels(attempts[0].group).inc(len(attempts) - 1)
         if ctx.dispatch.fallback_used:
             self.fallbacks.labels(attempts[0].group).inc()
+        if ctx.cache_result is not None:
+            # "semantic;sim=0.97" carries a score; the label keeps only the kind.
+            self.cache_lookups.labels(
+                ctx.cache_result.partition(";")[0].replace("semantic", "semantic_hit")
+            ).inc()
         route = ctx.route
         if route is not None:
             decided_by = "router" if route.fallback_reason is None else route.fallback_reason
             self.router_decisions.labels(route.group, route.model, decided_by).inc()
+
+    def budget_crossed(self, crossing: Crossing) -> None:
+        """A budget reached an alert threshold (the limits' alert hook calls this)."""
+        counter = crossing.counter
+        scope, _, scope_id = counter.owner.partition(":")
+        # Budget counter keys end in "<unit>:<period>": "usd:d2025-01-31", "tokens:m2025-01".
+        # The label keeps the period's kind only, so it does not grow a new value each day.
+        unit, period = counter.key.split(":")[-2:]
+        kind = _PERIOD_KINDS.get(period[:1], "period")
+        utilization = crossing.used / counter.limit if counter.limit else 1.0
+        self.budget_utilization.labels(scope, scope_id, f"{kind}_{unit}").set(utilization)
 
     def exposition(self) -> bytes:
         """The text format, for `GET /metrics` (content type: `CONTENT_TYPE`)."""
@@ -195,7 +216,7 @@ class Metrics:
             return generate_latest(self._registry)
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        registry.register(self._circuits)
+        registry.register(self._live)
         return generate_latest(registry)
 
     def close(self) -> None:
@@ -204,11 +225,12 @@ class Metrics:
             multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
-class _Circuits(Collector):
-    """Deployment health, read when scraped: nothing to update on the request path."""
+class _LiveState(Collector):
+    """Deployment health and the spend spool, read when scraped: no work per request."""
 
-    def __init__(self, deployments: Callable[[], Iterable[Deployment]]) -> None:
-        self._deployments = deployments
+    def __init__(self, registry: Callable[[], Registry], spooled: Callable[[], int]) -> None:
+        self._registry = registry
+        self._spooled = spooled
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
@@ -222,9 +244,14 @@ class _Circuits(Collector):
             labels=("deployment",),
         )
         now = time.monotonic()
-        for deployment in self._deployments():
+        for deployment in self._registry().deployments.values():
             health = deployment.health
             up.add_metric((deployment.name, deployment.provider), float(health.available(now)))
             circuit.add_metric((deployment.name,), _CIRCUIT_VALUES[health.state])
         yield up
         yield circuit
+        yield GaugeMetricFamily(
+            "gateway_spend_spool_backlog",
+            "Spend-log records spooled on local disk, waiting for the database.",
+            value=self._spooled(),
+        )

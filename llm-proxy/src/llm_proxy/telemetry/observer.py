@@ -8,7 +8,7 @@ log are each optional; what is off costs nothing per request.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,7 +18,7 @@ from llm_proxy.telemetry.logging import LogPipe, RequestLog, Secrets
 from llm_proxy.telemetry.metrics import Metrics
 from llm_proxy.telemetry.stages import Stage
 from llm_proxy.telemetry.tracing import Tracing, tracing_from_env
-from llm_proxy.upstream.deployment import Deployment
+from llm_proxy.upstream.registry import Registry
 
 if TYPE_CHECKING:
     from llm_proxy.pipeline.context import RequestContext
@@ -46,11 +46,12 @@ class Telemetry:
     def __init__(
         self,
         config: Observability,
-        deployments: Callable[[], Iterable[Deployment]],
         secrets: Secrets,
+        registry: Callable[[], Registry],
+        spooled: Callable[[], int],
     ) -> None:
         self.tracing: Tracing | None = tracing_from_env(config.tracing)
-        self.metrics: Metrics | None = Metrics(deployments) if config.metrics else None
+        self.metrics = Metrics(registry, spooled) if config.metrics else None
         self._log_pipe = LogPipe(config.log_level, secrets)
         self._request_log = RequestLog() if config.request_log else None
         self._tracer = self.tracing.tracer if self.tracing is not None else None

@@ -189,6 +189,8 @@ def _caller_attributes(ctx: RequestContext) -> dict[str, str | int | float]:
     ):
         if value is not None:
             attributes[name] = value
+    if ctx.cache_result is not None:
+        attributes["gateway.cache"] = ctx.cache_result
     route = ctx.route
     if route is not None:
         attributes["gateway.route.model"] = route.model

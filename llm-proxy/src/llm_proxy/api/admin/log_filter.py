@@ -1,0 +1,110 @@
+"""Which request-log rows a query covers: the filters `/admin/logs` and the usage series share.
+
+Every filter is a query parameter; a bad value (an unknown status class, a naive time,
+a time range that ends before it starts) is a 400 before any row is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import Depends, Query
+from llm_proxy.pipeline.errors import bad_request
+from llm_proxy.store.models import RequestLog
+from pydantic import AwareDatetime
+from sqlalchemy import ColumnElement, and_, or_
+
+StatusFilter = Annotated[
+    str | None,
+    Query(
+        pattern=r"^([1-5][0-9][0-9]|[1-5]xx|error)$",
+        description="an HTTP status (429), a class (5xx), or `error` (any status ≥ 400)",
+    ),
+]
+CacheFilter = Annotated[
+    Literal["hit", "miss"] | None, Query(description="answered from the response cache or not")
+]
+RouteFilter = Annotated[
+    Literal["auto", "fallback", "direct"] | None,
+    Query(
+        description="`auto`: the router-service chose the model; `fallback`: a fallback "
+        "group answered; `direct`: neither"
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class LogFilter:
+    since: datetime | None
+    until: datetime | None
+    conditions: tuple[ColumnElement[bool], ...]
+
+    def where(self) -> list[ColumnElement[bool]]:
+        time_range = []
+        if self.since is not None:
+            time_range.append(RequestLog.started_at >= self.since)
+        if self.until is not None:
+            time_range.append(RequestLog.started_at < self.until)
+        return [*time_range, *self.conditions]
+
+
+def _log_filter(
+    since: Annotated[AwareDatetime | None, Query(description="started at or after")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="started before")] = None,
+    team_id: Annotated[str | None, Query()] = None,
+    key_id: Annotated[str | None, Query()] = None,
+    user_id: Annotated[str | None, Query()] = None,
+    model: Annotated[
+        str | None, Query(description="the model asked for, or the group that answered")
+    ] = None,
+    provider: Annotated[str | None, Query()] = None,
+    status: StatusFilter = None,
+    cache: CacheFilter = None,
+    route: RouteFilter = None,
+) -> LogFilter:
+    if since is not None and until is not None and until <= since:
+        raise bad_request("'until' must be later than 'since'.", param="until")
+    conditions = [
+        column == value
+        for column, value in (
+            (RequestLog.team_id, team_id),
+            (RequestLog.key_id, key_id),
+            (RequestLog.user_id, user_id),
+            (RequestLog.provider, provider),
+        )
+        if value is not None
+    ]
+    if model is not None:
+        conditions.append(
+            or_(RequestLog.model_requested == model, RequestLog.model_routed == model)
+        )
+    if status is not None:
+        conditions.append(_status(status))
+    if cache is not None:
+        conditions.append(RequestLog.cache_hit.is_(cache == "hit"))
+    if route is not None:
+        conditions.append(_route(route))
+    return LogFilter(since, until, tuple(conditions))
+
+
+def _status(value: str) -> ColumnElement[bool]:
+    if value == "error":
+        return RequestLog.status >= 400
+    if value.endswith("xx"):
+        low = int(value[0]) * 100
+        return and_(RequestLog.status >= low, RequestLog.status < low + 100)
+    return RequestLog.status == int(value)
+
+
+def _route(value: str) -> ColumnElement[bool]:
+    if value == "fallback":
+        return RequestLog.fallback_used.is_(True)
+    routed = RequestLog.router_score.is_not(None)
+    if value == "auto":
+        return routed
+    return and_(~routed, RequestLog.fallback_used.is_(False))
+
+
+Filter = Annotated[LogFilter, Depends(_log_filter)]

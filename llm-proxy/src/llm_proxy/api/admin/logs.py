@@ -1,0 +1,125 @@
+"""`/admin/logs`: the request log, filtered and paged; one request with its stage timings.
+
+Rows are sorted by start time (newest first unless `order=asc`), ties broken by row id,
+and paged by a cursor holding the last row's (start, id): a page stays right while new
+requests are logged. Readable by any admin role.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from llm_proxy.api.admin.access import Readonly, Session
+from llm_proxy.api.admin.crud import After, Limit, ListOf, Output
+from llm_proxy.api.admin.log_filter import Filter
+from llm_proxy.pipeline.errors import GatewayError, bad_request
+from llm_proxy.store.models import RequestLog
+from llm_proxy.store.request_log import find_request
+from pydantic import Field
+from sqlalchemy import ColumnElement, and_, or_, select
+
+router = APIRouter(prefix="/admin/logs", tags=["Admin: logs"])
+
+Order = Annotated[Literal["desc", "asc"], Query(description="by start time")]
+
+
+class LogEntry(Output):
+    request_id: str
+    started_at: datetime
+    finished_at: datetime
+    api: str
+    status: int
+    key_id: str | None
+    team_id: str | None
+    user_id: str | None
+    model_requested: str | None
+    model_routed: str | None
+    provider: str | None
+    deployment: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    cost_usd: float
+    latency_ms: float
+    ttft_ms: float | None
+    stream: bool
+    cache_hit: bool
+    fallback_used: bool
+    attempts: int
+    router_score: float | None
+    error_type: str | None
+    trace_id: str | None
+
+
+class LogDetail(LogEntry):
+    error_message: str | None
+    parent_request_id: str | None
+    tags: list[str]
+    stage_timings: dict[str, Any] = Field(
+        description="milliseconds spent in each pipeline stage (auth, limits, budget, cache, "
+        "route, dispatch, settle), for drawing the request's waterfall"
+    )
+
+
+@router.get("", summary="Request log: filter by time, team, key, model, status, cache, route")
+async def list_logs(
+    _: Readonly,
+    session: Session,
+    where: Filter,
+    order: Order = "desc",
+    limit: Limit = 50,
+    after: After = None,
+) -> ListOf[LogEntry]:
+    started, row_id = RequestLog.started_at, RequestLog.id
+    ordering = (started.desc(), row_id.desc()) if order == "desc" else (started, row_id)
+    query = select(RequestLog).where(*where.where()).order_by(*ordering).limit(limit + 1)
+    if after is not None:
+        query = query.where(_beyond(_decode(after), order))
+    rows = list((await session.scalars(query)).all())
+    page, has_more = rows[:limit], len(rows) > limit
+    data = [LogEntry.model_validate(row) for row in page]
+    cursor = _encode(page[-1]) if has_more else None
+    return ListOf[LogEntry](data=data, has_more=has_more, next_after=cursor)
+
+
+@router.get("/{request_id}", summary="One request: its record, stage timings and trace id")
+async def get_log(request_id: str, _: Readonly, session: Session) -> LogDetail:
+    row = await find_request(session, request_id)
+    if row is None:
+        raise GatewayError(404, f"No logged request with id '{request_id}'.", code="not_found")
+    return LogDetail.model_validate(row)
+
+
+def _encode(row: RequestLog) -> str:
+    raw = f"{row.started_at.isoformat()}|{row.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        started, _, row_id = raw.partition("|")
+        moment = datetime.fromisoformat(started)
+        if moment.tzinfo is None:
+            raise ValueError("naive time")
+        return moment, int(row_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise bad_request("'after' is not a cursor this API handed out.", param="after") from None
+
+
+def _beyond(cursor: tuple[datetime, int], order: str) -> ColumnElement[bool]:
+    """Rows after the cursor in the page order: (start, id) past the last row's."""
+    started, row_id = cursor
+    if order == "desc":
+        return or_(
+            RequestLog.started_at < started,
+            and_(RequestLog.started_at == started, RequestLog.id < row_id),
+        )
+    return or_(
+        RequestLog.started_at > started,
+        and_(RequestLog.started_at == started, RequestLog.id > row_id),
+    )

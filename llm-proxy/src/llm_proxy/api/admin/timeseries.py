@@ -1,0 +1,172 @@
+"""`/admin/usage/timeseries`: traffic, tokens, cost, latency and errors per interval.
+
+One SQL query on the request log serves Postgres and SQLite alike: rows are put in time
+buckets (the one expression that differs per database), ranked by latency within their
+bucket and group by a window function, and each percentile is the nearest-rank value
+(the smallest latency whose rank reaches p * n), so no percentile function is needed.
+Only buckets with requests are returned.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from llm_proxy.api.admin.access import GatewayDep, Readonly, Session
+from llm_proxy.api.admin.log_filter import Filter
+from llm_proxy.pipeline.errors import bad_request
+from llm_proxy.store.models import RequestLog
+from pydantic import BaseModel
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Row,
+    Select,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy.orm import InstrumentedAttribute
+
+router = APIRouter(prefix="/admin/usage", tags=["Admin: usage"])
+
+_INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "1d": 86400}
+_GROUPS: dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]] = {
+    "team": RequestLog.team_id,
+    "model": func.coalesce(RequestLog.model_routed, RequestLog.model_requested),
+    "provider": RequestLog.provider,
+}
+_PERCENTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+_MAX_BUCKETS = 2000
+_DEFAULT_SPAN = timedelta(hours=24)
+
+Interval = Annotated[Literal["1m", "5m", "15m", "1h", "6h", "1d"], Query()]
+GroupBy = Annotated[Literal["none", "team", "model", "provider"], Query()]
+
+
+class Latency(BaseModel):
+    p50: float
+    p95: float
+    p99: float
+
+
+class Point(BaseModel):
+    start: datetime
+    group: str | None
+    requests: int
+    prompt_tokens: int
+    completion_tokens: int
+    tokens: int
+    cost_usd: float
+    errors: int
+    error_rate: float
+    latency_ms: Latency
+
+
+class Series(BaseModel):
+    object: Literal["usage.timeseries"] = "usage.timeseries"
+    since: datetime
+    until: datetime
+    interval_s: int
+    group_by: str
+    data: list[Point]
+
+
+@router.get("/timeseries", summary="Requests, tokens, cost, p50/p95/p99 latency, error rate")
+async def usage_timeseries(
+    _: Readonly,
+    session: Session,
+    gateway: GatewayDep,
+    where: Filter,
+    interval: Interval = "1h",
+    group_by: GroupBy = "none",
+) -> Series:
+    step = _INTERVALS[interval]
+    until = where.until or datetime.now(UTC)
+    since = where.since or until - _DEFAULT_SPAN
+    if (until - since).total_seconds() / step > _MAX_BUCKETS:
+        raise bad_request(
+            f"That range holds more than {_MAX_BUCKETS} intervals of {interval}; "
+            "choose a longer interval or a shorter range.",
+            param="interval",
+        )
+    conditions = [RequestLog.started_at >= since, RequestLog.started_at < until]
+    bucket = _bucket(gateway.database.dialect, step)
+    query = _series_query(bucket, group_by, [*conditions, *where.conditions])
+    rows = (await session.execute(query)).all()
+    points = [_point(row) for row in rows]
+    return Series(since=since, until=until, interval_s=step, group_by=group_by, data=points)
+
+
+def _bucket(dialect: str, step: int) -> ColumnElement[int]:
+    """The start of a row's interval, in Unix seconds."""
+    if dialect == "postgresql":
+        epoch = func.floor(func.extract("epoch", RequestLog.started_at) / step) * step
+        return cast(epoch, BigInteger)
+    # SQLite keeps times as UTC text; strftime('%s') reads it back as Unix seconds.
+    seconds = cast(func.strftime("%s", RequestLog.started_at), Integer)
+    return cast(seconds / step * step, Integer)
+
+
+def _series_query(
+    bucket: ColumnElement[int], group_by: str, conditions: list[ColumnElement[bool]]
+) -> Select[Any]:
+    group = _GROUPS[group_by] if group_by != "none" else literal(None)
+    rows = (
+        select(
+            bucket.label("bucket"),
+            group.label("grp"),
+            RequestLog.latency_ms,
+            RequestLog.status,
+            RequestLog.prompt_tokens,
+            RequestLog.completion_tokens,
+            RequestLog.cost_usd,
+        )
+        .where(*conditions)
+        .subquery()
+    )
+    partition = (rows.c.bucket, rows.c.grp)
+    ranked = select(
+        rows,
+        func.row_number().over(partition_by=partition, order_by=rows.c.latency_ms).label("rn"),
+        func.count().over(partition_by=partition).label("n"),
+    ).subquery()
+    percentiles = [
+        func.min(case((ranked.c.rn >= p * ranked.c.n, ranked.c.latency_ms))).label(name)
+        for name, p in _PERCENTILES
+    ]
+    return (
+        select(
+            ranked.c.bucket,
+            ranked.c.grp,
+            func.count().label("requests"),
+            func.sum(ranked.c.prompt_tokens).label("prompt_tokens"),
+            func.sum(ranked.c.completion_tokens).label("completion_tokens"),
+            func.sum(ranked.c.cost_usd).label("cost_usd"),
+            func.sum(case((ranked.c.status >= 400, 1), else_=0)).label("errors"),
+            *percentiles,
+        )
+        .group_by(ranked.c.bucket, ranked.c.grp)
+        .order_by(ranked.c.bucket, ranked.c.grp)
+    )
+
+
+def _point(row: Row[Any]) -> Point:
+    requests = int(row.requests)
+    prompt, completion = int(row.prompt_tokens or 0), int(row.completion_tokens or 0)
+    return Point(
+        start=datetime.fromtimestamp(int(row.bucket), UTC),
+        group=row.grp,
+        requests=requests,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        tokens=prompt + completion,
+        cost_usd=float(row.cost_usd or 0.0),
+        errors=int(row.errors),
+        error_rate=int(row.errors) / requests,
+        latency_ms=Latency(**{name: float(getattr(row, name)) for name, _ in _PERCENTILES}),
+    )

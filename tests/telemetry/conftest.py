@@ -1,0 +1,177 @@
+"""Gateways with telemetry on, in front of the simulator, exporting to a loopback receiver.
+
+Gateways keep their state in a SQLite file of their own test's folder; the query-API
+tests also run on a private PostgreSQL database (`gw_telemetry_<random>`, dropped at the
+end). Nothing here writes to Redis.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+
+from tests.llm_proxy.conftest import SIM_CONFIG
+from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
+from tests.telemetry.otlp_receiver import OtlpReceiver
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+MASTER = "sk-test-master-telemetry-0123456789"
+
+@pytest.fixture(scope="session")
+def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
+    sim = start_simulator(SIM_CONFIG, tmp_path_factory.mktemp("sim"))
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def sim(simulator: Simulator) -> Iterator[httpx.Client]:
+    with simulator.client() as client:
+        client.post("/_sim/reset").raise_for_status()
+        yield client
+
+
+@pytest.fixture(scope="session")
+def otlp() -> Iterator[OtlpReceiver]:
+    receiver = OtlpReceiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    name = f"gw_telemetry_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def sim_backend(simulator: Simulator, name: str, model: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "provider": "simulator", "endpoint": simulator.v1, "model": model, **extra}
+
+
+def gateway_config(simulator: Simulator, directory: Path, **sections: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "database": {"url": f"sqlite+aiosqlite:///{directory / 'gateway.db'}"},
+        "spend": {"spool_dir": str(directory / "spool"), "flush_interval_ms": 20},
+        "backends": [
+            sim_backend(simulator, "mini", "gpt-4o-mini"),
+            sim_backend(simulator, "streamy", "m-streamy"),
+            sim_backend(simulator, "embed", "text-embedding-3-small"),
+        ],
+    }
+    config.update(sections)
+    return config
+
+
+def tracing_env(otlp: OtlpReceiver) -> dict[str, str]:
+    """The standard variables a deployment would set to export traces to a collector."""
+    return {
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "50",
+        "OTEL_SERVICE_NAME": "llm-proxy-test",
+    }
+
+
+class LogTail:
+    """Everything a running gateway printed so far: its stdout, read by a thread as it comes."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self.lines: list[str] = []
+        stream = gateway.process.stdout
+        assert stream is not None
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def json_lines(self) -> list[dict[str, Any]]:
+        parsed = []
+        for line in list(self.lines):
+            if line.startswith("{"):
+                parsed.append(json.loads(line))
+        return parsed
+
+    def requests(self) -> list[dict[str, Any]]:
+        return [line for line in self.json_lines() if line.get("logger") == "llm_proxy.requests"]
+
+
+def launch(config: dict[str, Any], directory: Path, env: dict[str, str] | None = None) -> Gateway:
+    """A gateway process with exactly these OTEL_*/PROMETHEUS_* variables, no others."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [n for n in os.environ if n.startswith(("OTEL_", "PROMETHEUS_"))]:
+            patch.delenv(name)
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
+        directory.mkdir(parents=True, exist_ok=True)
+        return start_gateway(config, directory, master_key=MASTER)
+
+
+def shared_config(simulator: Simulator, directory: Path) -> dict[str, Any]:
+    """Every model the tests use: a fallback pair, the cache, a 3-per-minute model, and
+    m-fragile, whose circuit a test opens (5 failures in a row, the default)."""
+    return gateway_config(
+        simulator,
+        directory,
+        backends=[
+            sim_backend(simulator, "mini", "gpt-4o-mini"),
+            sim_backend(simulator, "streamy", "m-streamy"),
+            sim_backend(simulator, "embed", "text-embedding-3-small"),
+            sim_backend(simulator, "primary-dep", "m-primary", serves=["primary"]),
+            sim_backend(simulator, "secondary-dep", "m-secondary", serves=["secondary"]),
+            sim_backend(simulator, "limited", "m-limited"),
+            sim_backend(simulator, "cached", "m-cached"),
+            sim_backend(simulator, "fragile", "m-fragile"),
+        ],
+        routing={
+            "fallbacks": {"primary": ["secondary"]},
+            "retries": {"max_attempts": 2, "backoff_base_ms": 1},
+        },
+        cache={"enabled": True},
+        limits={"rules": [{"model": "m-limited", "per": "model", "rpm": 3}]},
+    )
+
+
+@pytest.fixture(scope="session")
+def traced(
+    simulator: Simulator, otlp: OtlpReceiver, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    """Tracing on, exporting to the loopback receiver."""
+    directory = tmp_path_factory.mktemp("traced")
+    gateway = launch(shared_config(simulator, directory), directory, tracing_env(otlp))
+    yield gateway
+    gateway.stop()
+
+
+@dataclass
+class Plain:
+    gateway: Gateway
+    log: LogTail
+    database_url: str
+
+
+@pytest.fixture(scope="session")
+def plain(simulator: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plain]:
+    """Telemetry at its defaults (no tracing), on SQLite, its stdout captured."""
+    directory = tmp_path_factory.mktemp("plain")
+    gateway = launch(shared_config(simulator, directory), directory)
+    yield Plain(gateway, LogTail(gateway), f"sqlite+aiosqlite:///{directory / 'gateway.db'}")
+    gateway.stop()

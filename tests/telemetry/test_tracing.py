@@ -1,0 +1,175 @@
+"""One trace per request, from the caller's traceparent through every stage to the upstream."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+
+import pytest
+from llm_proxy.telemetry.tracing import TracingConfigError, tracing_from_env
+
+from tests.support.processes import Gateway
+from tests.telemetry.conftest import Plain
+from tests.telemetry.otlp_receiver import OtlpReceiver, ReceivedSpan
+
+STAGES = {"auth", "limits", "budget", "cache", "route", "dispatch", "settle"}
+SERVER, CLIENT = 2, 3  # SpanKind in OTLP's numbering
+CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+CALLER_SPAN = "00f067aa0ba902b7"
+
+
+def by_name(spans: list[ReceivedSpan]) -> dict[str, ReceivedSpan]:
+    return {span.name: span for span in spans}
+
+
+def upstream_traceparents(sim: httpx.Client, model: str) -> list[str]:
+    requests = sim.get("/_sim/requests").json()["requests"]
+    return [r["headers"].get("traceparent", "") for r in requests if r["model"] == model]
+
+
+def test_a_request_is_one_trace_over_every_stage_and_the_upstream_call(
+    traced: Gateway, sim: httpx.Client, otlp: OtlpReceiver
+) -> None:
+    gw = traced
+    caller = f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"
+    client = openai.OpenAI(base_url=gw.v1, api_key=gw.master_key, max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "hi"}],
+        max_tokens=50,
+        extra_headers={"traceparent": caller},
+    )
+    completion = raw.parse()
+    spans = otlp.trace(CALLER_TRACE, count=len(STAGES) + 2)
+    named = by_name(spans)
+    root = next(span for span in spans if span.kind == SERVER)
+    assert root.parent_span_id == CALLER_SPAN
+    assert root.service == "llm-proxy-test"
+    assert root.name == "chat gpt-4o-mini"
+    assert STAGES <= set(named)
+    for stage in STAGES:
+        assert named[stage].parent_span_id == root.span_id, stage
+    attempt = next(span for span in spans if span.kind == CLIENT)
+    assert attempt.parent_span_id == named["dispatch"].span_id
+    assert attempt.attributes["gateway.deployment"] == "mini"
+    assert attempt.attributes["http.response.status_code"] == 200
+    # The upstream received the attempt's span as its parent, in the same trace.
+    assert upstream_traceparents(sim, "gpt-4o-mini") == [f"00-{CALLER_TRACE}-{attempt.span_id}-01"]
+
+    attributes = root.attributes
+    assert attributes["gen_ai.operation.name"] == "chat"
+    assert attributes["gen_ai.system"] == "simulator"
+    assert attributes["gen_ai.request.model"] == "gpt-4o-mini"
+    assert attributes["gen_ai.response.model"] == "gpt-4o-mini"
+    assert attributes["gen_ai.request.max_tokens"] == 50
+    assert completion.usage is not None
+    assert attributes["gen_ai.usage.input_tokens"] == completion.usage.prompt_tokens
+    assert attributes["gen_ai.usage.output_tokens"] == completion.usage.completion_tokens
+    assert attributes["gateway.request_id"] == raw.headers["x-request-id"]
+    assert attributes["http.response.status_code"] == 200
+    # The stage spans sit inside the request's own span.
+    assert all(root.start_ns <= s.start_ns and s.end_ns <= root.end_ns for s in spans if s != root)
+
+
+def test_retries_and_fallbacks_are_separate_attempt_spans(
+    traced: Gateway, sim: httpx.Client, otlp: OtlpReceiver
+) -> None:
+    gw = traced
+    sim.post("/_sim/faults", json={"fault": "500", "count": 2, "model": "m-primary"})
+    with gw.client() as http:
+        response = http.post(
+            "/v1/chat/completions",
+            json={"model": "primary", "messages": [{"role": "user", "content": "hi"}]},
+        )
+    assert response.status_code == 200
+    assert response.headers["x-gateway-attempts"] == "3"
+    trace_id = upstream_traceparents(sim, "m-secondary")[0].split("-")[1]
+    spans = otlp.trace(trace_id, count=len(STAGES) + 4)
+    attempts = sorted((s for s in spans if s.kind == CLIENT), key=lambda s: s.start_ns)
+    dispatch = by_name(spans)["dispatch"]
+    described = [
+        (
+            a.attributes["gateway.model_group"],
+            a.attributes["gateway.deployment"],
+            a.attributes["gateway.attempt"],
+            a.attributes["http.response.status_code"],
+            a.is_error,
+        )
+        for a in attempts
+    ]
+    assert described == [
+        ("primary", "primary-dep", 1, 500, True),
+        ("primary", "primary-dep", 2, 500, True),
+        ("secondary", "secondary-dep", 1, 200, False),
+    ]
+    assert all(a.parent_span_id == dispatch.span_id for a in attempts)
+    # Each attempt told the upstream its own span id.
+    sent = upstream_traceparents(sim, "m-primary") + upstream_traceparents(sim, "m-secondary")
+    assert [p.split("-")[2] for p in sent] == [a.span_id for a in attempts]
+    root = next(span for span in spans if span.kind == SERVER)
+    assert root.attributes["gateway.fallback_from"] == "primary"
+    assert root.attributes["gateway.attempts"] == 3
+
+
+def test_a_stream_is_traced_to_its_end_and_a_refused_request_too(
+    traced: Gateway, sim: httpx.Client, otlp: OtlpReceiver
+) -> None:
+    gw = traced
+    client = openai.OpenAI(base_url=gw.v1, api_key=gw.master_key, max_retries=0)
+    chunks = list(
+        client.chat.completions.create(
+            model="m-streamy",
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    usage = chunks[-1].usage
+    assert usage is not None
+    trace_id = upstream_traceparents(sim, "m-streamy")[0].split("-")[1]
+    spans = otlp.trace(trace_id, count=len(STAGES) + 2)
+    root = next(span for span in spans if span.kind == SERVER)
+    assert root.attributes["gen_ai.usage.output_tokens"] == usage.completion_tokens == 20
+    settle = by_name(spans)["settle"]
+    assert settle.end_ns <= root.end_ns
+
+    with gw.client() as http:
+        refused = http.post(
+            "/v1/chat/completions",
+            json={"model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]},
+            headers={"traceparent": f"00-{'ab' * 16}-{CALLER_SPAN}-01"},
+        )
+    assert refused.status_code == 404
+    spans = otlp.trace("ab" * 16, count=3)
+    named = by_name(spans)
+    assert named["route"].is_error
+    root = next(span for span in spans if span.kind == SERVER)
+    assert root.attributes["http.response.status_code"] == 404
+    assert "dispatch" not in named
+
+
+def test_with_tracing_off_nothing_is_propagated(plain: Plain, sim: httpx.Client) -> None:
+    gw = plain.gateway
+    with gw.client() as http:
+        response = http.post(
+            "/v1/chat/completions",
+            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+            headers={"traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"},
+        )
+    assert response.status_code == 200
+    assert upstream_traceparents(sim, "gpt-4o-mini") == [""]
+
+
+def test_the_standard_variables_choose_the_exporter(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OTEL_TRACES_EXPORTER", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL", raising=False)
+    assert tracing_from_env(enabled_in_config=False) is None
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
+    with pytest.raises(TracingConfigError, match="'zipkin' is not supported"):
+        tracing_from_env(enabled_in_config=False)
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    with pytest.raises(TracingConfigError, match="http/protobuf"):
+        tracing_from_env(enabled_in_config=False)
+    monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
+    assert tracing_from_env(enabled_in_config=True) is None
