@@ -17,6 +17,7 @@ from llm_proxy.api import anthropic, health, metrics, openai, usage
 from llm_proxy.api.admin import budgets, keys, teams, tokens, users
 from llm_proxy.api.admin import cache as admin_cache
 from llm_proxy.api.admin import config as admin_config
+from llm_proxy.api.admin import limits as admin_limits
 from llm_proxy.api.admin import logs as admin_logs
 from llm_proxy.api.admin import timeseries as admin_timeseries
 from llm_proxy.gateway import Gateway, log
@@ -34,7 +35,7 @@ def build_app(gateway: Gateway) -> FastAPI:
     )
     app.state.gateway = gateway
     app.state.pipeline = Pipeline(gateway)
-    for module in (openai, anthropic, health, admin_config, admin_cache):
+    for module in (openai, anthropic, health, admin_config, admin_cache, admin_limits):
         app.include_router(module.router)
     for module in (usage, keys, teams, users, budgets, tokens):
         app.include_router(module.router)

@@ -224,7 +224,7 @@ class Limits(_Strict):
     degrade_to: dict[str, str] = {}
     alerts: BudgetAlerts = BudgetAlerts()
     # A Redis that does not answer within this is treated as down for redis_retry_s.
-    redis_timeout_ms: Annotated[float, Field(gt=0)] = 250.0
+    redis_timeout_ms: Annotated[float, Field(gt=0)] = 500.0
     redis_retry_s: Annotated[float, Field(ge=0)] = 1.0
 
 

@@ -94,7 +94,7 @@ def scope_counters(
     """Every counter a scope (key, team, user or model) may have, for the usage API."""
     counters = _scope_rates(scope, scope_id, limits)
     for rule in rules:
-        if rule.per == scope:
+        if rule.per == scope and not (scope == "model" and rule.model not in (None, scope_id)):
             counters += _rule_rates(rule, scope_id)
     if limits is not None:
         counters += budget_counters([limits], None)

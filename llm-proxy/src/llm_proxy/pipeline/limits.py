@@ -26,6 +26,9 @@ from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.tokens import count_text, estimate_prompt_tokens
 from llm_proxy.upstream.transports.base import Usage
 
+# A queued request asks the counters again at least this often.
+_QUEUE_POLL_S = 0.25
+
 _WHAT = {
     Dimension.REQUESTS: "requests",
     Dimension.TOKENS: "tokens",
@@ -45,11 +48,10 @@ class LimitsStage:
             return
         ctx.reservation.estimate = estimate(ctx, policy)
         deadline = time.monotonic() + _queue_wait_s(policy, ctx)
+        queued = False
         while True:
             charges = self._charges(ctx, policy)
-            if not charges:
-                return
-            verdict = await self.check(charges)
+            verdict = await self.check(charges) if charges else None
             if verdict is None:
                 return
             checked = list(zip(charges, verdict.states, strict=True))
@@ -59,13 +61,15 @@ class LimitsStage:
                 return
             if self._degrade(ctx, policy):
                 continue
-            wait_ms = max(state.wait_ms for _, state in verdict.refused(charges))
-            if wait_ms > 0 and time.monotonic() + wait_ms / 1000 <= deadline:
+            refused = verdict.refused(charges)
+            pause = _queue_pause(refused, deadline)
+            if pause is None:
+                self.gateway.enforcer.metrics.rate_limited += 1
+                raise rate_limited(refused, rate_limit_headers(checked))
+            if not queued:
                 self.gateway.enforcer.metrics.queued += 1
-                await asyncio.sleep(wait_ms / 1000)
-                continue
-            self.gateway.enforcer.metrics.rate_limited += 1
-            raise rate_limited(verdict.refused(charges), rate_limit_headers(checked))
+                queued = True
+            await asyncio.sleep(pause)
 
     async def check(self, charges: list[Charge]) -> Verdict | None:
         """The store's verdict; None when it is down and the gateway fails open."""
@@ -139,7 +143,8 @@ def estimate(ctx: RequestContext, policy: Limits) -> Estimate:
 def rate_limited(
     refused: list[tuple[Charge, CounterState]], headers: dict[str, str]
 ) -> GatewayError:
-    charge, state = max(refused, key=lambda pair: pair[1].wait_ms)
+    too_large = [pair for pair in refused if pair[1].wait_ms < 0]
+    charge, state = too_large[0] if too_large else max(refused, key=lambda p: p[1].wait_ms)
     counter = charge.counter
     what = _WHAT[counter.dimension]
     per = "per day" if counter.window_ms > 60_000 else "per minute"
@@ -162,6 +167,19 @@ def rate_limited(
         code="rate_limit_exceeded",
         headers={**headers, "retry-after": str(retry_after_s(wait_ms))},
     )
+
+
+def _queue_pause(refused: list[tuple[Charge, CounterState]], deadline: float) -> float | None:
+    """How long a queued request sleeps before asking again; None: answer 429 now.
+
+    It asks again well before the window frees room, since requests in flight that
+    settle below their reservation give tokens back sooner.
+    """
+    left = deadline - time.monotonic()
+    waits = [state.wait_ms for _, state in refused]
+    if left <= 0 or min(waits) < 0:
+        return None
+    return min(max(waits) / 1000, _QUEUE_POLL_S, left)
 
 
 def _queue_wait_s(policy: Limits, ctx: RequestContext) -> float:

@@ -1,0 +1,123 @@
+"""Gateways with limits in front of a simulator, counters in the real Redis under a fresh prefix.
+
+Gateway processes are slow to start, so a module shares them; each test uses its own
+model names, hence its own counters.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+MASTER_KEY = "sk-test-master"
+
+SIM_CONFIG: dict[str, Any] = {
+    "name": "sim-limits",
+    "record_limit": 5000,
+    "default": {"output_tokens": 10},
+    "models": {
+        # Long enough that a whole burst is in flight before the first answer settles.
+        "m-slow": {"latency_ms": 1500},
+        "m-slow-tokens": {"latency_ms": 1500},
+        "m-held": {"latency_ms": 400},
+        "m-stream": {"ttft_ms": 5, "tokens_per_second": 2000, "output_tokens": 40},
+        "m-drip": {"ttft_ms": 5, "tokens_per_second": 20, "output_tokens": 400},
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
+    sim = start_simulator(SIM_CONFIG, tmp_path_factory.mktemp("sim"))
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def sim(simulator: Simulator) -> Iterator[httpx.Client]:
+    with simulator.client() as client:
+        client.post("/_sim/reset").raise_for_status()
+        yield client
+
+
+class Counters:
+    """Reads the gateway's counters straight from Redis; owns one prefix and cleans it."""
+
+    def __init__(self) -> None:
+        self.client = redis.Redis.from_url(REDIS_URL)
+        self.prefix = f"gwtest:limits:{uuid.uuid4().hex}:"
+
+    def total(self, key: str) -> int:
+        value = self.client.hget(f"{self.prefix}limits:{key}", "t")
+        return int(value) if value is not None else 0
+
+    def eventually(self, key: str, expected: int, timeout_s: float = 5.0) -> int:
+        """Settles are written in the background: wait for the counter to reach a value."""
+        deadline = time.monotonic() + timeout_s
+        while (value := self.total(key)) != expected and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return value
+
+    def clean(self) -> None:
+        keys = list(self.client.scan_iter(match=f"{self.prefix}*", count=500))
+        if keys:
+            self.client.delete(*keys)
+        self.client.close()
+
+
+@pytest.fixture(scope="module")
+def store() -> Iterator[Counters]:
+    counters = Counters()
+    yield counters
+    counters.clean()
+
+
+def gateway_config(
+    simulator: Simulator,
+    directory: Path,
+    models: list[str],
+    limits: dict[str, Any],
+    redis_prefix: str | None,
+    **extra: Any,
+) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "backends": [
+            {"name": f"dep-{m}", "provider": "simulator", "endpoint": simulator.v1, "model": m}
+            for m in models
+        ],
+        "database": {"url": f"sqlite+aiosqlite:///{directory}/gateway.db"},
+        "spend": {"spool_dir": str(directory / "spool")},
+        "routing": {"retries": {"max_attempts": 1}},
+        "limits": limits,
+        **extra,
+    }
+    if redis_prefix is not None:
+        config["redis"] = {"url": REDIS_URL, "prefix": redis_prefix}
+    return config
+
+
+def launch(
+    simulator: Simulator,
+    directory: Path,
+    models: list[str],
+    limits: dict[str, Any],
+    redis_prefix: str | None,
+    **extra: Any,
+) -> Gateway:
+    directory.mkdir(parents=True, exist_ok=True)
+    config = gateway_config(simulator, directory, models, limits, redis_prefix, **extra)
+    return start_gateway(config, directory, MASTER_KEY)
+
+
+def chat(model: str, content: str = "hi", **extra: Any) -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": content}], **extra}
