@@ -130,8 +130,8 @@ def gw(gateways: Gateways) -> Iterator[Gateway]:
 
 @pytest.fixture
 def marker() -> str:
-    """A word only this test's prompts contain."""
-    return f"[{uuid.uuid4().hex[:8]}]"
+    """A first line only this test's prompts start with."""
+    return f"test {uuid.uuid4().hex[:8]}\n"
 
 
 def received(sim: httpx.Client) -> list[dict[str, Any]]:

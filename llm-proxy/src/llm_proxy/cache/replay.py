@@ -32,12 +32,19 @@ def cacheable(completion: dict[str, Any]) -> bool:
     return True
 
 
-def collect(frames: list[bytes], usage: Usage) -> dict[str, Any] | None:
-    """The chat.completion a list of streamed chunks adds up to; None if it is not plain text."""
+def collect(streamed: bytes, usage: Usage) -> dict[str, Any] | None:
+    """The chat.completion a streamed answer adds up to; None if it is not plain, valid text."""
+    try:
+        return _collect(streamed, usage)
+    except (ValueError, TypeError, AttributeError):  # a chunk that is not what OpenAI sends
+        return None
+
+
+def _collect(streamed: bytes, usage: Usage) -> dict[str, Any] | None:
     head: dict[str, Any] = {}
     choices: dict[int, dict[str, Any]] = {}
-    for frame in frames:
-        data = sse.data_of(frame.rstrip(b"\n"))
+    for frame in streamed.split(b"\n\n"):
+        data = sse.data_of(frame.strip(b"\n"))
         if data is None or data == b"[DONE]":
             continue
         chunk = orjson.loads(data)

@@ -100,19 +100,19 @@ class CacheStage:
         )
 
     def _recording(self, ctx: RequestContext, request: CacheRequest, stream: Stream) -> Stream:
-        events, frames = stream.events, []
+        events, sent = stream.events, []
 
         async def recorded() -> AsyncIterator[bytes]:
             try:
                 async for frame in events:
-                    frames.append(frame)
+                    sent.append(frame)
                     yield frame
             finally:
                 aclose = getattr(events, "aclose", None)
                 if aclose is not None:
                     await aclose()
             if stream.completed:
-                completion = collect(frames, stream.usage)
+                completion = collect(b"".join(sent), stream.usage)
                 if completion is not None:
                     # Final once the stream completed; settle records this same usage next.
                     ctx.usage = stream.usage
