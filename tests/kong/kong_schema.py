@@ -295,11 +295,10 @@ def _check_array(spec: dict[str, Any], value: Any, path: str) -> Iterator[str]:
             yield f"{path}[{i}]: required field missing"
         elif elements:
             yield from _check_field(elements, element, f"{path}[{i}]")
-    for subset in spec.get("mutually_exclusive_subsets", []):
-        chosen = [s for s in spec["mutually_exclusive_subsets"] if set(value) & set(s)]
-        if subset in chosen and len(chosen) > 1:
-            yield f"{path}: these sets are mutually exclusive: {chosen}"
-            break
+    subsets = spec.get("mutually_exclusive_subsets", [])
+    chosen = [subset for subset in subsets if set(value) & set(subset)]
+    if len(chosen) > 1:
+        yield f"{path}: these sets are mutually exclusive: {chosen}"
 
 
 def _check_map(spec: dict[str, Any], value: Any, path: str) -> Iterator[str]:
@@ -419,15 +418,16 @@ def _conditional_at_least_one_of(
 
 
 def _matches(matcher: dict[str, Any], value: Any) -> bool:
+    if value is None:
+        # As Kong's validate_field: a null passes unless it is required or must equal a value.
+        return not matcher.get("required") and matcher.get("eq") is None
     for kind, expected in matcher.items():
         if kind == "type":
             continue
         if kind == "required":
-            ok = value is not None or not expected
+            ok = True
         elif kind == "eq":
             ok = value == expected
-        elif value is None:
-            ok = False
         elif kind == "ne":
             ok = value != expected
         elif kind == "one_of":

@@ -88,6 +88,11 @@ def _service_plugin(name: str) -> Callable[[Document], Document]:
     return lambda d: next(p for p in d["services"][0]["plugins"] if p["name"] == name)
 
 
+def _route(document: Document) -> Document:
+    route: Document = document["services"][0]["routes"][0]
+    return route
+
+
 _rate = _service_plugin("rate-limiting")
 _key_auth = _service_plugin("key-auth")
 
@@ -106,6 +111,8 @@ _key_auth = _service_plugin("key-auth")
         (lambda d: d["services"][0]["routes"][0].update(paths=["v1"]), "should start with"),
         (lambda d: d["services"][0]["routes"][0].update(service="llm-proxy"), "must be null"),
         (lambda d: d["services"][0].update(port=70000), "between 0 and 65535"),
+        (lambda d: _route(d).update(protocols=["http", "tcp"]), "mutually exclusive"),
+        (lambda d: _route(d).update(protocols=["http"], snis=["a.example"]), "'snis' can only"),
         (lambda d: d["plugins"][0]["config"].update(generator="uuid4"), "expected one of"),
         (lambda d: d["plugins"][1]["config"].pop("traces_endpoint"), "at least one of"),
         (lambda d: d["plugins"].append({"name": "no-such-plugin"}), "not enabled"),
