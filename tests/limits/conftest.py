@@ -88,14 +88,24 @@ def gateway_config(
     models: list[str],
     limits: dict[str, Any],
     redis_prefix: str | None,
+    prices: dict[str, dict[str, float]] | None = None,
+    database_url: str | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
+    """One backend per model (with price overrides for those in `prices`)."""
+    priced = prices or {}
     config: dict[str, Any] = {
         "backends": [
-            {"name": f"dep-{m}", "provider": "simulator", "endpoint": simulator.v1, "model": m}
-            for m in models
+            {
+                "name": f"dep-{m}",
+                "provider": "simulator",
+                "endpoint": simulator.v1,
+                "model": m,
+                **priced.get(m, {}),
+            }
+            for m in [*models, *priced]
         ],
-        "database": {"url": f"sqlite+aiosqlite:///{directory}/gateway.db"},
+        "database": {"url": database_url or f"sqlite+aiosqlite:///{directory}/gateway.db"},
         "spend": {"spool_dir": str(directory / "spool")},
         "routing": {"retries": {"max_attempts": 1}},
         "limits": limits,
@@ -112,10 +122,10 @@ def launch(
     models: list[str],
     limits: dict[str, Any],
     redis_prefix: str | None,
-    **extra: Any,
+    **options: Any,
 ) -> Gateway:
     directory.mkdir(parents=True, exist_ok=True)
-    config = gateway_config(simulator, directory, models, limits, redis_prefix, **extra)
+    config = gateway_config(simulator, directory, models, limits, redis_prefix, **options)
     return start_gateway(config, directory, MASTER_KEY)
 
 

@@ -267,7 +267,7 @@ def test_a_queued_request_waits_for_room_instead_of_429(embedded: Gateway) -> No
 
 
 def test_the_embedded_default_counts_in_process(embedded: Gateway) -> None:
-    # Queueing cannot help a request limit that frees only after a minute: 429 at once.
+    # Waiting cannot help a request limit that frees only after a minute: 429 at once.
     client = sdk(embedded)
     client.chat.completions.create(**chat("m-rpm", max_tokens=5))
     client.chat.completions.create(**chat("m-rpm", max_tokens=5))

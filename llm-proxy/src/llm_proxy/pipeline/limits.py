@@ -173,13 +173,18 @@ def _queue_pause(refused: list[tuple[Charge, CounterState]], deadline: float) ->
     """How long a queued request sleeps before asking again; None: answer 429 now.
 
     It asks again well before the window frees room, since requests in flight that
-    settle below their reservation give tokens back sooner.
+    settle below their reservation give tokens back sooner; a request count is never
+    given back early, so a request limit that frees too late is answered at once.
     """
-    left = deadline - time.monotonic()
+    left_ms = (deadline - time.monotonic()) * 1000
     waits = [state.wait_ms for _, state in refused]
-    if left <= 0 or min(waits) < 0:
+    too_late = any(
+        charge.counter.dimension is Dimension.REQUESTS and state.wait_ms > left_ms
+        for charge, state in refused
+    )
+    if left_ms <= 0 or min(waits) < 0 or too_late:
         return None
-    return min(max(waits) / 1000, _QUEUE_POLL_S, left)
+    return min(max(waits), _QUEUE_POLL_S * 1000, left_ms) / 1000
 
 
 def _queue_wait_s(policy: Limits, ctx: RequestContext) -> float:
