@@ -76,3 +76,22 @@ def _team_of(gw: Gateway, key: str) -> str:
     rows = keys["data"] if isinstance(keys, dict) else keys
     team: str = next(row["team_id"] for row in rows if key.startswith(row["key_prefix"]))
     return team
+
+
+def test_a_team_key_clears_only_its_own_team(gw: Gateway, marker: str) -> None:
+    suffix = marker.split()[1]
+    red, blue = _team_key(gw, f"kr-{suffix}"), _team_key(gw, f"kb-{suffix}")
+    prompt = f"{marker} List the office holidays."
+    for key in (red, blue):
+        before = stats(gw)["stored"]
+        _ask(gw, key, prompt)
+        wait_stored(gw, before)
+    with gw.client(red) as http:
+        assert http.request("DELETE", "/v1/cache", json={"scope": "all"}).status_code == 403
+        foreign = http.request("DELETE", "/v1/cache", json={"team_id": _team_of(gw, blue)})
+        assert foreign.status_code == 403
+        assert http.get("/admin/cache/stats").status_code == 401
+        own = http.request("DELETE", "/v1/cache", json={})
+    assert own.json() == {"entries_deleted": 1}
+    assert _ask(gw, red, prompt).headers["x-gateway-cache"] == "miss"
+    assert _ask(gw, blue, prompt).headers["x-gateway-cache"] == "hit"

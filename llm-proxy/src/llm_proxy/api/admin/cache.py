@@ -2,7 +2,8 @@
 
 A clear names what goes: `scope` "all" (every team's entries) or "team" (one `team_id`'s),
 and optionally only entries written more than `older_than` ago (seconds, or "90s", "15m",
-"2h", "7d"). A malformed request deletes nothing.
+"2h", "7d"). A malformed request deletes nothing. Stats need any admin role, clearing from
+`/admin` the admin role; on `/v1/cache` a team's virtual key clears its own team's entries.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter
-from llm_proxy.api.responses import error_response
+from llm_proxy.api.admin.access import Admin, GatewayDep, Readonly
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.errors import GatewayError, bad_request
-from llm_proxy.pipeline.identify import require_master_key
+from llm_proxy.pipeline.identify import credential, identify, identify_admin
+from llm_proxy.store.credentials import ADMIN_TOKEN_PREFIX
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 
 router = APIRouter(tags=["Admin: cache"])
 
@@ -62,34 +64,47 @@ class ClearRequest(BaseModel):
 
 
 @router.get("/admin/cache/stats", summary="Entries, bytes, hit rates (exact, semantic), saved cost")
-async def cache_stats(request: Request) -> Response:
-    gateway: Gateway = request.app.state.gateway
-    try:
-        require_master_key(dict(request.headers), gateway.master_key)
-    except GatewayError as error:
-        return error_response(error, GatewayError.openai_body)
+async def cache_stats(_: Readonly, gateway: GatewayDep) -> JSONResponse:
     return JSONResponse(await gateway.cache.stats())
 
 
 @router.delete("/admin/cache", summary="Clear the cache: everything, a team's, or older entries")
-async def clear_admin(request: Request) -> Response:
-    return await _clear(request)
+async def clear_admin(request: Request, _: Admin, gateway: GatewayDep) -> JSONResponse:
+    clear = _parse(await request.body())
+    return await _clear(gateway, clear.team(), clear.age_s())
 
 
 @router.delete("/v1/cache", summary="Clear cached answers by scope, team and age")
-async def clear_client(request: Request) -> Response:
-    return await _clear(request)
+async def clear_client(request: Request, gateway: GatewayDep) -> JSONResponse:
+    own_team = await _own_team(request, gateway)
+    clear = _parse(await request.body())
+    team = clear.team()
+    if own_team is not None:
+        if team not in (None, own_team) or clear.scope == "all":
+            raise GatewayError(403, "This API key may clear only its own team's cached answers.")
+        team = own_team
+    return await _clear(gateway, team, clear.age_s())
 
 
-async def _clear(request: Request) -> Response:
-    gateway: Gateway = request.app.state.gateway
-    try:
-        require_master_key(dict(request.headers), gateway.master_key)
-        clear = _parse(await request.body())
-        deleted = await gateway.cache.clear(clear.team(), clear.age_s())
-    except GatewayError as error:
-        return error_response(error, GatewayError.openai_body)
-    return JSONResponse({"entries_deleted": deleted})
+async def _own_team(request: Request, gateway: Gateway) -> str | None:
+    """The team a virtual key is confined to; None for the master key and admin tokens."""
+    headers = dict(request.headers)
+    presented = credential(headers)
+    if presented is not None and presented.startswith(ADMIN_TOKEN_PREFIX):
+        role = await identify_admin(headers, gateway.master_key, gateway.directory)
+        if role != "admin":
+            raise GatewayError(403, "Clearing the cache needs the admin role.")
+        return None
+    identity = await identify(headers, gateway.master_key, gateway.directory)
+    if identity.is_master:
+        return None
+    if identity.team_id is None:
+        raise GatewayError(403, "This API key belongs to no team; it has no cache to clear.")
+    return identity.team_id
+
+
+async def _clear(gateway: Gateway, team: str | None, older_than_s: float | None) -> JSONResponse:
+    return JSONResponse({"entries_deleted": await gateway.cache.clear(team, older_than_s)})
 
 
 def _parse(raw: bytes) -> ClearRequest:
