@@ -22,6 +22,7 @@ from llm_proxy.limits.counters import (
 
 # Settles of a period's last requests still land after it ends.
 _PERIOD_GRACE_MS = 3_600_000
+_SWEEP_MS = 60_000
 
 
 @dataclass(slots=True)
@@ -57,9 +58,14 @@ class MemoryStore:
     def __init__(self) -> None:
         self._windows: dict[str, _Window] = {}
         self._periods: dict[str, _Period] = {}
+        # Redis expires idle counters by itself; here a sweep once a minute drops them.
+        self._windows_ms: dict[str, int] = {}
+        self._next_sweep_ms = 0
 
     async def reserve(self, charges: list[Charge]) -> Verdict:
         now = _now_ms()
+        if now >= self._next_sweep_ms:
+            self._sweep(now)
         states = [self._check(c.counter, c.amount, now) for c in charges]
         admitted = all(s.wait_ms == 0 for s in states)
         if admitted:
@@ -97,6 +103,7 @@ class MemoryStore:
 
     async def close(self) -> None:
         self._windows.clear()
+        self._windows_ms.clear()
         self._periods.clear()
 
     def _check(self, counter: Counter, amount: int, now: int) -> CounterState:
@@ -119,9 +126,21 @@ class MemoryStore:
         never = enforce is Enforce.FIT and amount > counter.limit
         return CounterState(used, reset, -1 if never else max(1, reset))
 
+    def _sweep(self, now: int) -> None:
+        self._next_sweep_ms = now + _SWEEP_MS
+        for key, period in list(self._periods.items()):
+            if period.expires_ms <= now:
+                del self._periods[key]
+        for key, window in list(self._windows.items()):
+            window_ms = self._windows_ms[key]
+            window.trim(now // max(1, window_ms // BUCKETS))
+            if not window.buckets:
+                del self._windows[key], self._windows_ms[key]
+
     def _add(self, counter: Counter, amount: int, now: int) -> None:
         if counter.window_ms:
             window = self._windows.setdefault(counter.key, _Window())
+            self._windows_ms[counter.key] = counter.window_ms
             bucket = now // counter.bucket_ms
             window.buckets[bucket] = window.buckets.get(bucket, 0) + amount
             window.total += amount
@@ -157,7 +176,7 @@ class MemoryStore:
             return None
         window.trim(now // counter.bucket_ms)
         if not window.buckets:
-            del self._windows[counter.key]
+            del self._windows[counter.key], self._windows_ms[counter.key]
             return None
         return window
 
