@@ -90,11 +90,12 @@ class LimitsStage:
         if not reservation.held:
             return
         deployment = ctx.dispatch.deployment
-        if usage.total_tokens == 0 and ctx.api != "embeddings":
-            # The upstream never reported usage (a stream cut before its usage chunk):
-            # the estimate stands rather than the tokens going uncounted.
+        if ctx.api != "embeddings" and usage.completion_tokens == 0:
+            # The upstream never reported its output (a stream cut before its usage
+            # chunk or Anthropic's message_delta): the estimate stands for what is
+            # missing, rather than streamed tokens going uncounted.
             guess = reservation.estimate
-            usage = Usage(guess.input_tokens, guess.output_tokens)
+            usage = Usage(usage.prompt_tokens or guess.input_tokens, guess.output_tokens)
         cost = 0
         if deployment is not None:
             cost = nano_usd(token_prices(deployment), usage.prompt_tokens, usage.completion_tokens)
