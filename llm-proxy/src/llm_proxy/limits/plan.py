@@ -14,7 +14,7 @@ from llm_proxy.config.models import RateRule
 from llm_proxy.limits.cost import NANO_PER_USD
 from llm_proxy.limits.counters import Charge, Counter, Dimension, Enforce
 from llm_proxy.limits.periods import DAY_MS, MINUTE_MS, Period, this_month, today
-from llm_proxy.limits.reservation import Estimate
+from llm_proxy.limits.reservation import Estimate, amount_of
 
 if TYPE_CHECKING:
     from llm_proxy.pipeline.context import Identity, ScopeLimits
@@ -29,18 +29,6 @@ _RATE_FIELDS = (
     ("output_tpm", Dimension.OUTPUT, MINUTE_MS),
     ("tpd", Dimension.TOKENS, DAY_MS),
 )
-
-
-def amount_of(dimension: Dimension, estimate: Estimate, nano_usd: int = 0) -> int:
-    if dimension is Dimension.REQUESTS:
-        return 1
-    if dimension is Dimension.TOKENS:
-        return estimate.total_tokens
-    if dimension is Dimension.INPUT:
-        return estimate.input_tokens
-    if dimension is Dimension.OUTPUT:
-        return estimate.output_tokens
-    return nano_usd
 
 
 def rate_counters(identity: Identity, rules: Iterable[RateRule], model: str) -> list[Counter]:

@@ -10,7 +10,8 @@ from llm_proxy.upstream.transports.base import Usage
 
 @dataclass(frozen=True, slots=True)
 class Estimate:
-    """Tokens a request is expected to use: its prompt counted, its output capped or guessed."""
+    """A request's input and output tokens: estimated before dispatch (prompt counted, output
+    capped or guessed), or as really used."""
 
     input_tokens: int = 0
     output_tokens: int = 0
@@ -36,16 +37,21 @@ class Reservation:
         ]
 
 
-def _actual(charge: Charge, usage: Usage | None, nano_usd: int) -> int:
-    if usage is None:
-        return 0
-    dimension = charge.counter.dimension
+def amount_of(dimension: Dimension, tokens: Estimate, nano_usd: int = 0) -> int:
+    """What one request counts on a counter of this dimension."""
     if dimension is Dimension.REQUESTS:
         return 1
     if dimension is Dimension.TOKENS:
-        return usage.total_tokens
+        return tokens.total_tokens
     if dimension is Dimension.INPUT:
-        return usage.prompt_tokens
+        return tokens.input_tokens
     if dimension is Dimension.OUTPUT:
-        return usage.completion_tokens
+        return tokens.output_tokens
     return nano_usd
+
+
+def _actual(charge: Charge, usage: Usage | None, nano_usd: int) -> int:
+    if usage is None:
+        return 0
+    used = Estimate(usage.prompt_tokens, usage.completion_tokens)
+    return amount_of(charge.counter.dimension, used, nano_usd)
