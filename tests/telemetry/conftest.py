@@ -28,6 +28,7 @@ from tests.telemetry.otlp_receiver import OtlpReceiver
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 MASTER = "sk-test-master-telemetry-0123456789"
 
+
 @pytest.fixture(scope="session")
 def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
     sim = start_simulator(SIM_CONFIG, tmp_path_factory.mktemp("sim"))
@@ -62,7 +63,8 @@ def postgres_url() -> Iterator[str]:
 
 
 def sim_backend(simulator: Simulator, name: str, model: str, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "provider": "simulator", "endpoint": simulator.v1, "model": model, **extra}
+    endpoint = simulator.v1
+    return {"name": name, "provider": "simulator", "endpoint": endpoint, "model": model, **extra}
 
 
 def gateway_config(simulator: Simulator, directory: Path, **sections: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import orjson
 
 from llm_proxy.config.models import AutoGroup, RouterService
 from llm_proxy.pipeline.context import RequestContext, RouteDecision
+from llm_proxy.telemetry.propagation import trace_headers
 
 
 class RouterClient:
@@ -35,7 +36,7 @@ class RouterClient:
             async with self._session().post(
                 service.url.rstrip("/") + "/route",
                 data=orjson.dumps(payload),
-                headers={"content-type": "application/json"},
+                headers={"content-type": "application/json", **trace_headers()},
                 timeout=aiohttp.ClientTimeout(total=service.deadline_ms / 1000),
             ) as response:
                 if response.status != 200:

@@ -109,7 +109,7 @@ def _bucket(dialect: str, step: int) -> ColumnElement[int]:
         return cast(epoch, BigInteger)
     # SQLite keeps times as UTC text; strftime('%s') reads it back as Unix seconds.
     seconds = cast(func.strftime("%s", RequestLog.started_at), Integer)
-    return cast(seconds / step * step, Integer)
+    return cast(seconds // step * step, Integer)
 
 
 def _series_query(
