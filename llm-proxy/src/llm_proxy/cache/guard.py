@@ -2,22 +2,22 @@
 
 Embeddings place "Tom has 3 apples" and "Tom has 5 apples" side by side; so they do a question
 and its negation, two cities, two function names, kilometres and miles. The guard compares what
-the two prompts *say*: sentence by sentence, the sequence of their words, after forgetting what
-does not change meaning (case, whitespace, punctuation, filler words) and the order of the
-sentences. Every number, negation, name, identifier and unit is a word, so any change to one of
-them changes a sentence's word pairs and the candidate is refused.
+the two prompts *say*: the same sentences, each the same words in the same order, after
+forgetting what does not change meaning (case, whitespace, punctuation, filler words) and the
+order of the sentences. Every number, negation, name, identifier, unit and answer option is a
+word of some sentence, so changing any of them refuses the candidate.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
-from collections import Counter
 
 # Words people add or drop without changing the question.
 _FILLERS = re.compile(
     r"\b(?:please|pls|kindly|thanks(?: a lot)?|thank you|thx|hey|hi|hello|quick question"
-    r"|i was wondering(?: if)?|basically|um+|uh+)\b"
+    r"|i was wondering if you could help(?: me)?|(?:can|could|would) you (?:please )?help(?: me)?"
+    r"|i was wondering(?: if)?"
+    r"|basically|um+|uh+)\b"
 )
 # A sentence ends at . ! ? after a word of two or more characters ("A." labels an option and
 # "3.5" is a number), at ; and at a line break.
@@ -25,20 +25,22 @@ _SENTENCE_END = re.compile(r"(?<=\w\w[.!?])\s+|[!?;]+\s+|\n+")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.!?;])")
 # Commas and colons never end a sentence; dropped first, a filler's comma cannot glue two.
 _SOFT_PUNCTUATION = re.compile(r"[,:]")
+# "150,000" and "150000" are one number.
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 # Words, numbers ("3.5", "1,000" is two), identifiers ("foo_bar", "obj.method", "don't"), and
 # the symbols that act as units.
 _TOKEN = re.compile(r"[^\W_]+(?:[.'_][^\W_]+)*|_+[^\W_]+[\w.]*|[$€£¥%°#@+\-*/=<>^&|~]")
 
-# Typographic apostrophes ("Janet\u2019s") read as the plain one.
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'"})
+# Typographic apostrophes ("Janet\u2019s") read as the plain one, the minus sign as a hyphen.
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u2212": "-"})
 
-Fingerprint = tuple[tuple[str, str], ...]
+Fingerprint = tuple[str, ...]
 
 
 def sentences(text: str) -> list[list[str]]:
     """The prompt as lowercase words, sentence by sentence, fillers dropped."""
     text = text.translate(_QUOTES).lower()
-    text = _SOFT_PUNCTUATION.sub(" ", _FILLERS.sub(" ", text))
+    text = _SOFT_PUNCTUATION.sub(" ", _FILLERS.sub(" ", _THOUSANDS.sub("", text)))
     text = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
     parts = (_TOKEN.findall(part) for part in _SENTENCE_END.split(text))
     return [words for words in parts if words]
@@ -50,13 +52,8 @@ def canonical(text: str) -> str:
 
 
 def fingerprint(text: str) -> Fingerprint:
-    """Each sentence's consecutive word pairs, as a sorted multiset."""
-    pairs: Counter[tuple[str, str]] = Counter()
-    for words in sentences(text):
-        if len(words) == 1:
-            pairs[(words[0], "")] += 1
-        pairs.update(itertools.pairwise(words))
-    return tuple(sorted(pairs.elements()))
+    """The prompt's sentences, each as its words, in sorted order."""
+    return tuple(sorted(" ".join(words) for words in sentences(text)))
 
 
 def agree(cached: Fingerprint, asked: Fingerprint) -> bool:

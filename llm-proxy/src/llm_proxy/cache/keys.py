@@ -87,6 +87,11 @@ def semantic_prompt(
     return Prompt(_digest(scope.encode(), model.encode(), _canonical(request)), text)
 
 
+def semantic_scope(prompt: Prompt, embedder: str) -> str:
+    """Where a prompt's neighbours are looked for: its context, embedded by the same model."""
+    return f"{prompt.context}:{embedder}"
+
+
 def _text_only(content: Any) -> str | None:
     """The message's text, or None if it carries anything else (images, audio, files)."""
     if isinstance(content, str):

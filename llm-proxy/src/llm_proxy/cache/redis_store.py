@@ -26,6 +26,7 @@ import numpy as np
 import orjson
 import redis.asyncio as redis
 
+from llm_proxy.cache.guard import Fingerprint
 from llm_proxy.cache.index import SemanticIndex
 from llm_proxy.cache.store import Bounds, Entry, Semantic, Stored, Usage
 
@@ -137,10 +138,10 @@ def pack_semantic(semantic: Semantic, created: float) -> bytes:
     return orjson.dumps({"v": vector, "f": semantic.fingerprint, "c": created})
 
 
-def unpack_semantic(raw: bytes) -> tuple[np.ndarray, tuple[tuple[str, str], ...], float]:
+def unpack_semantic(raw: bytes) -> tuple[np.ndarray, Fingerprint, float]:
     record = orjson.loads(raw)
     vector = np.frombuffer(base64.b64decode(record["v"]), dtype="<f2").astype(np.float32)
-    fingerprint = tuple((str(a), str(b)) for a, b in record["f"])
+    fingerprint = tuple(str(sentence) for sentence in record["f"])
     return vector, fingerprint, float(record["c"])
 
 

@@ -22,7 +22,7 @@ import redis.asyncio as redis
 from llm_proxy.cache.embedder import Embedder, build_embedder
 from llm_proxy.cache.guard import agree, canonical, fingerprint
 from llm_proxy.cache.index import SemanticIndex
-from llm_proxy.cache.keys import Prompt
+from llm_proxy.cache.keys import Prompt, semantic_scope
 from llm_proxy.cache.redis_store import RedisStore
 from llm_proxy.cache.replay import cacheable
 from llm_proxy.cache.store import Bounds, Entry, MemoryStore, Semantic, Store
@@ -55,14 +55,12 @@ class Found:
 
 
 class ResponseCache:
-    def __init__(self, config: Callable[[], GatewayConfig]) -> None:
+    def __init__(self, config: Callable[[], GatewayConfig], store: Store | None = None) -> None:
         self._config = config
         redis_section = config().redis
-        self._store: Store = (
-            RedisStore(redis_section.url, redis_section.prefix, None)
-            if redis_section.url
-            else MemoryStore(None)
-        )
+        if store is None and redis_section.url:
+            store = RedisStore(redis_section.url, redis_section.prefix, None)
+        self._store: Store = store or MemoryStore(None)
         self._embedder: Embedder | None = None
         self._embedder_settings: tuple[str, str, float] | None = None
         self._counts: dict[str, float] = {}
@@ -158,7 +156,7 @@ class ResponseCache:
         vector = await embedder.embed(text)
         if vector is None:
             return None
-        scope = f"{prompt.context}:{embedder.name}"
+        scope = semantic_scope(prompt, embedder.name)
         asked = fingerprint(prompt.text)
         request.semantic = Semantic(scope, vector, asked)
         index = self._index_for(vector)
