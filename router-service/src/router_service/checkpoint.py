@@ -2,9 +2,10 @@
 
 One `.npz` file: the dense layers of the scoring head (ReLU between them, a sigmoid at the end,
 so a single layer is logistic regression), the standardisation of its input, how the
-conversation was cut before embedding, the quantiles of the scores seen on the training mix
-(for `target_strong_share` without traffic yet), and a JSON metadata record (data, split,
-metrics) that the model card repeats. numpy alone reads it: no pickle, no torch.
+conversation was cut before embedding and whether the embedding ran in int8, the quantiles of
+the scores seen on the training mix (for `target_strong_share` before any traffic), and a JSON
+metadata record (data, split, metrics) that the model card repeats. numpy alone reads it: no
+pickle, no torch.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Checkpoint:
     input_scale: np.ndarray
     max_chars: int
     max_tokens: int
+    int8: bool
     score_quantiles: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -46,7 +48,9 @@ def save(checkpoint: Checkpoint, path: Path) -> None:
         "input_mean": checkpoint.input_mean.astype(np.float32),
         "input_scale": checkpoint.input_scale.astype(np.float32),
         "score_quantiles": checkpoint.score_quantiles.astype(np.float64),
-        "cut": np.array([checkpoint.max_chars, checkpoint.max_tokens], dtype=np.int64),
+        "cut": np.array(
+            [checkpoint.max_chars, checkpoint.max_tokens, int(checkpoint.int8)], dtype=np.int64
+        ),
         "metadata": np.array(json.dumps(checkpoint.metadata, sort_keys=True)),
     }
     for i, (weight, bias) in enumerate(zip(checkpoint.weights, checkpoint.biases, strict=True)):
@@ -60,7 +64,7 @@ def save(checkpoint: Checkpoint, path: Path) -> None:
 def load(path: Path = DEFAULT_PATH) -> Checkpoint:
     with np.load(path, allow_pickle=False) as data:
         layers = sum(1 for name in data.files if name.startswith("weight_"))
-        max_chars, max_tokens = (int(v) for v in data["cut"])
+        max_chars, max_tokens, int8 = (int(v) for v in data["cut"])
         return Checkpoint(
             weights=tuple(data[f"weight_{i}"] for i in range(layers)),
             biases=tuple(data[f"bias_{i}"] for i in range(layers)),
@@ -68,6 +72,7 @@ def load(path: Path = DEFAULT_PATH) -> Checkpoint:
             input_scale=data["input_scale"],
             max_chars=max_chars,
             max_tokens=max_tokens,
+            int8=bool(int8),
             score_quantiles=data["score_quantiles"],
             metadata=json.loads(str(data["metadata"])),
         )

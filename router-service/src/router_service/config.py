@@ -81,6 +81,10 @@ class ServiceConfig(_Strict):
     # How many recent scores per router the recalibration call looks at.
     history_size: int = Field(default=10_000, ge=10)
     prices: dict[str, Price] = Field(default_factory=dict)
+    # torch threads per forward pass. One: under contention (2 cores shared with the gateway)
+    # OpenMP's spinning barriers made a pass ten times slower with two; concurrent requests
+    # still use both cores from the server's thread pool.
+    torch_threads: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")
     def _groups_use_known_routers(self) -> ServiceConfig:

@@ -10,6 +10,7 @@ model that wrote them than about how hard the request is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 Message = dict[str, Any]
@@ -29,7 +30,7 @@ def message_text(message: Message) -> str:
     return ""
 
 
-def user_turns(messages: list[Message] | tuple[Message, ...]) -> list[str]:
+def user_turns(messages: Sequence[Message]) -> list[str]:
     """User turns in order; a conversation with none is read from its system prompt."""
     turns = [message_text(m) for m in messages if m.get("role") == "user"]
     if not turns:
@@ -37,7 +38,7 @@ def user_turns(messages: list[Message] | tuple[Message, ...]) -> list[str]:
     return [turn for turn in turns if turn.strip()]
 
 
-def routing_text(messages: list[Message] | tuple[Message, ...], max_chars: int) -> str:
+def routing_text(messages: Sequence[Message], max_chars: int) -> str:
     """The text to embed, at most about `max_chars` long (latest turn first)."""
     turns = user_turns(messages)
     if not turns:

@@ -5,13 +5,20 @@ importing transformers' model code costs about ten seconds on these machines, wh
 service's start-up budget cannot afford, and a 6-layer BERT encoder is a few matrix products.
 It reproduces sentence-transformers' output for this model: mean pooling over the tokens of the
 text, then L2 normalisation, with the text truncated to the model's 256 word pieces.
+
+The router's copy runs its matrix products in int8 (torch's dynamic quantisation, per-channel
+weights): about twice as fast on these CPUs, cosine >= 0.99 to the float model, and the router
+is trained on the same int8 embeddings it is served. `/v1/embeddings` keeps the float model.
 """
 
 from __future__ import annotations
 
+import copy
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,17 +43,47 @@ def bundled_model_dir() -> Path:
 
 
 @dataclass(frozen=True)
+class _Projection:
+    weight: torch.Tensor
+    bias: torch.Tensor
+    # int8 weights packed for torch's dynamic-quantised kernel, when the encoder is quantised.
+    packed: Any = None
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.packed is None:
+            return F.linear(x, self.weight, self.bias)
+        return torch.ops.quantized.linear_dynamic(x.contiguous(), self.packed)
+
+    def quantised(self) -> _Projection:
+        # Per-output-channel symmetric int8. torch 2.13 (pinned) warns that these
+        # quantised-tensor constructors are deprecated; they are the CPU int8 path it has.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            scales = (self.weight.abs().amax(dim=1) / 127.0).clamp(min=1e-8).double()
+            zero_points = torch.zeros(self.weight.shape[0], dtype=torch.long)
+            weight = torch.quantize_per_channel(self.weight, scales, zero_points, 0, torch.qint8)
+            packed = torch.ops.quantized.linear_prepack(weight, self.bias)
+        return _Projection(self.weight, self.bias, packed)
+
+
+@dataclass(frozen=True)
 class _Layer:
-    qkv_weight: torch.Tensor
-    qkv_bias: torch.Tensor
-    attn_out_weight: torch.Tensor
-    attn_out_bias: torch.Tensor
+    qkv: _Projection
+    attn_out: _Projection
     attn_norm: tuple[torch.Tensor, torch.Tensor]
-    ffn_in_weight: torch.Tensor
-    ffn_in_bias: torch.Tensor
-    ffn_out_weight: torch.Tensor
-    ffn_out_bias: torch.Tensor
+    ffn_in: _Projection
+    ffn_out: _Projection
     ffn_norm: tuple[torch.Tensor, torch.Tensor]
+
+    def quantised(self) -> _Layer:
+        return _Layer(
+            qkv=self.qkv.quantised(),
+            attn_out=self.attn_out.quantised(),
+            attn_norm=self.attn_norm,
+            ffn_in=self.ffn_in.quantised(),
+            ffn_out=self.ffn_out.quantised(),
+            ffn_norm=self.ffn_norm,
+        )
 
 
 class MiniLMEncoder:
@@ -54,6 +91,7 @@ class MiniLMEncoder:
 
     def __init__(self, model_dir: Path, max_tokens: int = MAX_TOKENS) -> None:
         self.max_tokens = max_tokens
+        self.int8 = False
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         # Truncation happens per call (callers choose their window), padding per batch.
         self._tokenizer.no_truncation()
@@ -72,6 +110,15 @@ class MiniLMEncoder:
     @classmethod
     def from_package(cls) -> MiniLMEncoder:
         return cls(bundled_model_dir())
+
+    def quantised(self) -> MiniLMEncoder:
+        """An int8 twin sharing this one's tokenizer and embedding tables."""
+        if self.int8:
+            return self
+        twin = copy.copy(self)
+        twin._layers = [layer.quantised() for layer in self._layers]
+        twin.int8 = True
+        return twin
 
     def count_tokens(self, text: str) -> int:
         """Word pieces of `text` before truncation (without [CLS]/[SEP])."""
@@ -120,38 +167,36 @@ class MiniLMEncoder:
 def _load_layer(weights: dict[str, torch.Tensor], index: int) -> _Layer:
     prefix = f"encoder.layer.{index}."
 
-    def w(name: str) -> torch.Tensor:
-        return weights[prefix + name]
+    def projection(name: str) -> _Projection:
+        return _Projection(weights[f"{prefix}{name}.weight"], weights[f"{prefix}{name}.bias"])
 
-    attention = prefix + "attention.self."
+    def norm(name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        return weights[f"{prefix}{name}.weight"], weights[f"{prefix}{name}.bias"]
+
+    attention = [projection(f"attention.self.{p}") for p in ("query", "key", "value")]
     return _Layer(
         # One fused projection instead of three: fewer, larger matrix products are faster on CPU.
-        qkv_weight=torch.cat(
-            [weights[attention + p + ".weight"] for p in ("query", "key", "value")]
+        qkv=_Projection(
+            torch.cat([p.weight for p in attention]), torch.cat([p.bias for p in attention])
         ),
-        qkv_bias=torch.cat([weights[attention + p + ".bias"] for p in ("query", "key", "value")]),
-        attn_out_weight=w("attention.output.dense.weight"),
-        attn_out_bias=w("attention.output.dense.bias"),
-        attn_norm=(w("attention.output.LayerNorm.weight"), w("attention.output.LayerNorm.bias")),
-        ffn_in_weight=w("intermediate.dense.weight"),
-        ffn_in_bias=w("intermediate.dense.bias"),
-        ffn_out_weight=w("output.dense.weight"),
-        ffn_out_bias=w("output.dense.bias"),
-        ffn_norm=(w("output.LayerNorm.weight"), w("output.LayerNorm.bias")),
+        attn_out=projection("attention.output.dense"),
+        attn_norm=norm("attention.output.LayerNorm"),
+        ffn_in=projection("intermediate.dense"),
+        ffn_out=projection("output.dense"),
+        ffn_norm=norm("output.LayerNorm"),
     )
 
 
 def _encoder_layer(hidden: torch.Tensor, mask: torch.Tensor, layer: _Layer) -> torch.Tensor:
     batch, length, _ = hidden.shape
     head_dim = DIMENSIONS // _HEADS
-    qkv = F.linear(hidden, layer.qkv_weight, layer.qkv_bias)
-    qkv = qkv.view(batch, length, 3, _HEADS, head_dim).permute(2, 0, 3, 1, 4)
+    qkv = layer.qkv(hidden).view(batch, length, 3, _HEADS, head_dim).permute(2, 0, 3, 1, 4)
     context = F.scaled_dot_product_attention(
         qkv[0], qkv[1], qkv[2], attn_mask=mask, scale=1.0 / math.sqrt(head_dim)
     )
     context = context.transpose(1, 2).reshape(batch, length, DIMENSIONS)
-    attended = F.linear(context, layer.attn_out_weight, layer.attn_out_bias)
-    hidden = F.layer_norm(attended + hidden, (DIMENSIONS,), *layer.attn_norm, eps=_LAYER_NORM_EPS)
-    inner = F.gelu(F.linear(hidden, layer.ffn_in_weight, layer.ffn_in_bias))
-    out = F.linear(inner, layer.ffn_out_weight, layer.ffn_out_bias)
+    hidden = F.layer_norm(
+        layer.attn_out(context) + hidden, (DIMENSIONS,), *layer.attn_norm, eps=_LAYER_NORM_EPS
+    )
+    out = layer.ffn_out(F.gelu(layer.ffn_in(hidden)))
     return F.layer_norm(out + hidden, (DIMENSIONS,), *layer.ffn_norm, eps=_LAYER_NORM_EPS)

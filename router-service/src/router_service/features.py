@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -45,7 +46,7 @@ NAMES = (
 )
 
 
-def cheap_features(messages: list[Message] | tuple[Message, ...]) -> np.ndarray:
+def cheap_features(messages: Sequence[Message]) -> np.ndarray:
     """One row of `len(NAMES)` floats, each of order one."""
     turns = user_turns(messages)
     latest = turns[-1] if turns else ""

@@ -16,7 +16,8 @@ from types import ModuleType
 _PLACEHOLDER_KEY = "sk-no-openai-key-configured"
 
 
-def import_routers_module() -> ModuleType:
+def routellm_routers() -> ModuleType:
+    """`routellm.routers.routers`: the `Router` base class and the `ROUTER_CLS` table."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     placeholder = "OPENAI_API_KEY" not in os.environ
     if placeholder:

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from router_service import checkpoint as checkpoint_io
-from router_service.conversation import Message, routing_text
+from router_service.conversation import Message
 from router_service.embedding import MiniLMEncoder
-from router_service.features import cheap_features
-from router_service.routellm_bridge import import_routers_module
+from router_service.inputs import input_rows
+from router_service.routellm_bridge import routellm_routers
 
-_routellm = import_routers_module()
+_routellm = routellm_routers()
 
 NAME = "minilm"
 Prompt = str | list[Message] | tuple[Message, ...]
@@ -31,7 +31,9 @@ class MiniLMRouter(_routellm.Router):  # type: ignore[misc, name-defined]
         self.checkpoint = checkpoint_io.load(
             Path(checkpoint_path) if checkpoint_path else checkpoint_io.DEFAULT_PATH
         )
-        self.encoder = encoder or MiniLMEncoder.from_package()
+        encoder = encoder or MiniLMEncoder.from_package()
+        # Served exactly as trained: the head learnt int8 embeddings if the card says so.
+        self.encoder = encoder.quantised() if self.checkpoint.int8 else encoder
 
     def calculate_strong_win_rate(self, prompt: Prompt) -> float:
         return float(self.batch_strong_win_rates([_as_messages(prompt)])[0])
@@ -40,11 +42,8 @@ class MiniLMRouter(_routellm.Router):  # type: ignore[misc, name-defined]
         return self.checkpoint.score(self.inputs(conversations))
 
     def inputs(self, conversations: list[list[Message]]) -> np.ndarray:
-        """The head's input rows: embedding of the routing text, then the cheap features."""
-        texts = [routing_text(c, self.checkpoint.max_chars) for c in conversations]
-        embeddings = self.encoder.encode(texts, max_tokens=self.checkpoint.max_tokens)
-        features = np.stack([cheap_features(c) for c in conversations])
-        return np.hstack([embeddings, features])
+        cut = self.checkpoint
+        return input_rows(conversations, self.encoder, cut.max_chars, cut.max_tokens)
 
 
 def _as_messages(prompt: Prompt) -> list[Message]:

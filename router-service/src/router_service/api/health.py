@@ -1,0 +1,23 @@
+"""`GET /health`: up, which routers loaded (and why the others did not), the auto groups."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from router_service.embedding import MODEL_NAME
+from router_service.service import RouterService, describe
+
+router = APIRouter()
+
+
+@router.get("/health")
+def health(request: Request) -> dict:
+    service: RouterService = request.app.state.service
+    groups = [service.table.get(name) for name in service.table.names()]
+    return {
+        "status": "ok",
+        "routers": sorted(service.loaded.routers),
+        "unavailable_routers": service.loaded.failures,
+        "auto_groups": [describe(group) for group in groups if group is not None],
+        "embedding_model": MODEL_NAME,
+    }

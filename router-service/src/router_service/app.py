@@ -1,0 +1,28 @@
+"""Builds the ASGI app: the service object on `app.state`, the routes, the error shapes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from fastapi import FastAPI
+
+from router_service.api import admin, embeddings, errors, health, route
+from router_service.config import DEFAULT_CONFIG, load_config
+from router_service.embedding import MiniLMEncoder
+from router_service.service import RouterService
+
+
+def build_app(config_path: Path = DEFAULT_CONFIG) -> FastAPI:
+    """Loads everything before returning, so the first request is as fast as the rest."""
+    config = load_config(config_path)
+    torch.set_num_threads(config.torch_threads)
+    service = RouterService(config, MiniLMEncoder.from_package())
+    app = FastAPI(title="router-service", version="0.1.0")
+    app.state.service = service
+    app.state.admin_token = os.environ.get(admin.TOKEN_VARIABLE) or None
+    errors.install(app)
+    for module in (route, embeddings, health, admin):
+        app.include_router(module.router)
+    return app

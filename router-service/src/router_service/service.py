@@ -1,0 +1,111 @@
+"""The router service's state and behaviour, apart from HTTP: route a conversation within an
+auto group, embed texts, recalibrate thresholds from recent scores."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from router_service.calibration import ScoreHistory, quantiles
+from router_service.config import ServiceConfig
+from router_service.conversation import Message, user_turns
+from router_service.embedding import MiniLMEncoder
+from router_service.registry import LoadedRouters, load_routers
+from router_service.router import MiniLMRouter
+from router_service.routing_table import ResolvedGroup, RoutingTable
+
+
+class RoutingError(Exception):
+    """A request the service cannot route; `status` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True)
+class RouteResult:
+    model: str
+    score: float
+    threshold: float
+    router: str
+    latency_ms: float
+
+
+class RouterService:
+    def __init__(self, config: ServiceConfig, encoder: MiniLMEncoder) -> None:
+        self.config = config
+        self.encoder = encoder
+        self.loaded: LoadedRouters = load_routers(config.routers, encoder)
+        self.table = RoutingTable(config.auto_groups, self.loaded.distributions())
+        self.history = ScoreHistory(config.history_size)
+
+    def route(self, messages: list[Message], group_name: str) -> RouteResult:
+        started = time.perf_counter()
+        group = self._group(group_name)
+        score = self._score(group.router, messages)
+        decision = group.decide(score)
+        self.history.add(group.router, score)
+        return RouteResult(
+            model=decision.model,
+            score=score,
+            threshold=decision.threshold,
+            router=group.router,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _group(self, name: str) -> ResolvedGroup:
+        group = self.table.get(name)
+        if group is None:
+            raise RoutingError(
+                f"unknown auto group {name!r}; known: {self.table.names()}", 404, "unknown_group"
+            )
+        if group.router not in self.loaded.routers:
+            reason = self.loaded.failures.get(group.router, "not loaded")
+            raise RoutingError(
+                f"router {group.router!r} of auto group {name!r} is unavailable: {reason}",
+                503,
+                "router_unavailable",
+            )
+        return group
+
+    def _score(self, router_name: str, messages: list[Message]) -> float:
+        router = self.loaded.routers[router_name]
+        if isinstance(router, MiniLMRouter):
+            return router.calculate_strong_win_rate(messages)
+        # RouteLLM's stock routers read one prompt string: give them the latest user turn.
+        turns = user_turns(messages)
+        return float(router.calculate_strong_win_rate(turns[-1] if turns else ""))
+
+    def recalibrate(self, router: str, scores: list[float] | None, min_samples: int) -> dict:
+        """Thresholds of the groups on `router` recomputed from `scores`, or from the scores
+        this process saw recently when none are given."""
+        if router not in self.loaded.routers:
+            raise RoutingError(f"router {router!r} is not loaded", 404, "unknown_router")
+        sample = np.asarray(scores, dtype=np.float64) if scores else self.history.snapshot(router)
+        if len(sample) < min_samples:
+            raise RoutingError(
+                f"{len(sample)} scores for {router!r}, fewer than min_samples={min_samples}",
+                409,
+                "not_enough_scores",
+            )
+        groups = self.table.recalibrate(router, quantiles(sample))
+        return {"router": router, "samples": len(sample), "groups": [describe(g) for g in groups]}
+
+
+def describe(group: ResolvedGroup) -> dict:
+    return {
+        "name": group.name,
+        "router": group.router,
+        "tiers": [
+            {
+                "model": rung.model,
+                "threshold": rung.threshold,
+                "target_strong_share": rung.target_strong_share,
+            }
+            for rung in group.rungs
+        ],
+    }
