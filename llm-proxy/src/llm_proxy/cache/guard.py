@@ -20,8 +20,12 @@ _FILLERS = re.compile(
     r"|basically|um+|uh+)\b"
 )
 # A sentence ends at . ! ? after a word of two or more characters ("A." labels an option and
-# "3.5" is a number), at ; and at a line break.
-_SENTENCE_END = re.compile(r"(?<=\w\w[.!?])\s+|[!?;]+\s+|\n+")
+# "3.5" is a number), and at ; within a line; lines are split first.
+_SENTENCE_END = re.compile(r"(?<=\w\w[.!?])\s+|[!?;]+\s+")
+_LINES = re.compile(r"\n+")
+# A labelled line ("A. ...", "2) ...") is one item, whatever its punctuation: the label must
+# stay bound to all of its text, or swapping two answer options would go unseen.
+_LABELLED = re.compile(r"^\s*[a-z0-9][.)]\s")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.!?;])")
 # Commas and colons never end a sentence; dropped first, a filler's comma cannot glue two.
 _SOFT_PUNCTUATION = re.compile(r"[,:]")
@@ -42,8 +46,12 @@ def sentences(text: str) -> list[list[str]]:
     text = text.translate(_QUOTES).lower()
     text = _SOFT_PUNCTUATION.sub(" ", _FILLERS.sub(" ", _THOUSANDS.sub("", text)))
     text = _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
-    parts = (_TOKEN.findall(part) for part in _SENTENCE_END.split(text))
-    return [words for words in parts if words]
+    parts = (
+        part
+        for line in _LINES.split(text)
+        for part in ([line] if _LABELLED.match(line) else _SENTENCE_END.split(line))
+    )
+    return [words for words in map(_TOKEN.findall, parts) if words]
 
 
 def canonical(text: str) -> str:

@@ -22,7 +22,8 @@ _WORDS = _BITS // 64
 # Extra Hamming distance, in standard deviations, allowed beyond the distance the threshold's
 # angle predicts: a true neighbour falls outside it about once in 30,000 lookups.
 _SIGMAS = 4.0
-_INITIAL_CAPACITY = 64
+# Most scopes (one per conversation prefix) hold one or two entries: start small, double.
+_INITIAL_CAPACITY = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +138,13 @@ class SemanticIndex:
 
     def remove(self, id: str) -> None:
         scope = self._scope_of.pop(id, None)
-        if scope is not None:
-            self._scopes[scope].remove(id)
+        if scope is None:
+            return
+        held = self._scopes[scope]
+        held.remove(id)
+        if not held.ids:
+            # Forgotten rather than kept empty: a later lookup reads it from the store again.
+            del self._scopes[scope]
 
     def clear(self) -> None:
         self._scopes.clear()

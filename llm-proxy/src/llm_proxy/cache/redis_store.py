@@ -33,6 +33,7 @@ from llm_proxy.cache.store import Bounds, Entry, Semantic, Stored, Usage
 log = logging.getLogger("llm_proxy.cache")
 
 _LOG_LENGTH = 20000
+_TIMEOUT_S = 1.0
 _REMOVE = (
     f"local LOG_LENGTH = {_LOG_LENGTH}\n"
     + """
@@ -149,7 +150,12 @@ class RedisStore:
     def __init__(self, url: str, prefix: str, index: SemanticIndex | None) -> None:
         self.index = index
         self._prefix = f"{prefix}cache:"
-        self._redis: redis.Redis = redis.Redis.from_url(url)
+        # Requests wait on this client: a Redis that hangs must turn into a miss, not a stall.
+        self._redis: redis.Redis = redis.Redis.from_url(
+            url, socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S
+        )
+        # The log follower blocks in XREAD on a client of its own.
+        self._log_reader: redis.Redis = redis.Redis.from_url(url)
         self._put = self._redis.register_script(_PUT)
         self._get = self._redis.register_script(_GET)
         self._clear = self._redis.register_script(_CLEAR)
@@ -230,6 +236,7 @@ class RedisStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._follower
         await self._redis.aclose()
+        await self._log_reader.aclose()
 
     async def _follow(self) -> None:
         """Start following the log (once) and wait until its position is known."""
@@ -250,7 +257,9 @@ class RedisStore:
             self._following.set()
         while True:
             try:
-                batches: Any = await self._redis.xread({log_key: position}, count=500, block=1000)
+                batches: Any = await self._log_reader.xread(
+                    {log_key: position}, count=500, block=1000
+                )
             except redis.RedisError as error:
                 log.warning("cache log unreadable, retrying: %s", error)
                 await asyncio.sleep(1.0)
