@@ -31,9 +31,9 @@ _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.!?;])")
 _SOFT_PUNCTUATION = re.compile(r"[,:]")
 # "150,000" and "150000" are one number.
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
-# Words, numbers ("3.5", "1,000" is two), identifiers ("foo_bar", "obj.method", "don't"), and
-# the symbols that act as units.
-_TOKEN = re.compile(r"[^\W_]+(?:[.'_][^\W_]+)*|_+[^\W_]+[\w.]*|[$€£¥%°#@+\-*/=<>^&|~]")
+# Words, numbers ("3.5"), identifiers ("foo_bar", "obj.method", "don't"), and every symbol
+# that is not punctuation: units and currencies ("%", "$"), operators, logic ("≡", "∀").
+_TOKEN = re.compile(r"[^\W_]+(?:[.'_][^\W_]+)*|_+[^\W_]+[\w.]*|[^\w\s.,!?;:'\"`()\[\]{}]")
 
 # Typographic apostrophes ("Janet\u2019s") read as the plain one, the minus sign as a hyphen.
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u2212": "-"})
