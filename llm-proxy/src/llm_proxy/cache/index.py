@@ -22,6 +22,8 @@ _WORDS = _BITS // 64
 # Extra Hamming distance, in standard deviations, allowed beyond the distance the threshold's
 # angle predicts: a true neighbour falls outside it about once in 30,000 lookups.
 _SIGMAS = 4.0
+# At most this many codes within the bound are scored exactly, the nearest first.
+_RERANKED = 64
 # Most scopes (one per conversation prefix) hold one or two entries: start small, double.
 _INITIAL_CAPACITY = 2
 
@@ -102,14 +104,19 @@ class _Scope:
         self.codes, self.vectors = codes, vectors
 
     def within(self, code: np.ndarray, bound: int) -> np.ndarray:
-        """Rows whose code is at most `bound` bits from `code`."""
+        """Rows whose code is at most `bound` bits from `code` (the nearest `_RERANKED`)."""
         count = len(self.ids)
         distance = np.bitwise_count(self.codes[0, :count] ^ code[0])
         scratch = np.empty_like(distance)
         for word in range(1, _WORDS):
             np.bitwise_count(self.codes[word, :count] ^ code[word], out=scratch)
             distance += scratch
-        return np.flatnonzero(distance <= bound)
+        rows = np.flatnonzero(distance <= bound)
+        if rows.size > _RERANKED:
+            # A query near the middle of the crowd passes the bound for many codes; the
+            # nearest codes are the ones worth scoring exactly.
+            rows = rows[np.argpartition(distance[rows], _RERANKED)[:_RERANKED]]
+        return rows
 
 
 class SemanticIndex:
