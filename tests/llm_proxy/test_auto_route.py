@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import openai
+import pytest
 
 from tests.llm_proxy.conftest import backend
+from tests.router_service.service_process import running_service
+from tests.router_service.test_route import HARD, TRIVIAL
 from tests.support.processes import Gateway, Simulator, free_port
 
 
@@ -33,3 +36,56 @@ def test_auto_falls_back_to_the_default_model_when_the_router_is_down(
     assert raw.headers["x-gateway-model"] == "gpt-4o-mini"
     assert raw.headers["x-gateway-route"] == "group=auto; model=gpt-4o-mini; fallback=unavailable"
     assert "auto" in {m.id for m in client.models.list()}
+
+
+@pytest.fixture(scope="module")
+def router_url() -> Iterator[str]:
+    with running_service() as url:
+        yield url
+
+
+def auto_gateway(
+    simulator: Simulator, make_gateway: Callable[[dict[str, Any]], Gateway], url: str, **extra: Any
+) -> Gateway:
+    return make_gateway(
+        {
+            "backends": [
+                backend(simulator, "weak", "gpt-4o-mini"),
+                backend(simulator, "strong", "gpt-4o"),
+            ],
+            "routing": {
+                "auto_groups": {"auto": {"default": "gpt-4o-mini", "strong": "gpt-4o"}},
+                "router_service": {"url": url, **extra},
+            },
+        }
+    )
+
+
+def test_auto_routes_hard_prompts_to_the_strong_model_and_trivial_ones_to_the_weak(
+    simulator: Simulator, make_gateway: Callable[[dict[str, Any]], Gateway], router_url: str
+) -> None:
+    # A generous deadline: this machine's load must not turn the check into a fallback.
+    gw = auto_gateway(simulator, make_gateway, router_url, deadline_ms=5000)
+    client = openai.OpenAI(base_url=gw.v1, api_key=gw.master_key, max_retries=0)
+    hard = client.chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": HARD}]
+    )
+    trivial = client.chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": TRIVIAL}]
+    )
+    assert hard.headers["x-gateway-model"] == "gpt-4o"
+    assert trivial.headers["x-gateway-model"] == "gpt-4o-mini"
+    route = dict(part.strip().split("=", 1) for part in hard.headers["x-gateway-route"].split(";"))
+    assert route["group"] == "auto" and route["router"] == "minilm"
+    assert float(route["score"]) >= float(route["threshold"])
+
+
+def test_auto_falls_back_when_the_router_misses_its_deadline(
+    simulator: Simulator, make_gateway: Callable[[dict[str, Any]], Gateway], router_url: str
+) -> None:
+    gw = auto_gateway(simulator, make_gateway, router_url, deadline_ms=0.01)
+    client = openai.OpenAI(base_url=gw.v1, api_key=gw.master_key, max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": HARD}]
+    )
+    assert raw.headers["x-gateway-route"] == "group=auto; model=gpt-4o-mini; fallback=deadline"
