@@ -4,25 +4,13 @@ thresholds are recalibrated from the traffic, through the admin call."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 
 import httpx
 import pytest
 from router_service.training.data import load_items
 from router_service.training.split import is_validation
 
-from tests.router_service.conftest import DATA_DIR
-from tests.router_service.service_process import running_service
-
-TOKEN = "admin-secret"
-
-
-@pytest.fixture(scope="module")
-def admin_client() -> Iterator[httpx.Client]:
-    # A service of its own: recalibration changes thresholds the other tests rely on.
-    with running_service({"ROUTER_SERVICE_ADMIN_TOKEN": TOKEN}) as url:
-        with httpx.Client(base_url=url, timeout=30.0) as client:
-            yield client
+from tests.router_service.conftest import ADMIN_TOKEN, DATA_DIR
 
 
 @pytest.fixture(scope="module")
@@ -47,47 +35,46 @@ def replay(client: httpx.Client, prompts: list[list[dict]], group: str) -> list[
     return models
 
 
-def calibrate(client: httpx.Client, body: dict, token: str | None = TOKEN) -> httpx.Response:
+def calibrate(client: httpx.Client, body: dict, token: str | None = ADMIN_TOKEN) -> httpx.Response:
     headers = {"authorization": f"Bearer {token}"} if token else {}
     return client.post("/admin/calibrate", json=body, headers=headers)
 
 
 def test_share_matches_the_target_after_recalibration_from_traffic(
-    admin_client: httpx.Client, prompts: list[list[dict]]
+    client: httpx.Client, prompts: list[list[dict]]
 ) -> None:
-    replay(admin_client, prompts, "by-share")
-    response = calibrate(admin_client, {"router": "minilm", "min_samples": 100})
+    replay(client, prompts, "by-share")
+    response = calibrate(client, {"auto_group": "by-share", "min_samples": 100})
     assert response.status_code == 200, response.text
-    assert response.json()["samples"] == len(prompts)
-    models = replay(admin_client, prompts, "by-share")
+    assert response.json()["groups"][0]["samples"] == len(prompts)
+    models = replay(client, prompts, "by-share")
     share = models.count("strong-model") / len(models)
     assert abs(share - 0.3) <= 0.05, share
 
 
-def test_tiers_follow_their_shares(admin_client: httpx.Client, prompts: list[list[dict]]) -> None:
-    replay(admin_client, prompts, "tiers")
-    assert calibrate(admin_client, {"router": "minilm", "min_samples": 100}).status_code == 200
-    models = replay(admin_client, prompts, "tiers")
+def test_tiers_follow_their_shares(client: httpx.Client, prompts: list[list[dict]]) -> None:
+    replay(client, prompts, "tiers")
+    assert calibrate(client, {"auto_group": "tiers", "min_samples": 100}).status_code == 200
+    models = replay(client, prompts, "tiers")
     top = models.count("top") / len(models)
     mid_or_top = (models.count("mid") + models.count("top")) / len(models)
     assert abs(top - 0.1) <= 0.05, top
     assert abs(mid_or_top - 0.4) <= 0.05, mid_or_top
 
 
-def test_calibration_from_scores_the_gateway_sends(admin_client: httpx.Client) -> None:
+def test_calibration_from_scores_the_gateway_sends(client: httpx.Client) -> None:
     scores = [i / 999 for i in range(1000)]
-    response = calibrate(admin_client, {"router": "minilm", "scores": scores})
-    assert response.status_code == 200
-    by_name = {g["name"]: g for g in response.json()["groups"]}
-    assert by_name["by-share"]["tiers"][1]["threshold"] == pytest.approx(0.7, abs=0.002)
-    top = by_name["tiers"]["tiers"][2]["threshold"]
-    assert top == pytest.approx(0.9, abs=0.002)
+    for group, tier, threshold in (("by-share", 1, 0.7), ("tiers", 2, 0.9)):
+        response = calibrate(client, {"auto_group": group, "scores": scores})
+        assert response.status_code == 200
+        resolved = response.json()["groups"][0]["tiers"][tier]["threshold"]
+        assert resolved == pytest.approx(threshold, abs=0.002)
 
 
-def test_calibration_needs_the_admin_token_and_enough_scores(admin_client: httpx.Client) -> None:
-    assert calibrate(admin_client, {"router": "minilm"}, token=None).status_code == 401
-    assert calibrate(admin_client, {"router": "minilm"}, token="wrong").status_code == 401
-    few = calibrate(admin_client, {"router": "minilm", "scores": [0.5] * 5})
+def test_calibration_needs_the_admin_token_and_enough_scores(client: httpx.Client) -> None:
+    assert calibrate(client, {"auto_group": "by-share"}, token=None).status_code == 401
+    assert calibrate(client, {"auto_group": "by-share"}, token="wrong").status_code == 401
+    few = calibrate(client, {"auto_group": "by-share", "scores": [0.5] * 5})
     assert few.status_code == 409
     assert few.json()["error"]["code"] == "not_enough_scores"
-    assert calibrate(admin_client, {"router": "nope", "scores": [0.5] * 500}).status_code == 404
+    assert calibrate(client, {"auto_group": "nope", "scores": [0.5] * 500}).status_code == 404

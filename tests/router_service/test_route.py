@@ -66,8 +66,8 @@ def test_long_conversation_with_content_parts_and_tools_is_routed(client: httpx.
 
 
 def test_tiers_pick_a_rung_of_the_ladder(client: httpx.Client) -> None:
-    assert route(client, user(TRIVIAL), "tiers")["model"] == "mini"
-    assert route(client, user(HARD), "tiers")["model"] in {"mid", "top"}
+    assert route(client, user(TRIVIAL), "ladder")["model"] == "mini"
+    assert route(client, user(HARD), "ladder")["model"] in {"mid", "top"}
 
 
 def test_random_router_of_routellm_is_selectable(client: httpx.Client) -> None:
@@ -108,4 +108,4 @@ def test_health_says_which_routers_are_loaded(client: httpx.Client) -> None:
     assert health["status"] == "ok"
     assert health["routers"] == ["minilm", "random"]
     assert "mf" in health["unavailable_routers"]
-    assert {g["name"] for g in health["auto_groups"]} >= {"auto", "tiers", "stock"}
+    assert {g["name"] for g in health["auto_groups"]} >= {"auto", "ladder", "stock"}

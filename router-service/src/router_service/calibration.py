@@ -3,7 +3,7 @@
 A threshold t sends a call to the stronger model when its score >= t, so the share of strong
 calls is the share of scores at or above t: t is the (1 - share) quantile of the score
 distribution. The distribution is the one shipped with the checkpoint until the gateway's own
-traffic has been seen; the admin call recomputes it from recent scores.
+traffic has been seen; the admin call recomputes it from a group's recent scores.
 """
 
 from __future__ import annotations
@@ -33,17 +33,20 @@ def threshold_for_share(score_quantiles: np.ndarray, share: float) -> float:
 
 
 class ScoreHistory:
-    """The most recent scores of each router, for recalibration (bounded memory)."""
+    """The most recent scores of each auto group, for recalibration (bounded memory).
+
+    Kept per group, not per router: groups see different traffic (a coding group, a chat
+    group), and a share is a promise about the traffic of one group."""
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._scores: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def add(self, router: str, score: float) -> None:
+    def add(self, group: str, score: float) -> None:
         with self._lock:
-            self._scores.setdefault(router, deque(maxlen=self._size)).append(score)
+            self._scores.setdefault(group, deque(maxlen=self._size)).append(score)
 
-    def snapshot(self, router: str) -> np.ndarray:
+    def snapshot(self, group: str) -> np.ndarray:
         with self._lock:
-            return np.array(self._scores.get(router, ()), dtype=np.float64)
+            return np.array(self._scores.get(group, ()), dtype=np.float64)

@@ -1,8 +1,7 @@
 """The auto groups with their thresholds resolved: score in, model out.
 
-Thresholds given as `target_strong_share` are resolved from a score distribution of the
-group's router; recalibration swaps in new thresholds atomically (one reference assignment),
-so a request being routed sees either the old table or the new one, never half of each.
+Thresholds given as `target_strong_share` are resolved from a score distribution: the one
+shipped with the group's router at start, the group's own recent traffic after recalibration.
 """
 
 from __future__ import annotations
@@ -73,28 +72,30 @@ class RoutingTable:
     def __init__(
         self, groups: Mapping[str, AutoGroup], distributions: Mapping[str, np.ndarray]
     ) -> None:
+        """`distributions`: score quantiles per router, used until a group has its own."""
         self._config = dict(groups)
-        self._distributions = dict(distributions)
-        self._resolved = self._resolve_all()
-
-    def _resolve_all(self) -> dict[str, ResolvedGroup]:
-        return {
-            name: resolve_group(name, group, self._distributions.get(group.router))
-            for name, group in self._config.items()
-        }
+        self._resolved: dict[str, ResolvedGroup] = {}
+        self.pending: dict[str, str] = {}
+        for name, group in self._config.items():
+            try:
+                self._resolved[name] = resolve_group(name, group, distributions.get(group.router))
+            except ValueError as error:
+                # A share on a router without a known distribution waits for recalibration.
+                self.pending[name] = str(error)
 
     def get(self, name: str) -> ResolvedGroup | None:
         return self._resolved.get(name)
 
     def names(self) -> list[str]:
-        return sorted(self._resolved)
+        return sorted(self._config)
 
-    def recalibrate(self, router: str, score_quantiles: np.ndarray) -> list[ResolvedGroup]:
-        """Use a new score distribution for `router`; returns the groups that route with it."""
-        distributions = {**self._distributions, router: score_quantiles}
-        resolved = {
-            name: resolve_group(name, group, distributions.get(group.router))
-            for name, group in self._config.items()
-        }
-        self._distributions, self._resolved = distributions, resolved
-        return [group for group in resolved.values() if group.router == router]
+    def configured(self, name: str) -> AutoGroup | None:
+        return self._config.get(name)
+
+    def recalibrate(self, name: str, score_quantiles: np.ndarray) -> ResolvedGroup:
+        """Resolve group `name` again against the score distribution of its own traffic."""
+        group = resolve_group(name, self._config[name], score_quantiles)
+        # One dictionary swap: a request being routed sees the old table or the new one.
+        self._resolved = {**self._resolved, name: group}
+        self.pending.pop(name, None)
+        return group

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from router_service.calibration import ScoreHistory, quantiles
-from router_service.config import ServiceConfig
+from router_service.config import AutoGroup, ServiceConfig
 from router_service.conversation import Message, user_turns
 from router_service.embedding import MiniLMEncoder
 from router_service.registry import LoadedRouters, load_routers
@@ -48,7 +49,7 @@ class RouterService:
         group = self._group(group_name)
         score = self._score(group.router, messages)
         decision = group.decide(score)
-        self.history.add(group.router, score)
+        self.history.add(group_name, score)
         return RouteResult(
             model=decision.model,
             score=score,
@@ -57,18 +58,35 @@ class RouterService:
             latency_ms=(time.perf_counter() - started) * 1000,
         )
 
-    def _group(self, name: str) -> ResolvedGroup:
-        group = self.table.get(name)
+    def share_groups(self) -> list[str]:
+        """The groups with at least one tier set by target_strong_share."""
+        return [
+            name
+            for name in self.table.names()
+            if any(tier.target_strong_share is not None for tier in self._config_of(name).ladder)
+        ]
+
+    def _config_of(self, name: str) -> AutoGroup:
+        group = self.table.configured(name)
         if group is None:
+            known = self.table.names()
+            raise RoutingError(f"unknown auto group {name!r}; known: {known}", 404, "unknown_group")
+        return group
+
+    def _group(self, name: str) -> ResolvedGroup:
+        router = self._config_of(name).router
+        if router not in self.loaded.routers:
+            reason = self.loaded.failures.get(router, "not loaded")
             raise RoutingError(
-                f"unknown auto group {name!r}; known: {self.table.names()}", 404, "unknown_group"
-            )
-        if group.router not in self.loaded.routers:
-            reason = self.loaded.failures.get(group.router, "not loaded")
-            raise RoutingError(
-                f"router {group.router!r} of auto group {name!r} is unavailable: {reason}",
+                f"router {router!r} of auto group {name!r} is unavailable: {reason}",
                 503,
                 "router_unavailable",
+            )
+        group = self.table.get(name)
+        if group is None:
+            reason = self.table.pending.get(name, "no thresholds")
+            raise RoutingError(
+                f"auto group {name!r} awaits calibration: {reason}", 503, "not_calibrated"
             )
         return group
 
@@ -80,23 +98,31 @@ class RouterService:
         turns = user_turns(messages)
         return float(router.calculate_strong_win_rate(turns[-1] if turns else ""))
 
-    def recalibrate(self, router: str, scores: list[float] | None, min_samples: int) -> dict:
-        """Thresholds of the groups on `router` recomputed from `scores`, or from the scores
-        this process saw recently when none are given."""
-        if router not in self.loaded.routers:
-            raise RoutingError(f"router {router!r} is not loaded", 404, "unknown_router")
-        sample = np.asarray(scores, dtype=np.float64) if scores else self.history.snapshot(router)
-        if len(sample) < min_samples:
-            raise RoutingError(
-                f"{len(sample)} scores for {router!r}, fewer than min_samples={min_samples}",
-                409,
-                "not_enough_scores",
-            )
-        groups = self.table.recalibrate(router, quantiles(sample))
-        return {"router": router, "samples": len(sample), "groups": [describe(g) for g in groups]}
+    def recalibrate(
+        self, group_names: list[str], scores: list[float] | None, min_samples: int
+    ) -> dict[str, Any]:
+        """Thresholds of the named groups recomputed from `scores` (the gateway's record of
+        their traffic) or, when none are given, from the scores each group saw here."""
+        for name in group_names:
+            self._config_of(name)
+        samples = {
+            name: np.asarray(scores, dtype=np.float64) if scores else self.history.snapshot(name)
+            for name in group_names
+        }
+        for name, sample in samples.items():
+            if len(sample) < min_samples:
+                raise RoutingError(
+                    f"{len(sample)} scores for {name!r}, fewer than min_samples={min_samples}",
+                    409,
+                    "not_enough_scores",
+                )
+        groups = [self.table.recalibrate(name, quantiles(samples[name])) for name in group_names]
+        return {
+            "groups": [{**describe(group), "samples": len(samples[group.name])} for group in groups]
+        }
 
 
-def describe(group: ResolvedGroup) -> dict:
+def describe(group: ResolvedGroup) -> dict[str, Any]:
     return {
         "name": group.name,
         "router": group.router,

@@ -1,8 +1,8 @@
 """`POST /admin/calibrate`: recompute `target_strong_share` thresholds from recent scores.
 
 The scores come in the body (the gateway has them in its spend log, across all replicas) or,
-when the body has none, from the scores this replica saw itself. When ROUTER_SERVICE_ADMIN_TOKEN
-is set at start-up, the call needs it as a bearer token.
+when the body has none, from the scores this replica saw itself for that group. When
+ROUTER_SERVICE_ADMIN_TOKEN is set at start-up, the call needs it as a bearer token.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ TOKEN_VARIABLE = "ROUTER_SERVICE_ADMIN_TOKEN"
 
 
 class CalibrateRequest(BaseModel):
-    router: str = "minilm"
+    # One group, or every group whose tiers are set by target_strong_share.
+    auto_group: str | None = None
     scores: list[float] | None = Field(default=None, max_length=1_000_000)
     min_samples: int = Field(default=100, ge=1)
 
@@ -32,7 +33,8 @@ def calibrate(body: CalibrateRequest, request: Request) -> JSONResponse | dict:
     if not _authorised(request):
         return error_response(401, "a valid admin bearer token is required", "unauthorized")
     service: RouterService = request.app.state.service
-    return service.recalibrate(body.router, body.scores, body.min_samples)
+    names = [body.auto_group] if body.auto_group else service.share_groups()
+    return service.recalibrate(names, body.scores, body.min_samples)
 
 
 def _authorised(request: Request) -> bool:

@@ -19,5 +19,6 @@ def health(request: Request) -> dict:
         "routers": sorted(service.loaded.routers),
         "unavailable_routers": service.loaded.failures,
         "auto_groups": [describe(group) for group in groups if group is not None],
+        "groups_awaiting_calibration": service.table.pending,
         "embedding_model": MODEL_NAME,
     }
