@@ -64,6 +64,8 @@ class ResponseCache:
         self._embedder: Embedder | None = None
         self._embedder_settings: tuple[str, str, float] | None = None
         self._counts: dict[str, float] = {}
+        # Counts on their way to the store: still shown by stats until they are there.
+        self._flushing: dict[str, float] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._writes: set[asyncio.Task[None]] = set()
         self.prepare(config().cache)
@@ -110,8 +112,9 @@ class ResponseCache:
     async def stats(self) -> dict[str, Any]:
         usage = await self._store.usage()
         counters = await self._store.counters()
-        for name, value in self._counts.items():
-            counters[name] = counters.get(name, 0.0) + value
+        for pending in (self._counts, self._flushing):
+            for name, value in pending.items():
+                counters[name] = counters.get(name, 0.0) + value
         lookups = counters.get("lookups", 0.0)
         exact, semantic = counters.get("hits_exact", 0.0), counters.get("hits_semantic", 0.0)
         index = self._store.index
@@ -215,7 +218,8 @@ class ResponseCache:
             await self._flush()
 
     async def _flush(self) -> None:
-        counts, self._counts = self._counts, {}
+        counts = self._flushing = self._counts
+        self._counts = {}
         if not counts:
             return
         try:
@@ -224,6 +228,8 @@ class ResponseCache:
             log.warning("cache counters not saved: %s", error)
             for name, value in counts.items():
                 self._counts[name] = self._counts.get(name, 0.0) + value
+        finally:
+            self._flushing = {}
 
 
 def _share(part: float, whole: float) -> float:
