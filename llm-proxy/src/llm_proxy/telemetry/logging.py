@@ -66,6 +66,14 @@ def _iso(created: float) -> str:
     return f"{seconds}.{int(created % 1 * 1000):03d}Z"
 
 
+class _InProcessQueueHandler(logging.handlers.QueueHandler):
+    """Hands the record over as it is: the queue stays in this process (nothing is pickled)
+    and the JSON formatter on the other side formats it once, off the request path."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        return record
+
+
 class LogPipe:
     """The `llm_proxy` loggers' route to stdout: a queue and the thread that drains it."""
 
@@ -74,9 +82,9 @@ class LogPipe:
         output.setFormatter(JsonFormatter(secrets))
         records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
         self._listener = logging.handlers.QueueListener(records, output)
-        self._handler = logging.handlers.QueueHandler(records)
+        self._handler = _InProcessQueueHandler(records)
         logger = logging.getLogger(GATEWAY_LOGGER)
-        for handler in [h for h in logger.handlers if isinstance(h, logging.handlers.QueueHandler)]:
+        for handler in [h for h in logger.handlers if isinstance(h, _InProcessQueueHandler)]:
             logger.removeHandler(handler)  # a previous gateway's, in this same process
         logger.addHandler(self._handler)
         logger.propagate = False

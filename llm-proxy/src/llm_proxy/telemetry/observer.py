@@ -54,7 +54,6 @@ class Telemetry:
         self.metrics = Metrics(registry, spooled) if config.metrics else None
         self._log_pipe = LogPipe(config.log_level, secrets)
         self._request_log = RequestLog() if config.request_log else None
-        self._tracer = self.tracing.tracer if self.tracing is not None else None
 
     def begin(self, ctx: RequestContext, headers: Mapping[str, str]) -> None:
         if self.tracing is not None:
@@ -63,7 +62,7 @@ class Telemetry:
             self.metrics.started()
 
     def stage(self, ctx: RequestContext, name: str) -> Stage:
-        return Stage(ctx, name, self._tracer)
+        return Stage(ctx, name, self.tracing)
 
     def finish(self, ctx: RequestContext) -> None:
         outcome = Outcome.of(ctx)
