@@ -261,6 +261,7 @@ def _probe_main(kind: str) -> None:
 
     load_s = time.perf_counter() - tick
     encode("warm up")
+    rss_added = _rss_mib() - rss_before
     rng = random.Random(3)
     texts = cache_sets.questions(1319, 2000)
     by_length = {}
@@ -276,7 +277,7 @@ def _probe_main(kind: str) -> None:
         json.dumps(
             {
                 "load_s": round(load_s, 2),
-                "rss_added_mib": round(_rss_mib() - rss_before, 1),
+                "rss_added_mib": round(rss_added, 1),
                 "embed_by_prompt_tokens": by_length,
             }
         )

@@ -56,12 +56,18 @@ def sentences(text: str) -> list[list[str]]:
 
 def canonical(text: str) -> str:
     """What gets embedded: the words alone, so surface differences cost no similarity."""
-    return " ".join(word for sentence in sentences(text) for word in sentence)
+    return read(text)[0]
 
 
 def fingerprint(text: str) -> Fingerprint:
     """The prompt's sentences, each as its words, in sorted order."""
-    return tuple(sorted(" ".join(words) for words in sentences(text)))
+    return read(text)[1]
+
+
+def read(text: str) -> tuple[str, Fingerprint]:
+    """`canonical` and `fingerprint` of a prompt, reading it once."""
+    parts = [" ".join(words) for words in sentences(text)]
+    return " ".join(parts), tuple(sorted(parts))
 
 
 def agree(cached: Fingerprint, asked: Fingerprint) -> bool:

@@ -20,7 +20,7 @@ import orjson
 import redis.asyncio as redis
 
 from llm_proxy.cache.embedder import Embedder, build_embedder
-from llm_proxy.cache.guard import agree, canonical, fingerprint
+from llm_proxy.cache.guard import agree, read
 from llm_proxy.cache.index import SemanticIndex
 from llm_proxy.cache.keys import Prompt, semantic_scope
 from llm_proxy.cache.redis_store import RedisStore
@@ -153,14 +153,13 @@ class ResponseCache:
         if prompt is None or not settings.semantic.enabled:
             return None
         embedder = self._embedder_for(settings.semantic)
-        text = canonical(prompt.text)
+        text, asked = read(prompt.text)
         if embedder is None or not text:
             return None
         vector = await embedder.embed(text)
         if vector is None:
             return None
         scope = semantic_scope(prompt, embedder.name)
-        asked = fingerprint(prompt.text)
         request.semantic = Semantic(scope, vector, asked)
         index = self._index_for(vector)
         await self._store.hold_scope(scope)
