@@ -39,9 +39,10 @@ async def handle(
     except GatewayError as error:
         pipeline.failed(ctx, error.status, error.message)
         return error_response(error, render_error, ctx.request_id)
-    except asyncio.CancelledError:
+    except ClientDisconnected:
         pipeline.failed(ctx, 499, "The client closed the request before the answer.")
-        raise
+        # Nobody is there to read it; the status is what the spend log and metrics see.
+        return Response(status_code=499)
     except Exception:
         pipeline.failed(ctx, 500, "The gateway hit an internal error.")
         raise
@@ -50,12 +51,24 @@ async def handle(
     return stream_response(ctx, result, pipeline, error_event)
 
 
+class ClientDisconnected(Exception):
+    """The client went away before the answer; the work for it was cancelled."""
+
+
 async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
-    """Await `work`, cancelling it (and so its upstream call) if the client goes away."""
+    """Await `work`, cancelling it (and so its upstream call) if the client goes away.
+
+    A cancellation the watcher caused becomes ClientDisconnected; any other (the server
+    shutting down) stays a CancelledError, as asyncio requires.
+    """
     task = asyncio.ensure_future(work)
     watcher = asyncio.ensure_future(_cancel_on_disconnect(request, task))
     try:
         return await task
+    except asyncio.CancelledError:
+        if watcher.done() and not watcher.cancelled():
+            raise ClientDisconnected from None
+        raise
     finally:
         watcher.cancel()
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import orjson
 from llm_proxy.pipeline import Pipeline
@@ -11,6 +12,7 @@ from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.upstream.errors import UpstreamError
 from llm_proxy.upstream.transports.base import Reply, Stream
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 ErrorFormat = Callable[[GatewayError], bytes]
 
@@ -45,13 +47,46 @@ def stream_response(
 ) -> StreamingResponse:
     headers = gateway_headers(ctx)
     headers["cache-control"] = "no-cache"
-    return StreamingResponse(
-        _relay(ctx, stream, pipeline, error_event), media_type="text/event-stream", headers=headers
+    finished = False
+
+    async def finish() -> None:
+        nonlocal finished
+        if not finished:
+            finished = True
+            await _close(stream.events)
+            pipeline.settle(ctx, stream.usage)
+
+    return _SettledStream(
+        _relay(ctx, stream, pipeline, error_event, finish),
+        finish,
+        media_type="text/event-stream",
+        headers=headers,
     )
 
 
+class _SettledStream(StreamingResponse):
+    """A stream whose request is settled exactly once, also when no byte of it was ever
+    sent (the client left before the response started, so the relay never ran)."""
+
+    def __init__(
+        self, content: AsyncIterator[bytes], finish: Callable[[], Awaitable[None]], **kw: Any
+    ) -> None:
+        super().__init__(content, **kw)
+        self._finish = finish
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._finish()
+
+
 async def _relay(
-    ctx: RequestContext, stream: Stream, pipeline: Pipeline, error_event: Callable[[str], bytes]
+    ctx: RequestContext,
+    stream: Stream,
+    pipeline: Pipeline,
+    error_event: Callable[[str], bytes],
+    finish: Callable[[], Awaitable[None]],
 ) -> AsyncIterator[bytes]:
     # Starlette cancels this generator when the client goes away; the finally clause
     # then closes the upstream body and settles what was streamed so far.
@@ -62,8 +97,7 @@ async def _relay(
         pipeline.stream_failed(ctx, error)
         yield error_event(error.message)
     finally:
-        await _close(stream.events)
-        pipeline.settle(ctx, stream.usage)
+        await finish()
 
 
 async def _close(events: AsyncIterator[bytes]) -> None:
