@@ -68,6 +68,7 @@ def test_counters_match_a_scripted_workload(plain: Plain) -> None:
     assert delta("gateway_requests_total", status="200", model="m-cached") == 4
     assert delta("gateway_requests_total", status="200", model="m-limited") == 3
     assert delta("gateway_requests_total", status="429", model="m-limited") == 2
+    assert delta("gateway_rate_limited_total", dimension="requests_per_minute") == 2
     assert delta("gateway_requests_total") == 14
     prompt = sum(body["usage"]["prompt_tokens"] for body in answered)
     completion = sum(body["usage"]["completion_tokens"] for body in answered)

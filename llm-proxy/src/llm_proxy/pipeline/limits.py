@@ -17,7 +17,14 @@ from typing import Any
 from llm_proxy.config.models import Limits
 from llm_proxy.gateway import Gateway
 from llm_proxy.limits.cost import nano_usd, token_prices
-from llm_proxy.limits.counters import Charge, CounterState, Dimension, StoreUnavailable, Verdict
+from llm_proxy.limits.counters import (
+    Charge,
+    Counter,
+    CounterState,
+    Dimension,
+    StoreUnavailable,
+    Verdict,
+)
 from llm_proxy.limits.headers import go_duration, rate_limit_headers, retry_after_s
 from llm_proxy.limits.plan import rate_charges, rate_counters
 from llm_proxy.limits.reservation import Estimate
@@ -65,6 +72,7 @@ class LimitsStage:
             pause = _queue_pause(refused, deadline)
             if pause is None:
                 self.gateway.enforcer.metrics.rate_limited += 1
+                ctx.limited_by = _dimension_label(refused[0][0].counter)
                 raise rate_limited(refused, rate_limit_headers(checked))
             if not queued:
                 self.gateway.enforcer.metrics.queued += 1
@@ -139,6 +147,12 @@ def estimate(ctx: RequestContext, policy: Limits) -> Estimate:
     if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
         cap = policy.output_tokens_estimates.get(ctx.requested_model, policy.output_tokens_estimate)
     return Estimate(estimate_prompt_tokens(body), cap)
+
+
+def _dimension_label(counter: Counter) -> str:
+    """e.g. "requests_per_minute", "tokens_per_day": a bounded label for the metric."""
+    per = "day" if counter.window_ms > 60_000 else "minute"
+    return f"{counter.dimension.value}_per_{per}"
 
 
 def rate_limited(

@@ -189,6 +189,8 @@ class Metrics:
             self.retries.labels(attempts[0].group).inc(len(attempts) - 1)
         if ctx.dispatch.fallback_used:
             self.fallbacks.labels(attempts[0].group).inc()
+        if ctx.limited_by is not None:
+            self.rate_limited.labels(ctx.limited_by).inc()
         if ctx.cache_result is not None:
             # "semantic;sim=0.97" carries a score; the label keeps only the kind.
             self.cache_lookups.labels(
