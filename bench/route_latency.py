@@ -60,8 +60,8 @@ def stats(samples: list[float]) -> Stats:
 
 def conversation(rng: random.Random, target_tokens: int) -> list[dict[str, str]]:
     """system + three user/assistant exchanges + a final user turn, ~target_tokens in all
-    (about 1.3 word pieces per word for this vocabulary)."""
-    words = int(target_tokens / 1.3)
+    (about 1.15 word pieces per word for this vocabulary)."""
+    words = int(target_tokens / 1.15)
     shares = (0.08, 0.12, 0.2, 0.12, 0.2, 0.12, 0.16)
     roles = ("system", "user", "assistant", "user", "assistant", "user", "user")
     messages = []

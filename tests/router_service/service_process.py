@@ -51,7 +51,9 @@ def _wait_healthy(process: subprocess.Popen[bytes], url: str) -> None:
             stderr = process.stderr.read().decode() if process.stderr else ""
             raise RuntimeError(f"router-service exited ({process.returncode}):\n{stderr}")
         try:
-            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
+            health = httpx.get(f"{url}/health", timeout=1.0)
+            # Ready for the tests once RouteLLM's routers have loaded (or failed) too.
+            if health.status_code == 200 and not health.json()["loading_routers"]:
                 return
         except httpx.HTTPError:
             pass

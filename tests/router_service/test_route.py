@@ -107,5 +107,6 @@ def test_health_says_which_routers_are_loaded(client: httpx.Client) -> None:
     health = client.get("/health").json()
     assert health["status"] == "ok"
     assert health["routers"] == ["minilm", "random"]
+    assert health["loading_routers"] == []
     assert "mf" in health["unavailable_routers"]
     assert {g["name"] for g in health["auto_groups"]} >= {"auto", "ladder", "stock"}

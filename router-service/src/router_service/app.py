@@ -19,6 +19,8 @@ def build_app(config_path: Path = DEFAULT_CONFIG) -> FastAPI:
     config = load_config(config_path)
     torch.set_num_threads(config.torch_threads)
     service = RouterService(config, MiniLMEncoder.from_package())
+    service.warm_up()
+    service.routers.start_background_loading()
     app = FastAPI(title="router-service", version="0.1.0")
     app.state.service = service
     app.state.admin_token = os.environ.get(admin.TOKEN_VARIABLE) or None

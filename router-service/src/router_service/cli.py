@@ -73,7 +73,7 @@ def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strong-model", default="gpt-4-1106-preview")
     parser.add_argument("--weak-model", default="mistralai/Mixtral-8x7B-Instruct-v0.1")
     parser.add_argument("--plot", type=Path, default=Path("pgr_curves.png"))
-    parser.add_argument("--random-seeds", type=int, default=20)
+    parser.add_argument("--random-seeds", type=int, default=200)
     parser.add_argument(
         "--benchmarks", default="mmlu,gsm8k,mt_bench", help="comma-separated subset to replay"
     )

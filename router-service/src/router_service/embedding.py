@@ -138,6 +138,10 @@ class MiniLMEncoder:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         ids = self.token_ids(texts, max_tokens)
+        if self.int8:
+            # int8 kernels quantise activations over the whole batch, so a text's vector would
+            # depend on its batch-mates (and their padding): one text per pass, as served.
+            batch_size = 1
         # Batching texts of similar length wastes less work on padding.
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
         out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)

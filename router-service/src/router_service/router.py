@@ -1,59 +1,24 @@
-"""Our RouteLLM router: MiniLM embeddings of the conversation plus cheap features, scored by a
-small head trained offline (see `training/`), registered in RouteLLM's router table as `minilm`.
-"""
+"""Our router as a RouteLLM `Router`, registered in RouteLLM's router table as `minilm`, so
+RouteLLM's Controller (and anything else that looks routers up by name) can use it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
-
-from router_service import checkpoint as checkpoint_io
-from router_service.conversation import Message
-from router_service.embedding import MiniLMEncoder
-from router_service.inputs import input_rows
 from router_service.routellm_bridge import routellm_routers
+from router_service.scorer import NAME, MiniLMScorer
 
 _routellm = routellm_routers()
 
-NAME = "minilm"
-Prompt = str | list[Message] | tuple[Message, ...]
+
+class MiniLMRouter(MiniLMScorer, _routellm.Router):  # type: ignore[misc, name-defined]
+    """RouteLLM's `route(prompt, threshold, routed_pair)` on our `calculate_strong_win_rate`."""
 
 
-class MiniLMRouter(_routellm.Router):  # type: ignore[misc, name-defined]
-    """`calculate_strong_win_rate` takes a prompt string or a whole list of chat messages."""
-
-    def __init__(
-        self,
-        checkpoint_path: str | Path | None = None,
-        encoder: MiniLMEncoder | None = None,
-    ) -> None:
-        self.checkpoint = checkpoint_io.load(
-            Path(checkpoint_path) if checkpoint_path else checkpoint_io.DEFAULT_PATH
-        )
-        encoder = encoder or MiniLMEncoder.from_package()
-        # Served exactly as trained: the head learnt int8 embeddings if the card says so.
-        self.encoder = encoder.quantised() if self.checkpoint.int8 else encoder
-
-    def calculate_strong_win_rate(self, prompt: Prompt) -> float:
-        return float(self.batch_strong_win_rates([_as_messages(prompt)])[0])
-
-    def batch_strong_win_rates(self, conversations: list[list[Message]]) -> np.ndarray:
-        return self.checkpoint.score(self.inputs(conversations))
-
-    def inputs(self, conversations: list[list[Message]]) -> np.ndarray:
-        cut = self.checkpoint
-        return input_rows(conversations, self.encoder, cut.max_chars, cut.max_tokens)
-
-
-def _as_messages(prompt: Prompt) -> list[Message]:
-    if isinstance(prompt, str):
-        return [{"role": "user", "content": prompt}]
-    return list(prompt)
+def routellm_table() -> dict[str, type]:
+    """RouteLLM's `ROUTER_CLS`: name -> router class, ours included."""
+    return dict(_routellm.ROUTER_CLS)
 
 
 def register() -> None:
-    """Make `minilm` selectable by name wherever RouteLLM looks routers up (its Controller too)."""
     _routellm.ROUTER_CLS[NAME] = MiniLMRouter
     _routellm.NAME_TO_CLS[MiniLMRouter] = NAME
 

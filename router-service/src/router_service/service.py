@@ -13,9 +13,9 @@ from router_service.calibration import ScoreHistory, quantiles
 from router_service.config import AutoGroup, ServiceConfig
 from router_service.conversation import Message, user_turns
 from router_service.embedding import MiniLMEncoder
-from router_service.registry import LoadedRouters, load_routers
-from router_service.router import MiniLMRouter
+from router_service.registry import Routers
 from router_service.routing_table import ResolvedGroup, RoutingTable
+from router_service.scorer import MiniLMScorer
 
 
 class RoutingError(Exception):
@@ -40,9 +40,17 @@ class RouterService:
     def __init__(self, config: ServiceConfig, encoder: MiniLMEncoder) -> None:
         self.config = config
         self.encoder = encoder
-        self.loaded: LoadedRouters = load_routers(config.routers, encoder)
-        self.table = RoutingTable(config.auto_groups, self.loaded.distributions())
+        self.routers = Routers(config.routers, encoder)
+        self.table = RoutingTable(config.auto_groups, self.routers.distributions())
         self.history = ScoreHistory(config.history_size)
+
+    def warm_up(self) -> None:
+        """One pass through each loaded scorer: the first pass pays for kernel set-up, and the
+        first request should not."""
+        conversation: list[Message] = [{"role": "user", "content": "warm up " * 100}]
+        for router in self.routers.loaded.values():
+            if isinstance(router, MiniLMScorer):
+                router.batch_strong_win_rates([conversation])
 
     def route(self, messages: list[Message], group_name: str) -> RouteResult:
         started = time.perf_counter()
@@ -75,8 +83,11 @@ class RouterService:
 
     def _group(self, name: str) -> ResolvedGroup:
         router = self._config_of(name).router
-        if router not in self.loaded.routers:
-            reason = self.loaded.failures.get(router, "not loaded")
+        if router in self.routers.loading:
+            message = f"router {router!r} of auto group {name!r} is still loading"
+            raise RoutingError(message, 503, "router_loading")
+        if router not in self.routers.loaded:
+            reason = self.routers.failures.get(router, "not configured")
             raise RoutingError(
                 f"router {router!r} of auto group {name!r} is unavailable: {reason}",
                 503,
@@ -91,8 +102,8 @@ class RouterService:
         return group
 
     def _score(self, router_name: str, messages: list[Message]) -> float:
-        router = self.loaded.routers[router_name]
-        if isinstance(router, MiniLMRouter):
+        router = self.routers.loaded[router_name]
+        if isinstance(router, MiniLMScorer):
             return router.calculate_strong_win_rate(messages)
         # RouteLLM's stock routers read one prompt string: give them the latest user turn.
         turns = user_turns(messages)

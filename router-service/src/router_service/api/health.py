@@ -16,8 +16,9 @@ def health(request: Request) -> dict:
     groups = [service.table.get(name) for name in service.table.names()]
     return {
         "status": "ok",
-        "routers": sorted(service.loaded.routers),
-        "unavailable_routers": service.loaded.failures,
+        "routers": sorted(service.routers.loaded),
+        "loading_routers": sorted(service.routers.loading),
+        "unavailable_routers": service.routers.failures,
         "auto_groups": [describe(group) for group in groups if group is not None],
         "groups_awaiting_calibration": service.table.pending,
         "embedding_model": MODEL_NAME,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+import torch
+
 from router_service.config import Price, load_config
 from router_service.evaluation.plot import save_plot
 from router_service.evaluation.replay import evaluate, held_out, ours
@@ -25,6 +27,8 @@ def run_evaluation(arguments: argparse.Namespace) -> None:
         if model not in prices:
             raise SystemExit(f"no price for {model} in {arguments.config}")
     pair = (blended(prices[arguments.strong_model]), blended(prices[arguments.weak_model]))
+    # The service's setting: one thread per forward pass (see ServiceConfig.torch_threads).
+    torch.set_num_threads(1)
     router = MiniLMRouter(checkpoint_path=arguments.checkpoint)
     wanted = tuple(name.strip() for name in arguments.benchmarks.split(",") if name.strip())
     unknown = set(wanted) - set(BENCHMARKS)

@@ -41,7 +41,7 @@ def evaluate(
     splits: dict[str, list[Item]],
     score: Scorer,
     prices: tuple[float, float],
-    random_seeds: int = 20,
+    random_seeds: int = 200,
 ) -> list[Figures]:
     rows: list[Figures] = []
     for benchmark, items in splits.items():
