@@ -34,9 +34,9 @@ class Item:
 
 
 def default_data_dir() -> Path:
-    """`../shared/data/routing` from the repository root, found from this file."""
+    """`../shared/data/routing` beside the repository, found from this file."""
     for parent in Path(__file__).resolve().parents:
-        candidate = parent.parent / "shared" / "data" / "routing"
+        candidate = parent / "shared" / "data" / "routing"
         if candidate.is_dir():
             return candidate
     return Path("../shared/data/routing")
