@@ -76,7 +76,7 @@ class Price(_Strict):
 
 class ServiceConfig(_Strict):
     # name -> keyword arguments of the RouteLLM router class registered under that name
-    routers: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"minilm": {}})
+    routers: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"minilm": dict[str, Any]()})
     auto_groups: dict[str, AutoGroup]
     # How many recent scores per router the recalibration call looks at.
     history_size: int = Field(default=10_000, ge=10)

@@ -96,7 +96,10 @@ class MiniLMEncoder:
         # Truncation happens per call (callers choose their window), padding per batch.
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
-        self._sep_id = self._tokenizer.token_to_id("[SEP]")
+        sep_id = self._tokenizer.token_to_id("[SEP]")
+        if sep_id is None:
+            raise ValueError(f"{model_dir}: the tokenizer has no [SEP] token")
+        self._sep_id: int = sep_id
         weights = load_file(str(model_dir / "model.safetensors"))
         self._word = weights["embeddings.word_embeddings.weight"]
         self._position = weights["embeddings.position_embeddings.weight"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,6 @@ class Routers:
 
     def __init__(self, config: dict[str, dict[str, Any]], encoder: MiniLMEncoder) -> None:
         self._config = config
-        self._encoder = encoder
         self.loaded: dict[str, Any] = {}
         self.failures: dict[str, str] = {}
         self.loading: set[str] = set(config)
@@ -40,9 +40,6 @@ class Routers:
 
     def start_background_loading(self) -> None:
         self._thread.start()
-
-    def wait(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
 
     def distributions(self) -> dict[str, np.ndarray]:
         """Score distributions known before any traffic: ours ships one, random's is uniform."""
@@ -54,7 +51,7 @@ class Routers:
             known["random"] = np.linspace(0.0, 1.0, QUANTILE_POINTS)
         return known
 
-    def _add(self, name: str, build: Any) -> None:
+    def _add(self, name: str, build: Callable[[], Any]) -> None:
         try:
             self.loaded[name] = build()
         except Exception as error:  # a third-party loader may fail in any way: report it

@@ -8,6 +8,7 @@ ROUTER_SERVICE_ADMIN_TOKEN is set at start-up, the call needs it as a bearer tok
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -29,7 +30,7 @@ class CalibrateRequest(BaseModel):
 
 
 @router.post("/admin/calibrate", response_model=None)
-def calibrate(body: CalibrateRequest, request: Request) -> JSONResponse | dict:
+def calibrate(body: CalibrateRequest, request: Request) -> JSONResponse | dict[str, Any]:
     if not _authorised(request):
         return error_response(401, "a valid admin bearer token is required", "unauthorized")
     service: RouterService = request.app.state.service

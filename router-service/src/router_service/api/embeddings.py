@@ -8,7 +8,7 @@ there, as sentence-transformers does.
 from __future__ import annotations
 
 import base64
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -33,7 +33,7 @@ class EmbeddingsRequest(BaseModel):
 
 
 @router.post("/v1/embeddings", response_model=None)
-def embeddings(body: EmbeddingsRequest, request: Request) -> JSONResponse | dict:
+def embeddings(body: EmbeddingsRequest, request: Request) -> JSONResponse | dict[str, Any]:
     texts = [body.input] if isinstance(body.input, str) else body.input
     problem = _problem(body, texts)
     if problem is not None:

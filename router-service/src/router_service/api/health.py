@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 
 from router_service.embedding import MODEL_NAME
@@ -11,7 +13,7 @@ router = APIRouter()
 
 
 @router.get("/health")
-def health(request: Request) -> dict:
+def health(request: Request) -> dict[str, Any]:
     service: RouterService = request.app.state.service
     groups = [service.table.get(name) for name in service.table.names()]
     return {

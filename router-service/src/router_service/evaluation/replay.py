@@ -11,7 +11,7 @@ import numpy as np
 
 from router_service.evaluation.report import Figures, figures, mean_figures
 from router_service.routellm_bridge import routellm_routers
-from router_service.router import MiniLMRouter
+from router_service.scorer import MiniLMScorer
 from router_service.training.data import BENCHMARKS, Item, load_items
 from router_service.training.split import is_validation
 
@@ -23,7 +23,7 @@ def held_out(data_dir: Path, benchmarks: tuple[str, ...] = BENCHMARKS) -> dict[s
     return {name: [i for i in items if i.benchmark == name] for name in benchmarks}
 
 
-def ours(router: MiniLMRouter) -> Scorer:
+def ours(router: MiniLMScorer) -> Scorer:
     return lambda items: router.batch_strong_win_rates([list(i.messages) for i in items])
 
 

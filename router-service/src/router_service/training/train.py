@@ -7,6 +7,7 @@ import logging
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -96,7 +97,7 @@ def _traffic_like(scores: np.ndarray, benchmark: np.ndarray) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def _metadata(items: list[Item], data: Dataset, metrics: dict) -> dict:
+def _metadata(items: list[Item], data: Dataset, metrics: dict[str, Any]) -> dict[str, Any]:
     validation = data.fold == 0
     return {
         "router": "minilm",
