@@ -110,3 +110,10 @@ def test_health_says_which_routers_are_loaded(client: httpx.Client) -> None:
     assert health["loading_routers"] == []
     assert "mf" in health["unavailable_routers"]
     assert {g["name"] for g in health["auto_groups"]} >= {"auto", "ladder", "stock"}
+
+
+def test_oversized_body_is_413_and_the_service_stays_up(client: httpx.Client) -> None:
+    huge = "x" * (9 * 1024 * 1024)
+    response = client.post("/route", json={"messages": user(huge), "auto_group": "auto"})
+    assert _error(response, 413)["code"] == "request_too_large"
+    assert route(client, user(TRIVIAL))["model"] == "gpt-4o-mini"

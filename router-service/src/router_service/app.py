@@ -9,6 +9,7 @@ import torch
 from fastapi import FastAPI
 
 from router_service.api import admin, embeddings, errors, health, route
+from router_service.api.body_limit import BodyLimit
 from router_service.config import DEFAULT_CONFIG, load_config
 from router_service.embedding import MiniLMEncoder
 from router_service.service import RouterService
@@ -25,6 +26,7 @@ def build_app(config_path: Path = DEFAULT_CONFIG) -> FastAPI:
     app.state.service = service
     app.state.admin_token = os.environ.get(admin.TOKEN_VARIABLE) or None
     errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     for module in (route, embeddings, health, admin):
         app.include_router(module.router)
     return app

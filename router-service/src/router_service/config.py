@@ -85,6 +85,8 @@ class ServiceConfig(_Strict):
     # OpenMP's spinning barriers made a pass ten times slower with two; concurrent requests
     # still use both cores from the server's thread pool.
     torch_threads: int = Field(default=1, ge=1)
+    # Larger request bodies are refused with 413 before they are parsed.
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")
     def _groups_use_known_routers(self) -> ServiceConfig:
