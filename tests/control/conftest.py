@@ -6,6 +6,7 @@ and uses its own Redis key prefix, so it can run beside anyone else's tests.
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +23,9 @@ from tests.support.processes import Gateway, Simulator, start_gateway, start_sim
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 MASTER = "sk-test-master"
+# Kong's edge secret, handed to gateways through their environment.
+EDGE_SECRET = "edge-secret-for-tests"
+os.environ["GW_TEST_EDGE_SECRET"] = EDGE_SECRET
 
 MakeGateway = Callable[..., Gateway]
 
@@ -107,7 +111,7 @@ def make_gateway(
             gateway.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def gateway(
     simulator: Simulator,
     database_url: str,
@@ -115,7 +119,15 @@ def gateway(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Gateway]:
     directory = tmp_path_factory.mktemp("gw")
-    config = control_config(simulator, database_url, redis_prefix, directory / "spool")
+    config = control_config(
+        simulator,
+        database_url,
+        redis_prefix,
+        directory / "spool",
+        gateway={"edge_secret_ref": "env:GW_TEST_EDGE_SECRET"},
+        # Long-lived key cache: a revocation can only be seen at once through Redis.
+        auth={"key_cache_ttl_s": 300},
+    )
     gw = start_gateway(config, directory, master_key=MASTER)
     yield gw
     gw.stop()

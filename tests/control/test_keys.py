@@ -10,7 +10,15 @@ import httpx
 import openai
 import pytest
 
-from tests.control.conftest import MASTER, MakeGateway, admin, chat, create, records
+from tests.control.conftest import (
+    EDGE_SECRET,
+    MASTER,
+    MakeGateway,
+    admin,
+    chat,
+    create,
+    records,
+)
 from tests.support import openapi
 from tests.support.processes import Gateway, Simulator
 
@@ -62,10 +70,11 @@ def test_rotation_keeps_the_old_secret_for_its_grace_period(gateway: Gateway) ->
     assert chat(gateway, rotated["key"]).status_code == 401
 
 
-def test_revocation_reaches_a_second_gateway_within_a_second(make_gateway: MakeGateway) -> None:
-    # A long cache TTL: only the Redis signal can make the second process notice in time.
-    first = make_gateway(auth={"key_cache_ttl_s": 300})
-    second = make_gateway(auth={"key_cache_ttl_s": 300})
+def test_revocation_reaches_a_second_gateway_within_a_second(
+    gateway: Gateway, make_gateway: MakeGateway
+) -> None:
+    # Long cache TTLs: only the Redis signal can make the second process notice in time.
+    first, second = gateway, make_gateway(auth={"key_cache_ttl_s": 300})
     issued = create(first, "keys", name="doomed")
     assert chat(second, issued["key"]).status_code == 200  # cached in the second process
     with admin(first) as http:
@@ -179,11 +188,8 @@ def test_pages_walk_every_row_once(gateway: Gateway) -> None:
     assert made <= set(seen) and len(seen) == len(set(seen))
 
 
-def test_kong_identity_headers_need_the_edge_secret(
-    make_gateway: MakeGateway, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("GW_TEST_EDGE_SECRET", "edge-secret-for-tests")
-    gw = make_gateway(gateway={"edge_secret_ref": "env:GW_TEST_EDGE_SECRET"})
+def test_kong_identity_headers_need_the_edge_secret(gateway: Gateway, database_url: str) -> None:
+    gw = gateway
     key_id = create(gw, "keys", name="behind-kong")["id"]
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
     spoofed = {"x-consumer-username": key_id}
@@ -191,7 +197,7 @@ def test_kong_identity_headers_need_the_edge_secret(
         assert http.post("/v1/chat/completions", json=body, headers=spoofed).status_code == 401
         wrong = {**spoofed, "x-gateway-edge-secret": "guess"}
         assert http.post("/v1/chat/completions", json=body, headers=wrong).status_code == 401
-        trusted = {**spoofed, "x-gateway-edge-secret": "edge-secret-for-tests"}
+        trusted = {**spoofed, "x-gateway-edge-secret": EDGE_SECRET}
         response = http.post("/v1/chat/completions", json=body, headers=trusted)
     assert response.status_code == 200
     request_id = response.headers["x-request-id"]

@@ -57,28 +57,28 @@ class Usage(BaseModel):
 
 @router.get("/v1/teams/{team_id}/usage", summary="A team's spend today and this month")
 async def team_usage(team_id: str, request: Request) -> Usage:
-    gateway: Gateway = request.app.state.gateway
-    identity = await _caller(request, gateway)
-    if identity is not None and identity.team_id != team_id:
-        raise GatewayError(403, "This API key may read only its own team's usage.")
-    async with gateway.database.session() as session:
-        team = await session.get(Team, team_id)
-        if team is None:
-            raise GatewayError(404, f"No team with id '{team_id}'.", code="not_found")
-        return await _usage(session, "team", team_id, team.budget_id)
+    return await _usage_of(request, "team", team_id)
 
 
 @router.get("/v1/keys/{key_id}/usage", summary="A virtual key's spend today and this month")
 async def key_usage(key_id: str, request: Request) -> Usage:
+    return await _usage_of(request, "key", key_id)
+
+
+async def _usage_of(request: Request, scope: Literal["team", "key"], scope_id: str) -> Usage:
     gateway: Gateway = request.app.state.gateway
     identity = await _caller(request, gateway)
-    if identity is not None and identity.key_id != key_id:
-        raise GatewayError(403, "This API key may read only its own usage.")
+    if identity is not None:
+        own = identity.team_id if scope == "team" else identity.key_id
+        if own != scope_id:
+            raise GatewayError(403, f"This API key may read only its own {scope}'s usage.")
     async with gateway.database.session() as session:
-        key = await session.get(VirtualKey, key_id)
-        if key is None:
-            raise GatewayError(404, f"No key with id '{key_id}'.", code="not_found")
-        return await _usage(session, "key", key_id, key.budget_id)
+        owner: Team | VirtualKey | None = await session.get(
+            Team if scope == "team" else VirtualKey, scope_id
+        )
+        if owner is None:
+            raise GatewayError(404, f"No {scope} with id '{scope_id}'.", code="not_found")
+        return await _usage(session, scope, scope_id, owner.budget_id)
 
 
 async def _caller(request: Request, gateway: Gateway) -> Identity | None:

@@ -285,7 +285,7 @@ class Spend(_Strict):
 
     batch_size: Annotated[int, Field(ge=1, le=10000)] = 500
     flush_interval_ms: Annotated[float, Field(gt=0)] = 100.0
-    spool_dir: str = "./spend-spool"
+    spool_dir: str = "./gateway.spool"
     retry_interval_s: Annotated[float, Field(gt=0)] = 1.0
     drain_timeout_s: Annotated[float, Field(ge=0)] = 10.0
 

@@ -1,6 +1,7 @@
 """What a virtual key may ask for: its allowed models and its cap on output tokens.
 
-Runs after the body is read, before routing. The master key may ask for anything.
+Runs after the body is read, before limits and routing, which count on the output-token
+limits it checks. The master key may ask for any model and any number of tokens.
 A key's default model is filled in earlier, when the body is read (`default_model`).
 """
 
@@ -22,6 +23,7 @@ def default_model(body: dict[str, Any], identity: Identity) -> None:
 
 def authorize(ctx: RequestContext) -> None:
     identity = ctx.identity
+    limits = _output_limits(ctx.body) if ctx.api != "embeddings" else {}
     if identity.is_master:
         return
     allowed = identity.allowed_models
@@ -33,21 +35,28 @@ def authorize(ctx: RequestContext) -> None:
             code="model_not_allowed",
             param="model",
         )
-    if identity.max_tokens_cap is not None and ctx.api != "embeddings":
-        _cap_output(ctx.body, identity.max_tokens_cap)
-
-
-def _cap_output(body: dict[str, Any], cap: int) -> None:
-    present = [name for name in _OUTPUT_LIMITS if body.get(name) is not None]
-    for name in present:
-        value = body[name]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise bad_request(f"Invalid '{name}': expected a positive integer.", param=name)
+    cap = identity.max_tokens_cap
+    if cap is None or ctx.api == "embeddings":
+        return
+    for name, value in limits.items():
         if value > cap:
             raise bad_request(
                 f"'{name}' is {value}, over this API key's cap of {cap} output tokens.",
                 param=name,
             )
-    if not present:
+    if not limits:
         # Unbounded output would get around the cap: bound it at the cap.
-        body["max_tokens"] = cap
+        ctx.body["max_tokens"] = cap
+
+
+def _output_limits(body: dict[str, Any]) -> dict[str, int]:
+    """The output-token limits a request sets, checked: later stages count on integers."""
+    limits = {}
+    for name in _OUTPUT_LIMITS:
+        value = body.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise bad_request(f"Invalid '{name}': expected a positive integer.", param=name)
+        limits[name] = value
+    return limits

@@ -69,10 +69,7 @@ async def identify_admin(headers: dict[str, str], master_key: str, directory: Di
     grant = await _lookup(directory.admin_token(presented))
     if grant is None:
         raise _invalid()
-    if grant.refusal is not None:
-        raise GatewayError(401, grant.refusal, code="invalid_api_key")
-    if grant.valid_until is not None and grant.valid_until <= datetime.now(UTC):
-        raise GatewayError(401, "This admin token has expired.", code="invalid_api_key")
+    _check_usable(grant.refusal, grant.valid_until, "admin token")
     return grant.role
 
 
@@ -91,11 +88,15 @@ async def _lookup(pending: Awaitable[T]) -> T:
 def _usable(grant: KeyGrant | None) -> Identity:
     if grant is None:
         raise _invalid()
-    if grant.refusal is not None:
-        raise GatewayError(401, grant.refusal, code="invalid_api_key")
-    if grant.valid_until is not None and grant.valid_until <= datetime.now(UTC):
-        raise GatewayError(401, "This API key has expired.", code="invalid_api_key")
+    _check_usable(grant.refusal, grant.valid_until, "API key")
     return grant.identity
+
+
+def _check_usable(refusal: str | None, valid_until: datetime | None, noun: str) -> None:
+    if refusal is not None:
+        raise GatewayError(401, refusal, code="invalid_api_key")
+    if valid_until is not None and valid_until <= datetime.now(UTC):
+        raise GatewayError(401, f"This {noun} has expired.", code="invalid_api_key")
 
 
 def _required(headers: dict[str, str]) -> str:

@@ -11,6 +11,7 @@ import orjson
 
 from llm_proxy.limits.cost import token_prices
 from llm_proxy.pipeline.context import RequestContext
+from llm_proxy.pipeline.tokens import estimate_prompt_tokens
 from llm_proxy.store.request_log import RequestRecord
 
 # Header by which a sub-call (an optimizer's fan-out) names the request it belongs to.
@@ -41,10 +42,14 @@ def record_of(ctx: RequestContext) -> RequestRecord:
     dispatch = ctx.dispatch
     deployment = dispatch.deployment
     usage = ctx.usage
+    prompt_tokens = usage.prompt_tokens
+    if ctx.stream and prompt_tokens == 0 and usage.completion_tokens:
+        # Cut before the provider's usage chunk: the prompt was still read and paid for.
+        prompt_tokens = estimate_prompt_tokens(ctx.body)
     cost = 0.0
     if deployment is not None:
         input_price, output_price = token_prices(deployment)
-        cost = usage.prompt_tokens * input_price + usage.completion_tokens * output_price
+        cost = prompt_tokens * input_price + usage.completion_tokens * output_price
     identity = ctx.identity
     return RequestRecord(
         request_id=ctx.request_id[:128],
@@ -60,7 +65,7 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         model_routed=dispatch.group,
         provider=deployment.provider if deployment is not None else None,
         deployment=deployment.name if deployment is not None else None,
-        prompt_tokens=usage.prompt_tokens,
+        prompt_tokens=prompt_tokens,
         completion_tokens=usage.completion_tokens,
         cached_tokens=usage.cached_tokens,
         cost_usd=cost,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +45,8 @@ class Database:
 
     async def upgrade(self) -> None:
         """Bring the schema to the newest migration; safe to call from many replicas at once."""
-        with _file_lock(self.url):
-            async with self.engine.connect() as connection:
-                await connection.run_sync(_upgrade_locked)
-                await connection.commit()
+        async with _file_lock(self.url), self.engine.connect() as connection:
+            await connection.run_sync(_upgrade_locked)
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
@@ -79,13 +77,20 @@ def _upgrade_locked(connection: Connection) -> None:
     postgres = connection.dialect.name == "postgresql"
     if postgres:
         connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
+        connection.commit()
     try:
         config = alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        # Committed before the lock is released, so the next replica sees the new schema.
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
     finally:
         if postgres:
             connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID})
+            connection.commit()
 
 
 def alembic_config() -> AlembicConfig:
@@ -94,8 +99,8 @@ def alembic_config() -> AlembicConfig:
     return config
 
 
-@contextmanager
-def _file_lock(url: str) -> Iterator[None]:
+@asynccontextmanager
+async def _file_lock(url: str) -> AsyncIterator[None]:
     """On SQLite, serialise migrations of one file across processes with a lock file beside it."""
     parsed = make_url(url)
     database = parsed.database
@@ -105,7 +110,8 @@ def _file_lock(url: str) -> Iterator[None]:
     lock_path = Path(database).with_name(Path(database).name + ".migrate-lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        # Waited for in a thread: the event loop must not stop while another holder works.
+        await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
         try:
             yield
         finally:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from llm_proxy.pipeline.context import Identity, ScopeLimits
 from llm_proxy.store.models import AdminToken, Budget, Team, User, VirtualKey, utcnow
+
+if TYPE_CHECKING:
+    from llm_proxy.pipeline.context import Identity, ScopeLimits
 
 Role = Literal["admin", "developer", "readonly"]
 ROLES: tuple[Role, ...] = ("admin", "developer", "readonly")
@@ -72,6 +74,9 @@ async def admin_token_by_hash(session: AsyncSession, token_hash: str) -> AdminGr
 
 
 async def _grant(session: AsyncSession, key: VirtualKey, valid_until: datetime | None) -> KeyGrant:
+    # Imported here: the pipeline package imports the gateway, which imports this module.
+    from llm_proxy.pipeline.context import Identity
+
     team = await session.get(Team, key.team_id) if key.team_id else None
     user = await session.get(User, key.user_id) if key.user_id else None
     budget_ids = {b for b in (key.budget_id, _budget(team), _budget(user)) if b}
@@ -114,6 +119,8 @@ def _refusal(key: VirtualKey, team: Team | None, user: User | None) -> str | Non
 def _scope(
     kind: Literal["key", "team", "user"], owner: VirtualKey | Team | User, budget: Budget | None
 ) -> ScopeLimits:
+    from llm_proxy.pipeline.context import ScopeLimits
+
     return ScopeLimits(
         scope=kind,
         id=owner.id,

@@ -17,10 +17,12 @@ from llm_proxy.api.admin.crud import (
     Limit,
     ListOf,
     Output,
-    commit,
+    add,
+    change,
     forbid_null,
     get_or_404,
     listing,
+    remove,
     require_models,
 )
 from llm_proxy.api.admin.schemas import Count, Name
@@ -74,11 +76,7 @@ async def create_budget(
 ) -> BudgetOut:
     fields = body.model_dump()
     _check(gateway, fields)
-    budget = Budget(id=new_id("bud"))
-    repository.assign(budget, fields)
-    session.add(budget)
-    await commit(session, gateway)
-    return BudgetOut.model_validate(budget)
+    return BudgetOut.model_validate(await add(session, gateway, Budget(id=new_id("bud")), fields))
 
 
 @router.get("", summary="List budgets")
@@ -100,15 +98,12 @@ async def change_budget(
     budget = await get_or_404(session, Budget, budget_id)
     fields = body.model_dump(exclude_unset=True)
     _check(gateway, fields)
-    repository.assign(budget, fields)
-    await commit(session, gateway)
-    return BudgetOut.model_validate(budget)
+    return BudgetOut.model_validate(await change(session, gateway, budget, fields))
 
 
 @router.delete("/{budget_id}", status_code=204, summary="Delete a budget nothing points at")
 async def delete_budget(budget_id: str, _: Admin, session: Session, gateway: GatewayDep) -> None:
-    await session.delete(await get_or_404(session, Budget, budget_id))
-    await commit(session, gateway)
+    await remove(session, gateway, Budget, budget_id)
 
 
 def _check(gateway: Gateway, fields: dict[str, Any]) -> None:

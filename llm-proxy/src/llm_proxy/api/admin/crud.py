@@ -8,7 +8,7 @@ from fastapi import Query
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.errors import GatewayError, bad_request
 from llm_proxy.store.models import Entity
-from llm_proxy.store.repository import Page
+from llm_proxy.store.repository import Page, assign
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,6 +69,24 @@ def require_models(gateway: Gateway, field: str, names: list[str | None]) -> Non
     for name in names:
         if name is not None and name not in known:
             raise bad_request(f"'{field}': the gateway serves no model '{name}'.", param=field)
+
+
+async def add(session: AsyncSession, gateway: Gateway, row: M, fields: dict[str, Any]) -> M:
+    assign(row, fields)
+    session.add(row)
+    await commit(session, gateway)
+    return row
+
+
+async def change(session: AsyncSession, gateway: Gateway, row: M, fields: dict[str, Any]) -> M:
+    assign(row, fields)
+    await commit(session, gateway)
+    return row
+
+
+async def remove(session: AsyncSession, gateway: Gateway, model: type[M], row_id: str) -> None:
+    await session.delete(await get_or_404(session, model, row_id))
+    await commit(session, gateway)
 
 
 async def commit(session: AsyncSession, gateway: Gateway) -> None:

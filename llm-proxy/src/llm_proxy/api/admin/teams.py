@@ -13,10 +13,12 @@ from llm_proxy.api.admin.crud import (
     Limit,
     ListOf,
     Output,
-    commit,
+    add,
+    change,
     forbid_null,
     get_or_404,
     listing,
+    remove,
     require_refs,
 )
 from llm_proxy.api.admin.schemas import Id, LimitsIn, LimitsOut, Metadata, MetadataOut, Name
@@ -70,10 +72,7 @@ class TeamOut(LimitsOut):
 async def create_organization(
     body: OrganizationIn, _: Admin, session: Session, gateway: GatewayDep
 ) -> OrganizationOut:
-    organization = Organization(id=new_id("org"))
-    repository.assign(organization, body.model_dump())
-    session.add(organization)
-    await commit(session, gateway)
+    organization = await add(session, gateway, Organization(id=new_id("org")), body.model_dump())
     return OrganizationOut.model_validate(organization)
 
 
@@ -88,11 +87,7 @@ async def list_organizations(
 async def create_team(body: TeamIn, _: Admin, session: Session, gateway: GatewayDep) -> TeamOut:
     fields = body.model_dump()
     await _check(session, fields)
-    team = Team(id=new_id("team"))
-    repository.assign(team, fields)
-    session.add(team)
-    await commit(session, gateway)
-    return TeamOut.model_validate(team)
+    return TeamOut.model_validate(await add(session, gateway, Team(id=new_id("team")), fields))
 
 
 @router.get("/teams", summary="List teams")
@@ -114,15 +109,12 @@ async def change_team(
     team = await get_or_404(session, Team, team_id)
     fields = body.model_dump(exclude_unset=True)
     await _check(session, fields)
-    repository.assign(team, fields)
-    await commit(session, gateway)
-    return TeamOut.model_validate(team)
+    return TeamOut.model_validate(await change(session, gateway, team, fields))
 
 
 @router.delete("/teams/{team_id}", status_code=204, summary="Delete a team no key or user uses")
 async def delete_team(team_id: str, _: Admin, session: Session, gateway: GatewayDep) -> None:
-    await session.delete(await get_or_404(session, Team, team_id))
-    await commit(session, gateway)
+    await remove(session, gateway, Team, team_id)
 
 
 async def _check(session: AsyncSession, fields: dict[str, Any]) -> None:

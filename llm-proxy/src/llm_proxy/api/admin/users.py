@@ -11,10 +11,12 @@ from llm_proxy.api.admin.crud import (
     After,
     Limit,
     ListOf,
-    commit,
+    add,
+    change,
     forbid_null,
     get_or_404,
     listing,
+    remove,
     require_refs,
 )
 from llm_proxy.api.admin.schemas import Id, LimitsIn, LimitsOut, Metadata, MetadataOut, Name
@@ -61,11 +63,7 @@ class UserOut(LimitsOut):
 async def create_user(body: UserIn, _: Admin, session: Session, gateway: GatewayDep) -> UserOut:
     fields = body.model_dump()
     await _check(session, fields)
-    user = User(id=new_id("user"))
-    repository.assign(user, fields)
-    session.add(user)
-    await commit(session, gateway)
-    return UserOut.model_validate(user)
+    return UserOut.model_validate(await add(session, gateway, User(id=new_id("user")), fields))
 
 
 @router.get("", summary="List users")
@@ -92,15 +90,12 @@ async def change_user(
     user = await get_or_404(session, User, user_id)
     fields = body.model_dump(exclude_unset=True)
     await _check(session, fields)
-    repository.assign(user, fields)
-    await commit(session, gateway)
-    return UserOut.model_validate(user)
+    return UserOut.model_validate(await change(session, gateway, user, fields))
 
 
 @router.delete("/{user_id}", status_code=204, summary="Delete a user who owns no key")
 async def delete_user(user_id: str, _: Admin, session: Session, gateway: GatewayDep) -> None:
-    await session.delete(await get_or_404(session, User, user_id))
-    await commit(session, gateway)
+    await remove(session, gateway, User, user_id)
 
 
 async def _check(session: AsyncSession, fields: dict[str, Any]) -> None:

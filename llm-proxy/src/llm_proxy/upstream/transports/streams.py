@@ -67,6 +67,10 @@ def openai_stream(chunks: AsyncIterator[bytes], wants_usage: bool) -> Stream:
             )
             if not wants_usage and not chunk.get("choices"):
                 return None
+        elif chunk.get("choices"):
+            # One token per content chunk until the usage chunk replaces the count: a
+            # stream whose client leaves is still settled for what it got.
+            stream.usage.completion_tokens += 1
         return b"data: " + data + b"\n\n"
 
     stream.events = _relayed(sse.frame_batches(chunks), relay, stream)

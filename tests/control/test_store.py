@@ -1,0 +1,117 @@
+"""The data layer in process: migrations (Postgres and SQLite), keys and the spend writer."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from llm_proxy.config.models import GatewayConfig, Spend
+from llm_proxy.spend import SpendLog
+from llm_proxy.store.database import Database
+from llm_proxy.store.directory import Directory
+from llm_proxy.store.keys import create_key, revoke_key
+from llm_proxy.store.models import Base, RequestLog, Team, new_id
+from llm_proxy.store.request_log import RequestRecord
+from psycopg import sql
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from tests.control.conftest import PG_ADMIN
+
+
+@pytest.fixture
+def fresh_postgres() -> Iterator[str]:
+    name = f"gw_control_store_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+        connection.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture
+async def sqlite(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}")
+    await database.upgrade()
+    yield database
+    await database.close()
+
+
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection)
+    return list(compare_metadata(context, Base.metadata))
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+async def test_concurrent_migrations_build_exactly_the_models(
+    backend: str, fresh_postgres: str, tmp_path: Path
+) -> None:
+    url = fresh_postgres if backend == "postgres" else f"sqlite+aiosqlite:///{tmp_path}/m.db"
+    replicas = [Database(url) for _ in range(3)]
+    await asyncio.gather(*(replica.upgrade() for replica in replicas))
+    async with replicas[0].engine.connect() as connection:
+        assert await connection.run_sync(_differences) == []
+    for replica in replicas:
+        await replica.close()
+
+
+def _config() -> GatewayConfig:
+    backend = {"name": "b", "provider": "openai", "model": "gpt-4o-mini"}
+    return GatewayConfig.model_validate({"backends": [backend], "auth": {"key_cache_ttl_s": 60}})
+
+
+async def test_keys_resolve_from_the_cache_and_revocation_clears_it(sqlite: Database) -> None:
+    directory = Directory(sqlite, _config())
+    async with sqlite.session() as session:
+        team = Team(id=new_id("team"), name="t", rpm=10)
+        session.add(team)
+        key, secret = create_key(session, {"team_id": team.id, "tpm": 500})
+        await session.commit()
+    grant = await directory.key_by_secret(secret.plaintext)
+    assert grant is not None and grant.refusal is None
+    assert grant.identity.key_id == key.id and grant.identity.team_id == team.id
+    scopes = {scope.scope: scope for scope in grant.identity.scopes}
+    assert scopes["key"].tpm == 500 and scopes["team"].rpm == 10
+    assert await directory.key_by_secret("sk-gw-unknown") is None
+    async with sqlite.session() as session:
+        stored = await session.get(type(key), key.id)
+        assert stored is not None
+        revoke_key(stored)
+        await session.commit()
+    cached = await directory.key_by_secret(secret.plaintext)
+    assert cached is not None and cached.refusal is None  # the cache still holds it…
+    await directory.changed()  # …until a change is announced
+    revoked = await directory.key_by_secret(secret.plaintext)
+    assert revoked is not None and revoked.refusal == "This API key has been revoked."
+
+
+async def test_the_spend_writer_is_idempotent_by_request_id(
+    sqlite: Database, tmp_path: Path
+) -> None:
+    writer = SpendLog(sqlite, Spend(spool_dir=str(tmp_path / "spool"), flush_interval_ms=10))
+    writer.start()
+    now = datetime.now(UTC)
+    for request_id in ("a", "b", "a"):
+        writer.record(
+            RequestRecord(
+                request_id=request_id,
+                started_at=now - timedelta(milliseconds=5),
+                finished_at=now,
+                api="chat",
+                latency_ms=5.0,
+                status=200,
+            )
+        )
+    await writer.close()
+    async with sqlite.session() as session:
+        count = await session.scalar(select(func.count(RequestLog.id)))
+    assert count == 2 and writer.spooled == 0
