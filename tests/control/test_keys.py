@@ -125,6 +125,8 @@ def test_allowed_models_default_model_and_max_tokens_cap(
     with simulator.client() as sim:
         seen = [r for r in sim.get("/_sim/requests").json()["requests"] if "capped" in str(r)]
     assert seen and seen[-1]["body"]["max_tokens"] == 40
+    client = openai.OpenAI(base_url=gateway.v1, api_key=key, max_retries=0)
+    assert [model.id for model in client.models.list()] == ["gpt-4o-mini"]
 
 
 def test_admin_tokens_by_role(gateway: Gateway) -> None:

@@ -15,6 +15,7 @@ import uvloop
 
 from llm_proxy.app import build_app
 from llm_proxy.config import ConfigError, GatewayConfig, load_config
+from llm_proxy.config.models import Database as DatabaseSettings
 from llm_proxy.config.secrets import SecretError, resolve_secret
 from llm_proxy.embedded import (
     embedded_config,
@@ -24,6 +25,7 @@ from llm_proxy.embedded import (
 )
 from llm_proxy.gateway import Gateway
 from llm_proxy.kong import command as kong_command
+from llm_proxy.store.database import upgrade_blocking
 from llm_proxy.upstream.registry import RegistryError
 
 
@@ -40,9 +42,16 @@ def main(argv: list[str] | None = None) -> None:
     check = commands.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("config", type=Path)
     kong_command.add_subcommands(commands)
+    database = commands.add_parser("db", help="`db upgrade`: apply pending database migrations")
+    database.add_argument("action", choices=["upgrade"])
+    database.add_argument("--config", type=Path, help="gateway.yaml (default: embedded SQLite)")
     args = parser.parse_args(argv)
     if args.command == "kong":
         kong_command.run(args)
+    elif args.command == "db":
+        url = _load_or_exit(args.config).database.url if args.config else DatabaseSettings().url
+        upgrade_blocking(url)
+        print("database schema is up to date")
     elif args.command == "check-config":
         _load_or_exit(args.config)
         print(f"{args.config}: ok")
@@ -108,6 +117,8 @@ def _serve(
         gateway = Gateway(config, master_key, config_path)
     except RegistryError as exc:
         sys.exit("\n".join(f"{config_path or 'config'}: {p}" for p in exc.problems))
+    except SecretError as exc:
+        sys.exit(f"gateway.edge_secret_ref: {exc}")
     listen = config.gateway.listen
     tls = config.gateway.tls
     server = uvicorn.Server(

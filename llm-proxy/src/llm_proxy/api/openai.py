@@ -9,7 +9,7 @@ from llm_proxy.api.requests import require_input, require_messages
 from llm_proxy.api.responses import error_response, openai_error_event
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.errors import GatewayError
-from llm_proxy.pipeline.identify import require_master_key
+from llm_proxy.pipeline.identify import identify
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -34,12 +34,14 @@ async def embeddings(request: Request) -> Response:
 async def models(request: Request) -> Response:
     gateway: Gateway = request.app.state.gateway
     try:
-        require_master_key(dict(request.headers), gateway.master_key)
+        identity = await identify(dict(request.headers), gateway.master_key, gateway.directory)
     except GatewayError as error:
         return error_response(error, render)
     registry = gateway.registry
     owners = {name: group[0].provider for name, group in registry.groups.items()}
     names = registry.models() + sorted(registry.config.routing.auto_groups)
+    if identity.allowed_models:
+        names = [name for name in names if name in identity.allowed_models]
     data = [
         {"id": name, "object": "model", "created": 0, "owned_by": owners.get(name, "gateway")}
         for name in names
