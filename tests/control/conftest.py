@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+import redis
 from psycopg import sql
 
 from tests.llm_proxy.conftest import SIM_CONFIG as BASE_SIM_CONFIG
@@ -57,8 +58,14 @@ def database_url(database_name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def redis_prefix() -> str:
-    return f"gwtest:{secrets.token_hex(4)}:"
+def redis_prefix() -> Iterator[str]:
+    prefix = f"gwtest:{secrets.token_hex(4)}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    stale = list(client.scan_iter(match=prefix + "*", count=1000))
+    if stale:
+        client.delete(*stale)
+    client.close()
 
 
 @pytest.fixture(scope="session")

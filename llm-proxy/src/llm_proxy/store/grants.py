@@ -48,7 +48,7 @@ async def key_by_hash(session: AsyncSession, key_hash: str) -> KeyGrant | None:
     if key is None:
         return None
     valid_until = key.expires_at
-    if key.key_hash != key_hash:
+    if key.key_hash != key_hash and key.status == "active":
         # The replaced secret of a rotated key: good only until its grace period ends.
         grace_end = key.previous_expires_at
         if grace_end is None or grace_end <= utcnow():
