@@ -1,7 +1,7 @@
 """Gateways with the response cache on, in front of a simulator, sharing a real Redis.
 
-Gateway processes are slow to start on a loaded machine, so the package starts three once
-(two replicas sharing one Redis prefix, and one with the in-process store) and each test
+Gateway processes are slow to start on a loaded machine, so the package starts at most three,
+once (two replicas sharing one Redis prefix, and one with the in-process store), and each test
 reconfigures them through a config reload. Prompts carry a per-test marker, so tests never
 hit each other's entries. The session writes under its own Redis prefix and removes exactly
 those keys at the end: other engineers' tests use the same server at the same time.
@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,37 @@ SIM_CONFIG: dict[str, Any] = {"name": "sim", "record_limit": 5000, "default": {"
 DEFAULT_CACHE: dict[str, Any] = {"enabled": True, "semantic": {"enabled": True}}
 
 
-@dataclass
 class Gateways:
-    first: Gateway
-    second: Gateway  # another replica on the same Redis prefix
-    embedded: Gateway  # no redis.url: the in-process store
+    """The package's gateways, each started when a test first needs it."""
+
+    def __init__(self, simulator: Simulator, prefix: str, factory: pytest.TempPathFactory) -> None:
+        self._simulator, self._prefix, self._factory = simulator, prefix, factory
+        self._started: dict[str, Gateway] = {}
+
+    @property
+    def first(self) -> Gateway:
+        return self._start("first", self._prefix)
+
+    @property
+    def second(self) -> Gateway:
+        """Another replica on the same Redis prefix."""
+        return self._start("second", self._prefix)
+
+    @property
+    def embedded(self) -> Gateway:
+        """No redis.url: the in-process store."""
+        return self._start("embedded", None)
+
+    def stop(self) -> None:
+        for gateway in self._started.values():
+            gateway.stop()
+
+    def _start(self, name: str, prefix: str | None) -> Gateway:
+        if name not in self._started:
+            directory = self._factory.mktemp(name)
+            config = gateway_config(self._simulator, directory, prefix, DEFAULT_CACHE)
+            self._started[name] = start_gateway(config, directory)
+        return self._started[name]
 
 
 @pytest.fixture(scope="session")
@@ -95,21 +120,11 @@ def gateway_config(
 def gateways(
     simulator: Simulator, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateways]:
-    prefixes = [redis_prefix, redis_prefix, None]
-    directories = [tmp_path_factory.mktemp(f"gw{i}") for i in range(3)]
-    configs = [
-        gateway_config(simulator, d, p, DEFAULT_CACHE)
-        for d, p in zip(directories, prefixes, strict=True)
-    ]
-    # One after the other: three at once can miss the ready deadline on a busy machine.
-    started: list[Gateway] = []
+    started = Gateways(simulator, redis_prefix, tmp_path_factory)
     try:
-        for config, directory in zip(configs, directories, strict=True):
-            started.append(start_gateway(config, directory))
-        yield Gateways(*started)
+        yield started
     finally:
-        for gateway in started:
-            gateway.stop()
+        started.stop()
 
 
 def configure(gw: Gateway, **cache: Any) -> None:
