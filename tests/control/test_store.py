@@ -13,7 +13,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from llm_proxy.config.models import GatewayConfig, Spend
+from llm_proxy.pipeline.context import Identity, RequestContext
 from llm_proxy.spend import SpendLog
+from llm_proxy.spend.record import record_of
 from llm_proxy.store.database import Database
 from llm_proxy.store.directory import Directory
 from llm_proxy.store.keys import create_key, revoke_key
@@ -24,6 +26,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from tests.control.conftest import PG_ADMIN
+
+BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
 @pytest.fixture
@@ -115,3 +119,15 @@ async def test_the_spend_writer_is_idempotent_by_request_id(
     async with sqlite.session() as session:
         count = await session.scalar(select(func.count(RequestLog.id)))
     assert count == 2 and writer.spooled == 0
+
+
+def test_a_cache_hit_is_logged_with_what_it_saved() -> None:
+    ctx = RequestContext(request_id="req_hit", api="chat", body=dict(BODY), headers={})
+    ctx.identity = Identity(key_id="key_x", team_id="team_x")
+    ctx.cache_result, ctx.cost_saved_usd = "semantic;sim=0.97", 0.25
+    hit = record_of(ctx)
+    assert hit.cache_hit and hit.cost_saved_usd == 0.25 and hit.cost_usd == 0.0
+    assert hit.key_id == "key_x" and hit.team_id == "team_x" and hit.error_type is None
+    ctx.cache_result, ctx.status = "miss", 499
+    missed = record_of(ctx)
+    assert not missed.cache_hit and missed.error_type == "client_disconnected"

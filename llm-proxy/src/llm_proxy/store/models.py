@@ -228,6 +228,8 @@ class RequestLog(Base):
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cached_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    # On a cache hit: what the answer cost when it was first made (cost_usd is then 0).
+    cost_saved_usd: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     latency_ms: Mapped[float] = mapped_column(Float)
     ttft_ms: Mapped[float | None] = mapped_column(Float)
     status: Mapped[int] = mapped_column(Integer)

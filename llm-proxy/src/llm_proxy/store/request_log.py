@@ -44,6 +44,7 @@ class RequestRecord:
     completion_tokens: int = 0
     cached_tokens: int = 0
     cost_usd: float = 0.0
+    cost_saved_usd: float = 0.0
     ttft_ms: float | None = None
     error_type: str | None = None
     error_message: str | None = None
