@@ -20,7 +20,7 @@ from llm_proxy.store.database import Database
 from llm_proxy.store.directory import Directory
 from llm_proxy.store.keys import create_key, revoke_key
 from llm_proxy.store.models import Base, RequestLog, Team, new_id
-from llm_proxy.store.request_log import RequestRecord
+from llm_proxy.store.request_log import RequestRecord, totals_by_scope
 from psycopg import sql
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
@@ -131,3 +131,33 @@ def test_a_cache_hit_is_logged_with_what_it_saved() -> None:
     ctx.cache_result, ctx.status = "miss", 499
     missed = record_of(ctx)
     assert not missed.cache_hit and missed.error_type == "client_disconnected"
+
+
+async def test_totals_by_scope_feed_a_counter_rebuild(sqlite: Database, tmp_path: Path) -> None:
+    writer = SpendLog(sqlite, Spend(spool_dir=str(tmp_path / "spool")))
+    writer.start()
+    now = datetime.now(UTC)
+    for i, (key, team) in enumerate([("k1", "t1"), ("k1", "t1"), ("k2", "t1"), ("k3", None)]):
+        writer.record(
+            RequestRecord(
+                request_id=f"r{i}",
+                started_at=now,
+                finished_at=now,
+                api="chat",
+                latency_ms=1.0,
+                status=200,
+                key_id=key,
+                team_id=team,
+                prompt_tokens=10,
+                completion_tokens=5,
+                cost_usd=0.5,
+            )
+        )
+    await writer.close()
+    async with sqlite.session() as session:
+        found = await totals_by_scope(session, now - timedelta(days=1))
+        later = await totals_by_scope(session, now + timedelta(seconds=1))
+    by_owner = {(t.scope, t.scope_id): t.totals for t in found}
+    assert by_owner[("team", "t1")].requests == 3 and by_owner[("team", "t1")].tokens == 45
+    assert by_owner[("key", "k1")].cost_usd == 1.0 and ("user", "k1") not in by_owner
+    assert len(by_owner) == 4 and later == []

@@ -1,8 +1,9 @@
 """The request log (spend log): the row shape, idempotent batch inserts, and queries.
 
 Writers hand over `RequestRecord`s (see `llm_proxy.spend`); readers — usage endpoints, the
-logs API, dashboards — use `find_requests` and `usage_totals` / `usage_by_model` here, so
-the table's indexes (`started_at`, and key/team/user + `started_at`) serve every query.
+logs API, dashboards, rebuilding budget counters after a Redis loss — use `find_requests`,
+`usage_totals` / `usage_by_model` and `totals_by_scope` here, so the table's indexes
+(`started_at`, and key/team/user + `started_at`) serve every query.
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from llm_proxy.store.models import RequestLog
 
 Scope = Literal["key", "team", "user"]
-_SCOPE_COLUMNS = {"key": RequestLog.key_id, "team": RequestLog.team_id, "user": RequestLog.user_id}
+_SCOPE_COLUMNS: dict[Scope, Any] = {
+    "key": RequestLog.key_id,
+    "team": RequestLog.team_id,
+    "user": RequestLog.user_id,
+}
 
 
 @dataclass(slots=True)
@@ -177,3 +182,29 @@ async def usage_by_model(
     return [
         ModelTotals(str(r[0]), Totals(int(r[1]), int(r[2]), int(r[3]), float(r[4]))) for r in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeTotals:
+    scope: Scope
+    scope_id: str
+    totals: Totals
+
+
+async def totals_by_scope(session: AsyncSession, since: datetime) -> list[ScopeTotals]:
+    """Every key's, team's and user's totals since a moment: what budget counters must hold.
+
+    For rebuilding calendar counters (today, this month) after their store was lost; one
+    grouped query per scope, each served by that scope's `(…_id, started_at)` index.
+    """
+    found: list[ScopeTotals] = []
+    for scope, column in _SCOPE_COLUMNS.items():
+        query = (
+            select(column, *_SUMS)
+            .where(column.is_not(None), RequestLog.started_at >= since)
+            .group_by(column)
+        )
+        for row in (await session.execute(query)).all():
+            totals = Totals(int(row[1]), int(row[2]), int(row[3]), float(row[4]))
+            found.append(ScopeTotals(scope, str(row[0]), totals))
+    return found
