@@ -1,4 +1,4 @@
-"""The configuration files of the three servers, all pointing at the same simulator profile."""
+"""The configuration files of the servers, all pointing at the same simulator profile."""
 
 from __future__ import annotations
 
@@ -26,9 +26,16 @@ def write_simulator(directory: Path) -> Path:
     return _write(directory / "simulator.yaml", config)
 
 
-def write_gateway(directory: Path, simulator_url: str, port: int) -> Path:
-    """Our gateway: one simulator backend, default pipeline, quiet logs."""
-    config = {
+def write_gateway(
+    directory: Path,
+    simulator_url: str,
+    port: int,
+    *,
+    name: str = "gateway",
+    sections: dict[str, object] | None = None,
+) -> Path:
+    """Our gateway: one simulator backend, default pipeline, quiet logs; `sections` add to it."""
+    config: dict[str, object] = {
         "gateway": {"listen": {"host": "127.0.0.1", "port": port}},
         "backends": [
             {
@@ -40,8 +47,25 @@ def write_gateway(directory: Path, simulator_url: str, port: int) -> Path:
         ],
         "routing": {"strategy": "weighted"},
         "observability": {"log_level": "warning"},
+        **(sections or {}),
     }
-    return _write(directory / "gateway.yaml", config)
+    return _write(directory / f"{name}.yaml", config)
+
+
+def full_sections(
+    database_url: str, redis_url: str, redis_prefix: str, spool_dir: Path
+) -> dict[str, object]:
+    """What `ours-full` adds: Postgres (migrated beforehand, as a deployment does), Redis
+    counters and signals, and a rate-limit rule on the model no cell comes near."""
+    return {
+        "database": {"url": database_url, "migrate_on_start": False},
+        "redis": {"url": redis_url, "prefix": redis_prefix},
+        "spend": {"spool_dir": str(spool_dir)},
+        "limits": {
+            "enabled": True,
+            "rules": [{"model": MODEL, "per": "model", "rpm": 100_000_000, "tpm": 2_000_000_000}],
+        },
+    }
 
 
 def write_litellm(directory: Path, simulator_url: str, master_key: str) -> Path:
@@ -50,7 +74,7 @@ def write_litellm(directory: Path, simulator_url: str, master_key: str) -> Path:
     No database (so no spend logs, key checks against the master key only), no callbacks,
     no message logging: its best case, which makes the comparison fair to it.
     """
-    config = {
+    config: dict[str, object] = {
         "model_list": [
             {
                 "model_name": MODEL,

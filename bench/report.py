@@ -9,6 +9,9 @@ from typing import Any
 
 from bench.stats import Cell
 
+# Our targets, each compared with stock LiteLLM: the gateway alone, and with its state services.
+OURS = ("ours", "ours-full")
+
 DEFINITIONS = (
     "Overhead p50 (p99) = a target's p50 (p99) latency minus the p50 (p99) latency of the "
     "simulator called directly (`direct`), same mode and concurrency, same run; TTFT overhead "
@@ -19,7 +22,7 @@ DEFINITIONS = (
     "end of the cell. Client and simulator CPU % are shares of one core over the cell: near "
     "100 % means the client side, not the server, limited throughput. Other CPU % = busy time of "
     "all cores (/proc/stat) minus the benchmark's processes: other work on the machine "
-    "competing with the cell (200 % = both cores). Ratios are ours/LiteLLM."
+    "competing with the cell (200 % = both cores). Ratios are ours/LiteLLM (ours-full/LiteLLM)."
 )
 
 
@@ -42,12 +45,13 @@ def ratios(cells: list[Cell]) -> list[dict[str, Any]]:
     """Ours over LiteLLM per mode and concurrency: RPS (higher is better), overheads (lower)."""
     theirs = {(c.mode, c.concurrency): c for c in cells if c.target == "litellm"}
     rows = []
-    for ours in (c for c in cells if c.target == "ours"):
+    for ours in (c for c in cells if c.target in OURS):
         other = theirs.get((ours.mode, ours.concurrency))
         if other is None:
             continue
         rows.append(
             {
+                "target": ours.target,
                 "mode": ours.mode,
                 "concurrency": ours.concurrency,
                 "rps_ours": ours.rps,
@@ -61,23 +65,19 @@ def ratios(cells: list[Cell]) -> list[dict[str, Any]]:
 
 
 def bars(cells: list[Cell], memory: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The 'Done when' benchmark bars of issue 2, each with its measured value and verdict."""
-    ours = {(c.mode, c.concurrency): c for c in cells if c.target == "ours"}
-    theirs = {(c.mode, c.concurrency): c for c in cells if c.target == "litellm"}
+    """The 'Done when' benchmark bars of issues 2 (ours) and 3 (ours-full, with auth, limits
+    and the spend log on Postgres and Redis), each with its measured value and verdict."""
+    ours, full = _chat_cells(cells, "ours"), _chat_cells(cells, "ours-full")
+    their64 = _chat_cells(cells, "litellm").get(("chat", 64))
     chat1, chat64, stream1 = ours.get(("chat", 1)), ours.get(("chat", 64)), ours.get(("stream", 1))
-    their64 = theirs.get(("chat", 64))
+    full1, full64 = full.get(("chat", 1)), full.get(("chat", 64))
     rows = [
-        _bar("c=1 overhead p50", "<= 1.5 ms", _overhead(chat1, "p50_ms"), 1.5, upper=True),
-        _bar("c=1 overhead p99", "<= 5 ms", _overhead(chat1, "p99_ms"), 5.0, upper=True),
-        _bar("c=64 overhead p99", "<= 50 ms", _overhead(chat64, "p99_ms"), 50.0, upper=True),
+        _bar(2, "c=1 overhead p50", "<= 1.5 ms", _overhead(chat1, "p50_ms"), 1.5, upper=True),
+        _bar(2, "c=1 overhead p99", "<= 5 ms", _overhead(chat1, "p99_ms"), 5.0, upper=True),
+        _bar(2, "c=64 overhead p99", "<= 50 ms", _overhead(chat64, "p99_ms"), 50.0, upper=True),
+        _bar(2, "c=64 throughput vs LiteLLM", ">= 5x", _rps_ratio(chat64, their64), 5.0),
         _bar(
-            "c=64 throughput vs LiteLLM",
-            ">= 5x",
-            _divide(chat64.rps, their64.rps) if chat64 and their64 else None,
-            5.0,
-            upper=False,
-        ),
-        _bar(
+            2,
             "stream TTFT overhead p50 (c=1)",
             "<= 2 ms",
             _overhead(stream1, "ttft_p50_ms"),
@@ -87,8 +87,25 @@ def bars(cells: list[Cell], memory: dict[str, Any] | None) -> list[dict[str, Any
     ]
     rss = memory["rss_end_mib"] if memory else None
     requests = memory["requests"] if memory else 0
-    rows.append(_bar(f"RSS after {requests} requests", "<= 250 MiB", rss, 250.0, upper=True))
+    rows.append(_bar(2, f"RSS after {requests} requests", "<= 250 MiB", rss, 250.0, upper=True))
+    rows += [
+        _bar(
+            3, "ours-full c=1 overhead p50", "<= 2 ms", _overhead(full1, "p50_ms"), 2.0, upper=True
+        ),
+        _bar(
+            3, "ours-full c=1 overhead p99", "<= 6 ms", _overhead(full1, "p99_ms"), 6.0, upper=True
+        ),
+        _bar(3, "ours-full c=64 throughput vs LiteLLM", ">= 4x", _rps_ratio(full64, their64), 4.0),
+    ]
     return rows
+
+
+def _chat_cells(cells: list[Cell], target: str) -> dict[tuple[str, int], Cell]:
+    return {(c.mode, c.concurrency): c for c in cells if c.target == target}
+
+
+def _rps_ratio(ours: Cell | None, theirs: Cell | None) -> float | None:
+    return _divide(ours.rps, theirs.rps) if ours and theirs else None
 
 
 def assemble(results: dict[str, Any]) -> dict[str, Any]:
@@ -157,12 +174,13 @@ def _ratios_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return ""
     lines = [
-        "| mode | c | req/s ours | req/s LiteLLM | req/s ratio | ovh p50 ratio | ovh p99 ratio |",
-        "|---|---|---|---|---|---|---|",
+        "| target | mode | c | req/s ours | req/s LiteLLM | req/s ratio | ovh p50 ratio "
+        "| ovh p99 ratio |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         values = [
-            r["mode"], r["concurrency"], _f(r["rps_ours"], 0), _f(r["rps_litellm"], 0),
+            r["target"], r["mode"], r["concurrency"], _f(r["rps_ours"], 0), _f(r["rps_litellm"], 0),
             _f(r["rps_ratio"], 1) + "x", _f(r["overhead_p50_ratio"], 3),
             _f(r["overhead_p99_ratio"], 3),
         ]  # fmt: skip
@@ -171,11 +189,11 @@ def _ratios_table(rows: list[dict[str, Any]]) -> str:
 
 
 def _bars_table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| bar | target | measured | verdict |", "|---|---|---|---|"]
+    lines = ["| issue | bar | target | measured | verdict |", "|---|---|---|---|---|"]
     for r in rows:
         verdict = {True: "pass", False: "**FAIL**", None: "not measured"}[r["passed"]]
-        lines.append(f"| {r['bar']} | {r['limit']} | {_f(r['value'])} | {verdict} |")
-    return "### Bars (issue 2, 'Done when')\n\n" + "\n".join(lines) + "\n"
+        lines.append(f"| {r['issue']} | {r['bar']} | {r['limit']} | {_f(r['value'])} | {verdict} |")
+    return "### Bars (issues 2 and 3, 'Done when')\n\n" + "\n".join(lines) + "\n"
 
 
 def _memory_text(memory: dict[str, Any] | None) -> str:
@@ -192,10 +210,10 @@ def _memory_text(memory: dict[str, Any] | None) -> str:
 
 
 def _bar(
-    name: str, limit: str, value: float | None, bound: float, *, upper: bool
+    issue: int, name: str, limit: str, value: float | None, bound: float, *, upper: bool = False
 ) -> dict[str, Any]:
     passed = None if value is None else (value <= bound if upper else value >= bound)
-    return {"bar": name, "limit": limit, "value": value, "passed": passed}
+    return {"issue": issue, "bar": name, "limit": limit, "value": value, "passed": passed}
 
 
 def _overhead(cell: Cell | None, key: str) -> float | None:

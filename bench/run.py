@@ -1,7 +1,8 @@
 """The benchmark: `.venv/bin/python -m bench.run [--duration S] [--concurrency 1,16,64] [--quick]`.
 
-One run starts the simulator, then each proxy in turn (our gateway, stock LiteLLM proxy),
-drives it and the simulator itself ("direct") with plain and streaming chat at each
+One run starts the simulator, then each proxy in turn (our gateway; our gateway with auth,
+limits and the spend log on Postgres and Redis, on a database of the run's own; stock LiteLLM
+proxy), drives it and the simulator itself ("direct") with plain and streaming chat at each
 concurrency, then restarts our gateway for the memory cell (RSS over 50,000 requests).
 Results go to bench/results/<timestamp>.json and .md; the table is printed too.
 """
@@ -14,20 +15,24 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import uvloop
 
-from bench import configs, report, servers
+from bench import backing, configs, report, servers
 from bench.loadgen import Sample, Target, drive
 from bench.processes import Server, cpu_count, machine_busy_seconds, pin_self
 from bench.stats import MIB, Cell, Usage, summarize
 
+_T = TypeVar("_T")
+
 RESULTS = servers.REPO / "bench" / "results"
 MODES = ("chat", "stream")
-TARGETS = ("direct", "ours", "litellm")
+# ours-full: our gateway with auth (a virtual key), limits and the spend log on Postgres + Redis.
+TARGETS = ("direct", "ours", "ours-full", "litellm")
 
 
 @dataclass(frozen=True)
@@ -71,22 +76,29 @@ def main(argv: list[str] | None = None) -> None:
     work = RESULTS / f"{stamp}-logs"
     work.mkdir(parents=True, exist_ok=True)
     results = run(settings, cores, work)
-    results["meta"].update(_meta(settings, cores, started, argv))
+    results["meta"] = _meta(settings, cores, started, argv)
     json_path, md_path = report.write(results, RESULTS / stamp)
     print(md_path.read_text(encoding="utf-8"))
     print(f"results: {json_path}\n         {md_path}\nserver logs: {work}")
 
 
 def run(settings: Settings, cores: Cores, work: Path) -> dict[str, object]:
-    """Every cell of every target, then the memory cell; servers are stopped whatever happens."""
+    """Every cell of every target, then the memory cell; servers are stopped and the run's
+    database and Redis keys removed whatever happens."""
     litellm = servers.ensure_litellm() if "litellm" in settings.targets else None
     cells: list[Cell] = []
     memory: dict[str, object] | None = None
-    simulator, direct = servers.start_simulator(work, cores.client)
-    try:
+    with ExitStack() as stack:
+        full = "ours-full" in settings.targets
+        state = stack.enter_context(backing.provisioned()) if full else None
+        simulator, direct = servers.start_simulator(work, cores.client)
+        stack.callback(simulator.stop)
         starters: dict[str, Callable[[], tuple[Server, Target]]] = {
             "direct": lambda: (simulator, direct),
             "ours": lambda: servers.start_gateway(work, direct, cores.server),
+            "ours-full": lambda: servers.start_gateway_full(
+                work, direct, cores.server, _need(state)
+            ),
             "litellm": lambda: servers.start_litellm(work, _need(litellm), direct, cores.server),
         }
         for name in settings.targets:
@@ -96,8 +108,6 @@ def run(settings: Settings, cores: Cores, work: Path) -> dict[str, object]:
         if "ours" in settings.targets and settings.memory_requests:
             with _serving(starters["ours"], keep=False) as (server, target):
                 memory = _memory_cell(server, target, settings)
-    finally:
-        simulator.stop()
     return {"meta": {}, "cells": cells, "memory": memory}
 
 
@@ -214,7 +224,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--targets", default=",".join(TARGETS), help="subset of the default")
     parser.add_argument("--memory-requests", type=int, help="long cell size (default 50000)")
-    parser.add_argument("--quick", action="store_true", help="short cells, ~2 minutes in all")
+    parser.add_argument("--quick", action="store_true", help="short cells, ~2.5 minutes in all")
     parser.add_argument(
         "--nice", type=int, help="niceness of the benchmark and its servers (e.g. -10)"
     )
@@ -266,10 +276,10 @@ def _litellm_version() -> str | None:
     return found[0].name.removeprefix("litellm-").removesuffix(".dist-info") if found else None
 
 
-def _need(path: Path | None) -> Path:
-    if path is None:
-        raise RuntimeError("the LiteLLM baseline was not set up")
-    return path
+def _need(value: _T | None) -> _T:
+    if value is None:
+        raise RuntimeError("a target was started without what it needs set up")
+    return value
 
 
 def _ms(value: float | None) -> str:

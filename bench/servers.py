@@ -1,4 +1,4 @@
-"""How each of the three servers is launched, on which core, and when it counts as ready."""
+"""How each of the servers is launched, on which core, and when it counts as ready."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import configs
+from bench import backing, configs
 from bench.loadgen import Target
 from bench.processes import Server, free_port, start, wait_ready
 
 REPO = Path(__file__).resolve().parent.parent
 LITELLM_VENV = REPO / "bench" / ".venv-litellm"
+_LLM_PROXY = REPO / ".venv" / "bin" / "llm-proxy"
 GATEWAY_KEY = "sk-gw-bench-master"
 LITELLM_KEY = "sk-litellm-bench-master"
 
@@ -43,13 +44,48 @@ def start_simulator(work: Path, cores: set[int]) -> tuple[Server, Target]:
 def start_gateway(work: Path, simulator: Target, cores: set[int]) -> tuple[Server, Target]:
     port = free_port()
     config = configs.write_gateway(work, _base(simulator), port)
-    argv = [str(REPO / ".venv" / "bin" / "llm-proxy"), "serve", "--config", str(config)]
-    argv += ["--port", str(port)]
+    server, base = _serve_gateway("gateway", config, port, work, cores)
+    return server, Target("ours", f"{base}/v1/chat/completions", GATEWAY_KEY)
+
+
+def start_gateway_full(
+    work: Path, simulator: Target, cores: set[int], state: backing.State
+) -> tuple[Server, Target]:
+    """Our gateway on Postgres and Redis with limits on, called with a virtual key."""
+    port = free_port()
+    sections = configs.full_sections(
+        state.database_url, state.redis_url, state.redis_prefix, work / "gateway-full.spool"
+    )
+    config = configs.write_gateway(
+        work, _base(simulator), port, name="gateway-full", sections=sections
+    )
+    # Schema first, as a deployment runs `llm-proxy db upgrade` before its replicas start.
+    _migrate(config)
+    server, base = _serve_gateway("gateway-full", config, port, work, cores)
+    try:
+        key = backing.issue_key(base, GATEWAY_KEY)
+    except Exception:
+        server.stop()
+        raise
+    return server, Target("ours-full", f"{base}/v1/chat/completions", key)
+
+
+def _migrate(config: Path) -> None:
+    argv = [str(_LLM_PROXY), "db", "upgrade", "--config", str(config)]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"llm-proxy db upgrade failed:\n{result.stdout}{result.stderr}")
+
+
+def _serve_gateway(
+    name: str, config: Path, port: int, work: Path, cores: set[int]
+) -> tuple[Server, str]:
+    argv = [str(_LLM_PROXY), "serve", "--config", str(config), "--port", str(port)]
     env: dict[str, str | None] = {**_LITELLM_ENV, "GATEWAY_MASTER_KEY": GATEWAY_KEY}
-    server = start("gateway", argv, cores=cores, log_dir=work, env=env)
+    server = start(name, argv, cores=cores, log_dir=work, env=env)
     base = f"http://127.0.0.1:{port}"
     wait_ready(server, f"{base}/ready", timeout_s=60)
-    return server, Target("ours", f"{base}/v1/chat/completions", GATEWAY_KEY)
+    return server, base
 
 
 def start_litellm(
