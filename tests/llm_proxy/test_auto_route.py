@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -78,6 +80,54 @@ def test_auto_routes_hard_prompts_to_the_strong_model_and_trivial_ones_to_the_we
     route = dict(part.strip().split("=", 1) for part in hard.headers["x-gateway-route"].split(";"))
     assert route["group"] == "auto" and route["router"] == "minilm"
     assert float(route["score"]) >= float(route["threshold"])
+
+    # The decision is in the request log, and routing's saving in the usage report.
+    with gw.client() as http:
+        entries = {}
+        for raw in (hard, trivial):
+            request_id = raw.headers["x-request-id"]
+            entries[request_id] = _logged(http, request_id)
+    logged_hard = entries[hard.headers["x-request-id"]]
+    logged_trivial = entries[trivial.headers["x-request-id"]]
+    assert logged_hard["routed_from"] == "auto" and logged_hard["router"] == "minilm"
+    assert logged_hard["router_score"] == pytest.approx(float(route["score"]), abs=1e-3)
+    assert logged_hard["router_threshold"] == pytest.approx(float(route["threshold"]), abs=1e-3)
+    # Routed to the strong model: it cost what the strong model costs; no saving.
+    assert logged_hard["cost_strong_usd"] == pytest.approx(logged_hard["cost_usd"])
+    # Routed to the weak model: gpt-4o's list price would have been higher.
+    assert logged_trivial["cost_strong_usd"] > logged_trivial["cost_usd"] > 0
+
+
+def test_a_team_sees_what_routing_saved_it(
+    simulator: Simulator, make_gateway: Callable[[dict[str, Any]], Gateway], router_url: str
+) -> None:
+    gw = auto_gateway(simulator, make_gateway, router_url, deadline_ms=5000)
+    with gw.client() as http:
+        team = http.post("/admin/teams", json={"name": "routed"}).json()
+        secret = http.post("/admin/keys", json={"name": "r", "team_id": team["id"]}).json()["key"]
+    client = openai.OpenAI(base_url=gw.v1, api_key=secret, max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="auto", messages=[{"role": "user", "content": TRIVIAL}]
+    )
+    assert raw.headers["x-gateway-model"] == "gpt-4o-mini"
+    with gw.client() as http:
+        entry = _logged(http, raw.headers["x-request-id"])
+        usage = http.get(f"/v1/teams/{team['id']}/usage").json()
+    saved = entry["cost_strong_usd"] - entry["cost_usd"]
+    assert saved > 0
+    assert usage["daily"]["routing_saved_usd"] == pytest.approx(saved)
+    assert usage["monthly"]["routing_saved_usd"] == pytest.approx(saved)
+
+
+def _logged(http: httpx.Client, request_id: str) -> dict[str, Any]:
+    """The request-log entry, once the batched spend writer has written it."""
+    deadline = time.monotonic() + 10
+    while True:
+        response = http.get(f"/admin/logs/{request_id}")
+        if response.status_code == 200 or time.monotonic() > deadline:
+            assert response.status_code == 200, response.text
+            return dict(response.json())
+        time.sleep(0.1)
 
 
 def test_auto_falls_back_when_the_router_misses_its_deadline(

@@ -87,6 +87,9 @@ def start_gateway(
 ) -> Gateway:
     port = free_port()
     path = directory / f"gateway-{port}.yaml"
+    # Each gateway its own SQLite file unless the test names a database: no test sees
+    # another's keys or request log.
+    config = {"database": {"url": f"sqlite+aiosqlite:///{directory}/gateway-{port}.db"}, **config}
     path.write_text(yaml.safe_dump(config))
     env = {**os.environ, "GATEWAY_MASTER_KEY": master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     process = subprocess.Popen(

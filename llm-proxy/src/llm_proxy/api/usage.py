@@ -36,6 +36,9 @@ class Window(BaseModel):
     pct_usd: float | None
     limit_tokens: int | None
     pct_tokens: float | None
+    # model "auto": what sending the routed requests to their strong model would have cost
+    # more than what they did.
+    routing_saved_usd: float
 
 
 class ModelUsage(BaseModel):
@@ -144,6 +147,7 @@ def _window(
         pct_usd=_pct(totals.cost_usd, limit_usd),
         limit_tokens=limit_tokens,
         pct_tokens=_pct(totals.tokens, limit_tokens),
+        routing_saved_usd=totals.routing_saved_usd,
     )
 
 

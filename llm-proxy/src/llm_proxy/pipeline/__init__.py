@@ -9,7 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+from llm_proxy.config.models import AutoGroup
 from llm_proxy.gateway import Gateway
+from llm_proxy.limits.cost import token_prices
 from llm_proxy.pipeline.authorize import authorize
 from llm_proxy.pipeline.budget import BudgetStage
 from llm_proxy.pipeline.cache import CacheStage
@@ -23,6 +25,7 @@ from llm_proxy.spend.record import record_of
 from llm_proxy.upstream.deployment import Deployment
 from llm_proxy.upstream.dispatcher import Call
 from llm_proxy.upstream.errors import UpstreamError
+from llm_proxy.upstream.registry import Registry
 from llm_proxy.upstream.transports.base import Reply, Stream, Transport, Usage
 
 __all__ = ["GatewayError", "Pipeline", "RequestContext"]
@@ -77,6 +80,7 @@ class Pipeline:
                 ctx.route = await gateway.router.decide(
                     ctx, ctx.requested_model, auto_group, routing.router_service, served
                 )
+                ctx.strong_prices = _strong_prices(registry, auto_group)
             ctx.plan = plan_route(ctx, registry.config, served)
         ctx.estimated_tokens = _estimate(ctx)
         try:
@@ -141,6 +145,12 @@ class Pipeline:
             return await transport.messages(deployment, body, stream, headers)
 
         return call
+
+
+def _strong_prices(registry: Registry, group: AutoGroup) -> tuple[float, float] | None:
+    """Per-token prices of the group's strong model: the baseline routing saves against."""
+    deployments = registry.groups.get(group.strong or "")
+    return token_prices(deployments[0]) if deployments else None
 
 
 def _estimate(ctx: RequestContext) -> int:

@@ -89,6 +89,8 @@ class RequestContext:
     tags: list[str] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)
     route: RouteDecision | None = None
+    # Per-token (input, output) prices of an auto group's strong model, for the savings report.
+    strong_prices: tuple[float, float] | None = None
     # The dimension (rpm, tpm, …) of the rate limit that refused the request, if one did.
     limited_by: str | None = None
     estimated_tokens: int = 0

@@ -78,12 +78,24 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         fallback_used=dispatch.fallback_used,
         attempts=len(dispatch.attempts),
         router_score=ctx.route.score if ctx.route is not None else None,
+        routed_from=ctx.route.group if ctx.route is not None else None,
+        router=ctx.route.router if ctx.route is not None else None,
+        router_threshold=ctx.route.threshold if ctx.route is not None else None,
+        cost_strong_usd=_strong_cost(ctx, prompt_tokens),
         parent_request_id=_clip(ctx.headers.get(PARENT_HEADER), 128),
         trace_id=ctx.trace_id,
         prompt_hash=_prompt_hash(ctx.body),
         stage_timings=dict(ctx.stage_ms),
         tags=[tag[:_NAME_LIMIT] for tag in ctx.tags[:20]],
     )
+
+
+def _strong_cost(ctx: RequestContext, prompt_tokens: int) -> float | None:
+    """The same tokens at the auto group's strong model's prices: the unrouted baseline."""
+    if ctx.route is None or ctx.strong_prices is None:
+        return None
+    input_price, output_price = ctx.strong_prices
+    return prompt_tokens * input_price + ctx.usage.completion_tokens * output_price
 
 
 def _error_type(status: int) -> str | None:

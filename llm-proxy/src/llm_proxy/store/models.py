@@ -240,6 +240,12 @@ class RequestLog(Base):
     fallback_used: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     router_score: Mapped[float | None] = mapped_column(Float)
+    # model "auto": the auto group asked for, the router that chose, and its threshold.
+    routed_from: Mapped[str | None] = mapped_column(String(200))
+    router: Mapped[str | None] = mapped_column(String(64))
+    router_threshold: Mapped[float | None] = mapped_column(Float)
+    # What the group's strong model would have cost for the same tokens (auto-routed only).
+    cost_strong_usd: Mapped[float | None] = mapped_column(Float)
     parent_request_id: Mapped[str | None] = mapped_column(String(128))
     trace_id: Mapped[str | None] = mapped_column(String(64))
     prompt_hash: Mapped[str | None] = mapped_column(String(64))

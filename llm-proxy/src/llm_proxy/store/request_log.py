@@ -61,6 +61,10 @@ class RequestRecord:
     fallback_used: bool = False
     attempts: int = 0
     router_score: float | None = None
+    routed_from: str | None = None
+    router: str | None = None
+    router_threshold: float | None = None
+    cost_strong_usd: float | None = None
     parent_request_id: str | None = None
     trace_id: str | None = None
     prompt_hash: str | None = None
@@ -223,6 +227,9 @@ class Totals:
     prompt_tokens: int
     completion_tokens: int
     cost_usd: float
+    # model "auto": what always sending these requests to the strong model would have
+    # cost more than what routing them did.
+    routing_saved_usd: float = 0.0
 
     @property
     def tokens(self) -> int:
@@ -240,7 +247,13 @@ _SUMS = (
     func.coalesce(func.sum(RequestLog.prompt_tokens), 0),
     func.coalesce(func.sum(RequestLog.completion_tokens), 0),
     func.coalesce(func.sum(RequestLog.cost_usd), 0.0),
+    # NULL for requests that were not auto-routed, which SUM skips.
+    func.coalesce(func.sum(RequestLog.cost_strong_usd - RequestLog.cost_usd), 0.0),
 )
+
+
+def _totals(row: Sequence[Any]) -> Totals:
+    return Totals(int(row[0]), int(row[1]), int(row[2]), float(row[3]), float(row[4]))
 
 
 async def usage_totals(
@@ -250,7 +263,7 @@ async def usage_totals(
     column = _SCOPE_COLUMNS[scope]
     query = select(*_SUMS).where(column == scope_id, RequestLog.started_at >= since)
     row = (await session.execute(query)).one()
-    return Totals(int(row[0]), int(row[1]), int(row[2]), float(row[3]))
+    return _totals(row)
 
 
 async def usage_by_model(
@@ -268,7 +281,7 @@ async def usage_by_model(
     )
     rows = (await session.execute(query)).all()
     return [
-        ModelTotals(str(r[0]), Totals(int(r[1]), int(r[2]), int(r[3]), float(r[4]))) for r in rows
+        ModelTotals(str(r[0]), _totals(r[1:])) for r in rows
     ]
 
 
@@ -293,6 +306,6 @@ async def totals_by_scope(session: AsyncSession, since: datetime) -> list[ScopeT
             .group_by(column)
         )
         for row in (await session.execute(query)).all():
-            totals = Totals(int(row[1]), int(row[2]), int(row[3]), float(row[4]))
+            totals = _totals(row[1:])
             found.append(ScopeTotals(scope, str(row[0]), totals))
     return found

@@ -123,14 +123,17 @@ class Dispatcher:
         record: Dispatch,
     ) -> Deployment | None:
         deployment = registry.pick(group, session, tried)
-        if deployment is not None:
-            return deployment
-        wait = registry.soonest_ready_s(group)
-        if wait is None or wait > retries.max_retry_after_s:
-            return None
-        # Every deployment is sitting out a short Retry-After: honour it, then go on.
-        await _sleep(wait, record)
-        return registry.pick(group, session, tried)
+        patience = retries.max_retry_after_s
+        while deployment is None:
+            wait = registry.soonest_ready_s(group)
+            if wait is None or wait > patience:
+                return None
+            # Every deployment is sitting out a short Retry-After: honour it, then go on.
+            # The millisecond covers timers that fire a hair early (uvloop's resolution).
+            await _sleep(wait + 0.001, record)
+            patience -= wait
+            deployment = registry.pick(group, session, tried)
+        return deployment
 
     async def _attempt(
         self,

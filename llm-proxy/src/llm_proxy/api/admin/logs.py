@@ -51,6 +51,10 @@ class LogEntry(Output):
     fallback_used: bool
     attempts: int
     router_score: float | None
+    routed_from: str | None
+    router: str | None
+    router_threshold: float | None
+    cost_strong_usd: float | None
     error_type: str | None
     trace_id: str | None
 
