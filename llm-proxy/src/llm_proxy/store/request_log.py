@@ -280,9 +280,7 @@ async def usage_by_model(
         .limit(limit)
     )
     rows = (await session.execute(query)).all()
-    return [
-        ModelTotals(str(r[0]), _totals(r[1:])) for r in rows
-    ]
+    return [ModelTotals(str(r[0]), _totals(r[1:])) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
