@@ -25,6 +25,7 @@ from llm_proxy.embedded import (
 )
 from llm_proxy.gateway import Gateway
 from llm_proxy.kong import command as kong_command
+from llm_proxy.limits import command as limits_command
 from llm_proxy.store.database import upgrade_blocking
 from llm_proxy.upstream.registry import RegistryError
 
@@ -42,12 +43,15 @@ def main(argv: list[str] | None = None) -> None:
     check = commands.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("config", type=Path)
     kong_command.add_subcommands(commands)
+    limits_command.add_subcommands(commands)
     database = commands.add_parser("db", help="`db upgrade`: apply pending database migrations")
     database.add_argument("action", choices=["upgrade"])
     database.add_argument("--config", type=Path, help="gateway.yaml (default: embedded SQLite)")
     args = parser.parse_args(argv)
     if args.command == "kong":
         kong_command.run(args)
+    elif args.command == "limits":
+        limits_command.run(args)
     elif args.command == "db":
         url = _load_or_exit(args.config).database.url if args.config else DatabaseSettings().url
         upgrade_blocking(url)

@@ -8,6 +8,7 @@ under `budget:<scope>:<id>:<unit>:<period>`, so every replica charges the same c
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from llm_proxy.config.models import RateRule
@@ -51,9 +52,10 @@ def budget_counters(
     scopes: Iterable[ScopeLimits],
     thresholds: tuple[float, ...] | None,
     counted_only: frozenset[str] = frozenset(),
+    now: datetime | None = None,
 ) -> list[Counter]:
     """Daily and monthly USD and token budgets; `counted_only` owners are past theirs."""
-    day, month = today(), this_month()
+    day, month = today(now), this_month(now)
     counters: list[Counter] = []
     for scope in scopes:
         owner = f"{scope.scope}:{scope.id}"

@@ -50,6 +50,7 @@ class RedisStore:
         self._reserve: AsyncScript = self._redis.register_script(_script("reserve.lua"))
         self._settle: AsyncScript = self._redis.register_script(_script("settle.lua"))
         self._read: AsyncScript = self._redis.register_script(_script("read.lua"))
+        self._rebuild: AsyncScript = self._redis.register_script(_script("rebuild.lua"))
 
     async def reserve(self, charges: list[Charge]) -> Verdict:
         keys = [self._prefix + c.counter.key for c in charges]
@@ -102,6 +103,16 @@ class RedisStore:
         keys = [self._prefix + c.key for c in counters]
         reply = await self._call(self._read, keys, [c.window_ms for c in counters])
         return [int(total) for total in reply]
+
+    async def raise_periods(self, totals: list[tuple[Counter, int]]) -> list[bool]:
+        """Raise calendar-period counters to at least these totals; True where one rose."""
+        raised: list[bool] = []
+        for start in range(0, len(totals), _SETTLE_BATCH):
+            batch = totals[start : start + _SETTLE_BATCH]
+            keys = [self._prefix + counter.key for counter, _ in batch]
+            args = [n for counter, total in batch for n in (total, counter.period_end_ms)]
+            raised += [bool(r) for r in await self._call(self._rebuild, keys, args)]
+        return raised
 
     async def _call(
         self, script: AsyncScript, keys: list[str], args: Sequence[int | str]
