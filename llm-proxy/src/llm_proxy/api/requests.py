@@ -23,6 +23,7 @@ _KEPT_HEADERS = (
     # request an optimizer's sub-call belongs to.
     "x-gateway-edge-secret",
     "x-consumer-username",
+    "x-credential-identifier",
     "x-gateway-parent-request-id",
     "cache-control",
     "x-gateway-cache",

@@ -3,13 +3,15 @@
 The credential comes from `Authorization: Bearer` or `x-api-key`. Virtual keys are looked
 up by their SHA-256 in the directory's in-process cache, so a known key costs no I/O.
 Behind Kong, a request carrying the shared edge secret names its caller's key id in
-`X-Consumer-Username`; without a valid secret those headers are ignored.
+`X-Consumer-Username` and the secret Kong matched in `X-Credential-Identifier`; without a
+valid edge secret those headers are ignored.
 """
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Awaitable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
@@ -24,8 +26,9 @@ if TYPE_CHECKING:  # the store imports the pipeline's types; at run time only du
 
 EDGE_SECRET_HEADER = "x-gateway-edge-secret"
 CONSUMER_HEADER = "x-consumer-username"
+CREDENTIAL_HEADER = "x-credential-identifier"
 # Request headers identify reads; the API layer must keep them on the context.
-HEADERS = (EDGE_SECRET_HEADER, CONSUMER_HEADER)
+HEADERS = (EDGE_SECRET_HEADER, CONSUMER_HEADER, CREDENTIAL_HEADER)
 
 MASTER = Identity(is_master=True)
 T = TypeVar("T")
@@ -54,7 +57,8 @@ async def identify(headers: dict[str, str], master_key: str, directory: Director
     if directory.edge_trusted(headers.get(EDGE_SECRET_HEADER)):
         key_id = headers.get(CONSUMER_HEADER)
         if key_id:
-            return _usable(await _lookup(directory.key_by_id(key_id)))
+            grant = await _lookup(directory.key_by_id(key_id))
+            return _usable(_edge_grant(grant, headers.get(CREDENTIAL_HEADER)))
     presented = _required(headers)
     if is_master(presented, master_key):
         return MASTER
@@ -83,6 +87,27 @@ async def _lookup(pending: Awaitable[T]) -> T:
             "The gateway cannot verify API keys right now; retry shortly.",
             code="auth_unavailable",
         ) from exc
+
+
+def _edge_grant(grant: KeyGrant | None, credential: str | None) -> KeyGrant | None:
+    """A key Kong matched by its rotated-out secret is good only until that grace ends.
+
+    Kong may still hold such a credential (its config not yet synced, or pushed late), so
+    the gateway checks the grace period itself rather than trusting Kong's copy.
+    """
+    if grant is None or credential is None or credential != grant.previous_credential:
+        return grant
+    if grant.refusal is not None:
+        return grant  # revoked or disabled: that reason is the one to give
+    ends = grant.previous_until
+    if ends is None or ends <= datetime.now(UTC):
+        raise GatewayError(
+            401,
+            "This API key has been rotated and its previous secret's grace period has ended.",
+            code="invalid_api_key",
+        )
+    valid_until = ends if grant.valid_until is None else min(grant.valid_until, ends)
+    return replace(grant, valid_until=valid_until)
 
 
 def _usable(grant: KeyGrant | None) -> Identity:

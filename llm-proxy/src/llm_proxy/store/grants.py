@@ -7,13 +7,14 @@ so the limits and budget stages never have to ask the database.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from llm_proxy.kong.consumers import credential_id
 from llm_proxy.store.models import AdminToken, Budget, Team, User, VirtualKey, utcnow
 
 if TYPE_CHECKING:
@@ -30,6 +31,10 @@ class KeyGrant:
     valid_until: datetime | None
     # Why the key may not be used at all (revoked, team disabled), if it may not.
     refusal: str | None = None
+    # Behind Kong (`key_by_id`): the id Kong sends for the key's rotated-out secret, and
+    # the end of that secret's grace period.
+    previous_credential: str | None = None
+    previous_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,13 @@ async def key_by_hash(session: AsyncSession, key_hash: str) -> KeyGrant | None:
 async def key_by_id(session: AsyncSession, key_id: str) -> KeyGrant | None:
     """For callers Kong already authenticated: it names the key (its consumer) by id."""
     key = await session.get(VirtualKey, key_id)
-    return None if key is None else await _grant(session, key, key.expires_at)
+    if key is None:
+        return None
+    grant = await _grant(session, key, key.expires_at)
+    if key.previous_hash is None:
+        return grant
+    previous = credential_id(key.id, key.previous_hash)
+    return replace(grant, previous_credential=previous, previous_until=key.previous_expires_at)
 
 
 async def admin_token_by_hash(session: AsyncSession, token_hash: str) -> AdminGrant | None:
