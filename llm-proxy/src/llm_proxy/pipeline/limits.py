@@ -98,12 +98,13 @@ class LimitsStage:
         if not reservation.held:
             return
         deployment = ctx.dispatch.deployment
-        if ctx.api != "embeddings" and usage.completion_tokens == 0:
-            # The upstream never reported its output (a stream cut before its usage
-            # chunk or Anthropic's message_delta): the estimate stands for what is
-            # missing, rather than streamed tokens going uncounted.
+        if ctx.api != "embeddings" and usage.prompt_tokens == 0:
+            # The upstream never reported usage (a stream cut, or its client gone, before
+            # the usage chunk): the prompt was read in full, so its count stands; the
+            # output is what was streamed, or the estimate when nothing was counted.
             guess = reservation.estimate
-            usage = Usage(usage.prompt_tokens or guess.input_tokens, guess.output_tokens)
+            output = usage.completion_tokens or guess.output_tokens
+            usage = Usage(guess.input_tokens, output)
         cost = 0
         if deployment is not None:
             cost = nano_usd(token_prices(deployment), usage.prompt_tokens, usage.completion_tokens)
