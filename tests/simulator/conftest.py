@@ -6,18 +6,14 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
-import jsonschema
 import pytest
 import yaml
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "specs" / "openai-openapi.yaml"
+from tests.support.openapi import validate
+
 READY = re.compile(r"^simulator listening on (http://127\.0\.0\.1:\d+)$")
 
 SIM_CONFIG = {
@@ -71,43 +67,9 @@ def sim(sim_url: str) -> Iterator[httpx.Client]:
         yield client
 
 
-def _nullable_to_31(node: Any) -> Any:
-    """The document is OpenAPI 3.1 but keeps 3.0's `nullable` in places: make it JSON Schema."""
-    if isinstance(node, list):
-        return [_nullable_to_31(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    node = {key: _nullable_to_31(value) for key, value in node.items()}
-    if node.pop("nullable", False):
-        if "$ref" in node:
-            return {"anyOf": [{"$ref": node.pop("$ref")}, {"type": "null"}], **node}
-        if isinstance(node.get("type"), str):
-            node["type"] = [node["type"], "null"]
-        if "enum" in node:
-            node["enum"] = [*node["enum"], None]
-    return node
-
-
-@cache
-def _registry() -> Registry:
-    document = yaml.load(SPEC.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-    resource = Resource.from_contents(_nullable_to_31(document), default_specification=DRAFT202012)
-    return Registry().with_resource("urn:openai", resource)
-
-
-@cache
-def _validator(name: str) -> jsonschema.Draft202012Validator:
-    schema = {"$ref": f"urn:openai#/components/schemas/{name}"}
-    return jsonschema.Draft202012Validator(schema, registry=_registry())
-
-
 @pytest.fixture(scope="session")
 def openapi() -> Callable[[str, Any], None]:
     """`openapi("CreateChatCompletionResponse", body)` raises if `body` breaks the schema."""
-
-    def validate(name: str, instance: Any) -> None:
-        _validator(name).validate(instance)
-
     return validate
 
 
