@@ -6,7 +6,10 @@ the upstream simulator and fronts that, so the gateway can be tried fully offlin
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +19,7 @@ from typing import Any
 
 from llm_proxy.config import GatewayConfig
 
+_PR_SET_PDEATHSIG = 1
 _OPENAI_MODELS = ("gpt-4o-mini", "gpt-4o", "text-embedding-3-small")
 _ANTHROPIC_MODELS = ("claude-3-5-haiku-latest", "claude-sonnet-4-5")
 _SIMULATED_MODELS = ("gpt-4o-mini", "gpt-4o", "claude-sonnet-4-5", "text-embedding-3-small")
@@ -66,12 +70,23 @@ def free_port() -> int:
         return port
 
 
+def _die_with_parent() -> None:
+    """Linux: the simulator gets SIGTERM when the gateway dies, however it dies.
+
+    uvicorn ends the process by re-raising SIGTERM after shutdown, so no `finally` of ours
+    would run to stop the child.
+    """
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start_simulator(timeout_s: float = 20.0) -> tuple[subprocess.Popen[bytes], str]:
     """Start the simulator as a child process and wait until it answers."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "llm_proxy.simulator", "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout_s
