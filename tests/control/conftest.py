@@ -16,12 +16,11 @@ import httpx
 import psycopg
 import pytest
 import redis
-from psycopg import sql
 
 from tests.llm_proxy.conftest import SIM_CONFIG as BASE_SIM_CONFIG
+from tests.support.databases import scratch_database
 from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 MASTER = "sk-test-master"
 # Kong's edge secret, handed to gateways through their environment.
@@ -41,20 +40,14 @@ SIM_CONFIG = {
 
 
 @pytest.fixture(scope="session")
-def database_name() -> Iterator[str]:
-    name = f"gw_control_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield name
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+def database_url() -> Iterator[str]:
+    with scratch_database("control") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
-def database_url(database_name: str) -> str:
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{database_name}"
+def database_name(database_url: str) -> str:
+    return database_url.rsplit("/", 1)[1]
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -21,25 +19,18 @@ from llm_proxy.store.directory import Directory
 from llm_proxy.store.keys import create_key, revoke_key
 from llm_proxy.store.models import Base, RequestLog, Team, new_id
 from llm_proxy.store.request_log import RequestRecord, totals_by_scope
-from psycopg import sql
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from tests.control.conftest import PG_ADMIN
+from tests.support.databases import scratch_database
 
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
 
 
 @pytest.fixture
 def fresh_postgres() -> Iterator[str]:
-    name = f"gw_control_store_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    with scratch_database("control_store") as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import yaml
 from llm_proxy import cli
@@ -24,10 +23,10 @@ from llm_proxy.store.models import VirtualKey
 from sqlalchemy import delete
 
 from tests.kong.admin_peer import AdminPeer
+from tests.support.databases import scratch_database
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = REPO / "kong" / "kong.yaml"
-_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @dataclass
@@ -61,12 +60,8 @@ class KeyTable:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A database of this test session's own, dropped at the end."""
-    name = f"gw_kong_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_POSTGRES, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(_POSTGRES, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("kong") as url:
+        yield url
 
 
 @pytest.fixture

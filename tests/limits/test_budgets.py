@@ -12,15 +12,13 @@ from typing import Any
 
 import httpx
 import openai
-import psycopg
 import pytest
 from aiohttp import web
-from psycopg import sql
 
 from tests.limits.conftest import MASTER_KEY, Counters, chat, launch
+from tests.support.databases import scratch_database
 from tests.support.processes import Gateway, Simulator
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 # $1 per output token and nothing for input: a request capped at 10 tokens costs $10.
 PRICEY = {"input_cost_per_mtok": 0, "output_cost_per_mtok": 1_000_000}
 
@@ -69,14 +67,8 @@ def webhook() -> Iterator[Webhook]:
 
 @pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
-    name = f"gw_limits_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    with scratch_database("limits") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,15 +16,13 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql
 
 from tests.llm_proxy.conftest import SIM_CONFIG
+from tests.support.databases import scratch_database
 from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
 from tests.telemetry.otlp_receiver import OtlpReceiver
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 MASTER = "sk-test-master-telemetry-0123456789"
 
 
@@ -52,14 +49,8 @@ def otlp() -> Iterator[OtlpReceiver]:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    name = f"gw_telemetry_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    with scratch_database("telemetry") as url:
+        yield url
 
 
 def sim_backend(simulator: Simulator, name: str, model: str, **extra: Any) -> dict[str, Any]:
