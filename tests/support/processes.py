@@ -104,7 +104,7 @@ def start_gateway(
     return Gateway(process, url, master_key, path)
 
 
-def wait_ready(process: subprocess.Popen[str], url: str, timeout_s: float = 30) -> None:
+def wait_ready(process: subprocess.Popen[str], url: str, timeout_s: float = 90) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from llm_proxy.api.parameters import refuse_undocumented
 from llm_proxy.api.requests import new_context, read_body
 from llm_proxy.api.responses import ErrorFormat, error_response, reply_response, stream_response
 from llm_proxy.gateway import Gateway
@@ -34,6 +35,7 @@ async def handle(
     try:
         await pipeline.identify(ctx)
         await read_body(ctx, request, gateway.config.gateway.max_body_bytes)
+        refuse_undocumented(api, ctx.body)
         validate(ctx.body)
         result = await until_disconnected(request, pipeline.run(ctx))
     except GatewayError as error:

@@ -16,6 +16,7 @@ import orjson
 from llm_proxy.telemetry.propagation import trace_headers
 from llm_proxy.upstream.deployment import Deployment
 from llm_proxy.upstream.errors import UpstreamError, parse_retry_after
+from llm_proxy.upstream.parameters import forwardable
 from llm_proxy.upstream.transports.base import Body, Reply, Stream, Usage
 from llm_proxy.upstream.transports.streams import (
     anthropic_stream,
@@ -46,7 +47,7 @@ class PassthroughTransport:
             await self._session.close()
 
     async def chat(self, deployment: Deployment, body: Body, stream: bool) -> Reply | Stream:
-        payload = {**body, "model": deployment.backend.model}
+        payload = {**forwardable("chat", body), "model": deployment.backend.model}
         wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         if stream:
             # Always ask for usage so the stream can be settled; strip it if unasked.
@@ -62,7 +63,7 @@ class PassthroughTransport:
         return await first_frame(openai_stream(_body_chunks(response), wants_usage))
 
     async def embeddings(self, deployment: Deployment, body: Body) -> Reply:
-        payload = {**body, "model": deployment.backend.model}
+        payload = {**forwardable("embeddings", body), "model": deployment.backend.model}
         response = await self._post(
             deployment, "/embeddings", payload, _openai_headers(deployment), False
         )
@@ -71,7 +72,7 @@ class PassthroughTransport:
     async def messages(
         self, deployment: Deployment, body: Body, stream: bool, headers: dict[str, str]
     ) -> Reply | Stream:
-        payload = {**body, "model": deployment.backend.model}
+        payload = {**forwardable("messages", body), "model": deployment.backend.model}
         sent = {
             "x-api-key": deployment.api_key or "",
             "anthropic-version": headers.get("anthropic-version", _ANTHROPIC_VERSION),

@@ -17,6 +17,7 @@ import orjson
 from llm_proxy.telemetry.propagation import trace_headers
 from llm_proxy.upstream.deployment import Deployment
 from llm_proxy.upstream.errors import UpstreamError, parse_retry_after
+from llm_proxy.upstream.parameters import forwardable
 from llm_proxy.upstream.transports.base import Body, Reply, Stream, Usage
 from llm_proxy.upstream.transports.streams import anthropic_stream, first_frame, openai_stream
 
@@ -44,7 +45,7 @@ class TranslatedTransport:
 
     async def chat(self, deployment: Deployment, body: Body, stream: bool) -> Reply | Stream:
         litellm = litellm_module()
-        params = _call_params(deployment, body)
+        params = _call_params(deployment, "chat", body)
         if stream:
             params["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
         response = await _attempt(deployment, litellm.acompletion(**params))
@@ -55,14 +56,16 @@ class TranslatedTransport:
 
     async def embeddings(self, deployment: Deployment, body: Body) -> Reply:
         litellm = litellm_module()
-        response = await _attempt(deployment, litellm.aembedding(**_call_params(deployment, body)))
+        response = await _attempt(
+            deployment, litellm.aembedding(**_call_params(deployment, "embeddings", body))
+        )
         return _reply_from_model(response)
 
     async def messages(
         self, deployment: Deployment, body: Body, stream: bool, headers: dict[str, str]
     ) -> Reply | Stream:
         litellm = litellm_module()
-        params = _call_params(deployment, body)
+        params = _call_params(deployment, "messages", body)
         response = await _attempt(deployment, litellm.anthropic.messages.acreate(**params))
         if not stream:
             data = response if isinstance(response, dict) else response.model_dump()
@@ -75,8 +78,8 @@ class TranslatedTransport:
         return await first_frame(anthropic_stream(_as_bytes(response)))
 
 
-def _call_params(deployment: Deployment, body: Body) -> dict[str, Any]:
-    params = {k: v for k, v in body.items() if k not in ("model", "metadata")}
+def _call_params(deployment: Deployment, api: str, body: Body) -> dict[str, Any]:
+    params = forwardable(api, body)
     params.update(
         model=deployment.litellm_model,
         # Self-hosted OpenAI-format servers take no key, but LiteLLM's OpenAI client
@@ -89,7 +92,7 @@ def _call_params(deployment: Deployment, body: Body) -> dict[str, Any]:
         params["api_base"] = deployment.backend.endpoint
     carried = trace_headers()
     if carried:
-        params["extra_headers"] = {**(params.get("extra_headers") or {}), **carried}
+        params["extra_headers"] = carried
     return params
 
 

@@ -1,0 +1,103 @@
+"""What may travel to a provider: each client API's documented request parameters.
+
+A body reaches an upstream only through `forwardable`, which keeps the fields its API
+documents and drops the gateway's own. Nothing else passes, so LiteLLM's control
+parameters (`api_base`, `api_key`, `extra_headers`, `mock_response`, provider
+credentials, …) can never be smuggled through a request, whatever LiteLLM adds next.
+The lists follow OpenAI's OpenAPI document and Anthropic's Messages reference; a test
+checks the OpenAI ones against the document.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CHAT = frozenset(
+    {
+        "model",
+        "messages",
+        "audio",
+        "frequency_penalty",
+        "function_call",
+        "functions",
+        "logit_bias",
+        "logprobs",
+        "max_completion_tokens",
+        "max_tokens",
+        "metadata",
+        "modalities",
+        "moderation",
+        "n",
+        "parallel_tool_calls",
+        "prediction",
+        "presence_penalty",
+        "prompt_cache_key",
+        "prompt_cache_options",
+        "prompt_cache_retention",
+        "reasoning_effort",
+        "response_format",
+        "safety_identifier",
+        "seed",
+        "service_tier",
+        "stop",
+        "store",
+        "stream",
+        "stream_options",
+        "temperature",
+        "tool_choice",
+        "tools",
+        "top_logprobs",
+        "top_p",
+        "user",
+        "verbosity",
+        "web_search_options",
+    }
+)
+EMBEDDINGS = frozenset({"model", "input", "dimensions", "encoding_format", "user"})
+MESSAGES = frozenset(
+    {
+        "model",
+        "messages",
+        "max_tokens",
+        "metadata",
+        "service_tier",
+        "stop_sequences",
+        "stream",
+        "system",
+        "temperature",
+        "thinking",
+        "tool_choice",
+        "tools",
+        "top_k",
+        "top_p",
+    }
+)
+DOCUMENTED: dict[str, frozenset[str]] = {
+    "chat": CHAT,
+    "embeddings": EMBEDDINGS,
+    "messages": MESSAGES,
+}
+
+# Read by the gateway (tags, session, cache control, …) and never sent on: a provider
+# has its own meaning for `metadata`, and LiteLLM reads control keys out of it.
+GATEWAY_FIELDS = frozenset({"metadata"})
+# The one metadata field Anthropic documents; it is the caller's, so it is passed on.
+_ANTHROPIC_METADATA = ("user_id",)
+
+
+def forwardable(api: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The part of `body` a provider may see: documented fields, none of the gateway's."""
+    documented = DOCUMENTED[api]
+    sent = {k: v for k, v in body.items() if k in documented and k not in GATEWAY_FIELDS}
+    metadata = body.get("metadata")
+    if api == "messages" and isinstance(metadata, dict):
+        kept = {k: metadata[k] for k in _ANTHROPIC_METADATA if k in metadata}
+        if kept:
+            sent["metadata"] = kept
+    return sent
+
+
+def undocumented(api: str, body: dict[str, Any]) -> list[str]:
+    """The fields of `body` that are neither documented for `api` nor the gateway's."""
+    documented = DOCUMENTED[api]
+    return [k for k in body if k not in documented and k not in GATEWAY_FIELDS]
