@@ -219,7 +219,12 @@ def _request_properties(schema_name: str) -> set[str]:
 
 @pytest.mark.parametrize(
     ("api", "schema"),
-    [("chat", "CreateChatCompletionRequest"), ("embeddings", "CreateEmbeddingRequest")],
+    [
+        ("chat", "CreateChatCompletionRequest"),
+        ("completions", "CreateCompletionRequest"),
+        ("embeddings", "CreateEmbeddingRequest"),
+        ("responses", "CreateResponse"),
+    ],
 )
 def test_the_allow_lists_are_openais_documented_parameters(api: str, schema: str) -> None:
     from llm_proxy.upstream.parameters import DOCUMENTED

@@ -73,7 +73,9 @@ async def _reload(gateway: Gateway) -> None:
 
 
 def _render(request: Request, error: GatewayError) -> Response:
-    body = error.anthropic_body() if request.url.path == "/v1/messages" else error.openai_body()
+    # Anthropic's clients read only Anthropic's shape, also for a path that does not exist.
+    anthropic = request.url.path.startswith("/v1/messages")
+    body = error.anthropic_body() if anthropic else error.openai_body()
     return Response(body, status_code=error.status, media_type="application/json")
 
 

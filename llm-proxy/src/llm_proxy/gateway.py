@@ -36,7 +36,7 @@ class Gateway:
         self.directory = Directory(self.database, config)
         self.spend = SpendLog(self.database, config.spend)
         self.enforcer = Enforcer(config)
-        self._fast = PassthroughTransport()
+        self.passthrough = PassthroughTransport()
         self.telemetry = Telemetry(
             config.observability,
             secrets=self.secrets,
@@ -46,9 +46,9 @@ class Gateway:
         if self.telemetry.metrics is not None:
             self.enforcer.metrics.on_alert.append(self.telemetry.metrics.budget_crossed)
         attempts = self.telemetry.tracing.attempts if self.telemetry.tracing else None
-        self.dispatcher = Dispatcher(self._fast, TranslatedTransport(), observe=attempts)
+        self.dispatcher = Dispatcher(self.passthrough, TranslatedTransport(), observe=attempts)
         self._probes: asyncio.Future[None] | None = None
-        self.router = RouterClient(lambda: self._fast.session)
+        self.router = RouterClient(lambda: self.passthrough.session)
         self.cache = ResponseCache(lambda: self.config)
         self.draining = False
         self._reload_lock = asyncio.Lock()
@@ -87,7 +87,7 @@ class Gateway:
     def start_probes(self) -> None:
         """Active health probes, when the config asks for them; they follow reloads."""
         if self.config.routing.health_probes.enabled and self._probes is None:
-            session = self._fast.session
+            session = self.passthrough.session
             self._probes = asyncio.ensure_future(probe_forever(lambda: self.registry, session))
 
     async def close(self) -> None:

@@ -1,11 +1,11 @@
-"""OpenAI's client API: chat completions, embeddings, models."""
+"""OpenAI's client API: chat completions, text completions, embeddings, models."""
 
 from __future__ import annotations
 
 import orjson
 from fastapi import APIRouter
 from llm_proxy.api.handling import handle
-from llm_proxy.api.requests import require_input, require_messages
+from llm_proxy.api.requests import require_input, require_messages, require_prompt
 from llm_proxy.api.responses import error_response, openai_error_event
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.errors import GatewayError
@@ -23,6 +23,13 @@ def render(error: GatewayError) -> bytes:
 @router.post("/v1/chat/completions", summary="Create a chat completion (OpenAI format)")
 async def chat_completions(request: Request) -> Response:
     return await handle(request, "chat", require_messages, render, openai_error_event)
+
+
+@router.post("/v1/completions", summary="Create a text completion (OpenAI's legacy format)")
+async def completions(request: Request) -> Response:
+    """Fill-in-the-middle (`suffix`), `echo`, `logprobs`, `n`, `stop`, streamed or not; served
+    by OpenAI-compatible backends, refused (400) for models whose backends have no such API."""
+    return await handle(request, "completions", require_prompt, render, openai_error_event)
 
 
 @router.post("/v1/embeddings", summary="Create embeddings (OpenAI format)")

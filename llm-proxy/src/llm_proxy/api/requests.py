@@ -111,6 +111,21 @@ def require_input(body: dict[str, Any]) -> None:
         raise bad_request("Invalid 'input': expected a string or a non-empty array.", param="input")
 
 
+def require_prompt(body: dict[str, Any]) -> None:
+    """A text completion's `prompt` (a string, strings, or token ids) and `suffix`."""
+    prompt = body.get("prompt")
+    if prompt is None:
+        raise bad_request("Missing required parameter: 'prompt'.", param="prompt")
+    if not isinstance(prompt, str | list) or (isinstance(prompt, list) and not prompt):
+        raise bad_request(
+            "Invalid 'prompt': expected a string, an array of strings or of token ids.",
+            param="prompt",
+        )
+    suffix = body.get("suffix")
+    if suffix is not None and not isinstance(suffix, str):
+        raise bad_request("Invalid type for 'suffix': expected a string.", param="suffix")
+
+
 def require_max_tokens(body: dict[str, Any]) -> None:
     value = body.get("max_tokens")
     if value is None:

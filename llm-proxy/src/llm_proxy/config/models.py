@@ -22,6 +22,9 @@ Strategy = Literal[
 OPENAI_COMPATIBLE = frozenset(
     {"openai", "openai_compatible", "vllm", "ollama", "deepseek", "groq", "together", "simulator"}
 )
+# Providers whose servers speak OpenAI's Responses API themselves (the simulator stands in for
+# OpenAI); every other provider gets Responses requests through LiteLLM's bridge to chat.
+RESPONSES_NATIVE = frozenset({"openai", "simulator"})
 
 
 class _Strict(BaseModel):

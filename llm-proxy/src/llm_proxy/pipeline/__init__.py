@@ -20,15 +20,18 @@ from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import identify
 from llm_proxy.pipeline.limits import LimitsStage
 from llm_proxy.pipeline.route import plan_route
-from llm_proxy.pipeline.tokens import estimate_prompt_tokens
+from llm_proxy.pipeline.tokens import estimate_prompt_tokens, output_cap
 from llm_proxy.spend.record import record_of
-from llm_proxy.upstream.deployment import Deployment
+from llm_proxy.upstream.deployment import Deployment, Wire
 from llm_proxy.upstream.dispatcher import Call
 from llm_proxy.upstream.errors import UpstreamError
 from llm_proxy.upstream.registry import Registry
 from llm_proxy.upstream.transports.base import Reply, Stream, Transport, Usage
 
 __all__ = ["GatewayError", "Pipeline", "RequestContext"]
+
+# The wire format each client API is in; the rest are OpenAI's.
+_WIRES: dict[str, Wire] = {"messages": "anthropic", "responses": "responses"}
 
 
 class Pipeline:
@@ -92,7 +95,7 @@ class Pipeline:
                     ctx.dispatch,
                     session=ctx.session_id,
                     estimated_tokens=ctx.estimated_tokens,
-                    anthropic_api=ctx.api == "messages",
+                    wire=_WIRES.get(ctx.api, "openai"),
                 )
         except UpstreamError as error:
             raise _client_error(error) from None
@@ -142,6 +145,10 @@ class Pipeline:
                 return await transport.chat(deployment, body, stream)
             if ctx.api == "embeddings":
                 return await transport.embeddings(deployment, body)
+            if ctx.api == "completions":
+                return await transport.completions(deployment, body, stream)
+            if ctx.api == "responses":
+                return await transport.responses(deployment, body, stream)
             return await transport.messages(deployment, body, stream, headers)
 
         return call
@@ -157,8 +164,7 @@ def _estimate(ctx: RequestContext) -> int:
     """Tokens reserved before dispatch: the prompt plus the output it may produce."""
     if ctx.api == "embeddings":
         return 0
-    output = ctx.body.get("max_completion_tokens") or ctx.body.get("max_tokens") or 256
-    return estimate_prompt_tokens(ctx.body) + int(output)
+    return estimate_prompt_tokens(ctx.body) + (output_cap(ctx.body) or 256)
 
 
 def _client_error(error: UpstreamError) -> GatewayError:

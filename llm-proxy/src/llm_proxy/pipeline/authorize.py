@@ -11,8 +11,10 @@ from typing import Any
 
 from llm_proxy.pipeline.context import Identity, RequestContext
 from llm_proxy.pipeline.errors import GatewayError, bad_request
+from llm_proxy.pipeline.tokens import OUTPUT_LIMITS
 
-_OUTPUT_LIMITS = ("max_completion_tokens", "max_tokens")
+# The field a capped request without a limit of its own gets, per API.
+_CAP_FIELDS = {"responses": "max_output_tokens"}
 
 
 def default_model(body: dict[str, Any], identity: Identity) -> None:
@@ -46,13 +48,13 @@ def authorize(ctx: RequestContext) -> None:
             )
     if not limits:
         # Unbounded output would get around the cap: bound it at the cap.
-        ctx.body["max_tokens"] = cap
+        ctx.body[_CAP_FIELDS.get(ctx.api, "max_tokens")] = cap
 
 
 def _output_limits(body: dict[str, Any]) -> dict[str, int]:
     """The output-token limits a request sets, checked: later stages count on integers."""
     limits = {}
-    for name in _OUTPUT_LIMITS:
+    for name in OUTPUT_LIMITS:
         value = body.get(name)
         if value is None:
             continue

@@ -13,7 +13,7 @@ from llm_proxy.upstream.transports.base import Usage
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
-Api = Literal["chat", "embeddings", "messages"]
+Api = Literal["chat", "completions", "embeddings", "messages", "responses"]
 
 
 @dataclass(frozen=True, slots=True)

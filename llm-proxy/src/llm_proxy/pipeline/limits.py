@@ -30,7 +30,7 @@ from llm_proxy.limits.plan import rate_charges, rate_counters
 from llm_proxy.limits.reservation import Estimate
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
-from llm_proxy.pipeline.tokens import count_text, estimate_prompt_tokens
+from llm_proxy.pipeline.tokens import count_text, estimate_prompt_tokens, output_cap
 from llm_proxy.upstream.transports.base import Usage
 
 # A queued request asks the counters again at least this often.
@@ -144,8 +144,8 @@ def estimate(ctx: RequestContext, policy: Limits) -> Estimate:
     body = ctx.body
     if ctx.api == "embeddings":
         return Estimate(_input_tokens(body.get("input")), 0)
-    cap = body.get("max_completion_tokens") or body.get("max_tokens")
-    if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0:
+    cap = output_cap(body)
+    if cap is None:
         cap = policy.output_tokens_estimates.get(ctx.requested_model, policy.output_tokens_estimate)
     return Estimate(estimate_prompt_tokens(body), cap)
 

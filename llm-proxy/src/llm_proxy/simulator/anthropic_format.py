@@ -54,6 +54,20 @@ def parse_messages(body: Any) -> MessagesRequest:
     return MessagesRequest(model, question, bool(body.get("stream")))
 
 
+def token_count(body: Any) -> bytes:
+    """`/v1/messages/count_tokens`: the input tokens `create` would be charged for."""
+    if not isinstance(body, dict):
+        raise SimError(400, "The request body must be a JSON object.")
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        raise SimError(400, "model: Field required")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        raise SimError(400, "messages: Field required (an array of messages)")
+    tools = body.get("tools")
+    count = _input_tokens(body.get("system"), messages, tools if isinstance(tools, list) else [])
+    return orjson.dumps({"input_tokens": count})
+
+
 def _blocks(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"type": "text", "text": content}]

@@ -11,7 +11,13 @@ from typing import Any
 
 import orjson
 
-from llm_proxy.simulator import anthropic_format, control, openai_format
+from llm_proxy.simulator import (
+    anthropic_format,
+    control,
+    openai_format,
+    responses_format,
+    text_completions,
+)
 from llm_proxy.simulator._asgi import (
     RawHeaders,
     Receive,
@@ -111,7 +117,7 @@ class SimulatorApp:
     async def _generation(
         self, generate: _Generate, request: Request, responder: Responder, receive: Receive
     ) -> None:
-        dialect = _ANTHROPIC if request.path == "/v1/messages" else _OPENAI
+        dialect = _ANTHROPIC if request.path.startswith("/v1/messages") else _OPENAI
         body, model = self._record(request)
         call = _Call(request, body, model, responder, receive, dialect)
         try:
@@ -175,6 +181,33 @@ class SimulatorApp:
             await _pause(timing.total_s(result.completion_tokens))
             await _whole(call, anthropic_format.message(request, result), fault)
 
+    async def count_tokens(self, call: _Call) -> None:
+        timing, fault = await self._prepare(call)
+        body = anthropic_format.token_count(call.body)
+        await _pause(timing.total_s(0))
+        await _whole(call, body, fault)
+
+    async def completions(self, call: _Call) -> None:
+        timing, fault = await self._prepare(call)
+        request = text_completions.parse_completion(call.body)
+        if request.stream:
+            stream, _ = text_completions.completion_stream(request, timing.output_tokens)
+            await _stream(call, stream, timing, fault)
+        else:
+            body, tokens = text_completions.completion(request, timing.output_tokens)
+            await _pause(timing.total_s(tokens))
+            await _whole(call, body, fault)
+
+    async def responses(self, call: _Call) -> None:
+        timing, fault = await self._prepare(call)
+        request = responses_format.parse_responses(call.body)
+        result = answer(request.question, timing.output_tokens)
+        if request.stream:
+            await _stream(call, responses_format.response_stream(request, result), timing, fault)
+        else:
+            await _pause(timing.total_s(result.completion_tokens))
+            await _whole(call, responses_format.response(request, result), fault)
+
     async def embeddings(self, call: _Call) -> None:
         timing, fault = await self._prepare(call)
         dimensions = self.state.config.profile(call.model).embedding_dimensions
@@ -186,6 +219,9 @@ class SimulatorApp:
 _GENERATION_ROUTES: dict[tuple[str, str], _Generate] = {
     ("POST", "/v1/chat/completions"): SimulatorApp.chat,
     ("POST", "/v1/messages"): SimulatorApp.messages,
+    ("POST", "/v1/messages/count_tokens"): SimulatorApp.count_tokens,
+    ("POST", "/v1/completions"): SimulatorApp.completions,
+    ("POST", "/v1/responses"): SimulatorApp.responses,
     ("POST", "/v1/embeddings"): SimulatorApp.embeddings,
 }
 

@@ -199,7 +199,7 @@ def completion_stream(request: ChatRequest, answer: Answer) -> EventStream:
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-        return _event({**envelope, "choices": [choice]})
+        return data_event({**envelope, "choices": [choice]})
 
     call = answer.tool_call
     if call is None:
@@ -216,12 +216,13 @@ def completion_stream(request: ChatRequest, answer: Answer) -> EventStream:
     tail = [chunk({}, _finish_reason(answer))]
     if request.include_usage:
         usage = _usage(request.question, answer)
-        tail.append(_event({**envelope, "choices": [], "usage": usage}))
+        tail.append(data_event({**envelope, "choices": [], "usage": usage}))
     tail.append(_DONE)
     return EventStream([head], tokens, tail, _BROKEN)
 
 
-def _event(value: dict[str, Any]) -> bytes:
+def data_event(value: dict[str, Any]) -> bytes:
+    """One data-only SSE frame, as OpenAI streams its chunks."""
     return b"data: " + orjson.dumps(value) + b"\n\n"
 
 

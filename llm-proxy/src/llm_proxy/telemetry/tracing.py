@@ -47,7 +47,13 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 # GenAI semantic conventions name the operation, not our endpoint.
-_OPERATIONS = {"chat": "chat", "messages": "chat", "embeddings": "embeddings"}
+_OPERATIONS = {
+    "chat": "chat",
+    "messages": "chat",
+    "responses": "chat",
+    "completions": "text_completion",
+    "embeddings": "embeddings",
+}
 
 
 class TracingConfigError(ValueError):

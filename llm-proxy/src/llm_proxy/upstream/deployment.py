@@ -5,13 +5,18 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Literal
 
-from llm_proxy.config.models import OPENAI_COMPATIBLE, Backend
+from llm_proxy.config.models import OPENAI_COMPATIBLE, RESPONSES_NATIVE, Backend
 from llm_proxy.upstream.health import DeploymentHealth
 from llm_proxy.upstream.pricing import ModelPrice
 
 _OPENAI_BASE = "https://api.openai.com/v1"
 _ANTHROPIC_BASE = "https://api.anthropic.com"
+
+# The wire format a request is in: OpenAI's chat/completions/embeddings, Anthropic Messages,
+# or OpenAI's Responses API.
+Wire = Literal["openai", "anthropic", "responses"]
 
 
 class MinuteWindow:
@@ -69,6 +74,14 @@ class Deployment:
     @property
     def forwards_anthropic(self) -> bool:
         return self.backend.provider == "anthropic"
+
+    def speaks(self, wire: Wire) -> bool:
+        """Whether the backend takes requests in `wire` untranslated (the fast path)."""
+        if wire == "anthropic":
+            return self.forwards_anthropic
+        if wire == "responses":
+            return self.backend.provider in RESPONSES_NATIVE
+        return self.forwards_openai
 
     @property
     def base_url(self) -> str:

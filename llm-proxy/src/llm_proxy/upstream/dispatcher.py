@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from llm_proxy.config.models import Retries
-from llm_proxy.upstream.deployment import Deployment
+from llm_proxy.upstream.deployment import Deployment, Wire
 from llm_proxy.upstream.errors import UpstreamError
 from llm_proxy.upstream.registry import Registry
 from llm_proxy.upstream.transports.base import Transport
@@ -69,10 +69,8 @@ class Dispatcher:
         self.translated = translated
         self.observe = observe
 
-    def transport_for(self, deployment: Deployment, anthropic_api: bool = False) -> Transport:
-        if anthropic_api:
-            return self.fast if deployment.forwards_anthropic else self.translated
-        return self.fast if deployment.forwards_openai else self.translated
+    def transport_for(self, deployment: Deployment, wire: Wire = "openai") -> Transport:
+        return self.fast if deployment.speaks(wire) else self.translated
 
     async def run(
         self,
@@ -83,7 +81,7 @@ class Dispatcher:
         *,
         session: str | None = None,
         estimated_tokens: int = 0,
-        anthropic_api: bool = False,
+        wire: Wire = "openai",
     ) -> Dispatched[T]:
         retries = registry.config.routing.retries
         last_error: UpstreamError | None = None
@@ -94,7 +92,7 @@ class Dispatcher:
                 deployment = await self._next(registry, group, session, tried, retries, record)
                 if deployment is None:
                     break
-                transport = self.transport_for(deployment, anthropic_api)
+                transport = self.transport_for(deployment, wire)
                 try:
                     result = await self._attempt(
                         transport, deployment, group, group_call, record, estimated_tokens

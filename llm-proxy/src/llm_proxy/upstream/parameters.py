@@ -53,7 +53,64 @@ CHAT = frozenset(
         "web_search_options",
     }
 )
+COMPLETIONS = frozenset(
+    {
+        "model",
+        "prompt",
+        "best_of",
+        "echo",
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "max_tokens",
+        "n",
+        "presence_penalty",
+        "seed",
+        "stop",
+        "stream",
+        "stream_options",
+        "suffix",
+        "temperature",
+        "top_p",
+        "user",
+    }
+)
 EMBEDDINGS = frozenset({"model", "input", "dimensions", "encoding_format", "user"})
+RESPONSES = frozenset(
+    {
+        "model",
+        "input",
+        "background",
+        "context_management",
+        "conversation",
+        "include",
+        "instructions",
+        "max_output_tokens",
+        "max_tool_calls",
+        "metadata",
+        "moderation",
+        "parallel_tool_calls",
+        "previous_response_id",
+        "prompt",
+        "prompt_cache_key",
+        "prompt_cache_options",
+        "prompt_cache_retention",
+        "reasoning",
+        "safety_identifier",
+        "service_tier",
+        "store",
+        "stream",
+        "stream_options",
+        "temperature",
+        "text",
+        "tool_choice",
+        "tools",
+        "top_logprobs",
+        "top_p",
+        "truncation",
+        "user",
+    }
+)
 MESSAGES = frozenset(
     {
         "model",
@@ -72,10 +129,15 @@ MESSAGES = frozenset(
         "top_p",
     }
 )
+# Anthropic's `/v1/messages/count_tokens`: a Messages request without the generation knobs.
+COUNT_TOKENS = frozenset({"model", "messages", "system", "tools", "tool_choice", "thinking"})
 DOCUMENTED: dict[str, frozenset[str]] = {
     "chat": CHAT,
+    "completions": COMPLETIONS,
+    "count_tokens": COUNT_TOKENS,
     "embeddings": EMBEDDINGS,
     "messages": MESSAGES,
+    "responses": RESPONSES,
 }
 
 # Read by the gateway (tags, session, cache control, …) and never sent on: a provider

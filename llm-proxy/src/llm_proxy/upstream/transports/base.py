@@ -48,12 +48,22 @@ class Stream:
     model: str | None = None
     completed: bool = False
     ttft_s: float | None = None
+    # The whole answer, when the stream ends with one (the Responses API's final event).
+    final: dict[str, Any] | None = None
 
 
 class Transport(Protocol):
     async def chat(self, deployment: Deployment, body: Body, stream: bool) -> Reply | Stream: ...
 
     async def embeddings(self, deployment: Deployment, body: Body) -> Reply: ...
+
+    async def completions(
+        self, deployment: Deployment, body: Body, stream: bool
+    ) -> Reply | Stream: ...
+
+    async def responses(
+        self, deployment: Deployment, body: Body, stream: bool
+    ) -> Reply | Stream: ...
 
     async def messages(
         self, deployment: Deployment, body: Body, stream: bool, headers: dict[str, str]

@@ -23,6 +23,8 @@ from llm_proxy.upstream.transports.streams import (
     error_message,
     first_frame,
     openai_stream,
+    responses_stream,
+    responses_usage,
 )
 
 _ANTHROPIC_VERSION = "2023-06-01"
@@ -47,7 +49,12 @@ class PassthroughTransport:
             await self._session.close()
 
     async def chat(self, deployment: Deployment, body: Body, stream: bool) -> Reply | Stream:
-        payload = {**forwardable("chat", body), "model": deployment.backend.model}
+        return await self._openai(deployment, "chat", "/chat/completions", body, stream)
+
+    async def _openai(
+        self, deployment: Deployment, api: str, path: str, body: Body, stream: bool
+    ) -> Reply | Stream:
+        payload = {**forwardable(api, body), "model": deployment.backend.model}
         wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         if stream:
             # Always ask for usage so the stream can be settled; strip it if unasked.
@@ -55,9 +62,7 @@ class PassthroughTransport:
                 **(body.get("stream_options") or {}),
                 "include_usage": True,
             }
-        response = await self._post(
-            deployment, "/chat/completions", payload, _openai_headers(deployment), stream
-        )
+        response = await self._post(deployment, path, payload, _openai_headers(deployment), stream)
         if not stream:
             return await _openai_reply(response)
         return await first_frame(openai_stream(_body_chunks(response), wants_usage))
@@ -69,21 +74,42 @@ class PassthroughTransport:
         )
         return await _openai_reply(response)
 
+    async def completions(self, deployment: Deployment, body: Body, stream: bool) -> Reply | Stream:
+        # Text completions stream chunks of chat's envelope (choices, a usage chunk, [DONE]).
+        return await self._openai(deployment, "completions", "/completions", body, stream)
+
+    async def responses(self, deployment: Deployment, body: Body, stream: bool) -> Reply | Stream:
+        payload = {**forwardable("responses", body), "model": deployment.backend.model}
+        response = await self._post(
+            deployment, "/responses", payload, _openai_headers(deployment), stream
+        )
+        if not stream:
+            return await _responses_reply(response)
+        return await first_frame(responses_stream(_body_chunks(response)))
+
     async def messages(
         self, deployment: Deployment, body: Body, stream: bool, headers: dict[str, str]
     ) -> Reply | Stream:
         payload = {**forwardable("messages", body), "model": deployment.backend.model}
-        sent = {
-            "x-api-key": deployment.api_key or "",
-            "anthropic-version": headers.get("anthropic-version", _ANTHROPIC_VERSION),
-            "content-type": "application/json",
-        }
-        if "anthropic-beta" in headers:
-            sent["anthropic-beta"] = headers["anthropic-beta"]
-        response = await self._post(deployment, "/v1/messages", payload, sent, stream)
+        response = await self._post(
+            deployment, "/v1/messages", payload, _anthropic_headers(deployment, headers), stream
+        )
         if not stream:
             return await _anthropic_reply(response)
         return await first_frame(anthropic_stream(_body_chunks(response)))
+
+    async def count_tokens(
+        self, deployment: Deployment, body: Body, headers: dict[str, str]
+    ) -> int:
+        """Anthropic's own count of a Messages request's input tokens."""
+        payload = {**forwardable("count_tokens", body), "model": deployment.backend.model}
+        sent = _anthropic_headers(deployment, headers)
+        response = await self._post(deployment, "/v1/messages/count_tokens", payload, sent, False)
+        data, _ = await _read(response)
+        count = data.get("input_tokens") if isinstance(data, dict) else None
+        if not isinstance(count, int):
+            raise UpstreamError(502, "upstream sent a malformed body", kind="malformed")
+        return count
 
     async def _post(
         self,
@@ -114,6 +140,17 @@ class PassthroughTransport:
         if response.status >= 400:
             await _raise_for_status(deployment, response)
         return response
+
+
+def _anthropic_headers(deployment: Deployment, headers: dict[str, str]) -> dict[str, str]:
+    sent = {
+        "x-api-key": deployment.api_key or "",
+        "anthropic-version": headers.get("anthropic-version", _ANTHROPIC_VERSION),
+        "content-type": "application/json",
+    }
+    if "anthropic-beta" in headers:
+        sent["anthropic-beta"] = headers["anthropic-beta"]
+    return sent
 
 
 def _openai_headers(deployment: Deployment) -> dict[str, str]:
@@ -169,6 +206,13 @@ async def _openai_reply(response: aiohttp.ClientResponse) -> Reply:
         ),
         model=data.get("model"),
     )
+
+
+async def _responses_reply(response: aiohttp.ClientResponse) -> Reply:
+    data, raw = await _read(response)
+    if not isinstance(data, dict):
+        raise UpstreamError(502, "upstream sent a malformed body", kind="malformed")
+    return Reply(body=raw, usage=responses_usage(data.get("usage")), model=data.get("model"))
 
 
 async def _anthropic_reply(response: aiohttp.ClientResponse) -> Reply:

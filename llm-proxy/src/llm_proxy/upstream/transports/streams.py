@@ -134,6 +134,61 @@ def anthropic_stream(chunks: AsyncIterator[bytes]) -> Stream:
     return stream
 
 
+# The Responses API's last event: the whole response object, with usage.
+_RESPONSES_FINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_RESPONSES_DELTAS = frozenset(
+    {"response.output_text.delta", "response.function_call_arguments.delta"}
+)
+
+
+def responses_usage(usage: Any) -> Usage:
+    """Usage as the Responses API reports it (input/output tokens, cached input)."""
+    if not isinstance(usage, dict):
+        return Usage()
+    details = usage.get("input_tokens_details") or {}
+    return Usage(
+        usage.get("input_tokens") or 0,
+        usage.get("output_tokens") or 0,
+        details.get("cached_tokens") or 0,
+    )
+
+
+def track_responses_event(stream: Stream, event: Any) -> None:
+    """Usage, the model and the final response object, off one Responses API event."""
+    kind = event.get("type") if isinstance(event, dict) else None
+    if kind in _RESPONSES_DELTAS:
+        # One token per delta until the final event's usage replaces the count.
+        stream.usage.completion_tokens += 1
+    elif kind == "response.created":
+        stream.model = (event.get("response") or {}).get("model")
+    elif kind in _RESPONSES_FINAL:
+        response = event.get("response") or {}
+        stream.usage = responses_usage(response.get("usage"))
+        stream.final = response
+        stream.completed = True
+    elif kind == "error":
+        raise UpstreamError(502, str(event.get("message") or "upstream stream error"))
+
+
+def responses_stream(chunks: AsyncIterator[bytes]) -> Stream:
+    """Responses API SSE passed on frame by frame, tracked by `track_responses_event`."""
+    stream = Stream(events=_empty())
+
+    def relay(frame: bytes) -> bytes | None:
+        data = sse.data_of(frame)
+        if data is None:
+            return None
+        try:
+            event = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            raise _malformed() from None
+        track_responses_event(stream, event)
+        return frame + b"\n\n"
+
+    stream.events = _relayed(sse.frame_batches(chunks), relay, stream)
+    return stream
+
+
 def _malformed() -> UpstreamError:
     return UpstreamError(502, "upstream sent a malformed stream event", kind="malformed")
 

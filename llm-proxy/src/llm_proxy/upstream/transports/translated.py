@@ -19,7 +19,13 @@ from llm_proxy.upstream.deployment import Deployment
 from llm_proxy.upstream.errors import UpstreamError, parse_retry_after
 from llm_proxy.upstream.parameters import forwardable
 from llm_proxy.upstream.transports.base import Body, Reply, Stream, Usage
-from llm_proxy.upstream.transports.streams import anthropic_stream, first_frame, openai_stream
+from llm_proxy.upstream.transports.streams import (
+    anthropic_stream,
+    first_frame,
+    openai_stream,
+    responses_stream,
+    responses_usage,
+)
 
 _litellm: ModuleType | None = None
 
@@ -60,6 +66,28 @@ class TranslatedTransport:
             deployment, litellm.aembedding(**_call_params(deployment, "embeddings", body))
         )
         return _reply_from_model(response)
+
+    async def completions(self, deployment: Deployment, body: Body, stream: bool) -> Reply | Stream:
+        # Fill-in-the-middle and echo mean nothing to a chat model: refuse rather than pretend.
+        raise UpstreamError(
+            400,
+            f"The model '{body.get('model')}' cannot serve /v1/completions: its backend "
+            f"'{deployment.name}' ({deployment.provider}) has no text completions endpoint. "
+            "Use /v1/chat/completions, or a model served by an OpenAI-compatible backend.",
+            kind="unsupported",
+        )
+
+    async def responses(self, deployment: Deployment, body: Body, stream: bool) -> Reply | Stream:
+        """LiteLLM's Responses-to-chat bridge: the provider gets a chat request."""
+        litellm = litellm_module()
+        params = _call_params(deployment, "responses", body)
+        params["use_chat_completions_api"] = True
+        response = await _attempt(deployment, litellm.aresponses(**params))
+        if not stream:
+            data = response.model_dump()
+            usage = responses_usage(data.get("usage"))
+            return Reply(body=orjson.dumps(data), usage=usage, model=data.get("model"))
+        return await first_frame(responses_stream(_named_events(response)))
 
     async def messages(
         self, deployment: Deployment, body: Body, stream: bool, headers: dict[str, str]
@@ -135,6 +163,14 @@ async def _dumped(chunks: Any) -> AsyncIterator[bytes]:
     async for chunk in chunks:
         yield b"data: " + orjson.dumps(chunk.model_dump(exclude_none=True)) + b"\n\n"
     yield b"data: [DONE]\n\n"
+
+
+async def _named_events(events: Any) -> AsyncIterator[bytes]:
+    """LiteLLM's Responses stream events as the SSE frames OpenAI sends."""
+    async for event in events:
+        data = event.model_dump(exclude_none=True)
+        kind = str(data.get("type", "")).encode()
+        yield b"event: " + kind + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
 async def _as_bytes(pieces: Any) -> AsyncIterator[bytes]:
