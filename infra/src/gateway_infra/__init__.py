@@ -1,0 +1,1 @@
+"""The LLM gateway on Kubernetes, as a Pulumi program; `program.py` composes it."""
