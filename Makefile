@@ -20,6 +20,7 @@ $(UV): tools/bootstrap-requirements.txt
 
 env: .venv/.synced
 
+# GATEWAY_WORKERS=N (from the environment or `make run GATEWAY_WORKERS=N`): N worker processes.
 run: env
 	.venv/bin/llm-proxy run
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import secrets
 import sys
@@ -26,6 +25,13 @@ from llm_proxy.embedded import (
 from llm_proxy.gateway import Gateway
 from llm_proxy.kong import command as kong_command
 from llm_proxy.limits import command as limits_command
+from llm_proxy.processes import (
+    WORKER_APP,
+    check_worker_start,
+    serve_workers,
+    shared_state_problem,
+    tune_gc,
+)
 from llm_proxy.store.database import upgrade_blocking
 from llm_proxy.upstream.registry import RegistryError
 
@@ -40,6 +46,12 @@ def main(argv: list[str] | None = None) -> None:
     for command in (run, serve):
         command.add_argument("--host", default=None)
         command.add_argument("--port", type=int, default=None)
+        command.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("GATEWAY_WORKERS") or 1),
+            help="worker processes on the one port (default: GATEWAY_WORKERS or 1)",
+        )
     check = commands.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("config", type=Path)
     kong_command.add_subcommands(commands)
@@ -62,9 +74,12 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "serve":
         config = _load_or_exit(args.config)
         master_key = _master_key_or_exit(config)
-        _serve(config, master_key, args.config, args.host, args.port, announce=False)
+        _serve(
+            config, master_key, args.config, args.host, args.port, announce=False,
+            workers=args.workers,
+        )  # fmt: skip
     else:
-        _run_embedded(args.host, args.port)
+        _run_embedded(args.host, args.port, args.workers)
 
 
 def _load_or_exit(path: Path) -> GatewayConfig:
@@ -81,7 +96,7 @@ def _master_key_or_exit(config: GatewayConfig) -> str:
         sys.exit(f"gateway.master_key_ref: {exc}")
 
 
-def _run_embedded(host: str | None, port: int | None) -> None:
+def _run_embedded(host: str | None, port: int | None, workers: int) -> None:
     host = host or "127.0.0.1"
     port = port or int(os.environ.get("GATEWAY_PORT", "4000"))
     master_key = os.environ.get("GATEWAY_MASTER_KEY")
@@ -91,7 +106,8 @@ def _run_embedded(host: str | None, port: int | None) -> None:
     config_file = Path(os.environ.get("GATEWAY_CONFIG", "gateway.yaml"))
     if config_file.exists():
         print(f"using {config_file}")
-        _serve(_load_or_exit(config_file), master_key, config_file, host, port, announce=True)
+        config = _load_or_exit(config_file)
+        _serve(config, master_key, config_file, host, port, announce=True, workers=workers)
         return
     backends = provider_backends()
     simulator = None
@@ -102,7 +118,8 @@ def _run_embedded(host: str | None, port: int | None) -> None:
         backends = simulated_backends(base_url)
         print(f"no OPENAI_API_KEY or ANTHROPIC_API_KEY set: fronting the simulator at {base_url}")
     try:
-        _serve(embedded_config(host, port, backends), master_key, None, host, port, announce=True)
+        config = embedded_config(host, port, backends)
+        _serve(config, master_key, None, host, port, announce=True, workers=workers)
     finally:
         if simulator is not None:
             simulator.terminate()
@@ -116,9 +133,16 @@ def _serve(
     port: int | None,
     *,
     announce: bool,
+    workers: int = 1,
 ) -> None:
+    problem = shared_state_problem(config, workers)
+    if problem:
+        sys.exit(problem)
     try:
-        gateway = Gateway(config, master_key, config_path)
+        if workers > 1:
+            check_worker_start(config)
+        else:
+            gateway = Gateway(config, master_key, config_path)
     except RegistryError as exc:
         sys.exit("\n".join(f"{config_path or 'config'}: {p}" for p in exc.problems))
     except SecretError as exc:
@@ -127,7 +151,9 @@ def _serve(
     tls = config.gateway.tls
     server = uvicorn.Server(
         uvicorn.Config(
-            build_app(gateway),
+            WORKER_APP if workers > 1 else build_app(gateway),
+            factory=workers > 1,
+            workers=workers,
             host=host or listen.host,
             port=listen.port if port is None else port,
             loop="uvloop",
@@ -137,8 +163,15 @@ def _serve(
             ssl_certfile=tls.cert_file if tls else None,
             ssl_keyfile=tls.key_file if tls else None,
             timeout_graceful_shutdown=int(config.gateway.drain_timeout_s),
+            # A worker answers the supervisor's pings once its imports are done: on a busy
+            # machine that takes longer than uvicorn's 5 s, which would kill it as hung.
+            timeout_worker_healthcheck=600,
         )
     )
+    if workers > 1:
+        on_ready = (lambda bound: _announce(server.config, bound, master_key)) if announce else None
+        serve_workers(server.config, config, config_path, master_key, on_ready)
+        return
     # uvicorn's loop="uvloop" applies only when uvicorn runs the loop itself.
     uvloop.run(_serve_until_stopped(server, master_key, announce))
 
@@ -149,29 +182,15 @@ async def _serve_until_stopped(server: uvicorn.Server, master_key: str, announce
     while not server.started and not serving.done():  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     if server.started:
-        _tune_gc()
+        tune_gc()
     if announce and server.started:
-        _announce(server, master_key)
+        _announce(server.config, server.config.port, master_key)
     await serving
 
 
-def _tune_gc() -> None:
-    """Keep full collections off the request path.
-
-    Everything alive after start-up (modules, config, LiteLLM's tables) is long-lived:
-    freezing it spares each full collection from walking it again (measured: 50-120 ms
-    pauses, a few per second under load, before; 5-7 ms after). A higher first threshold
-    makes the young collections that requests trigger rarer.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-
-
-def _announce(server: uvicorn.Server, master_key: str) -> None:
-    config = server.config
+def _announce(config: uvicorn.Config, port: int, master_key: str) -> None:
     scheme = "https" if config.ssl_certfile else "http"
-    base = f"{scheme}://{config.host}:{config.port}"
+    base = f"{scheme}://{config.host}:{port}"
     print(f"\nllm gateway ready at {base}/v1  (OpenAI and Anthropic SDKs: set base URL to it)")
     print(
         f"try:\n  curl {base}/v1/chat/completions -H 'Authorization: Bearer {master_key}' "

@@ -27,8 +27,17 @@ log = logging.getLogger("llm_proxy")
 
 
 class Gateway:
-    def __init__(self, config: GatewayConfig, master_key: str, config_path: Path | None) -> None:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        master_key: str,
+        config_path: Path | None,
+        *,
+        workers: int = 1,
+    ) -> None:
         self.registry = Registry(config)
+        # Worker processes serving this port, each with a Gateway of its own (processes.py).
+        self.workers = workers
         self.master_key = master_key
         self.config_path = config_path
         # Keys, teams, budgets and the spend log; reloads do not move them to another database.
@@ -88,7 +97,9 @@ class Gateway:
         """Active health probes, when the config asks for them; they follow reloads."""
         if self.config.routing.health_probes.enabled and self._probes is None:
             session = self.passthrough.session
-            self._probes = asyncio.ensure_future(probe_forever(lambda: self.registry, session))
+            self._probes = asyncio.ensure_future(
+                probe_forever(lambda: self.registry, session, share=self.workers)
+            )
 
     async def close(self) -> None:
         if self._probes is not None:

@@ -4,13 +4,15 @@ A probe is `GET <endpoint>/models`, which OpenAI-format servers and Anthropic bo
 without spending tokens. A failed probe counts as a failure (it can open the circuit);
 a good probe of an open circuit moves it to half-open, so the next real request is the
 one that closes it. Deployments behind LiteLLM translation are not probed: the only
-probe LiteLLM offers is a paid completion.
+probe LiteLLM offers is a paid completion. With N worker processes on one port, each
+probes every N intervals from a random phase: together they probe at one process's rate.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable
 
 import aiohttp
@@ -20,14 +22,20 @@ from llm_proxy.upstream.registry import Registry
 log = logging.getLogger("llm_proxy.probes")
 
 
-async def probe_forever(current: Callable[[], Registry], session: aiohttp.ClientSession) -> None:
+async def probe_forever(
+    current: Callable[[], Registry], session: aiohttp.ClientSession, *, share: int = 1
+) -> None:
+    """Probe every deployment every `share` intervals (`share`: the processes probing)."""
+    if share > 1:
+        interval = current().config.routing.health_probes.interval_s
+        await asyncio.sleep(random.uniform(0, share * interval))
     while True:
         registry = current()
         settings = registry.config.routing.health_probes
         await asyncio.gather(
             *(probe(d, session, settings.timeout_s) for d in registry.deployments.values())
         )
-        await asyncio.sleep(settings.interval_s)
+        await asyncio.sleep(settings.interval_s * share)
 
 
 async def probe(deployment: Deployment, session: aiohttp.ClientSession, timeout_s: float) -> None:
