@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,7 @@ import orjson
 
 from llm_proxy.simulator.content import json_reply, reply_text, reply_tokens, value_for_schema
 from llm_proxy.simulator.tokens import count_tokens
+from llm_proxy.simulator.word_problems import noisy_answer, solve
 
 _ARGUMENT_PIECE = 12  # characters of tool arguments per streamed delta, about as OpenAI splits
 
@@ -64,6 +66,15 @@ def answer(question: Question, output_tokens: int) -> Answer:
         pieces = _split(content, _ARGUMENT_PIECE)
         return Answer(pieces, None, count_tokens(content), truncated)
     return Answer(reply_tokens(question.prompt, wanted), None, wanted, truncated)
+
+
+def solver_answer(question: Question, accuracy: float, rng: random.Random) -> Answer | None:
+    """The number a noisy solver answers to the word problem in the prompt; None: none there."""
+    correct = solve(question.prompt)
+    if correct is None:
+        return None
+    text = str(noisy_answer(correct, accuracy, rng))
+    return Answer([text], None, count_tokens(text), False)
 
 
 def _tool_answer(question: Question, tool: Tool, words: int) -> Answer:

@@ -28,7 +28,7 @@ from llm_proxy.simulator._asgi import (
     read_request,
     wait_for_disconnect,
 )
-from llm_proxy.simulator.answer import answer
+from llm_proxy.simulator.answer import Answer, Question, answer, solver_answer
 from llm_proxy.simulator.config import SimulatorConfig
 from llm_proxy.simulator.errors import SimError, fault_message
 from llm_proxy.simulator.faults import Fault, FaultKind, choose_fault
@@ -162,18 +162,27 @@ class SimulatorApp:
     async def chat(self, call: _Call) -> None:
         timing, fault = await self._prepare(call)
         chat = openai_format.parse_chat(call.body)
-        result = answer(chat.question, timing.output_tokens)
+        results = [self._answer(chat.question, call.model, timing) for _ in range(chat.n)]
         if chat.stream:
-            stream = openai_format.completion_stream(chat, result)
+            stream = openai_format.completion_stream(chat, results[0])
             await _stream(call, stream, timing, fault)
         else:
-            await _pause(timing.total_s(result.completion_tokens))
-            await _whole(call, openai_format.completion(chat, result), fault)
+            await _pause(timing.total_s(max(result.completion_tokens for result in results)))
+            await _whole(call, openai_format.completion(chat, results), fault)
+
+    def _answer(self, question: Question, model: str | None, timing: Timing) -> Answer:
+        """The model's answer: its profile's kind of answer, or the echo when it has none."""
+        profile = self.state.config.profile(model)
+        if profile.answers == "noisy-solver":
+            solved = solver_answer(question, profile.accuracy, self.state.rng)
+            if solved is not None:
+                return solved
+        return answer(question, timing.output_tokens)
 
     async def messages(self, call: _Call) -> None:
         timing, fault = await self._prepare(call)
         request = anthropic_format.parse_messages(call.body)
-        result = answer(request.question, timing.output_tokens)
+        result = self._answer(request.question, call.model, timing)
         if request.stream:
             stream = anthropic_format.message_stream(request, result)
             await _stream(call, stream, timing, fault)

@@ -9,13 +9,14 @@ default:                  # unknown models; also the base every model profile st
 models:
   gpt-4o-mini: {ttft_ms: 200, tokens_per_second: 80, output_tokens: 64}
   flaky: {error_5xx_rate: 0.1, rate_429_rate: 0.05, retry_after_s: 2, cut_stream_rate: 0.02}
+  noisy-solver: {answers: noisy-solver, accuracy: 0.6}
 ```
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -37,6 +38,12 @@ class ModelProfile(BaseModel):
     )
     output_tokens: int = Field(default=16, ge=1, description="Completion tokens when not capped.")
     embedding_dimensions: int = Field(default=1536, ge=1)
+    answers: Literal["echo", "noisy-solver"] = Field(
+        default="echo",
+        description="echo: quote the prompt; noisy-solver: answer the arithmetic word problem "
+        "the prompt quotes (word_problems.py) with a number, right with probability `accuracy`.",
+    )
+    accuracy: float = Field(default=0.6, ge=0, le=1)
 
     error_5xx_rate: float = Field(default=0, ge=0, le=1)
     rate_429_rate: float = Field(default=0, ge=0, le=1)

@@ -35,6 +35,7 @@ class ChatRequest:
     question: Question
     stream: bool
     include_usage: bool
+    n: int = 1  # choices asked for; each drawn on its own
 
 
 def parse_chat(body: Any) -> ChatRequest:
@@ -66,7 +67,14 @@ def parse_chat(body: Any) -> ChatRequest:
     )
     options = body.get("stream_options")
     include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-    return ChatRequest(model, question, bool(body.get("stream")), include_usage)
+    n = body.get("n")
+    if n is None:
+        n = 1
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= 128:
+        raise SimError(400, "n must be an integer from 1 to 128.", "n")
+    if n > 1 and body.get("stream"):
+        raise SimError(400, "The simulator streams one choice; ask for n > 1 without stream.", "n")
+    return ChatRequest(model, question, bool(body.get("stream")), include_usage, n)
 
 
 def _text(content: Any) -> str:
@@ -135,11 +143,12 @@ def _finish_reason(answer: Answer) -> str:
     return "length" if answer.truncated else "stop"
 
 
-def _usage(question: Question, answer: Answer) -> dict[str, Any]:
+def _usage(question: Question, *answers: Answer) -> dict[str, Any]:
+    completion_tokens = sum(answer.completion_tokens for answer in answers)
     return {
         "prompt_tokens": question.prompt_tokens,
-        "completion_tokens": answer.completion_tokens,
-        "total_tokens": question.prompt_tokens + answer.completion_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": question.prompt_tokens + completion_tokens,
         **_NO_USAGE_DETAILS,
     }
 
@@ -148,8 +157,23 @@ def _new_id() -> str:
     return "chatcmpl-" + uuid.uuid4().hex
 
 
-def completion(request: ChatRequest, answer: Answer) -> bytes:
-    """A whole `chat.completion` object."""
+def completion(request: ChatRequest, answers: list[Answer]) -> bytes:
+    """A whole `chat.completion` object: one choice per answer."""
+    return orjson.dumps(
+        {
+            "id": _new_id(),
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": request.model,
+            "choices": [_choice(index, answer) for index, answer in enumerate(answers)],
+            "usage": _usage(request.question, *answers),
+            "service_tier": "default",
+            "system_fingerprint": FINGERPRINT,
+        }
+    )
+
+
+def _choice(index: int, answer: Answer) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
     if answer.tool_call is not None:
         call = answer.tool_call
@@ -163,25 +187,12 @@ def completion(request: ChatRequest, answer: Answer) -> bytes:
     else:
         message["content"] = answer.text
     message["annotations"] = []
-    return orjson.dumps(
-        {
-            "id": _new_id(),
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": request.model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": message,
-                    "logprobs": None,
-                    "finish_reason": _finish_reason(answer),
-                }
-            ],
-            "usage": _usage(request.question, answer),
-            "service_tier": "default",
-            "system_fingerprint": FINGERPRINT,
-        }
-    )
+    return {
+        "index": index,
+        "message": message,
+        "logprobs": None,
+        "finish_reason": _finish_reason(answer),
+    }
 
 
 def completion_stream(request: ChatRequest, answer: Answer) -> EventStream:

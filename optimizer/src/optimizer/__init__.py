@@ -1,0 +1,1 @@
+"""OptiLLM's reasoning techniques behind an OpenAI-compatible API (see app.py)."""

@@ -1,0 +1,145 @@
+"""The client object OptiLLM's approaches call: every sub-call goes back through the gateway.
+
+An approach sees `client.chat.completions.create(**request)`, as with OpenAI's SDK. Each call
+is sent, with OpenAI's SDK, to the gateway (never to a provider) under the request's delegated
+credential and its parent request id, so the gateway's limits, budgets, spend log and trace
+count it. The run's caps (calls, tokens, the deadline) are checked before each call; once one
+is reached, or a sub-call fails, the run is stopped: every later call raises `Stopped`, so an
+approach that catches errors and retries cannot spend past it. Thread-safe: an approach may
+call from several threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletion
+
+from optimizer.conversation import Conversation
+
+# Request fields an approach may set on a sub-call; anything else it sends is dropped.
+_SUB_CALL_FIELDS = ("messages", "max_tokens", "temperature", "n", "top_p", "stop", "seed")
+# Headers of the gateway's answers that name the request log's record of the sub-call.
+_REQUEST_ID = "x-request-id"
+
+
+class Stopped(Exception):
+    """The run may make no more sub-calls: a cap or the deadline was reached, or one failed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Caps:
+    max_calls: int
+    max_total_tokens: int
+    deadline: float  # time.monotonic() by which the approach must be done
+
+
+@dataclass(slots=True)
+class Tally:
+    """What a run's sub-calls used, as the gateway answered them."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    last_answer: str | None = None
+    request_ids: list[str] = field(default_factory=list)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class SubCalls:
+    """One request's sub-calls: `chat.completions.create` for OptiLLM, the tally for us."""
+
+    def __init__(
+        self,
+        gateway: openai.OpenAI,
+        model: str,
+        conversation: Conversation,
+        caps: Caps,
+        params: dict[str, Any],
+    ) -> None:
+        self._gateway = gateway
+        self._model = model
+        self._conversation = conversation
+        self._caps = caps
+        self._params = params
+        self._lock = threading.Lock()
+        self.tally = Tally()
+        # Why the run stopped (a cap's name, "deadline"), or the sub-call error that stopped it.
+        self.stopped: str | None = None
+        self.error: openai.APIStatusError | None = None
+        self.chat = self  # OptiLLM calls client.chat.completions.create
+        self.completions = self
+
+    def create(self, **request: Any) -> ChatCompletion:
+        timeout = self._admit()
+        body = {name: request[name] for name in _SUB_CALL_FIELDS if name in request}
+        body["messages"] = self._conversation.messages_for(list(request.get("messages") or []))
+        return self._send({**self._params, **body}, timeout)
+
+    def plain(self, timeout_s: float) -> ChatCompletion:
+        """One call with the conversation as sent, past any stop: the deadline's fallback."""
+        with self._lock:
+            self.tally.calls += 1
+        messages: list[dict[str, Any]] = []
+        if self._conversation.system_prompt:
+            messages.append({"role": "system", "content": self._conversation.system_prompt})
+        messages.append({"role": "user", "content": self._conversation.query})
+        body = {**self._params, "messages": self._conversation.messages_for(messages)}
+        return self._send(body, timeout_s)
+
+    def stop(self, reason: str) -> None:
+        with self._lock:
+            if self.stopped is None:
+                self.stopped = reason
+
+    def _admit(self) -> float:
+        """Count the call against the caps; the time it may take. Raises Stopped."""
+        with self._lock:
+            caps, tally = self._caps, self.tally
+            left = caps.deadline - time.monotonic()
+            if self.stopped is None:
+                if tally.calls >= caps.max_calls:
+                    self.stopped = "max_calls"
+                elif tally.total_tokens >= caps.max_total_tokens:
+                    self.stopped = "max_total_tokens"
+                elif left <= 0:
+                    self.stopped = "deadline"
+            if self.stopped is not None:
+                raise Stopped(self.stopped)
+            tally.calls += 1
+            return left
+
+    def _send(self, body: dict[str, Any], timeout_s: float) -> ChatCompletion:
+        if self._conversation.tools is not None:
+            body = {**body, "tools": self._conversation.tools, "tool_choice": "none"}
+        try:
+            raw = self._gateway.chat.completions.with_raw_response.create(
+                model=self._model, timeout=max(timeout_s, 0.001), **body
+            )
+        except openai.APIStatusError as error:
+            with self._lock:
+                self.error = self.error or error
+                self.stopped = self.stopped or "sub-call failed"
+            raise
+        except openai.APIError:
+            self.stop("deadline" if time.monotonic() >= self._caps.deadline else "sub-call failed")
+            raise
+        response: ChatCompletion = raw.parse()
+        with self._lock:
+            usage = response.usage
+            if usage is not None:
+                self.tally.prompt_tokens += usage.prompt_tokens
+                self.tally.completion_tokens += usage.completion_tokens
+            if response.choices and response.choices[0].message.content is not None:
+                self.tally.last_answer = response.choices[0].message.content
+            request_id = raw.headers.get(_REQUEST_ID)
+            if request_id:
+                self.tally.request_ids.append(request_id)
+        return response
