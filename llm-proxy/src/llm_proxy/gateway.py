@@ -12,6 +12,7 @@ from pathlib import Path
 from llm_proxy.cache import ResponseCache
 from llm_proxy.config import GatewayConfig, load_config
 from llm_proxy.limits.enforcer import Enforcer
+from llm_proxy.optimizer.service import OptimizerService
 from llm_proxy.pipeline.auto_route import RouterClient
 from llm_proxy.spend import SpendLog
 from llm_proxy.store.database import Database
@@ -58,6 +59,7 @@ class Gateway:
         self.dispatcher = Dispatcher(self.passthrough, TranslatedTransport(), observe=attempts)
         self._probes: asyncio.Future[None] | None = None
         self.router = RouterClient(lambda: self.passthrough.session)
+        self.optimizer = OptimizerService(lambda: self.passthrough.session)
         self.cache = ResponseCache(lambda: self.config)
         self.draining = False
         self._reload_lock = asyncio.Lock()

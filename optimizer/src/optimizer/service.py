@@ -91,7 +91,8 @@ class Service:
             max_total_tokens=self._header_int(headers, MAX_TOKENS_HEADER, "max_total_tokens"),
             deadline=deadline,
         )
-        forwarded = {PARENT_HEADER: parent}
+        # Samples must be drawn, not replayed: the gateway's cache stays out of sub-calls.
+        forwarded = {PARENT_HEADER: parent, "x-gateway-cache": "bypass"}
         forwarded |= {name: headers[name] for name in _TRACE_HEADERS if name in headers}
         gateway = self._gateway.with_options(api_key=credential, default_headers=forwarded)
         sub_calls = SubCalls(gateway, model, conversation, caps, {"max_tokens": max_tokens})

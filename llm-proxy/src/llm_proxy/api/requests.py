@@ -19,12 +19,12 @@ _KEPT_HEADERS = (
     "x-request-id",
     "anthropic-version",
     "anthropic-beta",
-    # identify: Kong's edge secret and the consumer it vouches for; the spend log: the
-    # request an optimizer's sub-call belongs to.
+    # identify: Kong's edge secret and the consumer it vouches for.
     "x-gateway-edge-secret",
     "x-consumer-username",
     "x-credential-identifier",
-    "x-gateway-parent-request-id",
+    # the optimizer: how long its approaches may take.
+    "x-gateway-deadline-ms",
     "cache-control",
     "x-gateway-cache",
 )

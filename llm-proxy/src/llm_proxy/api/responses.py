@@ -34,6 +34,8 @@ def gateway_headers(ctx: RequestContext) -> dict[str, str]:
     headers.update(ctx.rate_limit_headers)
     if ctx.cache_result is not None:
         headers["x-gateway-cache"] = ctx.cache_result
+    if ctx.optimizer is not None:
+        headers["x-gateway-optimizer"] = ctx.optimizer.header()
     headers["x-gateway-overhead-ms"] = f"{ctx.overhead_ms():.2f}"
     return headers
 

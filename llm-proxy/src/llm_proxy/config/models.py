@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from llm_proxy.config.optimizer import Optimizer
+
 Strategy = Literal[
     "round-robin",
     "weighted",
@@ -313,6 +315,7 @@ class GatewayConfig(_Strict):
     observability: Observability = Observability()
     limits: Limits = Limits()
     cache: Cache = Cache()
+    optimizer: Optimizer = Optimizer()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> GatewayConfig:

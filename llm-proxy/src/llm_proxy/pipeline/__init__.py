@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from llm_proxy.config.models import AutoGroup
 from llm_proxy.gateway import Gateway
 from llm_proxy.limits.cost import token_prices
+from llm_proxy.optimizer.stage import OptimizerStage
 from llm_proxy.pipeline.authorize import authorize
 from llm_proxy.pipeline.budget import BudgetStage
 from llm_proxy.pipeline.cache import CacheStage
@@ -42,6 +43,7 @@ class Pipeline:
         self.limits = LimitsStage(gateway)
         self.budget = BudgetStage(gateway, self.limits)
         self.telemetry = gateway.telemetry
+        self.optimizer = OptimizerStage(lambda: gateway.config, gateway.optimizer)
 
     def begin(self, ctx: RequestContext, headers: Mapping[str, str]) -> None:
         """A request arrived: observe it from here on (its trace continues the caller's)."""
@@ -49,9 +51,15 @@ class Pipeline:
 
     async def identify(self, ctx: RequestContext) -> None:
         with self.telemetry.stage(ctx, "auth"):
-            ctx.identity = await identify(ctx.headers, self.gateway.master_key, self.directory)
+            delegated = self.optimizer.identify(ctx)
+            ctx.identity = delegated or await identify(
+                ctx.headers, self.gateway.master_key, self.directory
+            )
 
     async def run(self, ctx: RequestContext) -> Reply | Stream:
+        registry = self.gateway.registry
+        served = {*registry.groups, *registry.config.routing.aliases}
+        await self.optimizer.prepare(ctx, served | set(registry.config.routing.auto_groups))
         authorize(ctx)
         stage = self.telemetry.stage
         with stage(ctx, "limits"):
@@ -59,6 +67,12 @@ class Pipeline:
         try:
             with stage(ctx, "budget"):
                 await self.budget.reserve(ctx)
+            if ctx.optimizer is not None:
+                with stage(ctx, "optimizer"):
+                    result = await self.optimizer.run(ctx, lambda: self._route_and_dispatch(ctx))
+                if isinstance(result, Reply) and ctx.optimizer.fanout is not None:
+                    self.settle(ctx, result.usage)
+                return result
             return await self._route_and_dispatch(ctx)
         except BaseException:
             # Refused, failed upstream or abandoned by its client: it used nothing.
@@ -108,6 +122,9 @@ class Pipeline:
 
     def settle(self, ctx: RequestContext, usage: Usage) -> None:
         """The answer is out: record its real usage against its deployment."""
+        if ctx.optimizer is not None and ctx.optimizer.fanout is not None:
+            # Its sub-calls settled the counters themselves; its own hold goes back.
+            self.limits.release(ctx)
         self.limits.settle(ctx, usage)
         with self.telemetry.stage(ctx, "settle"):
             ctx.usage = usage
@@ -128,7 +145,10 @@ class Pipeline:
     def _log_spend(self, ctx: RequestContext) -> None:
         """One spend record per request that got past identify (strangers write nothing)."""
         if ctx.identity.is_master or ctx.identity.key_id is not None:
-            self.gateway.spend.record(record_of(ctx))
+            record = record_of(ctx)
+            self.gateway.spend.record(record)
+            if ctx.delegation is not None:
+                self.optimizer.delegations.recorded(ctx.delegation, record)
 
     def stream_failed(self, ctx: RequestContext, error: UpstreamError) -> None:
         ctx.status = error.status

@@ -13,6 +13,9 @@ from llm_proxy.upstream.transports.base import Usage
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
+    from llm_proxy.optimizer.delegation import Delegation
+    from llm_proxy.optimizer.fanout import OptimizerRun
+
 Api = Literal["chat", "completions", "embeddings", "messages", "responses"]
 
 
@@ -53,6 +56,9 @@ class Identity:
     default_model: str | None = None
     max_tokens_cap: int | None = None
     scopes: tuple[ScopeLimits, ...] = ()
+    # The optimizer approaches each of the key's and team's metadata lists (one tuple per
+    # scope that lists any): a request may use an approach every list names.
+    optimizer_approaches: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +121,10 @@ class RequestContext:
     rate_limit_headers: dict[str, str] = field(default_factory=dict)
     # The model the client asked for, when a budget or rate limit moved it to a cheaper one.
     downgraded_from: str | None = None
+    # An optimizer run this request started (its approaches, then what its sub-calls used),
+    # or, on a sub-call of one, the delegated credential it came with.
+    optimizer: OptimizerRun | None = None
+    delegation: Delegation | None = None
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -140,14 +140,24 @@ def downgrade(ctx: RequestContext, model: str, policy: Limits) -> None:
 
 
 def estimate(ctx: RequestContext, policy: Limits) -> Estimate:
-    """Prompt tokens counted; output at max_tokens, or the model's usual when unset."""
+    """Prompt tokens counted; output at max_tokens, or the model's usual when unset.
+
+    An optimizer run reserves its whole fan-out: every sub-call sends about the prompt and
+    may write up to the cap.
+    """
     body = ctx.body
     if ctx.api == "embeddings":
         return Estimate(_input_tokens(body.get("input")), 0)
-    cap = output_cap(body)
+    calls = ctx.optimizer.expected_calls if ctx.optimizer is not None else 1
+    return Estimate(estimate_prompt_tokens(body) * calls, call_output_cap(ctx, policy) * calls)
+
+
+def call_output_cap(ctx: RequestContext, policy: Limits) -> int:
+    """The output tokens one call may write: its max_tokens, or the model's usual."""
+    cap = output_cap(ctx.body)
     if cap is None:
         cap = policy.output_tokens_estimates.get(ctx.requested_model, policy.output_tokens_estimate)
-    return Estimate(estimate_prompt_tokens(body), cap)
+    return cap
 
 
 def _dimension_label(counter: Counter) -> str:

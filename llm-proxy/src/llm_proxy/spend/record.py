@@ -14,8 +14,6 @@ from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.tokens import estimate_prompt_tokens
 from llm_proxy.store.request_log import RequestRecord
 
-# Header by which a sub-call (an optimizer's fan-out) names the request it belongs to.
-PARENT_HEADER = "x-gateway-parent-request-id"
 _MESSAGE_LIMIT = 1000
 _NAME_LIMIT = 200
 
@@ -50,6 +48,10 @@ def record_of(ctx: RequestContext) -> RequestRecord:
     if deployment is not None:
         input_price, output_price = token_prices(deployment)
         cost = prompt_tokens * input_price + usage.completion_tokens * output_price
+    run = ctx.optimizer
+    if run is not None and run.fanout is not None:
+        # Its sub-calls' own records, summed (their prices, their tokens): never re-priced.
+        cost = run.fanout.cost_usd
     identity = ctx.identity
     return RequestRecord(
         request_id=ctx.request_id[:128],
@@ -62,7 +64,7 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         team_id=identity.team_id,
         user_id=identity.user_id,
         model_requested=_clip(ctx.requested_model or None, _NAME_LIMIT),
-        model_routed=dispatch.group,
+        model_routed=dispatch.group or (run.model if run is not None else None),
         provider=deployment.provider if deployment is not None else None,
         deployment=deployment.name if deployment is not None else None,
         prompt_tokens=prompt_tokens,
@@ -82,7 +84,8 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         router=ctx.route.router if ctx.route is not None else None,
         router_threshold=ctx.route.threshold if ctx.route is not None else None,
         cost_strong_usd=_strong_cost(ctx, prompt_tokens),
-        parent_request_id=_clip(ctx.headers.get(PARENT_HEADER), 128),
+        # Only a delegated credential names a parent: a client's header cannot.
+        parent_request_id=ctx.delegation.parent_request_id if ctx.delegation else None,
         trace_id=ctx.trace_id,
         prompt_hash=_prompt_hash(ctx.body),
         stage_timings=dict(ctx.stage_ms),

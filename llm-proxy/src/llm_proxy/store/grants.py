@@ -109,8 +109,19 @@ async def _grant(session: AsyncSession, key: VirtualKey, valid_until: datetime |
         default_model=key.default_model,
         max_tokens_cap=key.max_tokens_cap,
         scopes=tuple(scopes),
+        optimizer_approaches=tuple(
+            listed for listed in (_approaches(key), _approaches(team)) if listed is not None
+        ),
     )
     return KeyGrant(identity, valid_until, _refusal(key, team, user))
+
+
+def _approaches(owner: VirtualKey | Team | None) -> tuple[str, ...] | None:
+    """metadata `optimizer_approaches`: the approaches the owner's requests may use."""
+    listed = (owner.metadata_ or {}).get("optimizer_approaches") if owner is not None else None
+    if not isinstance(listed, list):
+        return None
+    return tuple(str(name) for name in listed)
 
 
 def _budget(owner: Team | User | None) -> str | None:

@@ -252,6 +252,11 @@ _SUMS = (
 )
 
 
+# An optimizer's parent request carries its sub-calls' summed tokens and cost: sums count
+# each fan-out once, on its parent, so they read only rows that are no one's sub-call.
+_ROOTS = RequestLog.parent_request_id.is_(None)
+
+
 def _totals(row: Sequence[Any]) -> Totals:
     return Totals(int(row[0]), int(row[1]), int(row[2]), float(row[3]), float(row[4]))
 
@@ -261,7 +266,7 @@ async def usage_totals(
 ) -> Totals:
     """Requests, tokens and cost of one key, team or user since a moment."""
     column = _SCOPE_COLUMNS[scope]
-    query = select(*_SUMS).where(column == scope_id, RequestLog.started_at >= since)
+    query = select(*_SUMS).where(column == scope_id, RequestLog.started_at >= since, _ROOTS)
     row = (await session.execute(query)).one()
     return _totals(row)
 
@@ -274,7 +279,7 @@ async def usage_by_model(
     model = func.coalesce(RequestLog.model_routed, RequestLog.model_requested, "")
     query = (
         select(model, *_SUMS)
-        .where(column == scope_id, RequestLog.started_at >= since)
+        .where(column == scope_id, RequestLog.started_at >= since, _ROOTS)
         .group_by(model)
         .order_by(_SUMS[3].desc(), _SUMS[0].desc())
         .limit(limit)
@@ -300,7 +305,7 @@ async def totals_by_scope(session: AsyncSession, since: datetime) -> list[ScopeT
     for scope, column in _SCOPE_COLUMNS.items():
         query = (
             select(column, *_SUMS)
-            .where(column.is_not(None), RequestLog.started_at >= since)
+            .where(column.is_not(None), RequestLog.started_at >= since, _ROOTS)
             .group_by(column)
         )
         for row in (await session.execute(query)).all():

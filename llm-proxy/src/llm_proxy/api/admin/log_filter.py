@@ -63,6 +63,9 @@ def _log_filter(
     status: StatusFilter = None,
     cache: CacheFilter = None,
     route: RouteFilter = None,
+    parent_request_id: Annotated[
+        str | None, Query(description="the sub-calls of this request's optimizer run")
+    ] = None,
 ) -> LogFilter:
     if since is not None and until is not None and until <= since:
         raise bad_request("'until' must be later than 'since'.", param="until")
@@ -73,6 +76,7 @@ def _log_filter(
             (RequestLog.key_id, key_id),
             (RequestLog.user_id, user_id),
             (RequestLog.provider, provider),
+            (RequestLog.parent_request_id, parent_request_id),
         )
         if value is not None
     ]

@@ -57,11 +57,11 @@ class LogEntry(Output):
     cost_strong_usd: float | None
     error_type: str | None
     trace_id: str | None
+    parent_request_id: str | None
 
 
 class LogDetail(LogEntry):
     error_message: str | None
-    parent_request_id: str | None
     tags: list[str]
     stage_timings: dict[str, Any] = Field(
         description="milliseconds spent in each pipeline stage (auth, limits, budget, cache, "

@@ -1,0 +1,6 @@
+"""OptiLLM's approaches through the optimizer service, every sub-call back through the gateway.
+
+`selection` reads which approach a request asks for and whether its key may; `delegation`
+mints the one credential its sub-calls use and rolls their spend up under the parent;
+`service` speaks to the optimizer; `stage` is the step of the request path that runs it.
+"""

@@ -1,0 +1,193 @@
+"""The optimizer stage: a request that names an approach is answered by the optimizer.
+
+Before limits and budgets, `prepare` picks the approaches (checked against the caller's
+key and team) and how many sub-calls they make, so the reservation covers the whole
+fan-out and a request that does not fit is refused before any sub-call. `run` mints the
+request's delegated credential, asks the optimizer, and when the answer is out ends the
+credential and rolls the sub-calls' own spend records up into the parent's usage and cost.
+The sub-calls settle the counters themselves; the parent's reservation is given back.
+
+A sub-call (a delegated credential) is held to its scope here: its request's model, and no
+approach of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+
+import orjson
+
+from llm_proxy.config.models import GatewayConfig
+from llm_proxy.optimizer.delegation import Delegation, Delegations, is_delegated
+from llm_proxy.optimizer.fanout import FanOut, OptimizerRun
+from llm_proxy.optimizer.selection import FIELD, check_allowed, select
+from llm_proxy.optimizer.service import OptimizerService, Unavailable
+from llm_proxy.pipeline.context import Identity, RequestContext
+from llm_proxy.pipeline.errors import GatewayError, bad_request
+from llm_proxy.pipeline.identify import credential
+from llm_proxy.pipeline.limits import call_output_cap
+from llm_proxy.telemetry.propagation import trace_headers
+from llm_proxy.upstream.transports.base import Reply, Stream, Usage
+
+DEADLINE_HEADER = "x-gateway-deadline-ms"
+PARENT_HEADER = "x-gateway-parent-request-id"
+# How long the parent waits, once the optimizer answered, for sub-calls still being settled.
+_SETTLE_WAIT_S = 5.0
+
+Answer = Reply | Stream
+
+
+class OptimizerStage:
+    def __init__(self, config: Callable[[], GatewayConfig], service: OptimizerService) -> None:
+        self._config = config
+        self.service = service
+        self.delegations = Delegations()
+
+    def identify(self, ctx: RequestContext) -> Identity | None:
+        """A sub-call's identity (its parent's caller) when it presents a delegated credential."""
+        presented = credential(ctx.headers)
+        if presented is None or not is_delegated(presented):
+            return None
+        ctx.delegation = self.delegations.admit(presented, ctx.api)
+        return ctx.delegation.identity
+
+    async def prepare(self, ctx: RequestContext, served: Collection[str]) -> None:
+        """The request's approaches and expected sub-calls, or none; 4xx when not allowed."""
+        config = self._config().optimizer
+        selection = select(ctx.body, ctx.requested_model, served, config)
+        if ctx.delegation is not None:
+            _check_sub_call(ctx, ctx.delegation, selection is not None)
+            return
+        if selection is None:
+            return
+        if selection.approaches == ("none",):
+            _use_model(ctx, selection.model)
+            return
+        check_allowed(selection, ctx.identity, config)
+        if ctx.api != "chat":
+            raise bad_request(
+                "Approaches run on chat completions (/v1/chat/completions).", param=FIELD
+            )
+        _use_model(ctx, selection.model)
+        run = ctx.optimizer = OptimizerRun(selection.approaches, selection.model)
+        run.streaming = ctx.stream
+        if config.url is None:
+            run.fallback = "unavailable"
+            return
+        try:
+            run.expected_calls = await self.service.expected_calls(config.url, run.approaches)
+        except Unavailable:
+            run.fallback = "unavailable"
+            return
+        if run.expected_calls > config.max_calls:
+            raise bad_request(
+                f"Approach {run.label} makes about {run.expected_calls} sub-calls, more than "
+                f"this gateway's max_calls of {config.max_calls}.",
+                param=FIELD,
+            )
+
+    async def run(self, ctx: RequestContext, plain: Callable[[], Awaitable[Answer]]) -> Answer:
+        run = ctx.optimizer
+        assert run is not None
+        config = self._config().optimizer
+        if run.fallback is not None or config.url is None:
+            run.expected_calls = 1
+            return await plain()
+        deadline_ms = _deadline_ms(ctx, config.deadline_ms, config.max_deadline_ms)
+        timeout_s = deadline_ms / 1000 + config.fallback_timeout_s
+        secret, delegation = self.delegations.mint(
+            ctx.request_id, ctx.identity, run.model, config.max_calls + 1, timeout_s + 30
+        )
+        headers = {
+            "content-type": "application/json",
+            "authorization": f"Bearer {secret}",
+            PARENT_HEADER: ctx.request_id,
+            DEADLINE_HEADER: str(deadline_ms),
+            "x-gateway-max-calls": str(config.max_calls),
+            "x-gateway-max-total-tokens": str(config.max_total_tokens),
+            **trace_headers(),
+        }
+        # Each sub-call's output cap: the one the reservation counted per call.
+        max_tokens = call_output_cap(ctx, self._config().limits)
+        body = {**ctx.body, FIELD: run.label, "max_tokens": max_tokens}
+        body.pop("max_completion_tokens", None)
+        try:
+            if ctx.stream:
+                streamed = await self.service.stream(config.url, body, headers, timeout_s)
+                run.detail = streamed.summary
+                return Stream(self._relay(ctx, streamed.events, secret, delegation))
+            answer = await self.service.answer(config.url, body, headers, timeout_s)
+        except Unavailable:
+            fanout = await self._end(ctx, secret, delegation)
+            if fanout.calls:
+                raise GatewayError(
+                    502, "The optimizer failed mid-run.", code="optimizer_unavailable"
+                ) from None
+            run.fanout, run.fallback, run.expected_calls = None, "unavailable", 1
+            return await plain()
+        except BaseException:
+            await self._end(ctx, secret, delegation)
+            raise
+        run.detail = answer.summary
+        fanout = await self._end(ctx, secret, delegation)
+        return Reply(_with_usage(answer.body, fanout), ctx.usage, run.model)
+
+    async def _relay(
+        self,
+        ctx: RequestContext,
+        events: AsyncIterator[bytes],
+        secret: str,
+        delegation: Delegation,
+    ) -> AsyncIterator[bytes]:
+        try:
+            async for event in events:
+                yield event
+        finally:
+            await self._end(ctx, secret, delegation)
+
+    async def _end(self, ctx: RequestContext, secret: str, delegation: Delegation) -> FanOut:
+        """The credential ends with its request; the parent carries its sub-calls' sums."""
+        fanout = await self.delegations.end(secret, delegation, _SETTLE_WAIT_S)
+        assert ctx.optimizer is not None
+        ctx.optimizer.fanout = fanout
+        ctx.usage = Usage(fanout.prompt_tokens, fanout.completion_tokens)
+        return fanout
+
+
+def _check_sub_call(ctx: RequestContext, delegation: Delegation, names_approach: bool) -> None:
+    if names_approach:
+        raise GatewayError(
+            403, "An optimizer's sub-call cannot start an optimizer run.", code="delegation_scope"
+        )
+    if ctx.requested_model != delegation.model:
+        raise GatewayError(
+            403,
+            f"This delegated credential makes sub-calls to {delegation.model!r} only.",
+            code="delegation_scope",
+            param="model",
+        )
+
+
+def _use_model(ctx: RequestContext, model: str) -> None:
+    ctx.requested_model = model
+    ctx.body["model"] = model
+
+
+def _deadline_ms(ctx: RequestContext, default: int, ceiling: int) -> int:
+    value = ctx.headers.get(DEADLINE_HEADER)
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise bad_request(f"The '{DEADLINE_HEADER}' header must be a positive integer.")
+    return min(int(value), ceiling)
+
+
+def _with_usage(body: bytes, fanout: FanOut) -> bytes:
+    """The optimizer's answer with the usage the gateway counted for its sub-calls."""
+    answer = orjson.loads(body)
+    answer["usage"] = {
+        "prompt_tokens": fanout.prompt_tokens,
+        "completion_tokens": fanout.completion_tokens,
+        "total_tokens": fanout.total_tokens,
+    }
+    return orjson.dumps(answer)
