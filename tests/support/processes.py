@@ -83,9 +83,13 @@ class Gateway:
 
 
 def start_gateway(
-    config: dict[str, Any], directory: Path, master_key: str = "sk-test-master"
+    config: dict[str, Any],
+    directory: Path,
+    master_key: str = "sk-test-master",
+    port: int | None = None,
+    ready_timeout_s: float = 90,
 ) -> Gateway:
-    port = free_port()
+    port = port or free_port()
     path = directory / f"gateway-{port}.yaml"
     # Each gateway its own SQLite file unless the test names a database: no test sees
     # another's keys or request log.
@@ -100,7 +104,7 @@ def start_gateway(
         env=env,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_ready(process, f"{url}/ready")
+    wait_ready(process, f"{url}/ready", ready_timeout_s)
     return Gateway(process, url, master_key, path)
 
 
@@ -118,3 +122,30 @@ def wait_ready(process: subprocess.Popen[str], url: str, timeout_s: float = 90) 
         time.sleep(0.05)
     process.kill()
     raise RuntimeError(f"{url} not ready in {timeout_s}s")
+
+
+@dataclass
+class Optimizer:
+    process: subprocess.Popen[str]
+    url: str
+
+    def wait_ready(self, timeout_s: float = 300) -> None:
+        wait_ready(self.process, f"{self.url}/health", timeout_s=timeout_s)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def spawn_optimizer(port: int, gateway_v1: str, log: Path, *extra: str) -> Optimizer:
+    """The optimizer service on `port`, its sub-calls going to the gateway at `gateway_v1`;
+    `wait_ready` before using it: OptiLLM's imports (its Flask server, sympy, z3) take
+    seconds, a minute or more on a busy machine, so it starts while the rest does."""
+    command = [sys.executable, "-m", "optimizer", "serve", "--port", str(port)]
+    command += ["--gateway-url", gateway_v1, "--log-level", "warning", *extra]
+    with log.open("w") as output:  # a file, not a pipe: nobody reads it while it runs
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, text=True)
+    return Optimizer(process, f"http://127.0.0.1:{port}")

@@ -142,7 +142,8 @@ DOCUMENTED: dict[str, frozenset[str]] = {
 
 # Read by the gateway (tags, session, cache control, …) and never sent on: a provider
 # has its own meaning for `metadata`, and LiteLLM reads control keys out of it.
-GATEWAY_FIELDS = frozenset({"metadata"})
+# `optillm_approach` names the optimizer run a request asks for (llm_proxy.optimizer).
+GATEWAY_FIELDS = frozenset({"metadata", "optillm_approach"})
 # The one metadata field Anthropic documents; it is the caller's, so it is passed on.
 _ANTHROPIC_METADATA = ("user_id",)
 

@@ -1,0 +1,128 @@
+"""One stack for the session: simulator, gateway (tracing on), optimizer, all on loopback.
+
+The gateway reaches the optimizer through a wiretap (a TCP relay that keeps what the gateway
+sent), so tests can read the delegated credential off the wire. The simulator answers
+instantly except `m-slow`, which the deadline and credential-lifetime tests use.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from tests.optimizer.wiretap import Wiretap
+from tests.support.processes import (
+    Gateway,
+    Simulator,
+    free_port,
+    spawn_optimizer,
+    start_gateway,
+    start_simulator,
+)
+from tests.telemetry.otlp_receiver import OtlpReceiver
+
+MASTER = "sk-test-master-optimizer-0123456789"
+SIM_CONFIG: dict[str, Any] = {
+    "name": "sim-optimizer",
+    "record_limit": 5000,
+    "default": {"output_tokens": 12},
+    "models": {"m-slow": {"latency_ms": 700}},
+}
+
+
+@dataclass
+class Stack:
+    simulator: Simulator
+    gateway: Gateway
+    optimizer_url: str
+    tap: Wiretap
+    otlp: OtlpReceiver
+
+    def client(self, key: str | None = None) -> openai.OpenAI:
+        return openai.OpenAI(
+            base_url=self.gateway.v1, api_key=key or self.gateway.master_key, max_retries=0
+        )
+
+    def admin(self) -> httpx.Client:
+        return self.gateway.client()
+
+    def sim(self) -> httpx.Client:
+        return self.simulator.client()
+
+    def sub_calls(self, parent: str, expected: int | None = None) -> list[dict[str, Any]]:
+        """The request log's records of `parent`'s sub-calls (written in batches: polled)."""
+        deadline = time.monotonic() + 10
+        with self.admin() as admin:
+            while True:
+                rows = admin.get(
+                    "/admin/logs", params={"parent_request_id": parent, "limit": 200}
+                ).json()["data"]
+                if (expected is None or len(rows) >= expected) and (rows or expected == 0):
+                    return list(rows)
+                if time.monotonic() > deadline:
+                    return list(rows)
+                time.sleep(0.05)
+
+    def record(self, request_id: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 10
+        with self.admin() as admin:
+            while True:
+                answer = admin.get(f"/admin/logs/{request_id}")
+                if answer.status_code == 200 or time.monotonic() > deadline:
+                    answer.raise_for_status()
+                    return dict(answer.json())
+                time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    directory = tmp_path_factory.mktemp("optimizer")
+    gateway_port, optimizer_port = free_port(), free_port()
+    gateway_v1 = f"http://127.0.0.1:{gateway_port}/v1"
+    log = directory / "optimizer.log"
+    optimizer = spawn_optimizer(optimizer_port, gateway_v1, log, "--keepalive-s", "0.05")
+    simulator = start_simulator(SIM_CONFIG, directory)
+    otlp = OtlpReceiver()
+    tap = Wiretap(optimizer_port)
+    sim = simulator.v1
+    config = {
+        "spend": {"spool_dir": str(directory / "spool"), "flush_interval_ms": 20},
+        "observability": {"tracing": True, "request_log": False},
+        "backends": [
+            {"name": "mini", "provider": "simulator", "endpoint": sim, "model": "gpt-4o-mini",
+             "input_cost_per_mtok": 150, "output_cost_per_mtok": 600},
+            {"name": "slow", "provider": "simulator", "endpoint": sim, "model": "m-slow",
+             "input_cost_per_mtok": 150, "output_cost_per_mtok": 600},
+            {"name": "embed", "provider": "simulator", "endpoint": sim,
+             "model": "text-embedding-3-small"},
+        ],
+        "optimizer": {"url": f"http://127.0.0.1:{tap.port}", "deadline_ms": 20000},
+    }  # fmt: skip
+    env = {
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "50",
+        "OTEL_SERVICE_NAME": "llm-proxy-optimizer-test",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        # Starts while the optimizer imports OptiLLM: both take longer than alone.
+        gateway = start_gateway(
+            config, directory, master_key=MASTER, port=gateway_port, ready_timeout_s=300
+        )
+    optimizer.wait_ready()
+    try:
+        yield Stack(simulator, gateway, optimizer.url, tap, otlp)
+    finally:
+        optimizer.stop()
+        gateway.stop()
+        tap.close()
+        otlp.stop()
+        simulator.stop()
