@@ -29,6 +29,8 @@ class Declared:
     type: str
     name: str
     inputs: dict[str, Any]
+    # Dotted paths of the inputs that reached the engine marked secret.
+    secret_inputs: frozenset[str] = frozenset()
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -61,11 +63,20 @@ class _Recorder(pulumi.runtime.Mocks):
         self.resources: list[Declared] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self.resources.append(Declared(args.typ, args.name, _plain(args.inputs)))
+        marked = frozenset(_secret_paths(args.inputs, ""))
+        self.resources.append(Declared(args.typ, args.name, _plain(args.inputs), marked))
         return f"{args.name}-id", args.inputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         return {}
+
+
+def _secret_paths(value: Any, path: str) -> list[str]:
+    if not isinstance(value, dict):
+        return []
+    if _SECRET_SIG in value:
+        return [path]
+    return [p for k, v in value.items() for p in _secret_paths(v, f"{path}.{k}".lstrip("."))]
 
 
 def _plain(value: Any) -> Any:

@@ -179,6 +179,17 @@ def test_no_secret_value_outside_a_secret(stack: Stack) -> None:
     assert edge["edge-secret"] == stack.secrets["edgeSecret"]
 
 
+def test_secrets_reach_kubernetes_marked_secret(stack: Stack) -> None:
+    """Taken from the stack's secrets (require_secret), not plain config: the engine keeps
+    them encrypted in the state and out of previews and logs."""
+    secrets = stack.kinds("Secret")
+    assert {s.manifest["metadata"]["name"] for s in secrets} >= {"llm-proxy-env", "kong-edge"}
+    for secret in secrets:
+        values = secret.manifest["stringData"]
+        marked = secret.secret_inputs
+        assert "stringData" in marked or {f"stringData.{k}" for k in values} <= marked, secret.name
+
+
 def test_llm_proxy_reads_its_secrets_from_its_secret(stack: Stack) -> None:
     (container,) = _containers(stack.named("Deployment", "llm-proxy"))
     assert container["envFrom"] == [{"secretRef": {"name": "llm-proxy-env"}}]

@@ -164,8 +164,10 @@ def _serve(
             ssl_keyfile=tls.key_file if tls else None,
             timeout_graceful_shutdown=int(config.gateway.drain_timeout_s),
             # A worker answers the supervisor's pings once its imports are done: on a busy
-            # machine that takes longer than uvicorn's 5 s, which would kill it as hung.
-            timeout_worker_healthcheck=600,
+            # machine that takes longer than uvicorn's 5 s, which would kill it as hung
+            # (measured: 45 s at a load average of 20 on 2 cores). The supervisor also
+            # waits this long on a hung worker before it acts on a signal.
+            timeout_worker_healthcheck=120,
         )
     )
     if workers > 1:
