@@ -26,7 +26,8 @@ def wait_for(check: Callable[[], bool], timeout_s: float = 15.0) -> None:
 
 
 def logged(database_url: str, prefix: str) -> list[dict[str, Any]]:
-    return records(database_url, "request_id LIKE %s", prefix + "%")
+    """Rows whose client-sent x-request-id (the correlation field) starts with `prefix`."""
+    return records(database_url, "client_request_id LIKE %s", prefix + "%")
 
 
 def send(gateway: Gateway, request_id: str, body: dict[str, Any], key: str = MASTER) -> int:
@@ -60,7 +61,9 @@ def test_one_record_per_outcome(
         finally:
             sim.post("/_sim/reset")
     wait_for(lambda: len(logged(database_url, run_id)) == 5)
-    rows = {row["request_id"].removeprefix(run_id): row for row in logged(database_url, run_id)}
+    rows = {
+        row["client_request_id"].removeprefix(run_id): row for row in logged(database_url, run_id)
+    }
     assert set(rows) == {"ok", "stream", "not-allowed", "no-model", "upstream"}
     ok = rows["ok"]
     assert ok["status"] == 200 and ok["key_id"] == key["id"]
@@ -141,8 +144,9 @@ def test_no_record_is_lost_while_the_database_is_unreachable(
     assert len(logged(database_url, run_id)) == 130
     successor.stop()
     rows = logged(database_url, run_id)
-    ids = [row["request_id"] for row in rows]
+    ids = [row["client_request_id"] for row in rows]
     assert len(ids) == len(set(ids)) == 155
+    assert len({row["request_id"] for row in rows}) == 155
 
 
 def test_usage_by_team_and_key(gateway: Gateway, database_url: str) -> None:

@@ -20,9 +20,10 @@ from llm_proxy.api.admin import config as admin_config
 from llm_proxy.api.admin import limits as admin_limits
 from llm_proxy.api.admin import logs as admin_logs
 from llm_proxy.api.admin import timeseries as admin_timeseries
+from llm_proxy.api.body_limit import BodyLimit
 from llm_proxy.gateway import Gateway, log
 from llm_proxy.pipeline import Pipeline
-from llm_proxy.pipeline.errors import GatewayError
+from llm_proxy.pipeline.errors import GatewayError, invalid_input
 from llm_proxy.pipeline.tokens import count_text
 
 
@@ -41,6 +42,7 @@ def build_app(gateway: Gateway) -> FastAPI:
         app.include_router(module.router)
     for module in (metrics, admin_logs, admin_timeseries):
         app.include_router(module.router)
+    app.add_middleware(BodyLimit, limit=lambda: gateway.config.gateway.max_body_bytes)
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -91,11 +93,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     message = "Not found." if exc.status_code == 404 else str(exc.detail)
     if exc.status_code == 405:
         message = f"Method {request.method} is not allowed on {request.url.path}."
-    return _render(request, GatewayError(exc.status_code, message))
+    return await _gateway_error(
+        request, GatewayError(exc.status_code, message, headers=dict(exc.headers or {}))
+    )
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
-    return _render(request, GatewayError(400, str(exc)))
+    assert isinstance(exc, RequestValidationError)
+    return _render(request, invalid_input(exc.errors()))
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:

@@ -16,6 +16,7 @@ from llm_proxy.app import build_app
 from llm_proxy.config import ConfigError, GatewayConfig, load_config
 from llm_proxy.config.models import Database as DatabaseSettings
 from llm_proxy.config.secrets import SecretError, resolve_secret
+from llm_proxy.connections import ServerConfig
 from llm_proxy.embedded import (
     embedded_config,
     provider_backends,
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
         config = _load_or_exit(args.config)
         master_key = _master_key_or_exit(config)
         _serve(
-            config, master_key, args.config, args.host, args.port, announce=False,
+            config, master_key, args.config, args.host, args.port, announce=None,
             workers=args.workers,
         )  # fmt: skip
     else:
@@ -100,14 +101,17 @@ def _run_embedded(host: str | None, port: int | None, workers: int) -> None:
     host = host or "127.0.0.1"
     port = port or int(os.environ.get("GATEWAY_PORT", "4000"))
     master_key = os.environ.get("GATEWAY_MASTER_KEY")
+    # A key the operator chose is never printed (terminals and CI logs keep what they show);
+    # only one generated here, which nobody could know otherwise.
+    shown = "$GATEWAY_MASTER_KEY"
     if not master_key:
-        master_key = "sk-gw-master-" + secrets.token_urlsafe(24)
+        master_key = shown = "sk-gw-master-" + secrets.token_urlsafe(24)
         print(f"GATEWAY_MASTER_KEY was not set; generated master key: {master_key}")
     config_file = Path(os.environ.get("GATEWAY_CONFIG", "gateway.yaml"))
     if config_file.exists():
         print(f"using {config_file}")
         config = _load_or_exit(config_file)
-        _serve(config, master_key, config_file, host, port, announce=True, workers=workers)
+        _serve(config, master_key, config_file, host, port, announce=shown, workers=workers)
         return
     backends = provider_backends()
     simulator = None
@@ -119,7 +123,7 @@ def _run_embedded(host: str | None, port: int | None, workers: int) -> None:
         print(f"no OPENAI_API_KEY or ANTHROPIC_API_KEY set: fronting the simulator at {base_url}")
     try:
         config = embedded_config(host, port, backends)
-        _serve(config, master_key, None, host, port, announce=True, workers=workers)
+        _serve(config, master_key, None, host, port, announce=shown, workers=workers)
     finally:
         if simulator is not None:
             simulator.terminate()
@@ -132,9 +136,10 @@ def _serve(
     host: str | None,
     port: int | None,
     *,
-    announce: bool,
+    announce: str | None,
     workers: int = 1,
 ) -> None:
+    """Serve until stopped; `announce`: print the base URL and a curl line with that key."""
     problem = shared_state_problem(config, workers)
     if problem:
         sys.exit(problem)
@@ -146,18 +151,19 @@ def _serve(
     except RegistryError as exc:
         sys.exit("\n".join(f"{config_path or 'config'}: {p}" for p in exc.problems))
     except SecretError as exc:
-        sys.exit(f"gateway.edge_secret_ref: {exc}")
+        sys.exit(str(exc))
     listen = config.gateway.listen
     tls = config.gateway.tls
     server = uvicorn.Server(
-        uvicorn.Config(
+        ServerConfig(
             WORKER_APP if workers > 1 else build_app(gateway),
+            header_timeout_s=config.gateway.header_timeout_s,
+            timeout_keep_alive=config.gateway.keep_alive_s,
             factory=workers > 1,
             workers=workers,
             host=host or listen.host,
             port=listen.port if port is None else port,
             loop="uvloop",
-            http="httptools",
             log_level=config.observability.log_level,
             access_log=False,
             ssl_certfile=tls.cert_file if tls else None,
@@ -171,31 +177,32 @@ def _serve(
         )
     )
     if workers > 1:
-        on_ready = (lambda bound: _announce(server.config, bound, master_key)) if announce else None
+        shown = announce
+        on_ready = (lambda bound: _announce(server.config, bound, shown)) if shown else None
         serve_workers(server.config, config, config_path, master_key, on_ready)
         return
     # uvicorn's loop="uvloop" applies only when uvicorn runs the loop itself.
-    uvloop.run(_serve_until_stopped(server, master_key, announce))
+    uvloop.run(_serve_until_stopped(server, announce))
 
 
-async def _serve_until_stopped(server: uvicorn.Server, master_key: str, announce: bool) -> None:
+async def _serve_until_stopped(server: uvicorn.Server, announce: str | None) -> None:
     serving = asyncio.ensure_future(server.serve())
     # uvicorn offers no start-up event; poll its flag until it listens or gives up.
     while not server.started and not serving.done():  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     if server.started:
         tune_gc()
-    if announce and server.started:
-        _announce(server.config, server.config.port, master_key)
+    if announce is not None and server.started:
+        _announce(server.config, server.config.port, announce)
     await serving
 
 
-def _announce(config: uvicorn.Config, port: int, master_key: str) -> None:
+def _announce(config: uvicorn.Config, port: int, shown_key: str) -> None:
     scheme = "https" if config.ssl_certfile else "http"
     base = f"{scheme}://{config.host}:{port}"
     print(f"\nllm gateway ready at {base}/v1  (OpenAI and Anthropic SDKs: set base URL to it)")
     print(
-        f"try:\n  curl {base}/v1/chat/completions -H 'Authorization: Bearer {master_key}' "
+        f'try:\n  curl {base}/v1/chat/completions -H "Authorization: Bearer {shown_key}" '
         "-H 'Content-Type: application/json' "
         '-d \'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Hello!"}]}\'\n',
         flush=True,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from llm_proxy.cache import ResponseCache
 from llm_proxy.config import GatewayConfig, load_config
+from llm_proxy.config.secrets import resolve_setting
 from llm_proxy.limits.enforcer import Enforcer
 from llm_proxy.optimizer.service import OptimizerService
 from llm_proxy.pipeline.auto_route import RouterClient
@@ -63,15 +64,17 @@ class Gateway:
         self.cache = ResponseCache(lambda: self.config)
         self.draining = False
         self._reload_lock = asyncio.Lock()
+        self.metrics_token = _metrics_token(config)
 
     @property
     def config(self) -> GatewayConfig:
         return self.registry.config
 
     def secrets(self) -> list[str]:
-        """Values no log line may show: the master key and the providers' keys."""
+        """Values no log line may show: the master key, the providers' keys, the scrape token."""
         keys = [d.api_key for d in self.registry.deployments.values() if d.api_key]
-        return [self.master_key, *keys]
+        scrape = [self.metrics_token] if self.metrics_token else []
+        return [self.master_key, *keys, *scrape]
 
     async def reload(self) -> Registry:
         """Re-read the config file; on any problem keep the running config and raise."""
@@ -84,6 +87,7 @@ class Gateway:
             self.cache.prepare(config.cache)
             self.enforcer.configure(config.limits)
             self.telemetry.reconfigure(config.observability)
+            self.metrics_token = _metrics_token(config)
             self.start_probes()
             log.info("config reloaded: %d backends", len(config.backends))
             return registry
@@ -115,3 +119,8 @@ class Gateway:
         await self.cache.close()
         await self.enforcer.close()
         self.telemetry.close()
+
+
+def _metrics_token(config: GatewayConfig) -> str | None:
+    reference = config.observability.metrics_token_ref
+    return resolve_setting(reference, "observability.metrics_token_ref") if reference else None

@@ -6,13 +6,12 @@ see to the paths this module does not serve), since Anthropic's clients read no 
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from fastapi import APIRouter
+from llm_proxy.api.content import check_anthropic_messages
 from llm_proxy.api.handling import handle
 from llm_proxy.api.parameters import refuse_undocumented
-from llm_proxy.api.requests import new_context, read_body, require_max_tokens, require_messages
+from llm_proxy.api.requests import new_context, read_body, require_anthropic, require_messages
 from llm_proxy.api.responses import anthropic_error_event, error_response
 from llm_proxy.api.token_count import count_input_tokens
 from llm_proxy.gateway import Gateway
@@ -28,14 +27,9 @@ def render(error: GatewayError) -> bytes:
     return error.anthropic_body()
 
 
-def _validate(body: dict[str, Any]) -> None:
-    require_messages(body)
-    require_max_tokens(body)
-
-
 @router.post("/v1/messages", summary="Create a message (Anthropic format)")
 async def messages(request: Request) -> Response:
-    return await handle(request, "messages", _validate, render, anthropic_error_event)
+    return await handle(request, "messages", require_anthropic, render, anthropic_error_event)
 
 
 @router.post("/v1/messages/count_tokens", summary="Count a message's input tokens (Anthropic)")
@@ -44,9 +38,10 @@ async def count_tokens(request: Request) -> Response:
     ctx = new_context(request, "messages")
     try:
         ctx.identity = await identify(ctx.headers, gateway.master_key, gateway.directory)
-        await read_body(ctx, request, gateway.config.gateway.max_body_bytes)
+        await read_body(ctx, request)
         refuse_undocumented("count_tokens", ctx.body)
         require_messages(ctx.body)
+        check_anthropic_messages(ctx.body)
         count = await count_input_tokens(gateway, ctx)
     except GatewayError as error:
         return error_response(error, render, ctx.request_id)

@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 from llm_proxy.api.parameters import refuse_undocumented
 from llm_proxy.api.requests import new_context, read_body
 from llm_proxy.api.responses import ErrorFormat, error_response, reply_response, stream_response
-from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline import Pipeline
 from llm_proxy.pipeline.context import Api
 from llm_proxy.pipeline.errors import GatewayError
@@ -28,13 +27,12 @@ async def handle(
     render_error: ErrorFormat,
     error_event: Callable[[str], bytes],
 ) -> Response:
-    gateway: Gateway = request.app.state.gateway
     pipeline: Pipeline = request.app.state.pipeline
     ctx = new_context(request, api)
     pipeline.begin(ctx, request.headers)
     try:
         await pipeline.identify(ctx)
-        await read_body(ctx, request, gateway.config.gateway.max_body_bytes)
+        await read_body(ctx, request)
         refuse_undocumented(api, ctx.body)
         validate(ctx.body)
         result = await until_disconnected(request, pipeline.run(ctx))

@@ -6,10 +6,8 @@ import time
 from typing import Any
 
 from fastapi import APIRouter
-from llm_proxy.api.responses import error_response
+from llm_proxy.api.admin.access import GatewayDep, Readonly
 from llm_proxy.gateway import Gateway
-from llm_proxy.pipeline.errors import GatewayError
-from llm_proxy.pipeline.identify import require_master_key
 from llm_proxy.upstream.deployment import Deployment
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -31,12 +29,8 @@ async def ready(request: Request) -> Response:
 
 
 @router.get("/v1/providers/health", summary="Circuit state, error rates and latency per deployment")
-async def providers_health(request: Request) -> Response:
-    gateway: Gateway = request.app.state.gateway
-    try:
-        require_master_key(dict(request.headers), gateway.master_key)
-    except GatewayError as error:
-        return error_response(error, GatewayError.openai_body)
+async def providers_health(_: Readonly, gateway: GatewayDep) -> Response:
+    """The master key or an admin token of any role (operators' view, not tenants')."""
     deployments = [_describe(d) for d in gateway.registry.deployments.values()]
     return JSONResponse({"object": "list", "data": deployments})
 

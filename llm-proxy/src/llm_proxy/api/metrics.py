@@ -1,15 +1,20 @@
-"""`GET /metrics`: Prometheus' text format, for scrapers (like `/health`, no key needed).
+"""`GET /metrics`: Prometheus' text format, for scrapers.
 
-The labels carry model groups, providers, deployments and team ids, never keys or
-prompts; keep the port private or put the scrape behind the edge's access rules.
+With `observability.metrics_token_ref` set, a scrape must bring that token as a bearer
+token (Prometheus' `authorization` setting); unset, the endpoint is open, for a port that
+only the scraper reaches. The labels carry model groups, providers, deployments and team
+ids, never keys or prompts.
 """
 
 from __future__ import annotations
+
+import hmac
 
 from fastapi import APIRouter
 from llm_proxy.api.responses import error_response
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.errors import GatewayError
+from llm_proxy.pipeline.identify import credential
 from llm_proxy.telemetry.metrics import CONTENT_TYPE
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,4 +29,10 @@ async def metrics(request: Request) -> Response:
     if exported is None:
         off = GatewayError(404, "Metrics are off (observability.metrics: false).")
         return error_response(off, GatewayError.openai_body)
+    token = gateway.metrics_token
+    if token is not None:
+        presented = credential(dict(request.headers)) or ""
+        if not hmac.compare_digest(presented.encode(), token.encode()):
+            refused = GatewayError(401, "Scraping /metrics needs its bearer token.")
+            return error_response(refused, GatewayError.openai_body)
     return Response(exported.exposition(), media_type=CONTENT_TYPE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 from fastapi import APIRouter
 from llm_proxy.api.handling import handle
-from llm_proxy.api.requests import require_input, require_messages, require_prompt
+from llm_proxy.api.requests import require_chat, require_input, require_prompt
 from llm_proxy.api.responses import error_response, openai_error_event
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.errors import GatewayError
@@ -22,7 +22,7 @@ def render(error: GatewayError) -> bytes:
 
 @router.post("/v1/chat/completions", summary="Create a chat completion (OpenAI format)")
 async def chat_completions(request: Request) -> Response:
-    return await handle(request, "chat", require_messages, render, openai_error_event)
+    return await handle(request, "chat", require_chat, render, openai_error_event)
 
 
 @router.post("/v1/completions", summary="Create a text completion (OpenAI's legacy format)")

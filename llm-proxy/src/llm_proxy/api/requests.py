@@ -1,4 +1,9 @@
-"""Reading a client request: size limit, JSON, the fields every endpoint needs."""
+"""Reading a client request: size limit, JSON, the fields every endpoint needs.
+
+A body nested deeper than `MAX_DEPTH` is refused as it is read: nothing the APIs document
+comes near it, and the serializers later stages use (the cache key, token counting, the
+JSON encoders) stop at a few hundred levels with an error that would be a 500.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,18 @@ import uuid
 from typing import Any
 
 import orjson
+from llm_proxy.api.body_limit import BodyTooLarge
+from llm_proxy.api.content import check_anthropic_messages, check_openai_messages
 from llm_proxy.pipeline.authorize import default_model
 from llm_proxy.pipeline.context import Api, RequestContext
 from llm_proxy.pipeline.errors import GatewayError, bad_request
 from starlette.requests import Request
 
+MAX_DEPTH = 64
+# OpenAI's own bound on `n`, the number of choices.
+_MAX_CHOICES = 128
+# A client's x-request-id is kept up to this long (the spend log's column).
+CLIENT_REQUEST_ID_CHARS = 128
 # Only these request headers matter to the pipeline; the rest are never looked at.
 _KEPT_HEADERS = (
     "authorization",
@@ -31,23 +43,29 @@ _KEPT_HEADERS = (
 
 
 def new_context(request: Request, api: Api) -> RequestContext:
-    """A context from the headers alone, so the caller is known before the body is read."""
+    """A context from the headers alone, so the caller is known before the body is read.
+
+    The request id is always the gateway's own: a client's `x-request-id` could repeat
+    another request's (or another team's) and so merge or hide spend records. It is kept,
+    clipped, as the correlation id.
+    """
     headers = {name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers}
+    correlation = headers.pop("x-request-id", None)
     return RequestContext(
-        request_id=headers.get("x-request-id") or f"req_{uuid.uuid4().hex}",
+        request_id=f"req_{uuid.uuid4().hex}",
         api=api,
         body={},
         headers=headers,
+        client_request_id=correlation[:CLIENT_REQUEST_ID_CHARS] if correlation else None,
     )
 
 
-async def read_body(ctx: RequestContext, request: Request, max_bytes: int) -> None:
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > max_bytes:
-        raise GatewayError(413, f"Request body is larger than {max_bytes} bytes.")
-    raw = await request.body()
-    if len(raw) > max_bytes:
-        raise GatewayError(413, f"Request body is larger than {max_bytes} bytes.")
+async def read_body(ctx: RequestContext, request: Request) -> None:
+    """Read and check the body; its size is bounded as it is read (`api.body_limit`)."""
+    try:
+        raw = await request.body()
+    except BodyTooLarge as exc:
+        raise GatewayError(413, exc.detail, headers=dict(exc.headers or {})) from None
     body = ctx.body = _parse_json(raw)
     headers = ctx.headers
     default_model(body, ctx.identity)
@@ -68,7 +86,23 @@ def _parse_json(raw: bytes) -> dict[str, Any]:
         raise bad_request(f"The request body is not valid JSON: {exc}.") from None
     if not isinstance(body, dict):
         raise bad_request("The request body must be a JSON object.")
+    if _nested_deeper_than(body, MAX_DEPTH):
+        raise bad_request(f"The request body is nested more than {MAX_DEPTH} levels deep.")
     return body
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest past `limit` levels (iterative: no recursion limit)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return True
+                pending.append((child, depth + 1))
+    return False
 
 
 def _required_str(body: dict[str, Any], field: str) -> str:
@@ -101,6 +135,35 @@ def require_messages(body: dict[str, Any]) -> None:
                 f"Invalid 'messages[{index}]': expected an object with a 'role'.",
                 param=f"messages[{index}]",
             )
+
+
+def require_chat(body: dict[str, Any]) -> None:
+    """A chat completion: its messages and their parts, stream options and choice count."""
+    require_messages(body)
+    check_openai_messages(body["messages"])
+    options = body.get("stream_options")
+    if options is not None:
+        if not isinstance(options, dict):
+            raise bad_request("Invalid 'stream_options': expected an object.", "stream_options")
+        if not isinstance(options.get("include_usage", False), bool):
+            raise bad_request(
+                "Invalid 'stream_options.include_usage': expected a boolean.",
+                param="stream_options.include_usage",
+            )
+    choices = body.get("n")
+    if choices is not None and (
+        not isinstance(choices, int)
+        or isinstance(choices, bool)
+        or not 1 <= choices <= _MAX_CHOICES
+    ):
+        raise bad_request(f"Invalid 'n': expected an integer from 1 to {_MAX_CHOICES}.", param="n")
+
+
+def require_anthropic(body: dict[str, Any]) -> None:
+    """An Anthropic message: its messages, their content blocks, and max_tokens."""
+    require_messages(body)
+    check_anthropic_messages(body)
+    require_max_tokens(body)
 
 
 def require_input(body: dict[str, Any]) -> None:

@@ -47,7 +47,12 @@ class GatewaySection(_Strict):
     listen: Listen = Listen()
     tls: TLS | None = None
     master_key_ref: str = "env:GATEWAY_MASTER_KEY"
+    # Bodies are read up to this many bytes, on every route; past it, 413.
     max_body_bytes: Annotated[int, Field(gt=0)] = 8 * 1024 * 1024
+    # A client has this long to send a request's headers (slow senders hold sockets).
+    header_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    # A keep-alive connection idle this long between requests is closed.
+    keep_alive_s: Annotated[int, Field(ge=1)] = 5
     drain_timeout_s: Annotated[float, Field(ge=0)] = 30.0
     # Kong's shared secret (env:/file:). A request carrying it in `x-gateway-edge-secret`
     # is trusted to name its caller in `X-Consumer-Username` (the key id); unset: never.
@@ -56,9 +61,13 @@ class GatewaySection(_Strict):
     @field_validator("edge_secret_ref")
     @classmethod
     def _edge_secret_reference(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("env:", "file:")):
-            raise ValueError("must be a reference 'env:NAME' or 'file:PATH', never the secret")
-        return value
+        return _reference(value)
+
+
+def _reference(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("env:", "file:")):
+        raise ValueError("must be a reference 'env:NAME' or 'file:PATH', never the secret")
+    return value
 
 
 class Backend(_Strict):
@@ -138,6 +147,9 @@ class CircuitBreaker(_Strict):
     window_s: Annotated[float, Field(gt=0)] = 60.0
     min_requests: Annotated[int, Field(ge=1)] = 20
     open_s: Annotated[float, Field(gt=0)] = 30.0
+    # The shared circuit opens only on failures from this many callers (keys); one
+    # caller's own failures bench the deployment for that caller alone.
+    min_callers: Annotated[int, Field(ge=1)] = 2
 
 
 class HealthProbes(_Strict):
@@ -185,8 +197,16 @@ class Observability(_Strict):
     tracing: bool = False
     # Prometheus metrics on GET /metrics.
     metrics: bool = True
+    # A bearer token (env:/file:) scrapers must send to GET /metrics; unset, /metrics is
+    # open, so keep the port private (or the edge's access rules in front of it).
+    metrics_token_ref: str | None = None
     # One JSON line per request on stdout.
     request_log: bool = True
+
+    @field_validator("metrics_token_ref")
+    @classmethod
+    def _metrics_token_reference(cls, value: str | None) -> str | None:
+        return _reference(value)
 
 
 class RateRule(_Strict):

@@ -23,3 +23,11 @@ def resolve_secret(reference: str) -> str:
         except OSError as exc:
             raise SecretError(f"cannot read {target}: {exc.strerror}") from None
     raise SecretError(f"{reference!r} is not an 'env:' or 'file:' reference")
+
+
+def resolve_setting(reference: str, setting: str) -> str:
+    """`resolve_secret`, naming the config setting the reference came from when it fails."""
+    try:
+        return resolve_secret(reference)
+    except SecretError as exc:
+        raise SecretError(f"{setting}: {exc}") from None

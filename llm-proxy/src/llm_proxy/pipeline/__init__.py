@@ -110,6 +110,7 @@ class Pipeline:
                     session=ctx.session_id,
                     estimated_tokens=ctx.estimated_tokens,
                     wire=_WIRES.get(ctx.api, "openai"),
+                    caller=ctx.identity.caller,
                 )
         except UpstreamError as error:
             raise _client_error(error) from None
@@ -155,7 +156,7 @@ class Pipeline:
         ctx.error = error.message
         deployment = ctx.dispatch.deployment
         if deployment is not None:
-            deployment.health.failed(error.message)
+            deployment.health.failed(error.message, caller=ctx.identity.caller)
 
     def _call(self, ctx: RequestContext) -> Call[Reply | Stream]:
         body, stream, headers = ctx.body, ctx.stream, ctx.headers

@@ -40,15 +40,24 @@ def authorize(ctx: RequestContext) -> None:
     cap = identity.max_tokens_cap
     if cap is None or ctx.api == "embeddings":
         return
+    # Each of `n` choices may use the limit: the cap bounds their sum.
+    n = ctx.body.get("n")
+    choices = n if isinstance(n, int) and not isinstance(n, bool) and n > 1 else 1
     for name, value in limits.items():
-        if value > cap:
+        if value * choices > cap:
+            asked = f"{value} for each of {choices} choices" if choices > 1 else str(value)
             raise bad_request(
-                f"'{name}' is {value}, over this API key's cap of {cap} output tokens.",
+                f"'{name}' is {asked}, over this API key's cap of {cap} output tokens.",
                 param=name,
             )
     if not limits:
         # Unbounded output would get around the cap: bound it at the cap.
-        ctx.body[_CAP_FIELDS.get(ctx.api, "max_tokens")] = cap
+        if choices > cap:
+            raise bad_request(
+                f"'n' is {choices}, more choices than this API key's cap of {cap} output tokens.",
+                param="n",
+            )
+        ctx.body[_CAP_FIELDS.get(ctx.api, "max_tokens")] = cap // choices
 
 
 def _output_limits(body: dict[str, Any]) -> dict[str, int]:

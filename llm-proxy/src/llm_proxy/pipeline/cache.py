@@ -2,8 +2,9 @@
 
 Only OpenAI chat completions are cached. A request is looked up unless the client opts out
 (`Cache-Control: no-cache`, `x-gateway-cache: bypass`, `metadata.bypass_cache`), its model or
-path is excluded, or an agent has tool calls in flight. Answers are scoped by team, except for
-the groups configured as shared.
+path is excluded, or an agent has tool calls in flight. Answers are scoped by team (a key
+with no team is a scope of its own, as is the master key), except for the groups
+configured as shared.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from llm_proxy.cache.keys import exact_key, semantic_prompt, tool_calls_in_fligh
 from llm_proxy.cache.replay import collect, replay
 from llm_proxy.config.models import GatewayConfig
 from llm_proxy.limits.cost import token_prices
-from llm_proxy.pipeline.context import RequestContext
+from llm_proxy.pipeline.context import Identity, RequestContext
 from llm_proxy.upstream.transports.base import Reply, Stream, Usage
 
 _PATH = "/v1/chat/completions"
@@ -76,8 +77,7 @@ class CacheStage:
             ctx.cache_result = "bypass"
             self.cache.count("bypassed")
             return None
-        team = _SHARED_SCOPE if model in settings.shared_groups else None
-        team = team or ctx.identity.team_id or _MASTER_SCOPE
+        team = _SHARED_SCOPE if model in settings.shared_groups else cache_scope(ctx.identity)
         semantic = settings.semantic
         prompt = (
             semantic_prompt(team, model, ctx.body, semantic.max_temperature)
@@ -120,6 +120,12 @@ class CacheStage:
 
         stream.events = recorded()
         return stream
+
+
+def cache_scope(identity: Identity) -> str:
+    """Whose answers a caller shares: its team's, else its own key's (ids never collide:
+    `team_…`, `key_…`), else the master key's."""
+    return identity.team_id or identity.key_id or _MASTER_SCOPE
 
 
 def _cost_usd(ctx: RequestContext) -> float:

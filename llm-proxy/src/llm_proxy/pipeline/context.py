@@ -60,6 +60,11 @@ class Identity:
     # scope that lists any): a request may use an approach every list names.
     optimizer_approaches: tuple[tuple[str, ...], ...] = ()
 
+    @property
+    def caller(self) -> str:
+        """Whose requests these are, for counting failures per caller: the key, or master."""
+        return self.key_id or "master"
+
 
 @dataclass(frozen=True, slots=True)
 class RouteDecision:
@@ -83,10 +88,13 @@ class RouteDecision:
 
 @dataclass(slots=True)
 class RequestContext:
+    # The gateway's own id (`req_…`), unique per request: what the spend log dedups on.
     request_id: str
     api: Api
     body: dict[str, Any]
     headers: dict[str, str]
+    # The caller's x-request-id, clipped: a correlation field, never an identity.
+    client_request_id: str | None = None
     started: float = field(default_factory=time.perf_counter)
     identity: Identity = field(default_factory=Identity)
     requested_model: str = ""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import orjson
 
 _OPENAI_TYPES = {
@@ -56,3 +59,20 @@ class GatewayError(Exception):
 
 def bad_request(message: str, param: str | None = None) -> GatewayError:
     return GatewayError(400, message, param=param)
+
+
+# Where a pydantic problem sits, before the field path: not part of the field's name.
+_SOURCES = ("body", "query", "path", "header", "cookie")
+
+
+def invalid_input(problems: Sequence[Any]) -> GatewayError:
+    """The first problem pydantic found, as a 400 naming its field (and nothing else:
+    the rendering of the whole error names the server's source files)."""
+    problem = problems[0] if problems else {}
+    if problem.get("type") == "json_invalid":
+        return bad_request("The request body is not valid JSON.")
+    location = [str(part) for part in problem.get("loc", ()) if part not in _SOURCES]
+    field = ".".join(location) or None
+    message = str(problem.get("msg", "not a valid value"))[:300]
+    where = f"'{field}'" if field else "request"
+    return bad_request(f"Invalid {where}: {message}.", param=field)

@@ -48,11 +48,6 @@ def is_master(presented: str, master_key: str) -> bool:
     return hmac.compare_digest(presented.encode(), master_key.encode())
 
 
-def require_master_key(headers: dict[str, str], master_key: str) -> None:
-    if not is_master(_required(headers), master_key):
-        raise _invalid()
-
-
 async def identify(headers: dict[str, str], master_key: str, directory: Directory) -> Identity:
     if directory.edge_trusted(headers.get(EDGE_SECRET_HEADER)):
         key_id = headers.get(CONSUMER_HEADER)

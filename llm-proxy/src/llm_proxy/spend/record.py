@@ -54,7 +54,7 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         cost = run.fanout.cost_usd
     identity = ctx.identity
     return RequestRecord(
-        request_id=ctx.request_id[:128],
+        request_id=ctx.request_id,
         started_at=finished - timedelta(seconds=latency_s),
         finished_at=finished,
         api=ctx.api,
@@ -86,6 +86,7 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         cost_strong_usd=_strong_cost(ctx, prompt_tokens),
         # Only a delegated credential names a parent: a client's header cannot.
         parent_request_id=ctx.delegation.parent_request_id if ctx.delegation else None,
+        client_request_id=ctx.client_request_id,
         trace_id=ctx.trace_id,
         prompt_hash=_prompt_hash(ctx.body),
         stage_timings=dict(ctx.stage_ms),

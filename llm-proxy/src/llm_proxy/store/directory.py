@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 
 from llm_proxy.config.models import GatewayConfig
-from llm_proxy.config.secrets import resolve_secret
+from llm_proxy.config.secrets import resolve_setting
 from llm_proxy.store import grants
 from llm_proxy.store.cache import TtlCache
 from llm_proxy.store.credentials import hash_secret
@@ -29,7 +29,8 @@ class Directory:
         self.signals.on_change(self._keys.clear)
         self.signals.on_change(self._admin.clear)
         edge_ref = config.gateway.edge_secret_ref
-        self._edge_secret = resolve_secret(edge_ref).encode() if edge_ref else None
+        edge_secret = resolve_setting(edge_ref, "gateway.edge_secret_ref") if edge_ref else None
+        self._edge_secret = edge_secret.encode() if edge_secret else None
 
     async def start(self) -> None:
         await self.signals.start()

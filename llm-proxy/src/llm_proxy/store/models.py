@@ -208,6 +208,7 @@ class RequestLog(Base):
         Index("ix_request_log_team_started", "team_id", "started_at"),
         Index("ix_request_log_user_started", "user_id", "started_at"),
         Index("ix_request_log_parent", "parent_request_id"),
+        Index("ix_request_log_client_request", "client_request_id"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -247,6 +248,9 @@ class RequestLog(Base):
     # What the group's strong model would have cost for the same tokens (auto-routed only).
     cost_strong_usd: Mapped[float | None] = mapped_column(Float)
     parent_request_id: Mapped[str | None] = mapped_column(String(128))
+    # The caller's own x-request-id, for correlation only (clipped; never unique, never
+    # the key records are deduplicated on: `request_id` is always the gateway's).
+    client_request_id: Mapped[str | None] = mapped_column(String(128))
     trace_id: Mapped[str | None] = mapped_column(String(64))
     prompt_hash: Mapped[str | None] = mapped_column(String(64))
     # Milliseconds per pipeline stage ({"identify": 0.02, "route": 0.1, …}), filled by telemetry.

@@ -66,6 +66,7 @@ class RequestRecord:
     router_threshold: float | None = None
     cost_strong_usd: float | None = None
     parent_request_id: str | None = None
+    client_request_id: str | None = None
     trace_id: str | None = None
     prompt_hash: str | None = None
     stage_timings: dict[str, float] = field(default_factory=dict)

@@ -119,6 +119,7 @@ def request_fields(ctx: RequestContext, outcome: Outcome) -> dict[str, Any]:
     route = ctx.route
     return {
         "request_id": ctx.request_id,
+        "client_request_id": ctx.client_request_id,
         "trace_id": ctx.trace_id,
         "api": ctx.api,
         "team_id": identity.team_id,

@@ -4,7 +4,10 @@ The plan is an ordered list of model groups (the requested one, then its fallbac
 Within a group a failed attempt moves to another deployment (or the same one after an
 exponential, jittered backoff); a 429 benches its deployment for its Retry-After, and
 when nothing else can serve, the dispatcher waits that long itself if it is short
-enough. A group whose attempts run out hands over to the next one.
+enough. A group whose attempts run out hands over to the next one. A failure that
+repeats the previous attempt's exactly (`UpstreamError.repeats`) ends the group's attempts
+at once: that request is retried once, not `max_attempts` times, wherever it is sent.
+Health is counted per caller (`caller`: who sent the request), see `upstream.health`.
 """
 
 from __future__ import annotations
@@ -82,25 +85,32 @@ class Dispatcher:
         session: str | None = None,
         estimated_tokens: int = 0,
         wire: Wire = "openai",
+        caller: str | None = None,
     ) -> Dispatched[T]:
         retries = registry.config.routing.retries
         last_error: UpstreamError | None = None
         for group in plan:
             group_call = call if self.observe is None else self.observe(call, group)
             tried: list[Deployment] = []
+            previous: UpstreamError | None = None
             for attempt in range(retries.max_attempts):
-                deployment = await self._next(registry, group, session, tried, retries, record)
+                deployment = await self._next(
+                    registry, group, session, tried, retries, record, caller
+                )
                 if deployment is None:
                     break
                 transport = self.transport_for(deployment, wire)
                 try:
                     result = await self._attempt(
-                        transport, deployment, group, group_call, record, estimated_tokens
+                        transport, deployment, group, group_call, record, estimated_tokens, caller
                     )
                 except UpstreamError as error:
                     if not error.retryable:
                         raise
                     last_error = error
+                    if error.repeats(previous):
+                        break
+                    previous = error
                     tried.append(deployment)
                     await self._backoff(attempt, retries, record)
                     continue
@@ -119,8 +129,9 @@ class Dispatcher:
         tried: list[Deployment],
         retries: Retries,
         record: Dispatch,
+        caller: str | None,
     ) -> Deployment | None:
-        deployment = registry.pick(group, session, tried)
+        deployment = registry.pick(group, session, tried, caller)
         patience = retries.max_retry_after_s
         while deployment is None:
             wait = registry.soonest_ready_s(group)
@@ -130,7 +141,7 @@ class Dispatcher:
             # The millisecond covers timers that fire a hair early (uvloop's resolution).
             await _sleep(wait + 0.001, record)
             patience -= wait
-            deployment = registry.pick(group, session, tried)
+            deployment = registry.pick(group, session, tried, caller)
         return deployment
 
     async def _attempt(
@@ -141,6 +152,7 @@ class Dispatcher:
         call: Call[T],
         record: Dispatch,
         estimated_tokens: int,
+        caller: str | None,
     ) -> T:
         health = deployment.health
         health.started()
@@ -155,16 +167,16 @@ class Dispatcher:
             if error.throttled:
                 health.throttled(error.retry_after_s or 1.0)
             elif error.retryable:
-                health.failed(error.message)
+                health.failed(error.message, caller=caller)
             else:
-                health.succeeded(elapsed * 1000)
+                health.succeeded(elapsed * 1000, caller=caller)
             raise
         except BaseException:
             deployment.in_flight -= 1
             health.released()
             raise
         elapsed = _note(record, deployment, group, started, 200, None)
-        health.succeeded(elapsed * 1000)
+        health.succeeded(elapsed * 1000, caller=caller)
         record.group = group
         record.deployment = deployment
         # in_flight stays raised: the pipeline lowers it when the answer is fully sent.

@@ -34,6 +34,19 @@ class UpstreamError(Exception):
     def throttled(self) -> bool:
         return self.status == 429
 
+    def repeats(self, earlier: UpstreamError | None) -> bool:
+        """The same answer to the same request as `earlier`: an HTTP error of the same
+        status and message (from whichever deployment; the message names it first, as
+        `name: …`). A request that fails so twice is the client's problem, not the
+        upstream's: trying again only repeats it, and counts against a shared deployment."""
+        if earlier is None or self.kind != "http" or earlier.kind != "http" or self.throttled:
+            return False
+        return self.status == earlier.status and _detail(self.message) == _detail(earlier.message)
+
+
+def _detail(message: str) -> str:
+    return message.partition(": ")[2] or message
+
 
 def parse_retry_after(value: str | None) -> float | None:
     if value is None:

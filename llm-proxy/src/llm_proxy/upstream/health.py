@@ -3,12 +3,19 @@
 LiteLLM's cooldowns bench a deployment for a fixed time after failures; they have no
 half-open state and no error-rate window. This adds both, and a cooldown honouring a
 429's Retry-After, which the balancer respects before choosing a deployment.
+
+The circuit is shared by every tenant, so one caller must not be able to open it: a
+request that breaks the upstream on purpose fails for everyone else too. Failures are
+counted per caller (a virtual key, or the master key) as well: a caller whose own
+failures reach the threshold is benched from the deployment for `open_s`, alone; the
+shared circuit opens only when the failures behind it come from at least `min_callers`
+callers. Failures the gateway sees itself (health probes, caller None) always count.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -16,6 +23,10 @@ from llm_proxy.config.models import CircuitBreaker
 
 _HISTORY_S = 300.0
 _LATENCY_SAMPLES = 512
+# Callers with failures on record, per deployment; past it the longest-quiet are forgotten.
+_CALLERS_KEPT = 10_000
+# Enough to tell "several callers" for any sane min_callers.
+_STREAK_CALLERS_KEPT = 64
 
 
 class CircuitState(StrEnum):
@@ -28,6 +39,15 @@ class CircuitState(StrEnum):
 class _Outcome:
     at: float
     ok: bool
+    caller: str | None = None
+
+
+@dataclass(slots=True)
+class _CallerRecord:
+    """One caller's run of failures on this deployment, and its bench if they opened one."""
+
+    consecutive_failures: int = 0
+    benched_until: float = 0.0
 
 
 class DeploymentHealth:
@@ -44,10 +64,13 @@ class DeploymentHealth:
         self.latency_ewma_ms: float | None = None
         self._outcomes: deque[_Outcome] = deque()
         self._latencies_ms: deque[float] = deque(maxlen=_LATENCY_SAMPLES)
+        self._callers: OrderedDict[str, _CallerRecord] = OrderedDict()
+        # The callers behind the current run of consecutive failures.
+        self._streak_callers: set[str | None] = set()
 
-    def available(self, now: float) -> bool:
-        """Whether a request may go here now; a half-open circuit admits one probe."""
-        if now < self.cooldown_until:
+    def available(self, now: float, caller: str | None = None) -> bool:
+        """Whether a request (of `caller`) may go here now; half-open admits one probe."""
+        if now < self.cooldown_until or self._benched(caller, now):
             return False
         if self.state is CircuitState.OPEN:
             if now - self.opened_at < self.policy.open_s:
@@ -62,10 +85,15 @@ class DeploymentHealth:
         if self.state is CircuitState.HALF_OPEN:
             self.probe_in_flight = True
 
-    def succeeded(self, latency_ms: float, now: float | None = None) -> None:
+    def succeeded(
+        self, latency_ms: float, now: float | None = None, caller: str | None = None
+    ) -> None:
         now = time.monotonic() if now is None else now
-        self._record(now, ok=True)
+        self._record(now, ok=True, caller=caller)
         self.consecutive_failures = 0
+        self._streak_callers.clear()
+        if caller is not None:
+            self._callers.pop(caller, None)
         self.last_success_at = time.time()
         self._latencies_ms.append(latency_ms)
         previous = self.latency_ewma_ms
@@ -74,12 +102,15 @@ class DeploymentHealth:
             self.state = CircuitState.CLOSED
             self.probe_in_flight = False
 
-    def failed(self, reason: str, now: float | None = None) -> None:
+    def failed(self, reason: str, now: float | None = None, caller: str | None = None) -> None:
         now = time.monotonic() if now is None else now
-        self._record(now, ok=False)
+        self._record(now, ok=False, caller=caller)
         self.consecutive_failures += 1
+        if len(self._streak_callers) < _STREAK_CALLERS_KEPT:
+            self._streak_callers.add(caller)
         self.last_failure_at = time.time()
         self.last_failure = reason
+        self._count_for(caller, now)
         if self.state is CircuitState.HALF_OPEN or self._should_open(now):
             self._open(now)
 
@@ -114,20 +145,46 @@ class DeploymentHealth:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
     def _should_open(self, now: float) -> bool:
-        if self.consecutive_failures >= self.policy.consecutive_failures:
+        policy = self.policy
+        if self.consecutive_failures >= policy.consecutive_failures and self._several(
+            self._streak_callers
+        ):
             return True
-        window = [o for o in self._outcomes if now - o.at <= self.policy.window_s]
-        if len(window) < self.policy.min_requests:
+        window = [o for o in self._outcomes if now - o.at <= policy.window_s]
+        if len(window) < policy.min_requests:
             return False
-        failures = sum(1 for o in window if not o.ok)
-        return failures / len(window) >= self.policy.error_rate
+        failing = [o for o in window if not o.ok]
+        return len(failing) / len(window) >= policy.error_rate and self._several(
+            {o.caller for o in failing}
+        )
+
+    def _several(self, callers: set[str | None]) -> bool:
+        """Failures from enough callers to be the deployment's, not one caller's doing."""
+        return None in callers or len(callers) >= self.policy.min_callers
+
+    def _count_for(self, caller: str | None, now: float) -> None:
+        if caller is None:
+            return
+        record = self._callers.pop(caller, None) or _CallerRecord()
+        self._callers[caller] = record  # most recently failing last
+        if record.benched_until and now >= record.benched_until:
+            record.consecutive_failures, record.benched_until = 0, 0.0
+        record.consecutive_failures += 1
+        if record.consecutive_failures >= self.policy.consecutive_failures:
+            record.benched_until = now + self.policy.open_s
+        while len(self._callers) > _CALLERS_KEPT:
+            self._callers.popitem(last=False)
+
+    def _benched(self, caller: str | None, now: float) -> bool:
+        record = self._callers.get(caller) if caller is not None else None
+        return record is not None and now < record.benched_until
 
     def _open(self, now: float) -> None:
         self.state = CircuitState.OPEN
         self.opened_at = now
         self.probe_in_flight = False
 
-    def _record(self, now: float, ok: bool) -> None:
-        self._outcomes.append(_Outcome(now, ok))
+    def _record(self, now: float, ok: bool, caller: str | None) -> None:
+        self._outcomes.append(_Outcome(now, ok, caller))
         while self._outcomes and now - self._outcomes[0].at > _HISTORY_S:
             self._outcomes.popleft()

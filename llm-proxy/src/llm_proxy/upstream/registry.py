@@ -45,14 +45,18 @@ class Registry:
         return sorted(set(self.groups) | set(self.config.routing.aliases))
 
     def pick(
-        self, group: str, session: str | None, avoid: Sequence[Deployment] = ()
+        self,
+        group: str,
+        session: str | None,
+        avoid: Sequence[Deployment] = (),
+        caller: str | None = None,
     ) -> Deployment | None:
-        """A deployment that can take a request now, preferring ones not tried yet."""
+        """A deployment that can take `caller`'s request now, preferring ones not tried yet."""
         now = time.monotonic()
         ready = [
             d
             for d in self.groups.get(group, ())
-            if d.health.available(now) and not d.at_capacity(now)
+            if d.health.available(now, caller) and not d.at_capacity(now)
         ]
         fresh = [d for d in ready if d not in avoid]
         candidates = fresh or ready

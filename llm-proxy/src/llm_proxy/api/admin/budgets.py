@@ -25,7 +25,7 @@ from llm_proxy.api.admin.crud import (
     remove,
     require_models,
 )
-from llm_proxy.api.admin.schemas import Count, Name
+from llm_proxy.api.admin.schemas import BigCount, Name
 from llm_proxy.gateway import Gateway
 from llm_proxy.store import repository
 from llm_proxy.store.models import Budget, new_id
@@ -33,15 +33,16 @@ from pydantic import Field
 
 router = APIRouter(prefix="/admin/budgets", tags=["Admin: budgets"])
 
-Usd = Annotated[float, Field(ge=0)]
+# A billion dollars a day is no cap at all; past it a number is a mistake (or an attack).
+Usd = Annotated[float, Field(ge=0, le=1e9)]
 Threshold = Annotated[float, Field(gt=0, le=1)]
 
 
 class BudgetFields(Input):
     usd_daily: Usd | None = None
     usd_monthly: Usd | None = None
-    tokens_daily: Count | None = None
-    tokens_monthly: Count | None = None
+    tokens_daily: BigCount | None = None
+    tokens_monthly: BigCount | None = None
     alert_thresholds: Annotated[list[Threshold], Field(max_length=10)] = [0.8, 1.0]
     auto_downgrade_to: str | None = Field(
         None, description="over budget, answer with this (cheaper) model instead of 429"

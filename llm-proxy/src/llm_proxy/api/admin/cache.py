@@ -3,7 +3,8 @@
 A clear names what goes: `scope` "all" (every team's entries) or "team" (one `team_id`'s),
 and optionally only entries written more than `older_than` ago (seconds, or "90s", "15m",
 "2h", "7d"). A malformed request deletes nothing. Stats need any admin role, clearing from
-`/admin` the admin role; on `/v1/cache` a team's virtual key clears its own team's entries.
+`/admin` the admin role; on `/v1/cache` a virtual key clears its own scope's entries (its
+team's, or its own when it has no team).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import orjson
 from fastapi import APIRouter
 from llm_proxy.api.admin.access import Admin, GatewayDep, Readonly
 from llm_proxy.gateway import Gateway
-from llm_proxy.pipeline.errors import GatewayError, bad_request
+from llm_proxy.pipeline.cache import cache_scope
+from llm_proxy.pipeline.errors import GatewayError, bad_request, invalid_input
 from llm_proxy.pipeline.identify import credential, identify, identify_admin
 from llm_proxy.store.credentials import ADMIN_TOKEN_PREFIX
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -29,7 +31,7 @@ _SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class ClearRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     scope: Literal["all", "team"] | None = Field(
         None, description='"all", or "team" with team_id; default: "team" if team_id is set'
@@ -87,7 +89,7 @@ async def clear_client(request: Request, gateway: GatewayDep) -> JSONResponse:
 
 
 async def _own_team(request: Request, gateway: Gateway) -> str | None:
-    """The team a virtual key is confined to; None for the master key and admin tokens."""
+    """The cache scope a virtual key is confined to; None for the master key and admin tokens."""
     headers = dict(request.headers)
     presented = credential(headers)
     if presented is not None and presented.startswith(ADMIN_TOKEN_PREFIX):
@@ -98,9 +100,7 @@ async def _own_team(request: Request, gateway: Gateway) -> str | None:
     identity = await identify(headers, gateway.master_key, gateway.directory)
     if identity.is_master:
         return None
-    if identity.team_id is None:
-        raise GatewayError(403, "This API key belongs to no team; it has no cache to clear.")
-    return identity.team_id
+    return cache_scope(identity)
 
 
 async def _clear(gateway: Gateway, team: str | None, older_than_s: float | None) -> JSONResponse:
@@ -117,6 +117,4 @@ def _parse(raw: bytes) -> ClearRequest:
     try:
         return ClearRequest.model_validate(data)
     except ValidationError as exc:
-        problem = exc.errors()[0]
-        field = ".".join(str(part) for part in problem["loc"]) or None
-        raise bad_request(f"Invalid '{field}': {problem['msg']}.", param=field) from None
+        raise invalid_input(exc.errors()) from None

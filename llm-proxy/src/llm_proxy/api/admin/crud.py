@@ -21,9 +21,10 @@ After = Annotated[str | None, Query(description="the `next_after` of the previou
 
 
 class Input(BaseModel):
-    """Request bodies: unknown fields are an error, not silently dropped."""
+    """Request bodies: unknown fields are an error, not silently dropped; no number is
+    infinite or NaN (JSON has no such numbers, Python's parser takes them anyway)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Output(BaseModel):

@@ -7,7 +7,7 @@ a time range that ends before it starts) is a 400 before any row is read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query
@@ -60,6 +60,9 @@ def _log_filter(
         str | None, Query(description="the model asked for, or the group that answered")
     ] = None,
     provider: Annotated[str | None, Query()] = None,
+    client_request_id: Annotated[
+        str | None, Query(max_length=128, description="the caller's x-request-id")
+    ] = None,
     status: StatusFilter = None,
     cache: CacheFilter = None,
     route: RouteFilter = None,
@@ -67,6 +70,7 @@ def _log_filter(
         str | None, Query(description="the sub-calls of this request's optimizer run")
     ] = None,
 ) -> LogFilter:
+    since, until = _instant(since, "since"), _instant(until, "until")
     if since is not None and until is not None and until <= since:
         raise bad_request("'until' must be later than 'since'.", param="until")
     conditions = [
@@ -77,6 +81,7 @@ def _log_filter(
             (RequestLog.user_id, user_id),
             (RequestLog.provider, provider),
             (RequestLog.parent_request_id, parent_request_id),
+            (RequestLog.client_request_id, client_request_id),
         )
         if value is not None
     ]
@@ -91,6 +96,23 @@ def _log_filter(
     if route is not None:
         conditions.append(_route(route))
     return LogFilter(since, until, tuple(conditions))
+
+
+# Times outside these bounds are mistakes; inside them, a day either way stays a datetime.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+def _instant(value: datetime | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = value.astimezone(UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not _EARLIEST <= moment <= _LATEST:
+        raise bad_request(f"'{name}' must be between 1970-01-01 and 9999-12-30 (UTC).", name)
+    return moment
 
 
 def _status(value: str) -> ColumnElement[bool]:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from llm_proxy.api.admin.access import Readonly, Session
 from llm_proxy.api.admin.crud import After, Limit, ListOf, Output
 from llm_proxy.api.admin.log_filter import Filter
+from llm_proxy.api.admin.schemas import INT64_MAX
 from llm_proxy.pipeline.errors import GatewayError, bad_request
 from llm_proxy.store.models import RequestLog
 from llm_proxy.store.request_log import find_request
@@ -29,6 +30,9 @@ Order = Annotated[Literal["desc", "asc"], Query(description="by start time")]
 
 class LogEntry(Output):
     request_id: str
+    client_request_id: str | None = Field(
+        None, description="the caller's x-request-id (clipped to 128 characters), if it sent one"
+    )
     started_at: datetime
     finished_at: datetime
     api: str
@@ -110,8 +114,11 @@ def _decode(cursor: str) -> tuple[datetime, int]:
         moment = datetime.fromisoformat(started)
         if moment.tzinfo is None:
             raise ValueError("naive time")
-        return moment, int(row_id)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        number = int(row_id)
+        if not 0 <= number <= INT64_MAX:
+            raise ValueError("no such row id")
+        return moment.astimezone(UTC), number
+    except (binascii.Error, UnicodeDecodeError, ValueError, OverflowError):
         raise bad_request("'after' is not a cursor this API handed out.", param="after") from None
 
 

@@ -1,17 +1,51 @@
-"""Fields several admin resources share: rate limits, and who may own a key."""
+"""Fields several admin resources share: rate limits, and who may own a key.
+
+Every field is bounded by what its column can hold (32-bit `Integer`, 64-bit `BigInteger`),
+and free-form metadata by depth and size, so a value is refused before any write instead
+of failing in the database or, stored, in every later listing.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from llm_proxy.api.admin.crud import Input, Output
-from pydantic import AliasChoices, Field
+from pydantic import AfterValidator, AliasChoices, Field
 
-Count = Annotated[int, Field(gt=0)]
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**63 - 1
+METADATA_MAX_DEPTH = 8
+METADATA_MAX_BYTES = 32 * 1024
+
+
+def _bounded_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                if depth >= METADATA_MAX_DEPTH:
+                    raise ValueError(f"nested more than {METADATA_MAX_DEPTH} levels deep")
+                pending.append((child, depth + 1))
+    if len(orjson.dumps(value)) > METADATA_MAX_BYTES:
+        raise ValueError(f"larger than {METADATA_MAX_BYTES} bytes as JSON")
+    return value
+
+
+Count = Annotated[int, Field(gt=0, le=INT32_MAX)]
+BigCount = Annotated[int, Field(gt=0, le=INT64_MAX)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Id = Annotated[str, Field(min_length=1, max_length=40)]
-Metadata = Annotated[dict[str, Any], Field(description="free-form labels, returned as given")]
+Metadata = Annotated[
+    dict[str, Any],
+    AfterValidator(_bounded_metadata),
+    Field(
+        description=f"free-form labels, returned as given (at most {METADATA_MAX_DEPTH} "
+        f"levels deep and {METADATA_MAX_BYTES} bytes)"
+    ),
+]
 MetadataOut = Annotated[
     dict[str, Any], Field(validation_alias=AliasChoices("metadata_", "metadata"))
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from llm_proxy.api.admin.access import Admin, GatewayDep, Session
@@ -21,7 +21,7 @@ from llm_proxy.store import repository
 from llm_proxy.store.admin_tokens import create_admin_token, revoke_admin_token
 from llm_proxy.store.grants import Role
 from llm_proxy.store.models import AdminToken
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, field_validator
 
 router = APIRouter(prefix="/admin/tokens", tags=["Admin: tokens"])
 
@@ -30,6 +30,13 @@ class TokenIn(Input):
     name: Name
     role: Role
     expires_at: AwareDatetime | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_the_future(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value <= datetime.now(UTC):
+            raise ValueError("is in the past")
+        return value
 
 
 class TokenOut(Output):

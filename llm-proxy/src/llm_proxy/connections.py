@@ -1,0 +1,80 @@
+"""Bounded connections: a client has `header_timeout_s` to send each request's headers.
+
+uvicorn closes only keep-alive connections left idle between requests, and any byte that
+arrives resets that: a client sending its headers a byte a second holds a connection (a
+socket, a file descriptor, parser state) for as long as it likes, and a few hundred such
+clients hold the server. This protocol arms a deadline when a connection opens and when
+each further request on it begins, and clears it once that request's headers are complete;
+a connection still inside its headers at the deadline gets a 408 and is closed. Bodies are
+bounded by size (`api.body_limit`); idle keep-alive connections by uvicorn's
+`timeout_keep_alive` (`gateway.keep_alive_s`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
+
+_TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+
+class ServerConfig(uvicorn.Config):
+    """uvicorn's config serving with `HeaderDeadlineProtocol` and its deadline.
+
+    A module-level class (not one made per deadline) so that it pickles: uvicorn hands its
+    config to each worker process.
+    """
+
+    def __init__(self, app: Any, *, header_timeout_s: float, **settings: Any) -> None:
+        super().__init__(app, http=HeaderDeadlineProtocol, **settings)
+        self.header_timeout_s = header_timeout_s
+
+
+class HeaderDeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline on reading each request's headers."""
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.header_timeout_s: float = getattr(config, "header_timeout_s", 10.0)
+        self._header_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._header_deadline is None:
+            self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._header_deadline = self.loop.call_later(self.header_timeout_s, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def _too_slow(self) -> None:
+        self._header_deadline = None
+        if not self.transport.is_closing():
+            self.transport.write(_TIMED_OUT)
+            self.transport.close()
