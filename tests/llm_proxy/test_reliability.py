@@ -121,7 +121,8 @@ def test_circuit_opens_after_consecutive_failures_and_closes_after_recovery(
         two_tier(
             simulator,
             retries={"max_attempts": 1},
-            circuit_breaker={"consecutive_failures": 3, "open_s": 1},
+            # One caller (the master key) opens the shared circuit here.
+            circuit_breaker={"consecutive_failures": 3, "open_s": 1, "min_callers": 1},
         )
     )
     script(sim, "503", "m-primary", count=3)
@@ -147,7 +148,7 @@ def test_active_probes_let_an_open_circuit_try_again_early(
         two_tier(
             simulator,
             retries={"max_attempts": 1},
-            circuit_breaker={"consecutive_failures": 2, "open_s": 600},
+            circuit_breaker={"consecutive_failures": 2, "open_s": 600, "min_callers": 1},
             health_probes={"enabled": True, "interval_s": 0.1},
         )
     )

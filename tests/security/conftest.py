@@ -23,8 +23,6 @@ from tests.support.processes import Gateway, Simulator, start_gateway, start_sim
 MASTER = "sk-test-master-security"
 METRICS_TOKEN = "metrics-token-for-tests"
 MAX_BODY_BYTES = 256 * 1024
-# Gateways start in seconds; on a machine shared by many test runs, in tens of seconds.
-READY_TIMEOUT_S = 90
 SIM_CONFIG: dict[str, Any] = {"name": "sim", "record_limit": 5000, "default": {"output_tokens": 6}}
 
 MakeGateway = Callable[..., Gateway]
@@ -86,9 +84,7 @@ def security_config(simulator: Simulator, **sections: Any) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def gateway(simulator: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     os.environ["GW_TEST_METRICS_TOKEN"] = METRICS_TOKEN
-    gw = start_gateway(
-        security_config(simulator), tmp_path_factory.mktemp("gw"), MASTER, READY_TIMEOUT_S
-    )
+    gw = start_gateway(security_config(simulator), tmp_path_factory.mktemp("gw"), MASTER)
     yield gw
     gw.stop()
 
@@ -98,9 +94,7 @@ def make_gateway(simulator: Simulator, tmp_path: Path) -> Iterator[MakeGateway]:
     started: list[Gateway] = []
 
     def make(**sections: Any) -> Gateway:
-        gw = start_gateway(
-            security_config(simulator, **sections), tmp_path, MASTER, READY_TIMEOUT_S
-        )
+        gw = start_gateway(security_config(simulator, **sections), tmp_path, MASTER)
         started.append(gw)
         return gw
 
