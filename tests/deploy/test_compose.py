@@ -181,6 +181,8 @@ def test_every_address_in_a_config_reaches_a_listening_service_on_a_shared_netwo
         ("llm-proxy", "postgres"),
         ("llm-proxy", "redis"),
         ("llm-proxy", "router-service"),
+        ("llm-proxy", "optimizer"),
+        ("optimizer", "llm-proxy"),
         ("llm-proxy", "simulator"),
         ("llm-proxy", "otel-collector"),
         ("otel-collector", "jaeger"),
@@ -192,7 +194,7 @@ def test_every_address_in_a_config_reaches_a_listening_service_on_a_shared_netwo
 
 def test_backend_services_are_not_on_kongs_network() -> None:
     services = _stack(REPO / "docker-compose.yml")["services"]
-    for name in ("postgres", "router-service", "simulator"):
+    for name in ("postgres", "router-service", "optimizer", "simulator"):
         assert not compose.networks(services["kong"]) & compose.networks(services[name]), name
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,15 @@ def test_dockerfile_keeps_the_image_rules(path: Path) -> None:
     assert user and user[-1].isdigit() and user[-1] != "0", "a numeric non-root user"
     assert re.search(r"^HEALTHCHECK .*\n\s+CMD \[", text, re.MULTILINE)
     assert "PYTHONDONTWRITEBYTECODE=1" in text, "no .pyc written at run time (read-only root)"
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_dockerfile_hands_uv_every_workspace_member(path: Path) -> None:
+    """uv reads the whole workspace even to install one member: a member's pyproject.toml
+    missing from the image would fail the build."""
+    members = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]
+    for member in members["members"]:
+        assert f"COPY {member}/pyproject.toml {member}/\n" in path.read_text(), member
 
 
 def test_the_build_context_leaves_local_state_and_secrets_out() -> None:

@@ -1,11 +1,11 @@
 """infra/'s Pulumi program for stacks dev and prod, run under Pulumi's mocks.
 
 What `pulumi up` would send is checked: every Deployment hardened and sized, HPAs, one
-PodDisruptionBudget per service, NetworkPolicies that admit only Kong to llm-proxy and
-only llm-proxy to the router, the simulator, Postgres and Redis (Redis: also Kong's rate
-limiting), no secret value outside a Secret, llm-proxy's gateway.yaml valid, Kong's chart
-wired to kong/kong.yaml and the edge secret; and every manifest valid for Kubernetes
-1.34 by `kubernetes-validate`, offline.
+PodDisruptionBudget per service, NetworkPolicies that admit only Kong to llm-proxy and only
+llm-proxy to the router, the optimizer, the simulator, Postgres and Redis (llm-proxy also
+admits the optimizer's sub-calls, Redis Kong's rate limiting), no secret value outside a
+Secret, llm-proxy's gateway.yaml valid, Kong's chart wired to kong/kong.yaml and the edge
+secret; and every manifest valid for Kubernetes 1.34 by `kubernetes-validate`, offline.
 """
 
 from __future__ import annotations
@@ -23,9 +23,10 @@ from tests.deploy.pulumi_stack import Declared, Stack, render
 
 KUBERNETES_VERSION = "1.34.0"
 COMPONENT = "llm-gateway/component"
-# Who may open connections to whom: the issue's rule, with Kong's Redis rate limits added.
+# Who may open connections to whom: the issue's rule, plus what the design needs of it:
+# Kong's rate limits in Redis, and the optimizer's sub-calls back through llm-proxy.
 ALLOWED = {
-    "llm-proxy": {"kong"},
+    "llm-proxy": {"kong", "optimizer"},
     "router-service": {"llm-proxy"},
     "simulator": {"llm-proxy"},
     "optimizer": {"llm-proxy"},
@@ -67,7 +68,7 @@ def test_every_service_is_one_stateless_service_component(stack: Stack) -> None:
     components = {r.name for r in stack.of_type("llm-gateway:index:StatelessService")}
     deployments = {d.manifest["metadata"]["name"] for d in stack.kinds("Deployment")}
     assert components == deployments
-    assert {"llm-proxy", "router-service"} <= components
+    assert {"llm-proxy", "router-service", "optimizer"} <= components
     assert ("simulator" in components) == (stack.name == "dev")
 
 
@@ -208,6 +209,11 @@ def test_llm_proxy_config_is_valid_and_holds_references_only(stack: Stack) -> No
     assert config.database.url.startswith("postgresql+psycopg://gateway@postgres:5432/")
     assert all(b.api_key_ref is None or b.api_key_ref.startswith("env:") for b in config.backends)
     assert config.routing.router_service.url == "http://router-service:8081"
+    assert config.optimizer.url == "http://optimizer:8082"
+    (optimizer,) = _containers(stack.named("Deployment", "optimizer"))
+    assert {"name": "OPTIMIZER_GATEWAY_URL", "value": "http://llm-proxy:4000/v1"} in optimizer[
+        "env"
+    ]
     deployment = stack.named("Deployment", "llm-proxy").manifest["spec"]["template"]
     assert deployment["metadata"]["annotations"]["llm-gateway/config-sha256"]
 

@@ -1,7 +1,8 @@
 """The whole gateway on Kubernetes, composed from the stack's settings.
 
-Kong (Helm) → llm-proxy → router-service, Postgres and Redis (charts or external), and in
-stacks that ask for it the upstream simulator. Every service of ours is one
+Kong (Helm) → llm-proxy → router-service, optimizer (whose sub-calls come back to
+llm-proxy), Postgres and Redis (charts or external), and in stacks that ask for it the
+upstream simulator. Every service of ours is one
 `StatelessService`; the differences between them are the arguments below.
 """
 
@@ -18,6 +19,7 @@ from gateway_infra.settings import Settings, load
 
 LLM_PROXY_PORT = 4000
 ROUTER_PORT = 8081
+OPTIMIZER_PORT = 8082
 SIMULATOR_PORT = 9000
 CONFIG_DIR = "/etc/llm-proxy"
 STATE_DIR = "/var/lib/llm-proxy"
@@ -56,6 +58,20 @@ def deploy() -> dict[str, StatelessService]:
                 readiness_path="/health",
                 startup_s=180,
                 env={"HF_HUB_OFFLINE": "1", "HF_HOME": "/tmp/huggingface"},
+                allowed_from=["llm-proxy"],
+            ),
+            namespace,
+        ),
+        "optimizer": StatelessService(
+            ServiceSpec(
+                name="optimizer",
+                image=settings.image("optimizer"),
+                port=OPTIMIZER_PORT,
+                size=settings.sizes["optimizer"],
+                args=["optimizer", "serve", "--host", "0.0.0.0", "--port", str(OPTIMIZER_PORT)],
+                readiness_path="/health",
+                # Every sub-call goes back through llm-proxy, as the requests' own credential.
+                env={"OPTIMIZER_GATEWAY_URL": f"http://llm-proxy:{LLM_PROXY_PORT}/v1"},
                 allowed_from=["llm-proxy"],
             ),
             namespace,
@@ -101,7 +117,8 @@ def deploy() -> dict[str, StatelessService]:
             config_files={"gateway.yaml": gateway_yaml(settings, postgres, redis)},
             config_dir=CONFIG_DIR,
             writable_dirs=["/tmp", STATE_DIR],
-            allowed_from=["kong"],
+            # Clients through Kong; the optimizer's sub-calls, which must be counted here.
+            allowed_from=["kong", "optimizer"],
         ),
         namespace,
     )
@@ -140,6 +157,7 @@ def gateway_yaml(settings: Settings, postgres: str, redis: str) -> str:
         "spend": {"spool_dir": f"{STATE_DIR}/spool"},
         "backends": backends,
         "routing": {"router_service": {"url": f"http://router-service:{ROUTER_PORT}"}},
+        "optimizer": {"url": f"http://optimizer:{OPTIMIZER_PORT}"},
         "observability": {"tracing": bool(settings.otlp_host)},
     }
     for section, values in settings.gateway_config.items():
