@@ -9,9 +9,11 @@ rate limits (`LimitsStage.settle`), where thresholds crossed raise alerts.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from llm_proxy.gateway import Gateway
 from llm_proxy.limits.cost import highest_prices, nano_usd
-from llm_proxy.limits.counters import Charge, CounterState, Dimension
+from llm_proxy.limits.counters import Charge, Counter, CounterState, Dimension, Enforce
 from llm_proxy.limits.headers import go_duration, retry_after_s
 from llm_proxy.limits.plan import budget_charges, budget_counters
 from llm_proxy.pipeline.context import RequestContext, ScopeLimits
@@ -61,6 +63,10 @@ class BudgetStage:
         """Reserve on every budget; what refused (nothing when admitted or unchecked)."""
         thresholds = self.gateway.config.limits.alerts.thresholds
         counters = budget_counters(scopes, tuple(thresholds) if thresholds else None, counted_only)
+        if ctx.optimizer is not None:
+            # An optimizer run's whole fan-out must fit in what is left: refused before its
+            # first sub-call rather than let through to cross the budget on its last one.
+            counters = [_fit(counter) for counter in counters]
         guess = ctx.reservation.estimate
         cost = nano_usd(self._prices(ctx), guess.input_tokens, guess.output_tokens)
         charges = budget_charges(counters, guess, cost)
@@ -95,6 +101,10 @@ def budget_exceeded(refused: list[tuple[Charge, CounterState]]) -> GatewayError:
         code="budget_exceeded",
         headers={"retry-after": str(retry_after_s(state.wait_ms))},
     )
+
+
+def _fit(counter: Counter) -> Counter:
+    return replace(counter, enforce=Enforce.FIT) if counter.enforce is Enforce.BELOW else counter
 
 
 def _has_budget(scope: ScopeLimits) -> bool:
