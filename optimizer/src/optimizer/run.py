@@ -15,11 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import openai
-
 from optimizer.approaches import Approach
 from optimizer.conversation import Conversation
-from optimizer.sub_calls import Stopped, SubCalls, Tally
+from optimizer.sub_calls import Stopped, SubCallFailed, SubCalls, Tally
 
 _CAPS = ("max_calls", "max_total_tokens")
 
@@ -76,7 +74,7 @@ async def run(
         answer = None
     except Stopped:
         answer = None
-    except openai.APIError as error:
+    except SubCallFailed as error:
         _raise_sub_call_error(sub_calls, error)
         answer = None
     except Exception as error:  # OptiLLM raises bare Exceptions on answers it cannot use
@@ -119,19 +117,10 @@ def _answer(plan: Plan, sub_calls: SubCalls) -> str:
     return query
 
 
-def _raise_sub_call_error(sub_calls: SubCalls, error: openai.APIError | None) -> None:
+def _raise_sub_call_error(sub_calls: SubCalls, error: SubCallFailed | None) -> None:
     """A sub-call the gateway refused fails the run with the gateway's own status."""
     failed = sub_calls.error
     if failed is not None:
-        raise RunFailed(failed.status_code, _message(failed), "optimizer_sub_call_failed")
+        raise RunFailed(failed.status, str(failed), "optimizer_sub_call_failed")
     if error is not None and sub_calls.stopped != "deadline":
         raise RunFailed(502, f"A sub-call failed: {error}", "optimizer_sub_call_failed")
-
-
-def _message(error: openai.APIStatusError) -> str:
-    body = error.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return f"A sub-call was refused: {inner['message']}"
-    return f"A sub-call was refused: {error.message}"

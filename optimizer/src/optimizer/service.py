@@ -1,8 +1,8 @@
 """The service's long-lived state and what one request needs before its approaches run.
 
 One instance lives on the app (`app.state.service`): the approaches, the bounded pool of
-worker threads they run in, and one client to the gateway (OpenAI's SDK and its connection
-pool) shared by every sub-call. Requests come from the gateway only; each carries the
+worker threads they run in, and one httpx client (its connection pool) to the gateway
+shared by every sub-call. Requests come from the gateway only; each carries the
 delegated credential its sub-calls must use, the parent request id they belong to, and the
 run's caps and deadline.
 Where the sub-calls go is this service's configuration, never the request's.
@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import openai
+import httpx
 import orjson
 from starlette.datastructures import Headers
 
@@ -58,12 +58,9 @@ class Service:
         self.settings = settings
         self.approaches = approaches if approaches is not None else load_approaches()
         self.pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="approach")
-        self._gateway = openai.OpenAI(
-            base_url=settings.gateway_url,
-            api_key="unset",  # replaced per request by its delegated credential
-            max_retries=0,  # the gateway retries upstream; a refusal is final
-            timeout=settings.fallback_timeout_s,
-        )
+        limits = httpx.Limits(max_connections=settings.workers * 4)
+        self._http = httpx.Client(limits=limits, timeout=settings.fallback_timeout_s)
+        self._chat_url = settings.gateway_url.rstrip("/") + "/chat/completions"
 
     def prepare(self, headers: Headers, raw: bytes) -> Job:
         """Everything a run needs, checked; raises Refused (400) or RunFailed (401)."""
@@ -94,8 +91,10 @@ class Service:
         # Samples must be drawn, not replayed: the gateway's cache stays out of sub-calls.
         forwarded = {PARENT_HEADER: parent, "x-gateway-cache": "bypass"}
         forwarded |= {name: headers[name] for name in _TRACE_HEADERS if name in headers}
-        gateway = self._gateway.with_options(api_key=credential, default_headers=forwarded)
-        sub_calls = SubCalls(gateway, model, conversation, caps, {"max_tokens": max_tokens})
+        forwarded |= {"authorization": f"Bearer {credential}", "content-type": "application/json"}
+        params = {"max_tokens": max_tokens}
+        url = self._chat_url
+        sub_calls = SubCalls(self._http, url, forwarded, model, conversation, caps, params)
         options = body.get("stream_options")
         return Job(
             plan=Plan(approaches, conversation, model, config),
@@ -111,7 +110,7 @@ class Service:
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
-        self._gateway.close()
+        self._http.close()
 
     def _approaches(self, value: Any) -> list[Approach]:
         if not isinstance(value, str) or not value:
