@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import orjson
+from llm_proxy.guard.hits import header_value
 from llm_proxy.pipeline import Pipeline
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
@@ -36,6 +37,8 @@ def gateway_headers(ctx: RequestContext) -> dict[str, str]:
         headers["x-gateway-cache"] = ctx.cache_result
     if ctx.optimizer is not None:
         headers["x-gateway-optimizer"] = ctx.optimizer.header()
+    if ctx.guard_hits:
+        headers["x-gateway-guardrails"] = header_value(ctx.guard_hits)
     headers["x-gateway-overhead-ms"] = f"{ctx.overhead_ms():.2f}"
     return headers
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from llm_proxy.config.base import Strict
+from llm_proxy.config.guardrails import Guardrails
 
 from llm_proxy.config.optimizer import Optimizer
 
@@ -29,8 +32,7 @@ OPENAI_COMPATIBLE = frozenset(
 RESPONSES_NATIVE = frozenset({"openai", "simulator"})
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Strict = Strict
 
 
 class Listen(_Strict):
@@ -336,6 +338,7 @@ class GatewayConfig(_Strict):
     limits: Limits = Limits()
     cache: Cache = Cache()
     optimizer: Optimizer = Optimizer()
+    guardrails: Guardrails = Guardrails()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> GatewayConfig:

@@ -18,6 +18,7 @@ from llm_proxy.pipeline.budget import BudgetStage
 from llm_proxy.pipeline.cache import CacheStage
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
+from llm_proxy.pipeline.guard import GuardStage
 from llm_proxy.pipeline.identify import identify
 from llm_proxy.pipeline.limits import LimitsStage
 from llm_proxy.pipeline.route import plan_route
@@ -42,6 +43,7 @@ class Pipeline:
         self.cache = CacheStage(gateway.cache)
         self.limits = LimitsStage(gateway)
         self.budget = BudgetStage(gateway, self.limits)
+        self.guard = GuardStage(lambda: gateway.config.guardrails)
         self.telemetry = gateway.telemetry
         self.optimizer = OptimizerStage(lambda: gateway.config, gateway.optimizer)
 
@@ -84,12 +86,15 @@ class Pipeline:
         registry = gateway.registry
         routing = registry.config.routing
         stage = self.telemetry.stage
+        with stage(ctx, "guard"):
+            self.guard.inbound(ctx)
         with stage(ctx, "cache"):
             lookup = await self.cache.lookup(ctx, registry.config)
         if lookup.answer is not None:
-            if isinstance(lookup.answer, Reply):
-                self.settle(ctx, lookup.answer.usage)
-            return lookup.answer
+            answer = self.guard.outbound(ctx, lookup.answer)
+            if isinstance(answer, Reply):
+                self.settle(ctx, answer.usage)
+            return answer
         auto_group = routing.auto_groups.get(ctx.requested_model)
         served = set(registry.groups)
         with stage(ctx, "route"):
@@ -114,7 +119,7 @@ class Pipeline:
                 )
         except UpstreamError as error:
             raise _client_error(error) from None
-        result = self.cache.remember(ctx, lookup, dispatched.result)
+        result = self.guard.outbound(ctx, self.cache.remember(ctx, lookup, dispatched.result))
         if isinstance(result, Reply):
             self.settle(ctx, result.usage)
         else:

@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from llm_proxy.guard.hits import Hit
+from llm_proxy.guard.placeholders import Redactor
 from llm_proxy.limits.reservation import Reservation
 from llm_proxy.upstream.dispatcher import Dispatch
 from llm_proxy.upstream.transports.base import Usage
@@ -133,6 +135,9 @@ class RequestContext:
     # or, on a sub-call of one, the delegated credential it came with.
     optimizer: OptimizerRun | None = None
     delegation: Delegation | None = None
+    # What the guard stages found and did (never the text), and the request's placeholders.
+    guard_hits: list[Hit] = field(default_factory=list)
+    redactor: Redactor | None = None
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from llm_proxy.guard.hits import merge
 from llm_proxy.limits.cost import token_prices
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.tokens import estimate_prompt_tokens
@@ -91,6 +92,7 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         prompt_hash=_prompt_hash(ctx.body),
         stage_timings=dict(ctx.stage_ms),
         tags=[tag[:_NAME_LIMIT] for tag in ctx.tags[:20]],
+        guardrails=[hit.as_dict() for hit in merge(ctx.guard_hits)],
     )
 
 

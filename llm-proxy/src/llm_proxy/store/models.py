@@ -256,3 +256,5 @@ class RequestLog(Base):
     # Milliseconds per pipeline stage ({"identify": 0.02, "route": 0.1, …}), filled by telemetry.
     stage_timings: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     tags: Mapped[list[str]] = mapped_column(Json, default=list)
+    # Guardrail checks that fired ({stage, check, entity, action, count}), never the text.
+    guardrails: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)

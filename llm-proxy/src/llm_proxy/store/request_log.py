@@ -71,6 +71,8 @@ class RequestRecord:
     prompt_hash: str | None = None
     stage_timings: dict[str, float] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    # Guardrail checks that fired: stage, check, entity, action, count; never what matched.
+    guardrails: list[dict[str, Any]] = field(default_factory=list)
 
     def as_row(self) -> dict[str, Any]:
         # Shallow: a record does not change once handed over, so its dict and list need no

@@ -139,6 +139,12 @@ class Metrics:
             ("dimension",),
             registry=own,
         )
+        self.guardrail_hits = Counter(
+            "gateway_guardrail_hits_total",
+            "Guardrail findings, by check (pii, secrets, deny_list, …) and action taken.",
+            ("check", "action"),
+            registry=own,
+        )
         self.budget_utilization = Gauge(
             "gateway_budget_utilization",
             "Share of a budget spent in its period (1.0: exhausted), by scope and its id.",
@@ -174,6 +180,8 @@ class Metrics:
         if ctx.ttft_ms is not None:
             self.ttft.labels(model).observe(ctx.ttft_ms / 1000)
         self._dispatch_outcome(ctx)
+        for hit in ctx.guard_hits:
+            self.guardrail_hits.labels(hit.check, hit.action).inc(hit.count)
 
     def _model_label(self, ctx: RequestContext) -> str:
         """The group for a request that was not dispatched (refused, or a cache hit):

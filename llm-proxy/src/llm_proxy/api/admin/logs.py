@@ -67,6 +67,9 @@ class LogEntry(Output):
 class LogDetail(LogEntry):
     error_message: str | None
     tags: list[str]
+    guardrails: list[dict[str, Any]] = Field(
+        description="guardrail checks that fired: stage, check, entity, action, count"
+    )
     stage_timings: dict[str, Any] = Field(
         description="milliseconds spent in each pipeline stage (auth, limits, budget, cache, "
         "route, dispatch, settle), for drawing the request's waterfall"

@@ -1,0 +1,161 @@
+"""The `guardrails` section of gateway.yaml: content-safety policies and who they apply to.
+
+A policy names checks, each with its action, and the stages it runs on. The global list
+applies to every request; an override for a model, a team or a key (applied in that order,
+so the most specific wins) replaces global policies of the same name, adds new ones, or
+disables some by name.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import re2
+from pydantic import Field, field_validator, model_validator
+
+from llm_proxy.config.base import Strict
+
+Action = Literal["block", "redact", "alert"]
+Verdict = Literal["block", "alert"]
+Stage = Literal["request", "response"]
+PiiEntity = Literal[
+    "email",
+    "phone",
+    "credit_card",
+    "iban",
+    "us_ssn",
+    "national_id",
+    "ip_address",
+    "secret",
+]
+SecretKind = Literal[
+    "openai_key",
+    "anthropic_key",
+    "aws_access_key",
+    "github_token",
+    "slack_token",
+    "private_key",
+    "jwt",
+    "gateway_key",
+]
+PII_ENTITIES: tuple[PiiEntity, ...] = PiiEntity.__args__  # type: ignore[attr-defined]
+SECRET_KINDS: tuple[SecretKind, ...] = SecretKind.__args__  # type: ignore[attr-defined]
+
+
+class PiiCheck(Strict):
+    entities: Annotated[list[PiiEntity], Field(min_length=1)] = list(PII_ENTITIES)
+    action: Action = "redact"
+    # Put the originals back into the answer: the model never sees them, the user does.
+    restore: bool = False
+
+
+class SecretsCheck(Strict):
+    kinds: Annotated[list[SecretKind], Field(min_length=1)] = list(SECRET_KINDS)
+    action: Action = "block"
+
+
+class DenyListCheck(Strict):
+    words: Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]], Field(min_length=1)]
+    action: Action = "block"
+
+
+class RegexRule(Strict):
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,40}$")]
+    pattern: Annotated[str, Field(min_length=1, max_length=2000)]
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles_in_re2(cls, value: str) -> str:
+        options = re2.Options()
+        options.log_errors = False
+        try:
+            re2.compile(value, options)
+        except re2.error as error:
+            raise ValueError(f"not an RE2 pattern: {error}") from None
+        return value
+
+
+class RegexCheck(Strict):
+    rules: Annotated[list[RegexRule], Field(min_length=1)]
+    action: Action = "block"
+
+
+class UnicodeCheck(Strict):
+    # redact: the invisible and bidirectional-control characters are removed.
+    action: Action = "redact"
+
+
+class InjectionCheck(Strict):
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
+    action: Verdict = "block"
+
+
+class CapsCheck(Strict):
+    max_chars: Annotated[int, Field(gt=0)] | None = None
+    max_tokens: Annotated[int, Field(gt=0)] | None = None
+    action: Verdict = "block"
+
+
+class JsonSchemaCheck(Strict):
+    """A response must be valid against the schema the request's `response_format` gave."""
+
+    action: Verdict = "block"
+
+
+class Checks(Strict):
+    pii: PiiCheck | None = None
+    secrets: SecretsCheck | None = None
+    deny_list: DenyListCheck | None = None
+    regex: RegexCheck | None = None
+    unicode: UnicodeCheck | None = None
+    injection: InjectionCheck | None = None
+    caps: CapsCheck | None = None
+    json_schema: JsonSchemaCheck | None = None
+
+
+class Policy(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    on: Annotated[list[Stage], Field(min_length=1)] = ["request"]
+    checks: Checks
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        # YAML 1.1 reads a bare `on:` key as the boolean true.
+        if isinstance(data, dict) and True in data:
+            data = {("on" if key is True else key): value for key, value in data.items()}
+        return data
+
+
+class Override(Strict):
+    """Policies for one model, team or key (exactly one of them)."""
+
+    model: str | None = None
+    team: str | None = None
+    key: str | None = None
+    policies: list[Policy] = []
+    # Global (or less specific) policies that do not apply here, by name.
+    disable: list[str] = []
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> Override:
+        if sum(scope is not None for scope in (self.model, self.team, self.key)) != 1:
+            raise ValueError("an override names exactly one of model, team, key")
+        return self
+
+
+class Guardrails(Strict):
+    policies: list[Policy] = []
+    overrides: list[Override] = []
+    # Characters of a streamed answer held back, so what spans chunks is seen whole.
+    stream_window_chars: Annotated[int, Field(ge=16, le=4096)] = 64
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Guardrails:
+        for scope, policies in [("policies", self.policies)] + [
+            (f"overrides[{i}]", o.policies) for i, o in enumerate(self.overrides)
+        ]:
+            names = [policy.name for policy in policies]
+            if len(names) != len(set(names)):
+                raise ValueError(f"{scope}: policy names must be unique")
+        return self

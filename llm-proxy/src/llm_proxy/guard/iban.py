@@ -1,0 +1,34 @@
+"""International bank account numbers: `python-stdnum` checks mod-97 and each country's layout.
+
+Written compact (`DE89370400440532013000`) or in groups of four; a grouped candidate that
+swallowed a following word (`… 0130 00 EUR`) is retried without its last groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import re2
+from llm_proxy.guard.text import Text, matches
+from stdnum import iban
+
+ENTITY = "iban"
+PATTERN = rb"[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)"
+_CANDIDATE = re2.compile(PATTERN)
+_SHORTEST = 15
+
+
+def find(text: Text) -> Iterator[tuple[int, int]]:
+    for start, _end, found in matches(_CANDIDATE, text):
+        if not text.opens(start, b"-"):
+            continue
+        candidate = found.decode()
+        while len(candidate) >= _SHORTEST:
+            stop = start + len(candidate)
+            if text.closes(stop, b"-") and iban.is_valid(candidate):
+                yield text.chars(start, start + len(candidate))
+                break
+            cut = candidate.rfind(" ")
+            if cut < 0:
+                break
+            candidate = candidate[:cut]

@@ -1,0 +1,83 @@
+"""The guard stages: the request screened before it goes anywhere, the answer before it leaves.
+
+Which policies apply is decided by the model asked for and the caller's team and key. The
+compiled policies follow the config: rebuilt when a reload brings a new guardrails section.
+A block becomes a 400 `content_policy_violation` in the endpoint's error shape (nothing is
+sent upstream), or, once a stream is under way, its closing error event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from llm_proxy.config.guardrails import Guardrails
+from llm_proxy.guard.hits import Blocked, header_value
+from llm_proxy.guard.inbound import screen_request
+from llm_proxy.guard.outbound import screen_reply
+from llm_proxy.guard.placeholders import Redactor
+from llm_proxy.guard.policies import Plan, Policies
+from llm_proxy.guard.stream import guarded
+from llm_proxy.pipeline.context import RequestContext
+from llm_proxy.pipeline.errors import GatewayError
+from llm_proxy.pipeline.tokens import estimate_prompt_tokens
+from llm_proxy.upstream.transports.base import Reply, Stream
+
+
+class GuardStage:
+    def __init__(self, config: Callable[[], Guardrails]) -> None:
+        self._config = config
+        self._source: Guardrails | None = None
+        self._policies = Policies(Guardrails())
+
+    def _plan(self, ctx: RequestContext, stage: str) -> Plan | None:
+        config = self._config()
+        if config is not self._source:
+            self._policies, self._source = Policies(config), config
+        if not self._policies.enabled:
+            return None
+        identity = ctx.identity
+        return self._policies.plan(
+            "request" if stage == "request" else "response",
+            ctx.requested_model,
+            identity.team_id,
+            identity.key_id,
+        )
+
+    def inbound(self, ctx: RequestContext) -> None:
+        plan = self._plan(ctx, "request")
+        if plan is None:
+            return
+        ctx.redactor = Redactor()
+        body = ctx.body
+        try:
+            hits = screen_request(
+                plan, ctx.redactor, ctx.api, body, lambda: estimate_prompt_tokens(body)
+            )
+        except Blocked as blocked:
+            ctx.guard_hits.extend(blocked.hits)
+            raise _refused(blocked) from None
+        ctx.guard_hits.extend(hits)
+
+    def outbound(self, ctx: RequestContext, answer: Reply | Stream) -> Reply | Stream:
+        plan = self._plan(ctx, "response")
+        redactor = ctx.redactor
+        if plan is None or redactor is None or (not plan and not redactor.restores):
+            return answer
+        if isinstance(answer, Stream):
+            answer.events = guarded(
+                answer.events, ctx.api, plan, redactor, ctx.guard_hits, ctx.body
+            )
+            return answer
+        try:
+            body, hits = screen_reply(plan, redactor, ctx.api, answer.body, ctx.body)
+        except Blocked as blocked:
+            ctx.guard_hits.extend(blocked.hits)
+            raise _refused(blocked) from None
+        ctx.guard_hits.extend(hits)
+        # A new reply: the one given may be the cache's own.
+        return Reply(body, answer.usage, answer.model)
+
+
+def _refused(blocked: Blocked) -> GatewayError:
+    headers = {"x-gateway-guardrails": header_value(blocked.hits)}
+    return GatewayError(400, str(blocked), code="content_policy_violation", headers=headers)

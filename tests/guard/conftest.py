@@ -1,0 +1,61 @@
+"""One gateway in front of the simulator for the guard's tests, reconfigured per test.
+
+Starting a gateway is slow on a loaded machine, so the package starts one and each test
+installs its `guardrails` section through a config reload (`POST /admin/config/reload`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
+
+MODEL = "gpt-4o-mini"
+SIM_CONFIG: dict[str, Any] = {"name": "sim", "record_limit": 200, "default": {"output_tokens": 24}}
+
+
+@pytest.fixture(scope="session")
+def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
+    sim = start_simulator(SIM_CONFIG, tmp_path_factory.mktemp("guard-sim"))
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(simulator: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    config = {
+        "backends": [
+            {"name": "sim-mini", "provider": "simulator", "endpoint": simulator.v1, "model": MODEL}
+        ],
+        "spend": {"flush_interval_ms": 20},
+    }
+    gw = start_gateway(config, tmp_path_factory.mktemp("guard-gw"))
+    yield gw
+    gw.stop()
+
+
+@pytest.fixture
+def sim(simulator: Simulator) -> Iterator[httpx.Client]:
+    with simulator.client() as client:
+        client.post("/_sim/reset").raise_for_status()
+        yield client
+
+
+def configure(gw: Gateway, guardrails: dict[str, Any]) -> None:
+    """Install a guardrails section and reload it."""
+    config = yaml.safe_load(gw.config_path.read_text())
+    config["guardrails"] = guardrails
+    gw.config_path.write_text(yaml.safe_dump(config))
+    with gw.client() as http:
+        http.post("/admin/config/reload").raise_for_status()
+
+
+def received(sim: httpx.Client) -> list[dict[str, Any]]:
+    """The request bodies that reached the upstream."""
+    requests = sim.get("/_sim/requests").json()["requests"]
+    return [request["body"] for request in requests]
