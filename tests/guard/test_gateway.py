@@ -157,7 +157,8 @@ def test_a_team_override_beats_the_global_policy(gateway: Gateway, sim: httpx.Cl
         team = http.post("/admin/teams", json={"name": f"strict-{time.time_ns()}"}).json()
         key = http.post("/admin/keys", json={"team_id": team["id"]}).json()["key"]
     strict = {**PII, "checks": {"pii": {"entities": ["email"], "action": "block"}}}
-    configure(gateway, {"policies": [PII], "overrides": [{"team": team["id"], "policies": [strict]}]})
+    override = {"team": team["id"], "policies": [strict]}
+    configure(gateway, {"policies": [PII], "overrides": [override]})
     content = f"reach {EMAIL}"
     with pytest.raises(openai.BadRequestError):
         _openai(gateway, key).chat.completions.create(

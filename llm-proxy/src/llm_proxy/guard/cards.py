@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import re2
-from llm_proxy.guard.text import Text
 from stdnum import luhn
+
+from llm_proxy.guard.text import Text
 
 ENTITY = "credit_card"
 PATTERN = (

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import re2
-from llm_proxy.guard.text import Text, matches
 from stdnum import iban
+
+from llm_proxy.guard.text import Text, matches
 
 ENTITY = "iban"
 PATTERN = rb"[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)"

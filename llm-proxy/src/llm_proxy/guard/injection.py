@@ -14,6 +14,7 @@ import binascii
 from collections.abc import Callable, Iterator
 
 import re2
+
 from llm_proxy.guard.text import Text
 
 ENTITY = "prompt_injection"

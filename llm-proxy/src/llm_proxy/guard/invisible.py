@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import re2
+
 from llm_proxy.guard.text import Text
 
 ENTITY = "invisible"

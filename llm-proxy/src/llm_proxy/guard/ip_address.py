@@ -10,6 +10,7 @@ import ipaddress
 from collections.abc import Iterator
 
 import re2
+
 from llm_proxy.guard.text import Text, matches
 
 ENTITY = "ip_address"

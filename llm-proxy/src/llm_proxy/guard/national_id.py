@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import re2
-from llm_proxy.guard.text import Text
 from stdnum.br import cpf
 from stdnum.cn import ric
 from stdnum.es import dni
@@ -19,6 +18,8 @@ from stdnum.fi import hetu
 from stdnum.in_ import aadhaar
 from stdnum.it import codicefiscale
 from stdnum.se import personnummer
+
+from llm_proxy.guard.text import Text
 
 ENTITY = "national_id"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+
 from llm_proxy.guard import json_schema
 from llm_proxy.guard.bodies import reply_slots
 from llm_proxy.guard.hits import Blocked, Hit, blocking, tally

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import phonenumbers
 import re2
+
 from llm_proxy.guard.text import Text, matches
 
 ENTITY = "phone"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import re2
+
 from llm_proxy.guard.detectors import Detector, Finding
 from llm_proxy.guard.text import Text
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import re2
+
 from llm_proxy.guard.text import Text
 from llm_proxy.store.credentials import ADMIN_TOKEN_PREFIX, KEY_PREFIX
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import re2
-from llm_proxy.guard.text import Text, matches
 from stdnum.us import ssn
+
+from llm_proxy.guard.text import Text, matches
 
 ENTITY = "us_ssn"
 PATTERN = rb"\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}"

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
+
 from llm_proxy.guard import secrets
 from llm_proxy.guard.hits import Blocked, Hit, blocking, tally
 from llm_proxy.guard.outbound import schema_hits
