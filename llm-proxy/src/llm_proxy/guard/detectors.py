@@ -53,7 +53,7 @@ def detectors_of(checks: Checks) -> list[Detector]:
                     kind,
                     action,
                     secrets.finder(kind),
-                    secrets.KINDS[kind],
+                    secrets.PREFIXES[kind],
                     label="SECRET",
                 )
             )

@@ -14,14 +14,30 @@ import re2
 from llm_proxy.guard.text import Text, matches
 
 ENTITY = "ip_address"
-_HEX = rb"[0-9A-Fa-f]{0,4}"
-# IPv6 first: an address with an IPv4 tail (`::ffff:192.0.2.1`) is one address.
+_HEX = rb"[0-9A-Fa-f]{1,4}"
+# IPv6 first: an address with an IPv4 tail (`::ffff:192.0.2.1`) is one address. IPv6 needs
+# all eight groups or a `::`, so times (`14:21:07`) and MAC addresses are no candidates.
 PATTERN = (
-    rb"(?:" + _HEX + rb":){2,6}\d{1,3}(?:\.\d{1,3}){3}"
-    rb"|" + _HEX + rb"(?::" + _HEX + rb"){2,7}"
+    rb"(?:[0-9A-Fa-f:]*::(?:[0-9A-Fa-f]{1,4}:){0,5}|(?:" + _HEX + rb":){6})\d{1,3}(?:\.\d{1,3}){3}"
+    rb"|(?:"
+    + _HEX
+    + rb":){7}"
+    + _HEX
+    + rb"|(?:"
+    + _HEX
+    + rb":){1,6}:(?::?"
+    + _HEX
+    + rb"){0,6}|::"
+    + _HEX
+    + rb"(?::"
+    + _HEX
+    + rb"){0,6}"
     rb"|(?:\d{1,3}\.){3}\d{1,3}"
 )
 _CANDIDATE = re2.compile(PATTERN)
+# Cheap to look for, in one pass with every other check's: where it does not match,
+# PATTERN cannot either.
+PREFILTER = rb"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d|::|(?:[0-9A-Fa-f]{1,4}:){7}"
 # `version 1.2.3.4` is a version, however much it looks like an address.
 _VERSION_WORDS = frozenset(
     (b"version", b"release", b"build", b"ver", b"ver.", b"v", b"rev", b"firmware")

@@ -1,4 +1,4 @@
-"""Personal data as the `pii` check sees it: each entity's finder and candidate pattern.
+"""Personal data as the `pii` check sees it: each entity's finder and its prefilter.
 
 The order is priority: where two entities claim the same characters, the first keeps them,
 so a card number is not also a phone number and a key that holds an @ is a secret.
@@ -14,12 +14,12 @@ from llm_proxy.guard.text import Text
 Finder = Callable[[Text], Iterator[tuple[int, int]]]
 
 FINDERS: dict[str, tuple[Finder, bytes]] = {
-    secrets.ENTITY: (secrets.find, secrets.PATTERN),
-    cards.ENTITY: (cards.find, cards.PATTERN),
-    iban.ENTITY: (iban.find, iban.PATTERN),
-    national_id.ENTITY: (national_id.find, national_id.PATTERN),
-    ssn.ENTITY: (ssn.find, ssn.PATTERN),
-    email.ENTITY: (email.find, email.PATTERN),
-    ip_address.ENTITY: (ip_address.find, ip_address.PATTERN),
-    phone.ENTITY: (phone.find, phone.PATTERN),
+    secrets.ENTITY: (secrets.find, secrets.PREFILTER),
+    cards.ENTITY: (cards.find, cards.PREFILTER),
+    iban.ENTITY: (iban.find, iban.PREFILTER),
+    national_id.ENTITY: (national_id.find, national_id.PREFILTER),
+    ssn.ENTITY: (ssn.find, ssn.PREFILTER),
+    email.ENTITY: (email.find, email.PREFILTER),
+    ip_address.ENTITY: (ip_address.find, ip_address.PREFILTER),
+    phone.ENTITY: (phone.find, phone.PREFILTER),
 }

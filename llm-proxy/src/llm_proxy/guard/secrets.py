@@ -36,10 +36,26 @@ KINDS: dict[str, bytes] = {
     rb"[A-Za-z0-9+/=\s:,-]{16,}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
     "jwt": rb"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}",
 }
+# What each kind starts with: the prefilter of a detector of that kind.
+PREFIXES: dict[str, bytes] = {
+    "gateway_key": KEY_PREFIX.encode(),
+    "anthropic_key": rb"sk-ant-",
+    "openai_key": rb"sk-",
+    "aws_access_key": rb"AKIA|ASIA|ABIA|ACCA",
+    "github_token": rb"gh[opusr]_|github_pat_",
+    "slack_token": rb"xox[abposr]-|hooks\.slack\.com",
+    "private_key": rb"-----BEGIN",
+    "jwt": rb"eyJ",
+}
 PATTERN = b"|".join(
     b"(?P<" + kind.encode() + b">" + layout + b")" for kind, layout in KINDS.items()
 )
 _CANDIDATE = re2.compile(PATTERN)
+# Cheap to look for, in one pass with every other check's: where it does not match,
+# PATTERN cannot either.
+PREFILTER = (
+    rb"sk-|AKIA|ASIA|ABIA|ACCA|gh[opusr]_|github_pat_|xox[abposr]-|hooks\.slack\.com|-----BEGIN|eyJ"
+)
 # The start of a private-key block whose end has not come yet: a stream holds it back.
 OPEN_BLOCK = re2.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY")
 

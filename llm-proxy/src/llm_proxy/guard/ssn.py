@@ -16,6 +16,9 @@ from llm_proxy.guard.text import Text, matches
 ENTITY = "us_ssn"
 PATTERN = rb"\d{3}-\d{2}-\d{4}|\d{3} \d{2} \d{4}"
 _CANDIDATE = re2.compile(PATTERN)
+# Cheap to look for, in one pass with every other check's: where it does not match,
+# PATTERN cannot either.
+PREFILTER = rb"\d{3}[- ]\d{2}[- ]\d{4}"
 
 
 def find(text: Text) -> Iterator[tuple[int, int]]:

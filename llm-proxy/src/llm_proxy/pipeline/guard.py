@@ -49,10 +49,14 @@ class GuardStage:
             return
         ctx.redactor = Redactor()
         body = ctx.body
+
+        def prompt_tokens() -> int:
+            # The limits stage counted them already (before any redaction); count only
+            # when it did not run.
+            return ctx.reservation.estimate.input_tokens or estimate_prompt_tokens(body)
+
         try:
-            hits = screen_request(
-                plan, ctx.redactor, ctx.api, body, lambda: estimate_prompt_tokens(body)
-            )
+            hits = screen_request(plan, ctx.redactor, ctx.api, body, prompt_tokens)
         except Blocked as blocked:
             ctx.guard_hits.extend(blocked.hits)
             raise _refused(blocked) from None

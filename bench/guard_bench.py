@@ -1,0 +1,308 @@
+"""The guard's cost: the request stage on a 4 KB prompt, and what it adds to each streamed chunk.
+
+Request stage (in process): every check on (PII of every entity, secrets, a 200-word deny-list,
+RE2 rules, invisible Unicode, the injection score, character and token caps), run by the same
+code the gateway runs (`guard.inbound.screen_request`) on a 4 KB support-ticket prompt with a
+handful of personal data, and on 4 KB of prose without any. The figure is the calling thread's
+CPU time per request (`time.thread_time_ns`), so other load on the machine does not count; the
+bar is p99 ≤ 1 ms.
+
+Streaming (processes): two gateways in front of one simulator, one without guardrails and one
+with response-stage policies (PII, secrets, deny-list, invisible Unicode), driven with the same
+streamed requests in alternating rounds; the figure is each gateway process's own CPU time
+(user + system, from /proc) per streamed chunk. The bar: the guard adds ≤ 5 % per chunk.
+
+    .venv/bin/python -m bench.guard_bench [--iterations 3000] [--requests 400] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import phonenumbers
+import yaml
+from llm_proxy.config.guardrails import Guardrails
+from llm_proxy.guard.inbound import screen_request
+from llm_proxy.guard.placeholders import Redactor
+from llm_proxy.guard.policies import Policies
+from llm_proxy.pipeline.tokens import estimate_prompt_tokens
+from stdnum import iban, luhn
+
+from bench import configs, loadgen
+from bench.processes import Server, cpu_count, free_port, start, wait_ready
+from bench.servers import GATEWAY_KEY
+
+REQUEST_BAR_MS = 1.0
+STREAM_BAR = 0.05
+# Long answers, paced, so each token is its own SSE write the gateway relays (and the
+# per-request costs are spread thin: the figure is the per-chunk cost).
+STREAM_PROFILE = {"latency_ms": 0, "ttft_ms": 0, "tokens_per_second": 2000, "output_tokens": 128}
+
+_DENY = [f"codename-{i:03d}" for i in range(190)] + [
+    "project falcon", "operation nightjar", "blue harbor", "acme merger", "q3 layoffs",
+    "internal only", "do not distribute", "confidential draft", "board minutes", "red team",
+]  # fmt: skip
+_RULES = [
+    {"name": "ticket_code", "pattern": r"PRJ-\d{4}-[A-Z]{3}"},
+    {"name": "hostname", "pattern": r"\b[a-z0-9-]+\.internal\.corp\b"},
+    {"name": "a_run", "pattern": r"(a+)+$"},
+    {"name": "employee_id", "pattern": r"\bEMP\d{6}\b"},
+]
+CHECKS: dict[str, Any] = {
+    "pii": {"action": "redact", "restore": True},
+    "secrets": {"action": "redact"},
+    "deny_list": {"words": _DENY, "action": "alert"},
+    "regex": {"rules": _RULES, "action": "alert"},
+    "unicode": {"action": "redact"},
+    "injection": {"threshold": 0.5, "action": "alert"},
+    "caps": {"max_chars": 200_000, "max_tokens": 100_000, "action": "block"},
+}
+RESPONSE_CHECKS: dict[str, Any] = {
+    "pii": {"action": "redact"},
+    "secrets": {"action": "redact"},
+    "deny_list": {"words": _DENY, "action": "block"},
+    "unicode": {"action": "redact"},
+}
+
+_TICKET = """Subject: Refund for order ORD-2024-118842 (charged twice)
+
+Hi team, customer Jane Doe ({email}, {phone}) wrote in on 2024-03-15 at 14:22 UTC.
+She was charged twice for order ORD-2024-118842; the second charge went to card {card}.
+She asks for the refund to go to her account {iban} instead. Our logs show the duplicate
+came from the retry worker on {ip} after a timeout from the payments API (v2.14.3, build
+20240315.1). Request id 7f3c9a2e-4b1d-4e8a-9c6f-2a1b3c4d5e6f, trace
+4bf92f3577b34da6a3ce929d0e0e4736.
+
+Steps so far:
+1. Confirmed both charges in the ledger (amounts 129.99 EUR each, 2024-03-15 14:21:07 and
+   14:21:39).
+2. Checked the idempotency key; it was regenerated on retry, which is the bug.
+3. Opened PRJ-2024-PAY to fix the retry worker.
+
+Log excerpt:
+2024-03-15T14:21:07.118Z INFO  payments.charge order=ORD-2024-118842 amount=129.99 status=ok
+2024-03-15T14:21:37.502Z WARN  retry.worker attempt=2 reason=timeout upstream=payments-api
+2024-03-15T14:21:39.004Z INFO  payments.charge order=ORD-2024-118842 amount=129.99 status=ok
+2024-03-15T14:21:39.010Z ERROR ledger.reconcile duplicate=true sha=9f86d081884c7d659a2feaa0
+
+The retry worker, for reference:
+
+    async def charge(order: Order, attempt: int = 1) -> Receipt:
+        key = idempotency_key(order) if attempt == 1 else uuid4().hex  # the bug
+        try:
+            return await payments.post("/v2/charges", json=order.payload(), key=key)
+        except Timeout:
+            if attempt >= 3:
+                raise
+            await asyncio.sleep(0.5 * 2**attempt)
+            return await charge(order, attempt + 1)
+
+Please draft a polite reply to the customer that explains what happened, confirms the refund
+of 129.99 EUR within 5-7 business days, and apologises for the trouble. Keep it under 150
+words, no jargon, and do not mention internal ticket numbers or the retry worker by name.
+Sign it from the support team. Then list, for the engineering channel, the three changes we
+should make so this cannot happen again, one line each, most important first.
+"""
+_PROSE = (
+    "The quarterly planning meeting covered the roadmap for the next two releases, the hiring "
+    "plan for the platform team, and the migration of the build system. Everyone agreed that "
+    "the documentation needs a thorough review before the public launch, and that the support "
+    "rotation should be shared more evenly across the teams. "
+)
+_AREAS = ("212", "415", "646", "312", "617", "206", "303", "512")
+
+
+def _values(rng: random.Random) -> dict[str, str]:
+    """Personal data for one prompt, different every time (nothing is cached between them)."""
+    while True:
+        number = f"+1 {rng.choice(_AREAS)} {rng.randint(200, 999)} {rng.randint(0, 9999):04d}"
+        if phonenumbers.is_valid_number(phonenumbers.parse(number)):
+            break
+    card = "4" + "".join(str(rng.randint(0, 9)) for _ in range(14))
+    card += luhn.calc_check_digit(card)
+    account = f"{rng.randint(10**17, 10**18 - 1)}"
+    number_iban = "DE" + iban.calc_check_digits("DE00" + account) + account
+    return {
+        "email": f"jane.doe{rng.randint(1, 10**6)}@example.com",
+        "phone": number,
+        "card": " ".join(card[i : i + 4] for i in range(0, 16, 4)),
+        "iban": " ".join(number_iban[i : i + 4] for i in range(0, len(number_iban), 4)),
+        "ip": ".".join(str(rng.randint(1, 254)) for _ in range(4)),
+    }
+
+
+def _prompt(text: str, size: int = 4096) -> dict[str, Any]:
+    body = (text * (size // len(text) + 1))[:size]
+    return {"model": "m", "messages": [{"role": "user", "content": body}]}
+
+
+def _token_count_ms(body: dict[str, Any]) -> float:
+    """What counting the prompt's tokens costs (done once per request, by the limits stage)."""
+    estimate_prompt_tokens(body)
+    started = time.thread_time_ns()
+    for _ in range(50):
+        estimate_prompt_tokens(body)
+    return round((time.thread_time_ns() - started) / 50 / 1e6, 4)
+
+
+def _policies(checks: dict[str, Any], stage: str) -> Policies:
+    return Policies(
+        Guardrails.model_validate({"policies": [{"name": "all", "on": [stage], "checks": checks}]})
+    )
+
+
+def measure_request(iterations: int) -> dict[str, Any]:
+    plan = _policies(CHECKS, "request").plan("request", "m", None, None)
+    rng = random.Random(15)
+    total = iterations + iterations // 10
+    prompts = {
+        "ticket_4kb": [
+            _prompt(_TICKET.format(**_values(rng)) + "\nBackground: " + _PROSE * 8)
+            for _ in range(total)
+        ],
+        "prose_4kb": [_prompt(_PROSE)] * total,
+    }
+    result: dict[str, Any] = {
+        "bar_ms": REQUEST_BAR_MS,
+        "iterations": iterations,
+        "token_count_ms": _token_count_ms(prompts["ticket_4kb"][0]),
+    }
+    for name, bodies in prompts.items():
+        samples: list[int] = []
+        hits: list[Any] = []
+        for index, body in enumerate(bodies):
+            work = copy.deepcopy(body)
+            # The limits stage has counted the prompt's tokens by the time the guard runs
+            # (one count per request, `ctx.reservation`): the caps check reads that count.
+            tokens = estimate_prompt_tokens(work)
+            started = time.thread_time_ns()
+            hits = screen_request(plan, Redactor(), "chat", work, lambda t=tokens: t)
+            spent = time.thread_time_ns() - started
+            if index >= iterations // 10:  # the first tenth warms caches up
+                samples.append(spent)
+        samples.sort()
+        p50, p99 = samples[len(samples) // 2], samples[int(len(samples) * 0.99)]
+        result[name] = {
+            "bytes": len(body["messages"][0]["content"].encode()),
+            "p50_ms": round(p50 / 1e6, 4),
+            "p99_ms": round(p99 / 1e6, 4),
+            "mean_ms": round(statistics.fmean(samples) / 1e6, 4),
+            "within_bar": p99 / 1e6 <= REQUEST_BAR_MS,
+            "hits": sorted(f"{h.check}.{h.entity}={h.action}:{h.count}" for h in hits),
+        }
+    return result
+
+
+def _gateway(
+    work: Path, name: str, simulator: loadgen.Target, guardrails: dict[str, Any]
+) -> tuple[Server, loadgen.Target]:
+    directory = work / name
+    directory.mkdir()
+    port = free_port()
+    base = simulator.url.removesuffix("/chat/completions")
+    config = {
+        "gateway": {"listen": {"host": "127.0.0.1", "port": port}},
+        "database": {"url": f"sqlite+aiosqlite:///{directory / 'gateway.db'}"},
+        "spend": {"spool_dir": str(directory / "spool")},
+        "backends": [
+            {"name": "sim-a", "provider": "simulator", "endpoint": base, "model": configs.MODEL}
+        ],
+        "observability": {"tracing": False, "metrics": True, "request_log": False},
+        "guardrails": guardrails,
+    }
+    path = directory / "gateway.yaml"
+    path.write_text(yaml.safe_dump(config))
+    argv = [sys.executable, "-m", "llm_proxy", "serve", "--config", str(path)]
+    env: dict[str, str | None] = {
+        "GATEWAY_MASTER_KEY": GATEWAY_KEY,
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "PROMETHEUS_MULTIPROC_DIR": None,
+    }
+    server = start(name, argv, cores={0}, log_dir=directory, env=env)
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(server, f"{url}/ready", timeout_s=180)
+    return server, loadgen.Target(name, f"{url}/v1/chat/completions", GATEWAY_KEY)
+
+
+def _simulator(work: Path, cores: set[int]) -> tuple[Server, loadgen.Target]:
+    path = work / "simulator.yaml"
+    path.write_text(yaml.safe_dump({"name": "guard-bench", "default": STREAM_PROFILE}))
+    port = free_port()
+    argv = [sys.executable, "-m", "llm_proxy.simulator", "--host", "127.0.0.1"]
+    argv += ["--port", str(port), "--config", str(path)]
+    server = start("simulator", argv, cores=cores, log_dir=work)
+    base = f"http://127.0.0.1:{port}"
+    wait_ready(server, f"{base}/health", timeout_s=60)
+    return server, loadgen.Target("direct", f"{base}/v1/chat/completions", "x")
+
+
+def _cpu_us_per_chunk(server: Server, target: loadgen.Target, requests: int) -> float:
+    before = server.cpu_seconds()
+    sample = asyncio.run(
+        loadgen.drive(target, stream=True, concurrency=4, duration_s=600, max_requests=requests)
+    )
+    if sample.errors:
+        raise RuntimeError(f"{target.name}: {sample.errors} errors, e.g. {sample.error_examples}")
+    chunks = sample.requests * STREAM_PROFILE["output_tokens"]
+    return (server.cpu_seconds() - before) * 1e6 / chunks
+
+
+def measure_stream(requests: int, rounds: int) -> dict[str, Any]:
+    guarded = {"policies": [{"name": "out", "on": ["response"], "checks": RESPONSE_CHECKS}]}
+    with tempfile.TemporaryDirectory(prefix="guard-bench-") as tmp:
+        work = Path(tmp)
+        simulator, direct = _simulator(work, {1} if cpu_count() > 1 else {0})
+        servers = {
+            "off": _gateway(work, "off", direct, {}),
+            "on": _gateway(work, "on", direct, guarded),
+        }
+        try:
+            for server, target in servers.values():
+                _cpu_us_per_chunk(server, target, min(100, requests))  # warm-up
+            figures: dict[str, list[float]] = {mode: [] for mode in servers}
+            for _ in range(rounds):
+                for mode, (server, target) in servers.items():
+                    figures[mode].append(_cpu_us_per_chunk(server, target, requests))
+        finally:
+            for server, _ in servers.values():
+                server.stop()
+            simulator.stop()
+    off, on = statistics.median(figures["off"]), statistics.median(figures["on"])
+    return {
+        "requests_per_round": requests,
+        "rounds": rounds,
+        "chunks_per_request": STREAM_PROFILE["output_tokens"],
+        "cpu_us_per_chunk": {m: [round(v, 2) for v in values] for m, values in figures.items()},
+        "off_median_us": round(off, 2),
+        "on_median_us": round(on, 2),
+        "added_share": round((on - off) / off, 4),
+        "bar": STREAM_BAR,
+        "within_bar": (on - off) / off <= STREAM_BAR,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--skip-stream", action="store_true")
+    args = parser.parse_args()
+    result: dict[str, Any] = {"request_stage": measure_request(args.iterations)}
+    if not args.skip_stream:
+        result["streaming"] = measure_stream(args.requests, args.rounds)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
