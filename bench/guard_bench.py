@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from llm_proxy.config.guardrails import Guardrails
 from llm_proxy.guard.inbound import screen_request
 from llm_proxy.guard.placeholders import Redactor
 from llm_proxy.guard.policies import Policies
+from llm_proxy.guard.stream import guarded
 from llm_proxy.pipeline.tokens import estimate_prompt_tokens
 from stdnum import iban, luhn
 
@@ -203,6 +205,48 @@ def measure_request(iterations: int) -> dict[str, Any]:
     return result
 
 
+def measure_stream_in_process(streams: int) -> dict[str, Any]:
+    """CPU per chunk of the response stage alone, on the frames a 128-token answer makes."""
+    plan = _policies(RESPONSE_CHECKS, "response").plan("response", "m", None, None)
+    words = (_PROSE * 3).split()[:128]
+    frames = [
+        b"data: "
+        + json.dumps(
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": "m",
+                "choices": [{"index": 0, "delta": {"content": " " + word}, "finish_reason": None}],
+            }
+        ).encode()
+        + b"\n\n"
+        for word in words
+    ]
+
+    async def source() -> AsyncIterator[bytes]:
+        for frame in frames:
+            yield frame
+        yield b"data: [DONE]\n\n"
+
+    async def drain() -> None:
+        async for _ in guarded(source(), "chat", plan, Redactor(), [], {}):
+            pass
+
+    async def run() -> int:
+        started = time.thread_time_ns()
+        for _ in range(streams):
+            await drain()
+        return time.thread_time_ns() - started
+
+    spent = asyncio.run(run())
+    return {
+        "streams": streams,
+        "chunks_per_stream": len(frames),
+        "guard_cpu_us_per_chunk": round(spent / streams / len(frames) / 1000, 2),
+    }
+
+
 def _gateway(
     work: Path, name: str, simulator: loadgen.Target, guardrails: dict[str, Any]
 ) -> tuple[Server, loadgen.Target]:
@@ -298,7 +342,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-stream", action="store_true")
     args = parser.parse_args()
-    result: dict[str, Any] = {"request_stage": measure_request(args.iterations)}
+    result: dict[str, Any] = {
+        "request_stage": measure_request(args.iterations),
+        "stream_in_process": measure_stream_in_process(200),
+    }
     if not args.skip_stream:
         result["streaming"] = measure_stream(args.requests, args.rounds)
     print(json.dumps(result, indent=2))

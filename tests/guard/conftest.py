@@ -34,7 +34,8 @@ def gateway(simulator: Simulator, tmp_path_factory: pytest.TempPathFactory) -> I
         ],
         "spend": {"flush_interval_ms": 20},
     }
-    gw = start_gateway(config, tmp_path_factory.mktemp("guard-gw"))
+    # One gateway for the package: worth waiting for on a machine busy with other runs.
+    gw = start_gateway(config, tmp_path_factory.mktemp("guard-gw"), ready_timeout_s=300)
     yield gw
     gw.stop()
 
