@@ -8,7 +8,6 @@ from pydantic import Field, field_validator, model_validator
 
 from llm_proxy.config.base import Strict
 from llm_proxy.config.guardrails import Guardrails
-
 from llm_proxy.config.optimizer import Optimizer
 
 Strategy = Literal[
