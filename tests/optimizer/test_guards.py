@@ -122,7 +122,7 @@ def test_a_stream_keeps_the_connection_alive_then_delivers_the_final_answer(
     assert lines[:first_data].count(": keep-alive") >= 3
     assert lines[-1] == "data: [DONE]"
 
-    stream = stack.client().chat.completions.create(
+    raw = stack.client().chat.completions.with_raw_response.create(
         model="gpt-4o-mini",
         messages=QUESTION,
         max_tokens=64,
@@ -130,11 +130,18 @@ def test_a_stream_keeps_the_connection_alive_then_delivers_the_final_answer(
         stream_options={"include_usage": True},
         extra_body={"optillm_approach": "moa"},
     )
-    chunks = list(stream)
+    chunks = list(raw.parse())
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text.startswith("Simulated reply to:")
     usage = chunks[-1].usage
     assert usage is not None and usage.completion_tokens > 0
+    parent = raw.headers["x-request-id"]
+    children = stack.sub_calls(parent, expected=3)
+    record = stack.record(parent)
+    assert record["stream"] is True
+    assert record["prompt_tokens"] == sum(child["prompt_tokens"] for child in children)
+    assert record["completion_tokens"] == sum(child["completion_tokens"] for child in children)
+    assert record["cost_usd"] == pytest.approx(sum(child["cost_usd"] for child in children))
 
 
 def test_the_delegated_credential_works_for_its_requests_sub_calls_only_and_only_while_it_runs(

@@ -115,7 +115,14 @@ class OptimizerStage:
             if ctx.stream:
                 streamed = await self.service.stream(config.url, body, headers, timeout_s)
                 run.detail = streamed.summary
-                return Stream(self._relay(ctx, streamed.events, secret, delegation))
+
+                async def end(read_to_the_end: bool) -> None:
+                    fanout = await self._end(ctx, secret, delegation)
+                    stream.usage = Usage(fanout.prompt_tokens, fanout.completion_tokens)
+                    stream.completed = read_to_the_end
+
+                stream = Stream(_Relayed(streamed.events, end), model=run.model)
+                return stream
             answer = await self.service.answer(config.url, body, headers, timeout_s)
         except Unavailable:
             fanout = await self._end(ctx, secret, delegation)
@@ -132,19 +139,6 @@ class OptimizerStage:
         fanout = await self._end(ctx, secret, delegation)
         return Reply(_with_usage(answer.body, fanout), ctx.usage, run.model)
 
-    async def _relay(
-        self,
-        ctx: RequestContext,
-        events: AsyncIterator[bytes],
-        secret: str,
-        delegation: Delegation,
-    ) -> AsyncIterator[bytes]:
-        try:
-            async for event in events:
-                yield event
-        finally:
-            await self._end(ctx, secret, delegation)
-
     async def _end(self, ctx: RequestContext, secret: str, delegation: Delegation) -> FanOut:
         """The credential ends with its request; the parent carries its sub-calls' sums."""
         fanout = await self.delegations.end(secret, delegation, _SETTLE_WAIT_S)
@@ -152,6 +146,43 @@ class OptimizerStage:
         ctx.optimizer.fanout = fanout
         ctx.usage = Usage(fanout.prompt_tokens, fanout.completion_tokens)
         return fanout
+
+
+class _Relayed:
+    """The optimizer's SSE passed on; when it ends (read to the end, or closed, started or
+    not) the run ends: the credential with it, and the stream's usage is the roll-up."""
+
+    def __init__(
+        self, events: AsyncIterator[bytes], end: Callable[[bool], Awaitable[None]]
+    ) -> None:
+        self._events = events
+        self._end = end
+        self._ended = False
+
+    def __aiter__(self) -> _Relayed:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._events.__anext__()
+        except StopAsyncIteration:
+            await self._close(read_to_the_end=True)
+            raise
+        except BaseException:
+            await self._close(read_to_the_end=False)
+            raise
+
+    async def aclose(self) -> None:
+        await self._close(read_to_the_end=False)
+
+    async def _close(self, read_to_the_end: bool) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        close = getattr(self._events, "aclose", None)
+        if close is not None:
+            await close()
+        await self._end(read_to_the_end)
 
 
 def _check_sub_call(ctx: RequestContext, delegation: Delegation, names_approach: bool) -> None:
