@@ -28,7 +28,9 @@ class Screen:
         self._set = None
         if self._filtered:
             options = re2.Options()
-            options.log_errors = False
+            # The set runs as one DFA; past its memory budget RE2 gives up on a text (and
+            # says so in the log) instead of answering, so the budget is generous.
+            options.max_mem = 64 << 20
             candidates = re2.Set.SearchSet(options)
             for detector in self._filtered:
                 candidates.Add(detector.prefilter)

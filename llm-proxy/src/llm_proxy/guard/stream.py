@@ -1,12 +1,13 @@
 """The response stage for a streamed answer: a sliding window across chunk boundaries.
 
 Each streamed text (a chat choice, a Messages content block) is released to the client only
-once nothing in it can still turn into a finding: the last `window` characters are held back,
-and so is anything a finding or a restorable placeholder still covers at the cut (a card
-number split over two chunks is seen whole before a digit of it leaves), and an unfinished
-private-key block. Released text is redacted in place and its placeholders restored; a block
-ends the stream with an error event, and what it found never reaches the client. The rest of
-each frame is passed on as it came; a frame is re-encoded only when its text is held or changed.
+once nothing in it can still turn into a finding: the frames carrying its last `window`
+characters are held back, and so is anything a finding or a restorable placeholder still
+covers at the cut (a card number split over two chunks is seen whole before a digit of it
+leaves), and an unfinished private-key block. Held frames go out as they came, byte for byte,
+unless what they carry was redacted or restored: then the first of them carries the new text
+and the others none. A block ends the stream with an error event, and what it found never
+reaches the client. Frames that carry no text keep their place in the order.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import orjson
 
 from llm_proxy.guard import secrets
+from llm_proxy.guard.detectors import Finding
 from llm_proxy.guard.hits import Blocked, Hit, blocking, tally
 from llm_proxy.guard.outbound import schema_hits
 from llm_proxy.guard.placeholders import Redactor
@@ -25,75 +27,119 @@ from llm_proxy.guard.policies import Plan
 
 # Scanning waits until this many characters past the window have come: fewer, longer scans.
 _STEP = 32
-# An unfinished private-key block is held back up to this much, then released redacted whole.
+# An unfinished private-key block is held back up to this much, then released as it is.
 _MAX_HOLD = 16384
 _PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*_\d+\]")
+_END = b"\n\n"
+
+# A held frame: its bytes as they came (None: to be encoded from `event`), its parsed event,
+# and the offsets of its text in the window's text.
+_Frame = tuple[bytes | None, Any, int, int]
+Encode = Callable[[Any, str | None], bytes]
 
 
 class Window:
-    """One streamed text, released in safe pieces."""
+    """One streamed text, released in safe runs of frames."""
 
-    __slots__ = ("_hits", "_hold", "_pending", "_plan", "_redactor", "released")
+    __slots__ = ("_encode", "_frames", "_hits", "_hold", "_plan", "_redactor", "_text", "released")
 
-    def __init__(self, plan: Plan, redactor: Redactor, hits: list[Hit]) -> None:
+    def __init__(self, plan: Plan, redactor: Redactor, hits: list[Hit], encode: Encode) -> None:
         self._plan = plan
         self._redactor = redactor
         self._hits = hits
+        self._encode = encode
         self._hold = plan.window
-        self._pending = ""
+        self._frames: list[_Frame] = []
+        self._text = ""
         # Everything released, kept only when the answer's JSON must be checked at the end.
         self.released: list[str] | None = None
 
-    def push(self, delta: str) -> str:
-        self._pending += delta
-        if len(self._pending) < self._hold + _STEP:
-            return ""
+    @property
+    def holding(self) -> bool:
+        return bool(self._frames)
+
+    def push(self, raw: bytes | None, event: Any, text: str) -> list[bytes]:
+        """Hold a frame carrying `text`; returns the frames now safe to send."""
+        start = len(self._text)
+        self._text += text
+        self._frames.append((raw, event, start, len(self._text)))
+        if len(self._text) < self._hold + _STEP:
+            return []
         return self._release(final=False)
 
-    def flush(self) -> str:
-        return self._release(final=True) if self._pending else ""
+    def keep(self, raw: bytes) -> None:
+        """A frame without text, behind the held ones: it keeps its place."""
+        end = len(self._text)
+        self._frames.append((raw, None, end, end))
 
-    def _release(self, final: bool) -> str:
-        pending = self._pending
-        findings = self._plan.screen.scan(pending)
+    def flush(self) -> list[bytes]:
+        return self._release(final=True) if self._frames else []
+
+    def _release(self, final: bool) -> list[bytes]:
+        text = self._text
+        findings = self._plan.screen.scan(text)
         blocked = [f for f in findings if f.detector.action == "block"]
         if blocked:
             self._hits.extend(tally("response", blocked))
             hit = blocking(self._hits)
             assert hit is not None
             raise Blocked(hit, self._hits)
-        cut = len(pending) if final else self._cut(pending, findings)
+        cut = len(text) if final else self._boundary(text, findings)
+        count = 0
+        while count < len(self._frames) and self._frames[count][3] <= cut:
+            count += 1
+        if count == 0:
+            return []
+        frames, self._frames = self._frames[:count], self._frames[count:]
+        cut = frames[-1][3]
+        if self._frames:
+            self._frames = [(raw, ev, s - cut, e - cut) for raw, ev, s, e in self._frames]
+        region, self._text = text[:cut], text[cut:]
         released = [f for f in findings if f.end <= cut]
         if released:
             self._hits.extend(tally("response", released))
-        out = self._redactor.restore(
-            self._redactor.redact(pending[:cut], released, restorable=False)
-        )
-        self._pending = pending[cut:]
+        out = self._redactor.restore(self._redactor.redact(region, released, restorable=False))
         if self.released is not None:
             self.released.append(out)
+        return self._frames_out(frames, out if out != region else None)
+
+    def _frames_out(self, frames: list[_Frame], changed: str | None) -> list[bytes]:
+        encode = self._encode
+        if changed is None:
+            return [raw if raw is not None else encode(event, None) for raw, event, _, _ in frames]
+        out: list[bytes] = []
+        for raw, event, start, end in frames:
+            if event is None or (start == end and raw is not None):
+                out.append(raw if raw is not None else encode(event, None))
+            else:
+                out.append(encode(event, changed))
+                changed = ""
         return out
 
-    def _cut(self, pending: str, findings: list[Any]) -> int:
-        cut = len(pending) - self._hold
-        # At a space when there is one: what follows a word cannot reach back into it.
-        space = pending.rfind(" ", 0, cut)
+    def _boundary(self, text: str, findings: list[Finding]) -> int:
+        """Where the safe part ends: at a frame's end, before anything that may still grow."""
+        cut = len(text) - self._hold
+        space = text.rfind(" ", 0, cut)
         if space > 0:
+            # At a space when there is one: what follows a word cannot reach back into it.
             cut = space
-        # A finding that reaches the cut may still grow: it waits, whole, for the next scan.
-        for finding in reversed(findings):
-            if finding.start < cut <= finding.end:
-                cut = finding.start
-        if self._redactor.restores:
-            for match in _PLACEHOLDER.finditer(pending, max(0, cut - 64), cut + 64):
-                if match.start() < cut < match.end():
-                    cut = match.start()
-        opened = secrets.OPEN_BLOCK.search(pending.encode()) if "-----BEGIN" in pending else None
-        if opened is not None and len(pending) < _MAX_HOLD:
-            start = len(pending.encode()[: opened.start()].decode(errors="ignore"))
+        opened = secrets.OPEN_BLOCK.search(text.encode()) if "-----BEGIN" in text else None
+        if opened is not None and len(text) < _MAX_HOLD:
+            start = len(text.encode()[: opened.start()].decode(errors="ignore"))
             if not any(f.start <= start < f.end for f in findings):
                 cut = min(cut, start)
-        return max(cut, 0)
+        while True:
+            moved = cut
+            # A finding or placeholder that reaches the cut may still grow: it waits, whole.
+            for finding in reversed(findings):
+                if finding.start < cut <= finding.end:
+                    cut = finding.start
+            if self._redactor.restores:
+                for match in _PLACEHOLDER.finditer(text, max(0, cut - 64), cut + 64):
+                    if match.start() < cut < match.end():
+                        cut = match.start()
+            if cut == moved:
+                return max(cut, 0)
 
 
 def guarded(
@@ -116,7 +162,7 @@ async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[byt
         async for piece in events:
             out: list[bytes] = []
             try:
-                for frame in piece.split(b"\n\n"):
+                for frame in piece.split(_END):
                     if frame:
                         out.extend(relay.frame(frame))
             except Blocked as blocked:
@@ -143,25 +189,39 @@ class _Relay:
     def window(self, index: int) -> Window:
         window = self._windows.get(index)
         if window is None:
-            window = Window(self._plan, self._redactor, self._hits)
+            window = Window(self._plan, self._redactor, self._hits, self.encode)
             if self.check_schema is not None:
                 window.released = []
             self._windows[index] = window
         return window
 
-    def finish(self, index: int) -> str:
+    def passing(self, frame: bytes) -> list[bytes]:
+        """A frame without text: out now, or behind the frames still held."""
+        holding = [w for w in self._windows.values() if w.holding]
+        if not holding:
+            return [frame + _END]
+        holding[-1].keep(frame + _END)
+        return []
+
+    def finish(self, index: int) -> list[bytes]:
         """The rest of a text at its end; the JSON Schema check runs on the whole of it."""
         window = self.window(index)
-        rest = window.flush()
+        out = window.flush()
         if self.check_schema is not None and window.released is not None:
             found = self.check_schema("".join(window.released))
             self._hits.extend(found)
             hit = blocking(found)
             if hit is not None:
                 raise Blocked(hit, self._hits)
-        return rest
+        return out
+
+    def finish_all(self) -> list[bytes]:
+        return [frame for index in list(self._windows) for frame in self.finish(index)]
 
     def frame(self, frame: bytes) -> list[bytes]:
+        raise NotImplementedError
+
+    def encode(self, event: Any, text: str | None) -> bytes:
         raise NotImplementedError
 
     def error_event(self, blocked: Blocked) -> bytes:
@@ -170,25 +230,41 @@ class _Relay:
 
 class _OpenAI(_Relay):
     def frame(self, frame: bytes) -> list[bytes]:
-        if not frame.startswith(b"data: ") or frame == b"data: [DONE]":
-            return [frame + b"\n\n"]
+        if not frame.startswith(b"data: {"):
+            # [DONE] (or a comment): every text has ended.
+            return [*self.finish_all(), frame + _END]
         chunk = orjson.loads(frame[6:])
         choices = chunk.get("choices") if isinstance(chunk, dict) else None
         if not choices:
-            return [frame + b"\n\n"]
+            return self.passing(frame)
+        if len(choices) == 1:
+            return self._choice(frame + _END, chunk, choices[0])
+        # Several choices in one chunk: one chunk each, so each waits in its own window.
+        out: list[bytes] = []
         for choice in choices:
-            index = choice.get("index") or 0
-            delta = choice.get("delta")
-            if not isinstance(delta, dict):
-                delta = choice["delta"] = {}
-            content = delta.get("content")
-            if isinstance(content, str):
-                delta["content"] = self.window(index).push(content)
-            if choice.get("finish_reason") is not None:
-                rest = self.finish(index)
-                if rest:
-                    delta["content"] = (delta.get("content") or "") + rest
-        return [b"data: " + orjson.dumps(chunk) + b"\n\n"]
+            out.extend(self._choice(None, {**chunk, "choices": [choice]}, choice))
+        return out
+
+    def _choice(self, raw: bytes | None, chunk: Any, choice: Any) -> list[bytes]:
+        index = choice.get("index") or 0
+        delta = choice.get("delta")
+        content = delta.get("content") if isinstance(delta, dict) else None
+        window = self.window(index)
+        if isinstance(content, str):
+            out = window.push(raw, chunk, content)
+        elif window.holding:
+            window.keep(raw if raw is not None else self.encode(chunk, None))
+            out = []
+        else:
+            out = [raw if raw is not None else self.encode(chunk, None)]
+        if choice.get("finish_reason") is not None:
+            out.extend(self.finish(index))
+        return out
+
+    def encode(self, event: Any, text: str | None) -> bytes:
+        if text is not None:
+            event["choices"][0]["delta"]["content"] = text
+        return b"data: " + orjson.dumps(event) + _END
 
     def error_event(self, blocked: Blocked) -> bytes:
         error = {
@@ -197,34 +273,31 @@ class _OpenAI(_Relay):
             "param": None,
             "code": "content_policy_violation",
         }
-        return b"data: " + orjson.dumps({"error": error}) + b"\n\n"
+        return b"data: " + orjson.dumps({"error": error}) + _END
 
 
 class _Anthropic(_Relay):
     def frame(self, frame: bytes) -> list[bytes]:
         head, _, data = frame.partition(b"data: ")
         if not data or b"content_block_" not in head:
-            return [frame + b"\n\n"]
+            return self.passing(frame)
         event = orjson.loads(data)
         index = event.get("index") or 0
         if event.get("type") == "content_block_delta":
             delta = event.get("delta") or {}
-            if delta.get("type") != "text_delta" or not isinstance(delta.get("text"), str):
-                return [frame + b"\n\n"]
-            delta["text"] = self.window(index).push(delta["text"])
-            return [head + b"data: " + orjson.dumps(event) + b"\n\n"]
+            text = delta.get("text")
+            if delta.get("type") == "text_delta" and isinstance(text, str):
+                return self.window(index).push(frame + _END, event, text)
+            return self.passing(frame)
         if event.get("type") == "content_block_stop" and index in self._windows:
-            rest = self.finish(index)
-            if rest:
-                delta_event = {
-                    "type": "content_block_delta",
-                    "index": index,
-                    "delta": {"type": "text_delta", "text": rest},
-                }
-                flushed = b"event: content_block_delta\ndata: " + orjson.dumps(delta_event)
-                return [flushed + b"\n\n", frame + b"\n\n"]
-        return [frame + b"\n\n"]
+            return [*self.finish(index), frame + _END]
+        return self.passing(frame)
+
+    def encode(self, event: Any, text: str | None) -> bytes:
+        if text is not None:
+            event["delta"]["text"] = text
+        return b"event: content_block_delta\ndata: " + orjson.dumps(event) + _END
 
     def error_event(self, blocked: Blocked) -> bytes:
         error = {"type": "invalid_request_error", "message": str(blocked)}
-        return b"event: error\ndata: " + orjson.dumps({"type": "error", "error": error}) + b"\n\n"
+        return b"event: error\ndata: " + orjson.dumps({"type": "error", "error": error}) + _END
