@@ -108,7 +108,7 @@ def start_gateway(
     return Gateway(process, url, master_key, path)
 
 
-def wait_ready(process: subprocess.Popen[str], url: str, timeout_s: float = 90) -> None:
+def wait_ready(process: subprocess.Popen[str], url: str, timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -19,6 +19,8 @@ from llm_proxy.spend import SpendLog
 from llm_proxy.store.database import Database
 from llm_proxy.store.directory import Directory
 from llm_proxy.telemetry.observer import Telemetry
+from llm_proxy.templates.assignments import Assignments
+from llm_proxy.templates.catalog import PromptCatalog
 from llm_proxy.upstream.dispatcher import Dispatcher
 from llm_proxy.upstream.probes import probe_forever
 from llm_proxy.upstream.registry import Registry
@@ -62,6 +64,8 @@ class Gateway:
         self.router = RouterClient(lambda: self.passthrough.session)
         self.optimizer = OptimizerService(lambda: self.passthrough.session)
         self.cache = ResponseCache(lambda: self.config)
+        self.prompts = PromptCatalog(self.database, self.directory.signals)
+        self.assignments = Assignments(config.redis.url, config.redis.prefix)
         self.draining = False
         self._reload_lock = asyncio.Lock()
         self.metrics_token = _metrics_token(config)
@@ -113,6 +117,7 @@ class Gateway:
         # Requests in flight have settled by now: drain their records, then disconnect.
         await self.spend.close()
         await self.directory.close()
+        await self.assignments.close()
         await self.database.close()
         await self.dispatcher.fast.close()
         await self.dispatcher.translated.close()

@@ -34,6 +34,7 @@ async def handle(
         await pipeline.identify(ctx)
         await read_body(ctx, request)
         refuse_undocumented(api, ctx.body)
+        await pipeline.template(ctx)
         validate(ctx.body)
         result = await until_disconnected(request, pipeline.run(ctx))
     except GatewayError as error:

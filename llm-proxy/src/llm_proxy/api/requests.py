@@ -69,7 +69,9 @@ async def read_body(ctx: RequestContext, request: Request) -> None:
     body = ctx.body = _parse_json(raw)
     headers = ctx.headers
     default_model(body, ctx.identity)
-    ctx.requested_model = _required_str(body, "model")
+    # A prompt template may supply the model; its stage checks that one is there.
+    if "prompt_id" not in body or body.get("model") is not None:
+        ctx.requested_model = _required_str(body, "model")
     ctx.stream = _optional_bool(body, "stream")
     tags = ctx.metadata.get("tags")
     ctx.tags = [str(t) for t in tags] if isinstance(tags, list) else []

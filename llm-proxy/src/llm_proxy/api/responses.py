@@ -39,6 +39,10 @@ def gateway_headers(ctx: RequestContext) -> dict[str, str]:
         headers["x-gateway-optimizer"] = ctx.optimizer.header()
     if ctx.guard_hits:
         headers["x-gateway-guardrails"] = header_value(ctx.guard_hits)
+    if ctx.prompt is not None:
+        headers["x-gateway-prompt"] = ctx.prompt.header()
+        if ctx.prompt.unused:
+            headers["x-gateway-prompt-unused"] = ",".join(ctx.prompt.unused)
     headers["x-gateway-overhead-ms"] = f"{ctx.overhead_ms():.2f}"
     return headers
 

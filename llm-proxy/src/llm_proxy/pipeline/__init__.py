@@ -22,6 +22,7 @@ from llm_proxy.pipeline.guard import GuardStage
 from llm_proxy.pipeline.identify import identify
 from llm_proxy.pipeline.limits import LimitsStage
 from llm_proxy.pipeline.route import plan_route
+from llm_proxy.pipeline.template import TemplateStage
 from llm_proxy.pipeline.tokens import estimate_prompt_tokens, output_cap
 from llm_proxy.spend.record import record_of
 from llm_proxy.upstream.deployment import Deployment, Wire
@@ -44,6 +45,7 @@ class Pipeline:
         self.limits = LimitsStage(gateway)
         self.budget = BudgetStage(gateway, self.limits)
         self.guard = GuardStage(lambda: gateway.config.guardrails)
+        self.templates = TemplateStage(gateway.prompts, gateway.assignments)
         self.telemetry = gateway.telemetry
         self.optimizer = OptimizerStage(lambda: gateway.config, gateway.optimizer)
 
@@ -57,6 +59,11 @@ class Pipeline:
             ctx.identity = delegated or await identify(
                 ctx.headers, self.gateway.master_key, self.directory
             )
+
+    async def template(self, ctx: RequestContext) -> None:
+        """A request naming a prompt template becomes the rendered request, before all else."""
+        with self.telemetry.stage(ctx, "template"):
+            ctx.prompt = await self.templates.apply(ctx)
 
     async def run(self, ctx: RequestContext) -> Reply | Stream:
         registry = self.gateway.registry

@@ -88,6 +88,19 @@ class RouteDecision:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class PromptUse:
+    """Which template a request was made from, for the response header and the spend log."""
+
+    name: str
+    version: int
+    variant: str | None
+    unused: tuple[str, ...]
+
+    def header(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
 @dataclass(slots=True)
 class RequestContext:
     # The gateway's own id (`req_…`), unique per request: what the spend log dedups on.
@@ -138,6 +151,8 @@ class RequestContext:
     # What the guard stages found and did (never the text), and the request's placeholders.
     guard_hits: list[Hit] = field(default_factory=list)
     redactor: Redactor | None = None
+    # The prompt template the request was made from, if it named one.
+    prompt: PromptUse | None = None
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -93,6 +93,9 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         stage_timings=dict(ctx.stage_ms),
         tags=[tag[:_NAME_LIMIT] for tag in ctx.tags[:20]],
         guardrails=[hit.as_dict() for hit in merge(ctx.guard_hits)],
+        prompt_name=ctx.prompt.name if ctx.prompt is not None else None,
+        prompt_version=ctx.prompt.version if ctx.prompt is not None else None,
+        prompt_variant=ctx.prompt.variant if ctx.prompt is not None else None,
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     String,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -258,3 +259,88 @@ class RequestLog(Base):
     tags: Mapped[list[str]] = mapped_column(Json, default=list)
     # Guardrail checks that fired ({stage, check, entity, action, count}), never the text.
     guardrails: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    # A request made from a prompt template: its name, version and experiment variant.
+    prompt_name: Mapped[str | None] = mapped_column(String(64))
+    prompt_version: Mapped[int | None] = mapped_column(Integer)
+    prompt_variant: Mapped[str | None] = mapped_column(String(64))
+
+
+class Prompt(Entity):
+    """A named prompt template or partial; its content lives in immutable versions.
+
+    `experiment`, when set, splits traffic between versions:
+    `{"variants": [{"version", "weight", "name"}], "sticky_by": "user" | "key" | "session"}`.
+    """
+
+    __tablename__ = "prompts"
+    __table_args__ = (UniqueConstraint("kind", "name", name="uq_prompts_kind_name"),)
+
+    kind: Mapped[str] = mapped_column(String(16))  # prompt | partial
+    name: Mapped[str] = mapped_column(String(64))
+    experiment: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromptVersion(Base):
+    """One immutable version: messages (a prompt) or a text (a partial), with its defaults."""
+
+    __tablename__ = "prompt_versions"
+    __table_args__ = (UniqueConstraint("prompt_id", "version", name="uq_prompt_versions_version"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    prompt_id: Mapped[str] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    # A list of {role, content} for a prompt; a string for a partial.
+    template: Mapped[Any] = mapped_column(Json)
+    model: Mapped[str | None] = mapped_column(String(200))
+    params: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    variables_schema: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    comment: Mapped[str | None] = mapped_column(String(1000))
+    author: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PromptLabel(Base):
+    """A label (`production`, `staging`, …) pointing at one version of a prompt."""
+
+    __tablename__ = "prompt_labels"
+
+    prompt_id: Mapped[str] = mapped_column(
+        ForeignKey("prompts.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(String(36), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PromptLabelMove(Base):
+    """The history of a label: every move, who made it and when."""
+
+    __tablename__ = "prompt_label_moves"
+    __table_args__ = (Index("ix_prompt_label_moves_prompt", "prompt_id", "label"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    prompt_id: Mapped[str] = mapped_column(ForeignKey("prompts.id", ondelete="CASCADE"))
+    label: Mapped[str] = mapped_column(String(36))
+    from_version: Mapped[int | None] = mapped_column(Integer)
+    to_version: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str | None] = mapped_column(String(64))
+    moved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Feedback(Base):
+    """An outcome a caller reported for one of its own requests (`POST /v1/feedback`)."""
+
+    __tablename__ = "feedback"
+
+    request_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    key_id: Mapped[str | None] = mapped_column(String(40))
+    team_id: Mapped[str | None] = mapped_column(String(40))
+    score: Mapped[float] = mapped_column(Float)
+    label: Mapped[str | None] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -73,6 +73,9 @@ class RequestRecord:
     tags: list[str] = field(default_factory=list)
     # Guardrail checks that fired: stage, check, entity, action, count; never what matched.
     guardrails: list[dict[str, Any]] = field(default_factory=list)
+    prompt_name: str | None = None
+    prompt_version: int | None = None
+    prompt_variant: str | None = None
 
     def as_row(self) -> dict[str, Any]:
         # Shallow: a record does not change once handed over, so its dict and list need no

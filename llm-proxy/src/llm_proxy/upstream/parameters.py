@@ -140,10 +140,20 @@ DOCUMENTED: dict[str, frozenset[str]] = {
     "responses": RESPONSES,
 }
 
-# Read by the gateway (tags, session, cache control, …) and never sent on: a provider
-# has its own meaning for `metadata`, and LiteLLM reads control keys out of it.
-# `optillm_approach` names the optimizer run a request asks for (llm_proxy.optimizer).
-GATEWAY_FIELDS = frozenset({"metadata", "optillm_approach"})
+# Read by the gateway and never sent on: `metadata` (tags, session, cache control, …; a
+# provider has its own meaning for it, and LiteLLM reads control keys out of it), the
+# prompt template a request is made from, and `optillm_approach`, the optimizer run a
+# request asks for (llm_proxy.optimizer).
+GATEWAY_FIELDS = frozenset(
+    {
+        "metadata",
+        "optillm_approach",
+        "prompt_id",
+        "prompt_version",
+        "prompt_label",
+        "prompt_variables",
+    }
+)
 # The one metadata field Anthropic documents; it is the caller's, so it is passed on.
 _ANTHROPIC_METADATA = ("user_id",)
 

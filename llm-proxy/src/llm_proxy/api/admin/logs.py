@@ -62,6 +62,9 @@ class LogEntry(Output):
     error_type: str | None
     trace_id: str | None
     parent_request_id: str | None
+    prompt_name: str | None
+    prompt_version: int | None
+    prompt_variant: str | None
 
 
 class LogDetail(LogEntry):
