@@ -366,7 +366,12 @@ def test_an_experiment_splits_70_30_sticky_per_user_and_reports_its_outcomes(
 
     async def workload() -> None:
         headers = {"authorization": f"Bearer {gw.master_key}"}
-        async with httpx.AsyncClient(base_url=gw.url, headers=headers, timeout=60) as http:
+        # Idle connections are dropped before the server's keep-alive ends, so none is
+        # reused just as the server closes it.
+        limits = httpx.Limits(keepalive_expiry=2)
+        async with httpx.AsyncClient(
+            base_url=gw.url, headers=headers, timeout=60, limits=limits
+        ) as http:
             for start in range(0, 2000, 50):
                 batch = [users[i % 200] for i in range(start, start + 50)]
                 await asyncio.gather(*(one(http, user) for user in batch))
