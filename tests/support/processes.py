@@ -87,7 +87,7 @@ def start_gateway(
     directory: Path,
     master_key: str = "sk-test-master",
     port: int | None = None,
-    ready_timeout_s: float = 90,
+    ready_timeout_s: float = 180,
 ) -> Gateway:
     port = port or free_port()
     path = directory / f"gateway-{port}.yaml"
