@@ -62,6 +62,12 @@ def gw(simulator: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     gateway.stop()
 
 
+def slow_client(gw: Gateway) -> httpx.Client:
+    """The first translated call imports LiteLLM: seconds, more on a loaded machine."""
+    headers = {"authorization": f"Bearer {gw.master_key}"}
+    return httpx.Client(base_url=gw.url, headers=headers, timeout=180)
+
+
 def chat(model: str, **extra: Any) -> tuple[str, dict[str, Any]]:
     body = {"model": model, "messages": [{"role": "user", "content": "Hi"}], **extra}
     return "/v1/chat/completions", body
@@ -116,7 +122,7 @@ def test_control_parameters_are_refused_naming_the_field(
     gw: Gateway, sim: httpx.Client, listener: Listener, field: str
 ) -> None:
     value: Any = {"x-evil": "1"} if "headers" in field or field == "extra_body" else listener.url
-    with gw.client() as client:
+    with slow_client(gw) as client:
         for path, body in every_path(**{field: value}):
             response = client.post(path, json=body)
             assert response.status_code == 400, (path, response.text)
@@ -155,7 +161,7 @@ def test_a_sweep_of_litellms_own_parameters_never_reaches_anyone(
     assert len(names) > 100, "LiteLLM's parameter list was not found"
     documented = DOCUMENTED["chat"] | DOCUMENTED["messages"] | GATEWAY_FIELDS
     swept = sorted(names - documented)
-    with gw.client() as client:
+    with slow_client(gw) as client:
         for name in swept:
             for path, body in (chat(CHAT_TRANSLATED), messages(MESSAGES_TRANSLATED)):
                 body[name] = listener.url
@@ -170,7 +176,7 @@ def test_metadata_is_read_by_the_gateway_and_never_sent_on(
     gw: Gateway, sim: httpx.Client, listener: Listener
 ) -> None:
     hostile = {"api_base": listener.url, "mock_response": "MOCKED", "tags": ["a"]}
-    with gw.client() as client:
+    with slow_client(gw) as client:
         for path, body in every_path(metadata={**hostile, "user_id": "u-1"}):
             response = client.post(path, json=body)
             assert response.status_code == 200, (path, response.text)
@@ -185,7 +191,7 @@ def test_metadata_is_read_by_the_gateway_and_never_sent_on(
 
 
 def test_documented_parameters_still_reach_the_provider(gw: Gateway, sim: httpx.Client) -> None:
-    with gw.client() as client:
+    with slow_client(gw) as client:
         path, body = chat(CHAT_TRANSLATED, temperature=0.2, stop=["zz"], user="u")
         response = client.post(path, json=body)
         assert response.status_code == 200, response.text
