@@ -22,8 +22,16 @@ from tests.support.processes import Gateway, Simulator, start_gateway, start_sim
 
 MASTER = "sk-test-master-security"
 METRICS_TOKEN = "metrics-token-for-tests"
+# Gateways read it from their environment (observability.metrics_token_ref).
+os.environ["GW_TEST_METRICS_TOKEN"] = METRICS_TOKEN
 MAX_BODY_BYTES = 256 * 1024
-SIM_CONFIG: dict[str, Any] = {"name": "sim", "record_limit": 5000, "default": {"output_tokens": 6}}
+SIM_CONFIG: dict[str, Any] = {
+    "name": "sim",
+    "record_limit": 5000,
+    "default": {"output_tokens": 6},
+    # Streams for ~10 s: long enough to leave in the middle.
+    "models": {"m-trickle": {"ttft_ms": 5, "tokens_per_second": 20, "output_tokens": 200}},
+}
 
 MakeGateway = Callable[..., Gateway]
 
@@ -64,6 +72,7 @@ def security_config(simulator: Simulator, **sections: Any) -> dict[str, Any]:
             backend(simulator, "mini", "gpt-4o-mini"),
             backend(simulator, "fragile-a", "m-fragile"),
             backend(simulator, "fragile-b", "m-fragile"),
+            backend(simulator, "trickle", "m-trickle"),
             {
                 "name": "claude",
                 "provider": "anthropic",
@@ -77,13 +86,12 @@ def security_config(simulator: Simulator, **sections: Any) -> dict[str, Any]:
         "observability": {"metrics_token_ref": "env:GW_TEST_METRICS_TOKEN"},
     }
     for name, value in sections.items():
-        config[name] = {**config.get(name, {}), **value}
+        config[name] = value if isinstance(value, list) else {**config.get(name, {}), **value}
     return config
 
 
 @pytest.fixture(scope="session")
 def gateway(simulator: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    os.environ["GW_TEST_METRICS_TOKEN"] = METRICS_TOKEN
     gw = start_gateway(security_config(simulator), tmp_path_factory.mktemp("gw"), MASTER)
     yield gw
     gw.stop()

@@ -59,6 +59,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Load the tokenizer now rather than on the first request (it takes ~0.5 s).
     await asyncio.to_thread(count_text, "")
     await gateway.open()
+    gateway.warm_translation()
     gateway.start_probes()
     try:
         yield

@@ -59,7 +59,8 @@ class Gateway:
         if self.telemetry.metrics is not None:
             self.enforcer.metrics.on_alert.append(self.telemetry.metrics.budget_crossed)
         attempts = self.telemetry.tracing.attempts if self.telemetry.tracing else None
-        self.dispatcher = Dispatcher(self.passthrough, TranslatedTransport(), observe=attempts)
+        self.translated = TranslatedTransport()
+        self.dispatcher = Dispatcher(self.passthrough, self.translated, observe=attempts)
         self._probes: asyncio.Future[None] | None = None
         self.router = RouterClient(lambda: self.passthrough.session)
         self.optimizer = OptimizerService(lambda: self.passthrough.session)
@@ -102,6 +103,12 @@ class Gateway:
             await self.database.upgrade()
         await self.directory.start()
         self.spend.start()
+
+    def warm_translation(self) -> None:
+        """Import LiteLLM now, in a worker thread, if some backend needs it for every request
+        (not OpenAI-compatible); otherwise the first request that needs it starts that."""
+        if any(not d.forwards_openai for d in self.registry.deployments.values()):
+            self.translated.warm()
 
     def start_probes(self) -> None:
         """Active health probes, when the config asks for them; they follow reloads."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -57,16 +58,21 @@ def stream_response(
     headers = gateway_headers(ctx)
     headers["cache-control"] = "no-cache"
     finished = False
+    relayed = _Relayed()
 
     async def finish() -> None:
         nonlocal finished
         if not finished:
             finished = True
             await _close(stream.events)
+            if not relayed.whole and ctx.status < 400:
+                # Logged like a non-streamed request whose client left: 499, not 200.
+                ctx.status = 499
+                ctx.error = "The client closed the connection before the stream ended."
             pipeline.settle(ctx, stream.usage)
 
     return _SettledStream(
-        _relay(ctx, stream, pipeline, error_event, finish),
+        _relay(ctx, stream, pipeline, error_event, finish, relayed),
         finish,
         media_type="text/event-stream",
         headers=headers,
@@ -90,21 +96,31 @@ class _SettledStream(StreamingResponse):
             await self._finish()
 
 
+@dataclass(slots=True)
+class _Relayed:
+    """Whether the relay reached the stream's end (else its client left first)."""
+
+    whole: bool = False
+
+
 async def _relay(
     ctx: RequestContext,
     stream: Stream,
     pipeline: Pipeline,
     error_event: Callable[[str], bytes],
     finish: Callable[[], Awaitable[None]],
+    relayed: _Relayed,
 ) -> AsyncIterator[bytes]:
     # Starlette cancels this generator when the client goes away; the finally clause
     # then closes the upstream body and settles what was streamed so far.
     try:
         async for event in stream.events:
             yield event
+        relayed.whole = True
     except UpstreamError as error:
         pipeline.stream_failed(ctx, error)
         yield error_event(error.message)
+        relayed.whole = True
     finally:
         await finish()
 

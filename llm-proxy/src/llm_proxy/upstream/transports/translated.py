@@ -2,13 +2,18 @@
 
 Used for every provider that does not speak the client's wire format (Gemini, Bedrock,
 Vertex, Cohere, …) and for Anthropic Messages requests to non-Anthropic backends.
-LiteLLM is imported on first use: its import costs seconds and many gateways never
-need it. Retries are the dispatcher's, so LiteLLM is told to make exactly one attempt.
+LiteLLM is imported in a worker thread, never on the event loop: the import takes
+seconds, and on the loop it stalled every other tenant's requests meanwhile. A gateway
+with a backend that needs translation for every request starts it at start-up (`warm`);
+others on first use. Retries are the dispatcher's, so LiteLLM makes exactly one attempt.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
@@ -28,6 +33,7 @@ from llm_proxy.upstream.transports.streams import (
 )
 
 _litellm: ModuleType | None = None
+log = logging.getLogger("llm_proxy.upstream")
 
 
 def litellm_module() -> ModuleType:
@@ -46,11 +52,25 @@ def litellm_module() -> ModuleType:
 
 
 class TranslatedTransport:
+    def __init__(self) -> None:
+        self._loading: asyncio.Future[ModuleType] | None = None
+
+    def warm(self) -> None:
+        """Start importing LiteLLM in a worker thread, if that has not started yet."""
+        if self._loading is None:
+            self._loading = asyncio.ensure_future(asyncio.to_thread(_load_timed))
+
+    async def _litellm(self) -> ModuleType:
+        self.warm()
+        assert self._loading is not None
+        # Shielded: a request that is cancelled must not cancel the import others await.
+        return await asyncio.shield(self._loading)
+
     async def close(self) -> None:
         return None
 
     async def chat(self, deployment: Deployment, body: Body, stream: bool) -> Reply | Stream:
-        litellm = litellm_module()
+        litellm = await self._litellm()
         params = _call_params(deployment, "chat", body)
         if stream:
             params["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
@@ -61,7 +81,7 @@ class TranslatedTransport:
         return await first_frame(openai_stream(_dumped(response), wants_usage))
 
     async def embeddings(self, deployment: Deployment, body: Body) -> Reply:
-        litellm = litellm_module()
+        litellm = await self._litellm()
         response = await _attempt(
             deployment, litellm.aembedding(**_call_params(deployment, "embeddings", body))
         )
@@ -79,7 +99,7 @@ class TranslatedTransport:
 
     async def responses(self, deployment: Deployment, body: Body, stream: bool) -> Reply | Stream:
         """LiteLLM's Responses-to-chat bridge: the provider gets a chat request."""
-        litellm = litellm_module()
+        litellm = await self._litellm()
         params = _call_params(deployment, "responses", body)
         params["use_chat_completions_api"] = True
         response = await _attempt(deployment, litellm.aresponses(**params))
@@ -92,7 +112,7 @@ class TranslatedTransport:
     async def messages(
         self, deployment: Deployment, body: Body, stream: bool, headers: dict[str, str]
     ) -> Reply | Stream:
-        litellm = litellm_module()
+        litellm = await self._litellm()
         params = _call_params(deployment, "messages", body)
         response = await _attempt(deployment, litellm.anthropic.messages.acreate(**params))
         if not stream:
@@ -104,6 +124,13 @@ class TranslatedTransport:
                 model=data.get("model"),
             )
         return await first_frame(anthropic_stream(_as_bytes(response)))
+
+
+def _load_timed() -> ModuleType:
+    started = time.perf_counter()
+    module = litellm_module()
+    log.info("LiteLLM loaded in %.1f s (off the event loop)", time.perf_counter() - started)
+    return module
 
 
 def _call_params(deployment: Deployment, api: str, body: Body) -> dict[str, Any]:
