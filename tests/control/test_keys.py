@@ -3,6 +3,7 @@ what a key may ask for, admin tokens and their roles, Kong's edge trust."""
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
@@ -131,7 +132,9 @@ def test_allowed_models_default_model_and_max_tokens_cap(
 
 def test_admin_tokens_by_role(gateway: Gateway) -> None:
     readonly = create(gateway, "tokens", name="ro", role="readonly")["token"]
-    developer = create(gateway, "tokens", name="dev", role="developer")["token"]
+    team = create(gateway, "teams", name=f"devs-{secrets.token_hex(3)}")
+    developer = create(gateway, "tokens", name="dev", role="developer", team_id=team["id"])
+    developer = developer["token"]
     with admin(gateway, readonly) as http:
         assert http.get("/admin/keys").status_code == 200
         assert http.post("/admin/keys", json={}).status_code == 403

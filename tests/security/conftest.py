@@ -135,7 +135,13 @@ def team_key(gateway: Gateway, **fields: Any) -> dict[str, Any]:
 
 
 def role_token(gateway: Gateway, role: str) -> str:
-    token: str = create(gateway, "tokens", name=unique(role), role=role)["token"]
+    """An admin token of `role` (a developer's with a team of its own)."""
+    team = (
+        {"team_id": create(gateway, "teams", name=unique("devs"))["id"]}
+        if role == "developer"
+        else {}
+    )
+    token: str = create(gateway, "tokens", name=unique(role), role=role, **team)["token"]
     return token
 
 

@@ -22,7 +22,7 @@ from llm_proxy.pipeline.errors import GatewayError
 
 if TYPE_CHECKING:  # the store imports the pipeline's types; at run time only duck typing
     from llm_proxy.store.directory import Directory
-    from llm_proxy.store.grants import KeyGrant, Role
+    from llm_proxy.store.grants import AdminGrant, KeyGrant
 
 EDGE_SECRET_HEADER = "x-gateway-edge-secret"
 CONSUMER_HEADER = "x-consumer-username"
@@ -60,16 +60,25 @@ async def identify(headers: dict[str, str], master_key: str, directory: Director
     return _usable(await _lookup(directory.key_by_secret(presented)))
 
 
-async def identify_admin(headers: dict[str, str], master_key: str, directory: Directory) -> Role:
-    """The role of an `/admin/*` caller: the master key is admin; else an admin token's."""
+async def identify_admin(
+    headers: dict[str, str], master_key: str, directory: Directory
+) -> AdminGrant:
+    """An `/admin/*` caller: the master key (admin), else an admin token's role and team."""
     presented = _required(headers)
     if is_master(presented, master_key):
-        return "admin"
+        return master_admin()
     grant = await _lookup(directory.admin_token(presented))
     if grant is None:
         raise _invalid()
     _check_usable(grant.refusal, grant.valid_until, "admin token")
-    return grant.role
+    return grant
+
+
+def master_admin() -> AdminGrant:
+    # Imported here: the store imports this package's types (see the TYPE_CHECKING note).
+    from llm_proxy.store.grants import MASTER_ADMIN
+
+    return MASTER_ADMIN
 
 
 async def _lookup(pending: Awaitable[T]) -> T:

@@ -12,13 +12,18 @@ from llm_proxy.store.models import AdminToken, new_id, utcnow
 
 
 def create_admin_token(
-    session: AsyncSession, name: str, role: Role, expires_at: datetime | None
+    session: AsyncSession,
+    name: str,
+    role: Role,
+    expires_at: datetime | None,
+    team_id: str | None = None,
 ) -> tuple[AdminToken, IssuedSecret]:
     secret = issue(ADMIN_TOKEN_PREFIX)
     token = AdminToken(
         id=new_id("adm"),
         name=name,
         role=role,
+        team_id=team_id,
         token_hash=secret.hash,
         token_prefix=secret.display_prefix,
         expires_at=expires_at,

@@ -43,6 +43,12 @@ class AdminGrant:
     role: Role
     valid_until: datetime | None
     refusal: str | None = None
+    # Developer tokens: the team whose keys they manage.
+    team_id: str | None = None
+
+
+# The master key, as an admin caller: every power, no team.
+MASTER_ADMIN = AdminGrant("master", "admin", None)
 
 
 async def key_by_hash(session: AsyncSession, key_hash: str) -> KeyGrant | None:
@@ -81,7 +87,7 @@ async def admin_token_by_hash(session: AsyncSession, token_hash: str) -> AdminGr
     if token is None or token.role not in ROLES:
         return None
     refusal = "This admin token has been revoked." if token.status != "active" else None
-    return AdminGrant(token.id, token.role, token.expires_at, refusal)
+    return AdminGrant(token.id, token.role, token.expires_at, refusal, token.team_id)
 
 
 async def _grant(session: AsyncSession, key: VirtualKey, valid_until: datetime | None) -> KeyGrant:

@@ -1,7 +1,8 @@
 """Who may call `/admin/*`: the master key (admin) or an admin token, ranked by role.
 
-readonly reads everything; developer also manages virtual keys; admin manages all
-(teams, users, budgets, organizations, admin tokens).
+readonly reads everything; developer also manages its own team's virtual keys, within
+what an admin set (see `api/admin/keys.py`); admin manages all (teams, users, budgets,
+organizations, admin tokens, the cache, config reloads).
 """
 
 from __future__ import annotations
@@ -13,26 +14,29 @@ from fastapi import Depends
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import identify_admin
-from llm_proxy.store.grants import Role
+from llm_proxy.store.grants import AdminGrant, Role
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
 _RANK: dict[Role, int] = {"readonly": 0, "developer": 1, "admin": 2}
 
 
-def _at_least(minimum: Role) -> Callable[[Request], Awaitable[Role]]:
-    async def check(request: Request) -> Role:
+def _at_least(minimum: Role) -> Callable[[Request], Awaitable[AdminGrant]]:
+    async def check(request: Request) -> AdminGrant:
         gateway: Gateway = request.app.state.gateway
-        role = await identify_admin(dict(request.headers), gateway.master_key, gateway.directory)
-        if _RANK[role] < _RANK[minimum]:
-            raise GatewayError(
-                403,
-                f"This admin token's role ({role}) may not do this; it needs {minimum} or above.",
-                code="insufficient_role",
+        caller = await identify_admin(dict(request.headers), gateway.master_key, gateway.directory)
+        if _RANK[caller.role] < _RANK[minimum]:
+            raise insufficient_role(
+                f"This admin token's role ({caller.role}) may not do this; "
+                f"it needs {minimum} or above."
             )
-        return role
+        return caller
 
     return check
+
+
+def insufficient_role(message: str) -> GatewayError:
+    return GatewayError(403, message, code="insufficient_role")
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -46,8 +50,8 @@ def gateway_of(request: Request) -> Gateway:
     return gateway
 
 
-Readonly = Annotated[Role, Depends(_at_least("readonly"))]
-Developer = Annotated[Role, Depends(_at_least("developer"))]
-Admin = Annotated[Role, Depends(_at_least("admin"))]
+Readonly = Annotated[AdminGrant, Depends(_at_least("readonly"))]
+Developer = Annotated[AdminGrant, Depends(_at_least("developer"))]
+Admin = Annotated[AdminGrant, Depends(_at_least("admin"))]
 Session = Annotated[AsyncSession, Depends(_session)]
 GatewayDep = Annotated[Gateway, Depends(gateway_of)]

@@ -93,8 +93,8 @@ async def _own_team(request: Request, gateway: Gateway) -> str | None:
     headers = dict(request.headers)
     presented = credential(headers)
     if presented is not None and presented.startswith(ADMIN_TOKEN_PREFIX):
-        role = await identify_admin(headers, gateway.master_key, gateway.directory)
-        if role != "admin":
+        caller = await identify_admin(headers, gateway.master_key, gateway.directory)
+        if caller.role != "admin":
             raise GatewayError(403, "Clearing the cache needs the admin role.")
         return None
     identity = await identify(headers, gateway.master_key, gateway.directory)

@@ -1,6 +1,13 @@
 """`/admin/keys`: issue, list, change, rotate and revoke virtual keys (`sk-gw-…`).
 
 A key's secret is in the answer to its creation or rotation, and nowhere else, ever.
+
+What a developer token may do (admins and the master key may do all of it, readonly
+tokens only read): issue keys in its own team, and change (name, metadata, expiry,
+default model), rotate and revoke that team's keys, with a rotation grace no longer than
+`auth.rotation_grace_s`. What bounds spending is an admin's: a key's owner (team, user),
+budget, rate limits, allowed models and output cap; a developer may neither set nor clear
+them, so it cannot move a key out of its team's bounds or lift the ones an admin set.
 """
 
 from __future__ import annotations
@@ -9,7 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from llm_proxy.api.admin.access import Developer, GatewayDep, Readonly, Session
+from llm_proxy.api.admin.access import (
+    Developer,
+    GatewayDep,
+    Readonly,
+    Session,
+    insufficient_role,
+)
 from llm_proxy.api.admin.crud import (
     After,
     Input,
@@ -26,6 +39,7 @@ from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.errors import bad_request
 from llm_proxy.store import repository
 from llm_proxy.store.credentials import IssuedSecret
+from llm_proxy.store.grants import AdminGrant
 from llm_proxy.store.keys import create_key, revoke_key, rotate_key
 from llm_proxy.store.models import Budget, Team, User, VirtualKey
 from pydantic import AwareDatetime, Field
@@ -85,9 +99,14 @@ class Rotation(Input):
 
 @router.post("", status_code=201, summary="Issue a virtual key (its secret is shown once)")
 async def issue_key(
-    body: KeyFields, _: Developer, session: Session, gateway: GatewayDep
+    body: KeyFields, caller: Developer, session: Session, gateway: GatewayDep
 ) -> KeyIssued:
     fields = body.model_dump()
+    if caller.role == "developer":
+        _developer_may_set(body.model_fields_set - {"team_id"})
+        if body.team_id not in (None, caller.team_id):
+            raise insufficient_role("A developer token issues keys in its own team only.")
+        fields["team_id"] = _developer_team(caller)
     await _validate(session, gateway, fields)
     key, secret = create_key(session, fields)
     await commit(session, gateway)
@@ -124,10 +143,13 @@ async def get_key(key_id: str, _: Readonly, session: Session) -> KeyOut:
 
 @router.patch("/{key_id}", summary="Change a key's owner, models, limits, expiry or metadata")
 async def change_key(
-    key_id: str, body: KeyChange, _: Developer, session: Session, gateway: GatewayDep
+    key_id: str, body: KeyChange, caller: Developer, session: Session, gateway: GatewayDep
 ) -> KeyOut:
     key = await get_or_404(session, VirtualKey, key_id)
     fields = body.model_dump(exclude_unset=True)
+    if caller.role == "developer":
+        _developer_owns(caller, key)
+        _developer_may_set(set(fields))
     if key.status == "revoked" and fields:
         raise bad_request("This key is revoked; issue a new one instead.")
     await _validate(session, gateway, fields, key)
@@ -142,27 +164,77 @@ async def change_key(
 )
 async def rotate(
     key_id: str,
-    _: Developer,
+    caller: Developer,
     session: Session,
     gateway: GatewayDep,
     body: Rotation | None = None,
 ) -> KeyIssued:
     key = await get_or_404(session, VirtualKey, key_id)
+    if caller.role == "developer":
+        _developer_owns(caller, key)
     if key.status == "revoked":
         raise bad_request("This key is revoked; issue a new one instead.")
+    default_s = gateway.config.auth.rotation_grace_s
     grace_s = body.grace_s if body and body.grace_s is not None else None
-    grace = timedelta(seconds=gateway.config.auth.rotation_grace_s if grace_s is None else grace_s)
+    if caller.role == "developer" and grace_s is not None and grace_s > default_s:
+        raise insufficient_role(
+            f"A developer token may give a rotated secret at most {default_s:g} s of grace "
+            "(auth.rotation_grace_s); longer needs the admin role."
+        )
+    grace = timedelta(seconds=default_s if grace_s is None else grace_s)
     secret = rotate_key(key, grace)
     await commit(session, gateway)
     return _issued(key, secret)
 
 
 @router.post("/{key_id}/revoke", summary="Revoke a key: refused on every replica within a second")
-async def revoke(key_id: str, _: Developer, session: Session, gateway: GatewayDep) -> KeyOut:
+async def revoke(key_id: str, caller: Developer, session: Session, gateway: GatewayDep) -> KeyOut:
     key = await get_or_404(session, VirtualKey, key_id)
+    if caller.role == "developer":
+        _developer_owns(caller, key)
     revoke_key(key)
     await commit(session, gateway)
     return KeyOut.model_validate(key)
+
+
+# A key's fields that bound spending: an admin's to set, never a developer's.
+_ADMIN_ONLY = frozenset(
+    {
+        "team_id",
+        "user_id",
+        "budget_id",
+        "allowed_models",
+        "max_tokens_cap",
+        "rpm",
+        "tpm",
+        "input_tpm",
+        "output_tpm",
+        "tpd",
+    }
+)
+
+
+def _developer_team(caller: AdminGrant) -> str:
+    if caller.team_id is None:
+        raise insufficient_role(
+            "This developer token belongs to no team, so it manages no key; "
+            "an admin can issue one with a team_id."
+        )
+    return caller.team_id
+
+
+def _developer_owns(caller: AdminGrant, key: VirtualKey) -> None:
+    if key.team_id is None or key.team_id != _developer_team(caller):
+        raise insufficient_role("A developer token manages its own team's keys only.")
+
+
+def _developer_may_set(fields: set[str]) -> None:
+    refused = sorted(fields & _ADMIN_ONLY)
+    if refused:
+        raise insufficient_role(
+            f"A developer token may not set {', '.join(refused)}: a key's owner, budget, "
+            "limits, models and output cap are the admin role's."
+        )
 
 
 def _issued(key: VirtualKey, secret: IssuedSecret) -> KeyIssued:

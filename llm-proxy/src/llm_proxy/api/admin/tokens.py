@@ -1,4 +1,8 @@
-"""`/admin/tokens`: admin tokens with a role (admin | developer | readonly), admin only."""
+"""`/admin/tokens`: admin tokens with a role (admin | developer | readonly), admin only.
+
+A developer token belongs to one team (`team_id`, required for that role and refused for
+the others): the keys it may manage are that team's.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +19,14 @@ from llm_proxy.api.admin.crud import (
     commit,
     get_or_404,
     listing,
+    require_refs,
 )
-from llm_proxy.api.admin.schemas import Name
+from llm_proxy.api.admin.schemas import Id, Name
+from llm_proxy.pipeline.errors import bad_request
 from llm_proxy.store import repository
 from llm_proxy.store.admin_tokens import create_admin_token, revoke_admin_token
 from llm_proxy.store.grants import Role
-from llm_proxy.store.models import AdminToken
+from llm_proxy.store.models import AdminToken, Team
 from pydantic import AwareDatetime, Field, field_validator
 
 router = APIRouter(prefix="/admin/tokens", tags=["Admin: tokens"])
@@ -29,6 +35,7 @@ router = APIRouter(prefix="/admin/tokens", tags=["Admin: tokens"])
 class TokenIn(Input):
     name: Name
     role: Role
+    team_id: Id | None = Field(None, description="a developer token's team (required for it)")
     expires_at: AwareDatetime | None = None
 
     @field_validator("expires_at")
@@ -43,6 +50,7 @@ class TokenOut(Output):
     id: str
     name: str
     role: str
+    team_id: str | None
     token_prefix: str
     expires_at: datetime | None
     status: str
@@ -58,7 +66,14 @@ class TokenIssued(TokenOut):
 async def issue_token(
     body: TokenIn, _: Admin, session: Session, gateway: GatewayDep
 ) -> TokenIssued:
-    token, secret = create_admin_token(session, body.name, body.role, body.expires_at)
+    if (body.role == "developer") != (body.team_id is not None):
+        raise bad_request(
+            "A developer token needs a 'team_id' (the team whose keys it manages); "
+            "other roles take none.",
+            param="team_id",
+        )
+    await require_refs(session, {"team_id": (Team, body.team_id)})
+    token, secret = create_admin_token(session, body.name, body.role, body.expires_at, body.team_id)
     await commit(session, gateway)
     return TokenIssued(**TokenOut.model_validate(token).model_dump(), token=secret.plaintext)
 
