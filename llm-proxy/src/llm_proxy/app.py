@@ -14,13 +14,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from llm_proxy.api import anthropic, feedback, health, metrics, openai, usage
-from llm_proxy.api.admin import budgets, keys, teams, tokens, users
+from llm_proxy.api.admin import audit, backends, budgets, keys, routing, teams, tokens, users
 from llm_proxy.api.admin import cache as admin_cache
 from llm_proxy.api.admin import config as admin_config
 from llm_proxy.api.admin import limits as admin_limits
 from llm_proxy.api.admin import logs as admin_logs
 from llm_proxy.api.admin import prompts as admin_prompts
 from llm_proxy.api.admin import timeseries as admin_timeseries
+from llm_proxy.api.admin.request_ids import AdminRequestIds
 from llm_proxy.api.body_limit import BodyLimit
 from llm_proxy.gateway import Gateway, log
 from llm_proxy.pipeline import Pipeline
@@ -43,7 +44,10 @@ def build_app(gateway: Gateway) -> FastAPI:
         app.include_router(module.router)
     for module in (metrics, admin_logs, admin_timeseries, admin_prompts, feedback):
         app.include_router(module.router)
+    for module in (audit, backends, routing):
+        app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=lambda: gateway.config.gateway.max_body_bytes)
+    app.add_middleware(AdminRequestIds)
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -33,6 +33,7 @@ from llm_proxy.processes import (
     shared_state_problem,
     tune_gc,
 )
+from llm_proxy.store import backup_command
 from llm_proxy.store.database import upgrade_blocking
 from llm_proxy.upstream.registry import RegistryError
 
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     check.add_argument("config", type=Path)
     kong_command.add_subcommands(commands)
     limits_command.add_subcommands(commands)
+    backup_command.add_subcommands(commands)
     database = commands.add_parser("db", help="`db upgrade`: apply pending database migrations")
     database.add_argument("action", choices=["upgrade"])
     database.add_argument("--config", type=Path, help="gateway.yaml (default: embedded SQLite)")
@@ -65,6 +67,8 @@ def main(argv: list[str] | None = None) -> None:
         kong_command.run(args)
     elif args.command == "limits":
         limits_command.run(args)
+    elif args.command == "backup":
+        backup_command.run(args)
     elif args.command == "db":
         url = _load_or_exit(args.config).database.url if args.config else DatabaseSettings().url
         upgrade_blocking(url)

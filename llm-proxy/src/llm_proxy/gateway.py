@@ -7,23 +7,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 from llm_proxy.cache import ResponseCache
 from llm_proxy.config import GatewayConfig, load_config
+from llm_proxy.config.document import document_of, with_document
 from llm_proxy.config.secrets import resolve_setting
+from llm_proxy.kong.follower import KongFollower
 from llm_proxy.limits.enforcer import Enforcer
 from llm_proxy.optimizer.service import OptimizerService
 from llm_proxy.pipeline.auto_route import RouterClient
 from llm_proxy.spend import SpendLog
+from llm_proxy.store.config_sync import ConfigFollower
 from llm_proxy.store.database import Database
 from llm_proxy.store.directory import Directory
+from llm_proxy.store.models import ConfigVersion
+from llm_proxy.store.provider_credentials import credential_ids, open_credentials
+from llm_proxy.store.signals import Invalidations
+from llm_proxy.store.vault import Vault
 from llm_proxy.telemetry.observer import Telemetry
 from llm_proxy.templates.assignments import Assignments
 from llm_proxy.templates.catalog import PromptCatalog
 from llm_proxy.upstream.dispatcher import Dispatcher
 from llm_proxy.upstream.probes import probe_forever
-from llm_proxy.upstream.registry import Registry
+from llm_proxy.upstream.registry import Registry, RegistryError
 from llm_proxy.upstream.transports.passthrough import PassthroughTransport
 from llm_proxy.upstream.transports.translated import TranslatedTransport
 
@@ -44,6 +52,8 @@ class Gateway:
         self.workers = workers
         self.master_key = master_key
         self.config_path = config_path
+        # The file's config: its process sections hold for the life of the process.
+        self.file_config = config
         # Keys, teams, budgets and the spend log; reloads do not move them to another database.
         self.database = Database(config.database.url, config.database.pool_size)
         self.directory = Directory(self.database, config)
@@ -70,6 +80,16 @@ class Gateway:
         self.draining = False
         self._reload_lock = asyncio.Lock()
         self.metrics_token = _metrics_token(config)
+        self.kong: KongFollower | None = None
+        if config.kong.admin_url is not None:
+            self.kong = KongFollower(self.database, config.kong)
+            self.directory.on_local_change(self.kong.changed)
+        self.follower: ConfigFollower | None = None
+        if config.config.mode == "database":
+            signals = Invalidations(config.redis.url, config.redis.prefix, channel="config")
+            self.follower = ConfigFollower(
+                self.database, signals, config.config.poll_interval_s, self._apply_version
+            )
 
     @property
     def config(self) -> GatewayConfig:
@@ -81,27 +101,76 @@ class Gateway:
         scrape = [self.metrics_token] if self.metrics_token else []
         return [self.master_key, *keys, *scrape]
 
+    def vault(self) -> Vault | None:
+        """Seals provider keys given to the admin API; None (no secret key): refused.
+
+        Resolved at each use (admin writes and config applies, never a request), so a
+        key file put in place later, or a replaced one, counts at once.
+        """
+        return Vault.from_reference(self.file_config.config.secret_key_ref)
+
+    @property
+    def config_version(self) -> int | None:
+        """The version running (database mode), None when the file is the config."""
+        return self.follower.applied if self.follower else None
+
     async def reload(self) -> Registry:
-        """Re-read the config file; on any problem keep the running config and raise."""
+        """Re-read the config (the file, or the newest version); on any problem keep the
+        running config and raise."""
+        if self.follower is not None:
+            await self.follower.catch_up(again=True)
+            return self.registry
         if self.config_path is None:
             raise RuntimeError("this gateway was started without a config file to reload")
+        return await self.apply(load_config(self.config_path))
+
+    async def check(self, config: GatewayConfig, fresh: Mapping[str, str]) -> None:
+        """Raise RegistryError if `config`'s backends cannot be built (keys unresolvable).
+
+        `fresh`: keys being stored in the caller's uncommitted transaction (id -> key).
+        """
+        Registry(config, stored={**await self._stored_keys(config, skip=fresh), **fresh})
+
+    async def apply(self, config: GatewayConfig) -> Registry:
+        """Swap in `config` (the reload path): requests in flight keep their registry."""
         async with self._reload_lock:
-            config = load_config(self.config_path)
-            registry = Registry(config, previous=self.registry)
+            stored = await self._stored_keys(config)
+            registry = Registry(config, previous=self.registry, stored=stored)
             self.registry = registry
             self.cache.prepare(config.cache)
             self.enforcer.configure(config.limits)
             self.telemetry.reconfigure(config.observability)
             self.metrics_token = _metrics_token(config)
             self.start_probes()
-            log.info("config reloaded: %d backends", len(config.backends))
+            log.info("config applied: %d backends", len(config.backends))
             return registry
+
+    async def _apply_version(self, row: ConfigVersion) -> None:
+        await self.apply(with_document(self.file_config, row.document, f"version {row.version}"))
+
+    async def _stored_keys(
+        self, config: GatewayConfig, skip: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        ids = credential_ids(b.api_key_ref for b in config.backends) - set(skip or ())
+        if not ids:
+            return {}
+        async with self.database.session() as session:
+            opened, problems = await open_credentials(session, self.vault(), ids)
+        if problems:
+            raise RegistryError(problems)
+        return opened
 
     async def open(self) -> None:
         """Migrate the database (if configured to), then start signals and the spend writer."""
         if self.config.database.migrate_on_start:
             await self.database.upgrade()
         await self.directory.start()
+        if self.follower is not None:
+            source = str(self.config_path or "the embedded config")
+            await self.follower.bootstrap(document_of(self.file_config), source)
+            await self.follower.start()
+        if self.kong is not None:
+            self.kong.start()
         self.spend.start()
 
     def warm_translation(self) -> None:
@@ -123,6 +192,10 @@ class Gateway:
             self._probes.cancel()
         # Requests in flight have settled by now: drain their records, then disconnect.
         await self.spend.close()
+        if self.follower is not None:
+            await self.follower.close()
+        if self.kong is not None:
+            await self.kong.close()
         await self.directory.close()
         await self.assignments.close()
         await self.database.close()

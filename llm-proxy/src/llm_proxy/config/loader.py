@@ -33,18 +33,26 @@ def parse_config(text: str, source: str = "gateway.yaml") -> GatewayConfig:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(source, [f"not valid YAML: {exc}"]) from None
+    return validate_mapping(data, source)
+
+
+def validate_mapping(data: object, source: str = "gateway.yaml") -> GatewayConfig:
+    """The one validation of a config, for a file and for a document given to the admin API."""
     if not isinstance(data, dict):
         raise ConfigError(source, ["expected a mapping at the top level"])
     try:
         return GatewayConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(source, [_describe(error) for error in exc.errors()]) from None
+        raise ConfigError(source, [line for e in exc.errors() for line in _describe(e)]) from None
 
 
-def _describe(error: object) -> str:
+def _describe(error: object) -> list[str]:
     assert isinstance(error, dict)
-    location = ".".join(str(part) for part in error["loc"]) or "(top level)"
     message = str(error["msg"]).removeprefix("Value error, ")
+    if not error["loc"] and error["type"] == "value_error":
+        # The cross-reference check: its lines already say where each problem is.
+        return message.splitlines()
+    location = ".".join(str(part) for part in error["loc"]) or "(top level)"
     if error["type"] == "extra_forbidden":
         message = "unknown field"
-    return f"{location}: {message}"
+    return [f"{location}: {message}"]

@@ -34,6 +34,11 @@ RESPONSES_NATIVE = frozenset({"openai", "simulator"})
 _Strict = Strict
 
 
+# `api_key_ref: secret:cred_…` names a provider key given to the admin API, kept encrypted
+# in the database (llm_proxy.store.vault); the config document never holds the key.
+STORED_SECRET = "secret:"
+
+
 class Listen(_Strict):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 4000
@@ -98,8 +103,11 @@ class Backend(_Strict):
     @field_validator("api_key_ref")
     @classmethod
     def _secret_reference(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("env:", "file:")):
-            raise ValueError("must be a reference 'env:NAME' or 'file:PATH', never the key itself")
+        if value is not None and not value.startswith(("env:", "file:", STORED_SECRET)):
+            raise ValueError(
+                "must be a reference 'env:NAME' or 'file:PATH', never the key itself"
+                " (a key given to the admin API is stored encrypted as 'secret:ID')"
+            )
         return value
 
     @model_validator(mode="after")
@@ -325,55 +333,104 @@ class RedisSection(_Strict):
     prefix: str = "gw:"
 
 
-class GatewayConfig(_Strict):
+class ConfigSource(_Strict):
+    """Where the managed sections come from: this file, or versions in the database."""
+
+    # file: the file is the truth and admin writes to the config answer 409 (GitOps).
+    # database: the file bootstraps version 1; later versions come from the admin API.
+    mode: Literal["file", "database"] = "file"
+    # Every replica applies a new version on a Redis message; this poll of the newest
+    # version number is the fallback when a message is lost (or there is no Redis).
+    poll_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # Encrypts provider keys given to the admin API (AES-GCM); unset: they are refused.
+    secret_key_ref: str = "env:GATEWAY_SECRET_KEY"
+
+    @field_validator("secret_key_ref")
+    @classmethod
+    def _key_reference(cls, value: str) -> str:
+        if not value.startswith(("env:", "file:")):
+            raise ValueError("must be a reference 'env:NAME' or 'file:PATH', never the key")
+        return value
+
+
+class KongSection(_Strict):
+    """Push the virtual keys to Kong's Admin API from the gateway, on every key change."""
+
+    admin_url: str | None = None  # unset: no push (`llm-proxy kong sync` stays possible)
+    mode: Literal["auto", "dbless", "db"] = "auto"
+    base: str = "kong/kong.yaml"  # DB-less: the config the consumers are rendered into
+    # The safety net: a push this often even without a change.
+    interval_s: Annotated[float, Field(gt=0)] = 300.0
+    timeout_s: Annotated[float, Field(gt=0)] = 30.0
+
+
+class ManagedConfig(_Strict):
+    """The sections a running gateway can change: what `config.mode: database` versions."""
+
+    backends: Annotated[list[Backend], Field(min_length=1)]
+    routing: Routing = Routing()
+    limits: Limits = Limits()
+    cache: Cache = Cache()
+    observability: Observability = Observability()
+
+
+class GatewayConfig(ManagedConfig):
+    """gateway.yaml: the managed sections and each process's own (listen, database, …)."""
+
     gateway: GatewaySection = GatewaySection()
+    config: ConfigSource = ConfigSource()
     database: Database = Database()
     redis: RedisSection = RedisSection()
     auth: Auth = Auth()
     spend: Spend = Spend()
-    backends: Annotated[list[Backend], Field(min_length=1)]
-    routing: Routing = Routing()
-    observability: Observability = Observability()
-    limits: Limits = Limits()
-    cache: Cache = Cache()
     optimizer: Optimizer = Optimizer()
     guardrails: Guardrails = Guardrails()
+    kong: KongSection = KongSection()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> GatewayConfig:
+        problems = self.reference_problems()
+        if problems:
+            # One line per problem, each naming its own place in the document.
+            raise ValueError("\n".join(problems))
+        return self
+
+    def reference_problems(self) -> list[str]:
+        """Names the config uses that nothing defines, each as `path: problem`."""
+        problems: list[str] = []
         names = [b.name for b in self.backends]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"backend names must be unique: {', '.join(duplicates)}")
+            problems.append(f"backends: backend names must be unique: {', '.join(duplicates)}")
         models = self.public_models()
         known = models | set(self.routing.aliases)
+
+        def check(path: str, target: str | None, choices: set[str]) -> None:
+            if target is not None and target not in choices:
+                problems.append(f"{path}: no backend serves {target!r}")
+
         for alias, target in self.routing.aliases.items():
-            if target not in models:
-                raise ValueError(f"routing.aliases.{alias}: no backend serves {target!r}")
+            check(f"routing.aliases.{alias}", target, models)
         for source, chain in self.routing.fallbacks.items():
             for target in chain:
-                if target not in known:
-                    raise ValueError(f"routing.fallbacks.{source}: no backend serves {target!r}")
+                check(f"routing.fallbacks.{source}", target, known)
         for i, rule in enumerate(self.routing.rules):
-            if rule.route_to not in known:
-                raise ValueError(f"routing.rules.{i}.route_to: no backend serves {rule.route_to!r}")
+            check(f"routing.rules.{i}.route_to", rule.route_to, known)
         for name, group in self.routing.auto_groups.items():
             if name in models:
-                raise ValueError(f"routing.auto_groups.{name}: a backend already serves {name!r}")
-            for field_name, chosen in (("default", group.default), ("strong", group.strong)):
-                if chosen is not None and chosen not in known:
-                    raise ValueError(
-                        f"routing.auto_groups.{name}.{field_name}: no backend serves {chosen!r}"
-                    )
+                problems.append(f"routing.auto_groups.{name}: a backend already serves {name!r}")
+            check(f"routing.auto_groups.{name}.default", group.default, known)
+            check(f"routing.auto_groups.{name}.strong", group.strong, known)
         for source, target in self.limits.degrade_to.items():
-            if target not in known:
-                raise ValueError(f"limits.degrade_to.{source}: no backend serves {target!r}")
+            check(f"limits.degrade_to.{source}", target, known)
         for source, target in self.routing.context_window_fallbacks.items():
-            if target not in known:
-                raise ValueError(
-                    f"routing.context_window_fallbacks.{source}: no backend serves {target!r}"
-                )
-        return self
+            check(f"routing.context_window_fallbacks.{source}", target, known)
+        return problems
 
     def public_models(self) -> set[str]:
         return {name for backend in self.backends for name in backend.public_names}
+
+
+# The sections the reload path applies (ManagedConfig's); the others (listen address,
+# database, Redis, auth, spend, `config`) belong to each process and come from its file.
+MANAGED_SECTIONS = tuple(ManagedConfig.model_fields)

@@ -1,17 +1,28 @@
-"""Secret references (`env:NAME`, `file:PATH`): keys never live in the config file."""
+"""Secret references (`env:NAME`, `file:PATH`, `secret:ID`): keys never live in the config.
+
+`secret:ID` names a provider key given to the admin API; the caller passes the stored
+keys it has opened (store.provider_credentials), since this layer reads no database.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+
+from llm_proxy.config.models import STORED_SECRET
 
 
 class SecretError(ValueError):
     pass
 
 
-def resolve_secret(reference: str) -> str:
+def resolve_secret(reference: str, stored: Mapping[str, str] | None = None) -> str:
     kind, _, target = reference.partition(":")
+    if reference.startswith(STORED_SECRET):
+        if stored is None or target not in stored:
+            raise SecretError(f"{reference} is not a stored credential this gateway can open")
+        return stored[target]
     if kind == "env":
         value = os.environ.get(target)
         if value is None:

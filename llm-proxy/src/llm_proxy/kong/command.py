@@ -13,10 +13,11 @@ import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
 from llm_proxy.config import ConfigError, load_config
-from llm_proxy.kong.admin import KongAdmin, KongAdminError, SyncReport
+from llm_proxy.kong.admin import KongAdminError, SyncReport
 from llm_proxy.kong.consumers import KongConsumer
 from llm_proxy.kong.declarative import KongConfigError, load_base, render, to_yaml
 from llm_proxy.kong.key_table import usable_consumers
+from llm_proxy.kong.sync import sync_keys
 from llm_proxy.store.database import Database
 
 DEFAULT_BASE = Path("kong/kong.yaml")
@@ -73,13 +74,8 @@ async def _read_consumers(config_path: Path) -> list[KongConsumer]:
 
 
 async def _sync(args: argparse.Namespace) -> SyncReport:
-    consumers = await _read_consumers(args.config)
-    async with httpx.AsyncClient(base_url=args.admin_url, timeout=args.timeout) as client:
-        kong = KongAdmin(client)
-        dbless = args.mode == "dbless" or (args.mode == "auto" and not await kong.uses_database())
-        if not dbless:
-            # With a database, Kong's services, routes and plugins are managed where they
-            # were made (decK, the Admin API); only the consumers are llm-proxy's.
-            return await kong.sync_consumers(consumers, datetime.now(UTC))
-        outcome = await kong.load_config(render(load_base(args.base), consumers))
-        return SyncReport("dbless", outcome, len(consumers))
+    database = Database(load_config(args.config).database.url)
+    try:
+        return await sync_keys(database, args.admin_url, args.base, args.mode, args.timeout)
+    finally:
+        await database.close()

@@ -8,6 +8,7 @@ through `signals` (Redis pub/sub) so a revoked key stops working everywhere with
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 
 from llm_proxy.config.models import GatewayConfig
 from llm_proxy.config.secrets import resolve_setting
@@ -28,6 +29,7 @@ class Directory:
         self._admin = TtlCache(self._load_admin, auth.key_cache_ttl_s, auth.miss_cache_ttl_s)
         self.signals.on_change(self._keys.clear)
         self.signals.on_change(self._admin.clear)
+        self._local: list[Callable[[], None]] = []
         edge_ref = config.gateway.edge_secret_ref
         edge_secret = resolve_setting(edge_ref, "gateway.edge_secret_ref") if edge_ref else None
         self._edge_secret = edge_secret.encode() if edge_secret else None
@@ -53,9 +55,15 @@ class Directory:
             return False
         return hmac.compare_digest(presented.encode(), self._edge_secret)
 
+    def on_local_change(self, listener: Callable[[], None]) -> None:
+        """Called when an admin change is made through this process (not another replica)."""
+        self._local.append(listener)
+
     async def changed(self) -> None:
         """Keys, tokens, teams, users or budgets changed: every replica drops its grants."""
         await self.signals.publish()
+        for listener in self._local:
+            listener()
 
     async def _load_key(self, lookup: str) -> KeyGrant | None:
         kind, _, value = lookup.partition(":")

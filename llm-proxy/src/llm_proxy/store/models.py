@@ -346,3 +346,71 @@ class Feedback(Base):
     label: Mapped[str | None] = mapped_column(String(64))
     comment: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ConfigVersion(Base):
+    """One immutable version of the managed config (`config.mode: database`).
+
+    `document` holds the managed sections (config.models.MANAGED_SECTIONS) as validated;
+    provider keys appear only as `secret:cred_…` references. `diff` lists what changed
+    from the version before it. Versions are numbered 1, 2, 3, …; a writer that loses the
+    race for the next number is told its view is stale.
+    """
+
+    __tablename__ = "config_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    document: Mapped[dict[str, Any]] = mapped_column(Json)
+    # The admin token id, or "master" for the master key; "bootstrap" for the file's v1.
+    author: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    comment: Mapped[str] = mapped_column(String(1000), default="")
+    diff: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    # Set when this version restores an earlier one.
+    rolled_back_to: Mapped[int | None] = mapped_column(Integer)
+
+
+class ProviderCredential(Entity):
+    """A provider API key given to the admin API, AES-GCM encrypted (store.vault).
+
+    Never updated in place: a rotation makes a new row and a new config version, so
+    replicas pick it up like any change and a rollback brings the old key back too.
+    """
+
+    __tablename__ = "provider_credentials"
+
+    # base64(nonce ‖ ciphertext ‖ tag), bound to this row's id as associated data.
+    ciphertext: Mapped[str] = mapped_column(String(2000))
+    # Which encryption key sealed it (a fingerprint, not the key): rotation finds old rows.
+    key_id: Mapped[str] = mapped_column(String(16), index=True)
+    last4: Mapped[str] = mapped_column(String(4))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One admin write: who, what, when, from where, and the records before and after.
+
+    `before`/`after` map each changed record ("virtual_keys/key_…", "config") to its
+    fields then (null: it did not exist), with secret columns left out.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_actor", "actor"),
+        Index("ix_audit_log_target", "target"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    # "POST /admin/keys/{key_id}/rotate": the route, not the concrete URL.
+    action: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str] = mapped_column(String(200))
+    request_id: Mapped[str] = mapped_column(String(128))
+    client: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    after: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)

@@ -1,6 +1,7 @@
-"""Cross-replica signals: "keys, teams or tokens changed, drop what you cached".
+"""Cross-replica signals: "keys, teams or tokens changed, drop what you cached", and
+"a new config version exists" (one channel each).
 
-With `redis.url` set, a change is published on `<prefix>invalidate` and every gateway
+With `redis.url` set, a change is published on `<prefix><channel>` and every gateway
 process (this one included) clears its caches when the message arrives, within
 milliseconds. Without Redis (the embedded default) the signal stays in process. A lost
 subscription is re-established, and caches are cleared then too, since messages may have
@@ -22,9 +23,9 @@ _RECONNECT_S = 0.5
 
 
 class Invalidations:
-    def __init__(self, redis_url: str | None, prefix: str) -> None:
+    def __init__(self, redis_url: str | None, prefix: str, channel: str = "invalidate") -> None:
         self._client = aioredis.Redis.from_url(redis_url) if redis_url else None
-        self._channel = f"{prefix}invalidate"
+        self._channel = f"{prefix}{channel}"
         self._listeners: list[Callable[[], None]] = []
         self._task: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
@@ -40,7 +41,7 @@ class Invalidations:
         try:
             await asyncio.wait_for(self._subscribed.wait(), timeout=2.0)
         except TimeoutError:
-            log.warning("invalidation channel not subscribed yet; key cache TTL applies")
+            log.warning("%s channel not subscribed yet; polling applies", self._channel)
 
     async def publish(self) -> None:
         """Announce a change. Local caches are cleared at once, remote ones on delivery."""
@@ -50,7 +51,7 @@ class Invalidations:
         try:
             await self._client.publish(self._channel, b"all")
         except RedisError as exc:
-            log.warning("could not publish a cache invalidation (TTL applies): %s", exc)
+            log.warning("could not publish on %s (TTL or poll applies): %s", self._channel, exc)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -68,7 +69,7 @@ class Invalidations:
             try:
                 await self._listen(client)
             except (RedisError, OSError) as exc:
-                log.warning("invalidation channel lost, resubscribing: %s", exc)
+                log.warning("%s channel lost, resubscribing: %s", self._channel, exc)
             self._subscribed.clear()
             await asyncio.sleep(_RECONNECT_S)
 

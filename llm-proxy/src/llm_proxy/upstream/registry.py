@@ -8,7 +8,7 @@ over to the new registry for every backend whose name is kept.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from llm_proxy.config.models import Backend, GatewayConfig
 from llm_proxy.config.secrets import SecretError, resolve_secret
@@ -25,9 +25,15 @@ class RegistryError(Exception):
 
 
 class Registry:
-    def __init__(self, config: GatewayConfig, previous: Registry | None = None) -> None:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        previous: Registry | None = None,
+        stored: Mapping[str, str] | None = None,
+    ) -> None:
+        """`stored`: the opened provider keys that `secret:ID` references name."""
         self.config = config
-        self.deployments = _deployments(config, previous)
+        self.deployments = _deployments(config, previous, stored)
         self.groups: dict[str, list[Deployment]] = {}
         for deployment in self.deployments.values():
             for name in deployment.backend.public_names:
@@ -70,12 +76,15 @@ class Registry:
         return min(waits) if waits else None
 
 
-def _deployments(config: GatewayConfig, previous: Registry | None) -> dict[str, Deployment]:
+def _deployments(
+    config: GatewayConfig, previous: Registry | None, stored: Mapping[str, str] | None
+) -> dict[str, Deployment]:
     problems: list[str] = []
     built: dict[str, Deployment] = {}
     for index, backend in enumerate(config.backends):
         try:
-            api_key = resolve_secret(backend.api_key_ref) if backend.api_key_ref else None
+            ref = backend.api_key_ref
+            api_key = resolve_secret(ref, stored) if ref else None
         except SecretError as exc:
             problems.append(f"backends.{index}.api_key_ref: {exc}")
             continue

@@ -14,11 +14,12 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter
-from llm_proxy.api.admin.access import Admin, GatewayDep, Readonly
+from llm_proxy.api.admin.access import Admin, GatewayDep, Readonly, Session, actor
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.cache import cache_scope
 from llm_proxy.pipeline.errors import GatewayError, bad_request, invalid_input
 from llm_proxy.pipeline.identify import credential, identify, identify_admin
+from llm_proxy.store import audit
 from llm_proxy.store.credentials import ADMIN_TOKEN_PREFIX
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.requests import Request
@@ -71,9 +72,16 @@ async def cache_stats(_: Readonly, gateway: GatewayDep) -> JSONResponse:
 
 
 @router.delete("/admin/cache", summary="Clear the cache: everything, a team's, or older entries")
-async def clear_admin(request: Request, _: Admin, gateway: GatewayDep) -> JSONResponse:
+async def clear_admin(
+    request: Request, _: Admin, session: Session, gateway: GatewayDep
+) -> JSONResponse:
     clear = _parse(await request.body())
-    return await _clear(gateway, clear.team(), clear.age_s())
+    answer = await _clear(gateway, clear.team(), clear.age_s())
+    who = actor(request)
+    if who is not None:
+        audit.record(session, who, "cache", None, clear.model_dump(mode="json"))
+        await session.commit()
+    return answer
 
 
 @router.delete("/v1/cache", summary="Clear cached answers by scope, team and age")
