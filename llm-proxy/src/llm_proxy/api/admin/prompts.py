@@ -177,13 +177,13 @@ def _routes(kind: Kind, prefix: str) -> None:
 
     @router.post(f"{prefix}", status_code=201, summary=f"Create a {noun} (its version 1)")
     async def create(
-        body: Created, role: Developer, session: Session, gw: GatewayDep
+        body: Created, caller: Developer, session: Session, gw: GatewayDep
     ) -> TemplateDetail:
         if await prompts.find(session, kind, body.name) is not None:
             raise GatewayError(409, f"A {noun} named '{body.name}' exists.", code="conflict")
         prompt = Prompt(id=new_id("prm"), kind=kind, name=body.name)
         session.add(prompt)
-        await _save_version(session, prompt, 1, body, role, ["production", *body.labels])
+        await _save_version(session, prompt, 1, body, caller.role, ["production", *body.labels])
         await commit(session, gw)
         return await _detail(session, prompt)
 
@@ -202,11 +202,11 @@ def _routes(kind: Kind, prefix: str) -> None:
 
     @router.post(f"{prefix}/{{name}}/versions", status_code=201, summary="Add a version")
     async def add_version(
-        name: str, body: VersionFields, role: Developer, session: Session, gw: GatewayDep
+        name: str, body: VersionFields, caller: Developer, session: Session, gw: GatewayDep
     ) -> VersionOut:
         prompt = await _find(session, kind, name)
         number = await prompts.latest(session, prompt.id) + 1
-        row = await _save_version(session, prompt, number, body, role, body.labels)
+        row = await _save_version(session, prompt, number, body, caller.role, body.labels)
         await commit(session, gw)
         return _version_out(row)
 
@@ -217,7 +217,7 @@ def _routes(kind: Kind, prefix: str) -> None:
 
     @router.put(f"{prefix}/{{name}}/labels/{{label}}", summary="Point a label at a version")
     async def put_label(
-        name: str, label: str, body: LabelMove, role: Developer, session: Session, gw: GatewayDep
+        name: str, label: str, body: LabelMove, caller: Developer, session: Session, gw: GatewayDep
     ) -> TemplateDetail:
         try:
             _label(label)
@@ -225,7 +225,7 @@ def _routes(kind: Kind, prefix: str) -> None:
             raise bad_request(f"Label '{label[:40]}': {exc}.", param="label") from None
         prompt = await _find(session, kind, name)
         await _version(session, prompt, body.version)
-        await prompts.move_label(session, prompt.id, label, body.version, role)
+        await prompts.move_label(session, prompt.id, label, body.version, caller.role)
         await commit(session, gw)
         return await _detail(session, prompt)
 
