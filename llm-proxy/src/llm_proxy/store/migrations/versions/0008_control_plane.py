@@ -1,7 +1,7 @@
 """The control plane as data: config versions, encrypted provider keys, the audit log.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ _TIME = sa.DateTime(timezone=True)
 _JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 _ROW_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
