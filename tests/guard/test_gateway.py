@@ -219,3 +219,17 @@ def test_bad_policies_are_refused_with_their_place(gateway: Gateway) -> None:
         assert "not an RE2 pattern" in refused.value.response.text
     finally:
         gateway.config_path.write_text(config)
+
+
+def test_legacy_completions_are_redacted_and_restored(gateway: Gateway, sim: httpx.Client) -> None:
+    configure(gateway, {"policies": [PII]})
+    client = _openai(gateway)
+    completion = client.completions.create(model=MODEL, prompt=f"mail {EMAIL} now", max_tokens=16)
+    assert received(sim)[-1]["prompt"] == "mail [EMAIL_1] now"
+    assert EMAIL in completion.choices[0].text
+    streamed = client.completions.create(
+        model=MODEL, prompt=f"mail {EMAIL} now", max_tokens=16, stream=True
+    )
+    text = "".join(chunk.choices[0].text for chunk in streamed if chunk.choices)
+    assert received(sim)[-1]["prompt"] == "mail [EMAIL_1] now"
+    assert EMAIL in text and "[EMAIL_1]" not in text

@@ -1,8 +1,9 @@
 """Where the text is in a request or an answer, as slots that can be read and rewritten.
 
 Chat: each message's content (a string, or its text parts). Anthropic Messages: the system
-prompt and each message's text blocks, tool results included. Embeddings: the inputs.
-Answers: each choice's message content, or each text block. Images, audio and tool-call
+prompt and each message's text blocks, tool results included. Completions: the prompts.
+Embeddings: the inputs. Answers: each choice's message content (completions: its text), or
+each text block. Images, audio and tool-call
 arguments are not text a check reads.
 """
 
@@ -30,6 +31,9 @@ def request_slots(api: str, body: dict[str, Any]) -> Iterator[Slot]:
     if api == "embeddings":
         yield from _strings(body, "input")
         return
+    if api == "completions":
+        yield from _strings(body, "prompt")
+        return
     if api == "messages":
         yield from _content(body, "system")
     for message in body.get("messages") or ():
@@ -44,8 +48,11 @@ def reply_slots(api: str, body: Any) -> Iterator[Slot]:
         yield from _content(body, "content")
         return
     for choice in body.get("choices") or ():
-        message = choice.get("message") if isinstance(choice, dict) else None
-        if isinstance(message, dict):
+        if not isinstance(choice, dict):
+            continue
+        if api == "completions":
+            yield from _strings(choice, "text")
+        elif isinstance(message := choice.get("message"), dict):
             yield from _content(message, "content")
 
 

@@ -151,7 +151,11 @@ def guarded(
     request: dict[str, Any],
 ) -> AsyncIterator[bytes]:
     """The client's stream with the response stage applied; `hits` fills as it flows."""
-    relay = _Anthropic(plan, redactor, hits) if api == "messages" else _OpenAI(plan, redactor, hits)
+    relay: _Relay = (
+        _Anthropic(plan, redactor, hits) if api == "messages" else _OpenAI(plan, redactor, hits)
+    )
+    if api == "completions":
+        relay.completions = True
     if plan.json_schema is not None and api == "chat":
         relay.check_schema = lambda text: schema_hits(plan, text, request)
     return _run(events, relay)
@@ -184,6 +188,8 @@ class _Relay:
         self._redactor = redactor
         self._hits = hits
         self._windows: dict[int, Window] = {}
+        # Legacy completions stream `choices[].text`, not `choices[].delta.content`.
+        self.completions = False
         self.check_schema: Callable[[str], list[Hit]] | None = None
 
     def window(self, index: int) -> Window:
@@ -247,8 +253,11 @@ class _OpenAI(_Relay):
 
     def _choice(self, raw: bytes | None, chunk: Any, choice: Any) -> list[bytes]:
         index = choice.get("index") or 0
-        delta = choice.get("delta")
-        content = delta.get("content") if isinstance(delta, dict) else None
+        if self.completions:
+            content = choice.get("text")
+        else:
+            delta = choice.get("delta")
+            content = delta.get("content") if isinstance(delta, dict) else None
         window = self.window(index)
         if isinstance(content, str):
             out = window.push(raw, chunk, content)
@@ -263,7 +272,11 @@ class _OpenAI(_Relay):
 
     def encode(self, event: Any, text: str | None) -> bytes:
         if text is not None:
-            event["choices"][0]["delta"]["content"] = text
+            choice = event["choices"][0]
+            if self.completions:
+                choice["text"] = text
+            else:
+                choice["delta"]["content"] = text
         return b"data: " + orjson.dumps(event) + _END
 
     def error_event(self, blocked: Blocked) -> bytes:
