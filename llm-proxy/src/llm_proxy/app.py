@@ -13,13 +13,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from llm_proxy.api import anthropic, feedback, health, metrics, openai, usage
+from llm_proxy.api import anthropic, feedback, health, metrics, openai, openai_responses, usage
 from llm_proxy.api.admin import audit, backends, budgets, keys, routing, teams, tokens, users
 from llm_proxy.api.admin import cache as admin_cache
 from llm_proxy.api.admin import config as admin_config
 from llm_proxy.api.admin import limits as admin_limits
 from llm_proxy.api.admin import logs as admin_logs
 from llm_proxy.api.admin import prompts as admin_prompts
+from llm_proxy.api.admin import sessions as admin_sessions
 from llm_proxy.api.admin import timeseries as admin_timeseries
 from llm_proxy.api.admin.request_ids import AdminRequestIds
 from llm_proxy.api.body_limit import BodyLimit
@@ -38,11 +39,11 @@ def build_app(gateway: Gateway) -> FastAPI:
     )
     app.state.gateway = gateway
     app.state.pipeline = Pipeline(gateway)
-    for module in (openai, anthropic, health, admin_config, admin_cache, admin_limits):
+    for module in (openai, openai_responses, anthropic, health, admin_config, admin_cache):
         app.include_router(module.router)
-    for module in (usage, keys, teams, users, budgets, tokens):
+    for module in (admin_limits, usage, keys, teams, users, budgets, tokens):
         app.include_router(module.router)
-    for module in (metrics, admin_logs, admin_timeseries, admin_prompts, feedback):
+    for module in (metrics, admin_logs, admin_sessions, admin_timeseries, admin_prompts, feedback):
         app.include_router(module.router)
     for module in (audit, backends, routing):
         app.include_router(module.router)

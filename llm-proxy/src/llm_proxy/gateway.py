@@ -26,6 +26,7 @@ from llm_proxy.store.models import ConfigVersion
 from llm_proxy.store.provider_credentials import credential_ids, open_credentials
 from llm_proxy.store.signals import Invalidations
 from llm_proxy.store.vault import Vault
+from llm_proxy.store.responses import ResponseStore
 from llm_proxy.telemetry.observer import Telemetry
 from llm_proxy.templates.assignments import Assignments
 from llm_proxy.templates.catalog import PromptCatalog
@@ -58,6 +59,7 @@ class Gateway:
         self.database = Database(config.database.url, config.database.pool_size)
         self.directory = Directory(self.database, config)
         self.spend = SpendLog(self.database, config.spend)
+        self.responses = ResponseStore(self.database, config.responses.store_ttl_s)
         self.enforcer = Enforcer(config)
         self.passthrough = PassthroughTransport()
         self.telemetry = Telemetry(
@@ -138,6 +140,7 @@ class Gateway:
             registry = Registry(config, previous=self.registry, stored=stored)
             self.registry = registry
             self.cache.prepare(config.cache)
+            self.responses.ttl_s = config.responses.store_ttl_s
             self.enforcer.configure(config.limits)
             self.telemetry.reconfigure(config.observability)
             self.metrics_token = _metrics_token(config)
@@ -196,6 +199,7 @@ class Gateway:
             await self.follower.close()
         if self.kong is not None:
             await self.kong.close()
+        await self.responses.close()
         await self.directory.close()
         await self.assignments.close()
         await self.database.close()

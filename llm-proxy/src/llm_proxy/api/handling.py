@@ -10,14 +10,18 @@ from llm_proxy.api.parameters import refuse_undocumented
 from llm_proxy.api.requests import new_context, read_body
 from llm_proxy.api.responses import ErrorFormat, error_response, reply_response, stream_response
 from llm_proxy.pipeline import Pipeline
-from llm_proxy.pipeline.context import Api
+from llm_proxy.pipeline.context import Api, RequestContext
 from llm_proxy.pipeline.errors import GatewayError
-from llm_proxy.upstream.transports.base import Reply
+from llm_proxy.upstream.transports.base import Reply, Stream
 from starlette.requests import Request
 from starlette.responses import Response
 
 T = TypeVar("T")
 Validate = Callable[[dict[str, Any]], None]
+# What an API does to its answer before it goes out (the Responses API stores it).
+Answered = Callable[[Reply | Stream], Reply | Stream]
+# An API's own step between validation and the pipeline; it returns its `Answered`.
+Prepare = Callable[[RequestContext], Awaitable[Answered]]
 
 
 async def handle(
@@ -26,6 +30,7 @@ async def handle(
     validate: Validate,
     render_error: ErrorFormat,
     error_event: Callable[[str], bytes],
+    prepare: Prepare | None = None,
 ) -> Response:
     pipeline: Pipeline = request.app.state.pipeline
     ctx = new_context(request, api)
@@ -36,7 +41,10 @@ async def handle(
         refuse_undocumented(api, ctx.body)
         await pipeline.template(ctx)
         validate(ctx.body)
+        answered = await prepare(ctx) if prepare is not None else None
         result = await until_disconnected(request, pipeline.run(ctx))
+        if answered is not None:
+            result = answered(result)
     except GatewayError as error:
         pipeline.failed(ctx, error.status, error.message)
         return error_response(error, render_error, ctx.request_id)

@@ -69,6 +69,7 @@ def stream_response(
                 # Logged like a non-streamed request whose client left: 499, not 200.
                 ctx.status = 499
                 ctx.error = "The client closed the connection before the stream ended."
+            ctx.tool_calls = stream.tool_calls
             pipeline.settle(ctx, stream.usage)
 
     return _SettledStream(

@@ -324,6 +324,13 @@ class Spend(_Strict):
     drain_timeout_s: Annotated[float, Field(ge=0)] = 10.0
 
 
+class Responses(_Strict):
+    """The Responses API's stored answers (`store: true`, the default)."""
+
+    # OpenAI keeps stored responses 30 days; so does the gateway unless told otherwise.
+    store_ttl_s: Annotated[float, Field(gt=0)] = 30 * 86400.0
+
+
 class RedisSection(_Strict):
     """Counters, the response cache and cross-replica signals; unset: in-process state."""
 
@@ -386,6 +393,7 @@ class GatewayConfig(ManagedConfig):
     optimizer: Optimizer = Optimizer()
     guardrails: Guardrails = Guardrails()
     kong: KongSection = KongSection()
+    responses: Responses = Responses()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> GatewayConfig:

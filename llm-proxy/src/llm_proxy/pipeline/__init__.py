@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+import orjson
+
 from llm_proxy.config.models import AutoGroup
 from llm_proxy.gateway import Gateway
 from llm_proxy.limits.cost import token_prices
@@ -30,6 +32,7 @@ from llm_proxy.upstream.dispatcher import Call
 from llm_proxy.upstream.errors import UpstreamError
 from llm_proxy.upstream.registry import Registry
 from llm_proxy.upstream.transports.base import Reply, Stream, Transport, Usage
+from llm_proxy.upstream.transports.tool_calls import tool_calls_of
 
 __all__ = ["GatewayError", "Pipeline", "RequestContext"]
 
@@ -128,6 +131,9 @@ class Pipeline:
             raise _client_error(error) from None
         result = self.guard.outbound(ctx, self.cache.remember(ctx, lookup, dispatched.result))
         if isinstance(result, Reply):
+            if ctx.session_id is not None:
+                # An agent's step: what it called shows in its session (read only then).
+                ctx.tool_calls = tool_calls_of(orjson.loads(result.body))
             self.settle(ctx, result.usage)
         else:
             ctx.ttft_ms = (time.perf_counter() - ctx.started) * 1000

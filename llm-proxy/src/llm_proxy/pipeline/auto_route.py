@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 import orjson
@@ -31,7 +32,7 @@ class RouterClient:
         served: set[str],
     ) -> RouteDecision:
         started = time.perf_counter()
-        payload = {"messages": ctx.body.get("messages") or [], "auto_group": name}
+        payload = {"messages": _as_messages(ctx.body), "auto_group": name}
         try:
             async with self._session().post(
                 service.url.rstrip("/") + "/route",
@@ -69,3 +70,21 @@ def _fallback(name: str, group: AutoGroup, started: float, reason: str) -> Route
         latency_ms=(time.perf_counter() - started) * 1000,
         fallback_reason=reason,
     )
+
+
+def _as_messages(body: dict[str, Any]) -> list[Any]:
+    """The prompt as chat messages, which the router reads, from any client API's body."""
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        return messages
+    value = body.get("input", body.get("prompt"))
+    if isinstance(value, str):
+        return [{"role": "user", "content": value}]
+    if not isinstance(value, list):
+        return []
+    # Responses API items: messages as they are; a function's output as what the user saw.
+    return [
+        {"role": item.get("role", "user"), "content": item.get("content") or item.get("output")}
+        for item in value
+        if isinstance(item, dict) and ("role" in item or "output" in item)
+    ]

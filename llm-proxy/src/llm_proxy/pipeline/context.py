@@ -153,6 +153,8 @@ class RequestContext:
     redactor: Redactor | None = None
     # The prompt template the request was made from, if it named one.
     prompt: PromptUse | None = None
+    # The tools the answer called, by name: a session's steps show them.
+    tool_calls: list[str] = field(default_factory=list)
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -96,6 +96,8 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         prompt_name=ctx.prompt.name if ctx.prompt is not None else None,
         prompt_version=ctx.prompt.version if ctx.prompt is not None else None,
         prompt_variant=ctx.prompt.variant if ctx.prompt is not None else None,
+        session_id=_clip(ctx.session_id, 128),
+        tool_calls=[name[:_NAME_LIMIT] for name in ctx.tool_calls[:50]],
     )
 
 

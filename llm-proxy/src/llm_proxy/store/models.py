@@ -1,4 +1,5 @@
-"""The tables: organizations, teams, users, budgets, virtual keys, admin tokens, the request log.
+"""The tables: organizations, teams, users, budgets, virtual keys, admin tokens, the request log,
+stored Responses API answers.
 
 Ids are short prefixed strings (`team_…`, `key_…`), so a log line or a URL says what it names.
 Every timestamp is UTC. Limits left as NULL mean "no limit on that dimension".
@@ -212,6 +213,7 @@ class RequestLog(Base):
         Index("ix_request_log_user_started", "user_id", "started_at"),
         Index("ix_request_log_parent", "parent_request_id"),
         Index("ix_request_log_client_request", "client_request_id"),
+        Index("ix_request_log_session_started", "session_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -265,6 +267,10 @@ class RequestLog(Base):
     prompt_name: Mapped[str | None] = mapped_column(String(64))
     prompt_version: Mapped[int | None] = mapped_column(Integer)
     prompt_variant: Mapped[str | None] = mapped_column(String(64))
+    # An agent run's requests share a session (x-session-id or metadata.session_id); each is
+    # one step of it, numbered by start time. The tools the answer called, by name.
+    session_id: Mapped[str | None] = mapped_column(String(128))
+    tool_calls: Mapped[list[str]] = mapped_column(Json, default=list)
 
 
 class Prompt(Entity):
@@ -414,3 +420,21 @@ class AuditEntry(Base):
     client: Mapped[str | None] = mapped_column(String(64))
     before: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     after: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+class StoredResponse(Base):
+    """A Responses API answer kept for `GET /v1/responses/{id}` and `previous_response_id`.
+
+    Owned by the key that created it (`owner`: its key id, or `master`); every read names
+    the owner, so no other key can see it. `input_items` is the whole conversation the
+    answer was made from, so a follow-up need not walk the chain. Gone after `expires_at`.
+    """
+
+    __tablename__ = "stored_responses"
+    __table_args__ = (Index("ix_stored_responses_expires_at", "expires_at"),)
+
+    owner: Mapped[str] = mapped_column(String(40), primary_key=True)
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    model: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()
+    input_items: Mapped[list[Any]] = mapped_column(Json)
+    response: Mapped[dict[str, Any]] = mapped_column(Json)

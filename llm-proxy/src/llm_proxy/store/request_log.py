@@ -76,6 +76,8 @@ class RequestRecord:
     prompt_name: str | None = None
     prompt_version: int | None = None
     prompt_variant: str | None = None
+    session_id: str | None = None
+    tool_calls: list[str] = field(default_factory=list)
 
     def as_row(self) -> dict[str, Any]:
         # Shallow: a record does not change once handed over, so its dict and list need no

@@ -50,6 +50,8 @@ class Stream:
     ttft_s: float | None = None
     # The whole answer, when the stream ends with one (the Responses API's final event).
     final: dict[str, Any] | None = None
+    # The tools the answer calls, by name, as their calls begin.
+    tool_calls: list[str] = field(default_factory=list)
 
 
 class Transport(Protocol):

@@ -10,6 +10,7 @@ import orjson
 from llm_proxy.upstream.errors import UpstreamError
 from llm_proxy.upstream.transports import sse
 from llm_proxy.upstream.transports.base import Stream, Usage
+from llm_proxy.upstream.transports.tool_calls import chat_tool_names
 
 
 def error_message(body: bytes) -> str | None:
@@ -71,6 +72,9 @@ def openai_stream(chunks: AsyncIterator[bytes], wants_usage: bool) -> Stream:
             # One token per content chunk until the usage chunk replaces the count: a
             # stream whose client leaves is still settled for what it got.
             stream.usage.completion_tokens += 1
+            delta = chunk["choices"][0].get("delta") if isinstance(chunk["choices"], list) else None
+            if isinstance(delta, dict) and "tool_calls" in delta:
+                stream.tool_calls += chat_tool_names(delta["tool_calls"])
         return b"data: " + data + b"\n\n"
 
     stream.events = _relayed(sse.frame_batches(chunks), relay, stream)
@@ -107,6 +111,10 @@ def track_anthropic_usage(stream: Stream, event: Any) -> None:
         message = event.get("message") or {}
         stream.model = message.get("model")
         stream.usage.prompt_tokens = (message.get("usage") or {}).get("input_tokens") or 0
+    elif kind == "content_block_start":
+        block = event.get("content_block") or {}
+        if block.get("type") == "tool_use":
+            stream.tool_calls.append(str(block.get("name", "")))
     elif kind == "message_delta":
         stream.usage.completion_tokens = (event.get("usage") or {}).get("output_tokens") or 0
     elif kind == "message_stop":
@@ -159,6 +167,10 @@ def track_responses_event(stream: Stream, event: Any) -> None:
     if kind in _RESPONSES_DELTAS:
         # One token per delta until the final event's usage replaces the count.
         stream.usage.completion_tokens += 1
+    elif kind == "response.output_item.added":
+        item = event.get("item") or {}
+        if item.get("type") == "function_call":
+            stream.tool_calls.append(str(item.get("name", "")))
     elif kind == "response.created":
         stream.model = (event.get("response") or {}).get("model")
     elif kind in _RESPONSES_FINAL:

@@ -99,12 +99,24 @@ class TranslatedTransport:
 
     async def responses(self, deployment: Deployment, body: Body, stream: bool) -> Reply | Stream:
         """LiteLLM's Responses-to-chat bridge: the provider gets a chat request."""
+        built_in = sorted(
+            {str(t.get("type")) for t in body.get("tools") or () if t.get("type") != "function"}
+        )
+        if built_in:
+            # Built-in tools run at OpenAI; a chat model behind the bridge has none of them.
+            raise UpstreamError(
+                400,
+                f"The model '{body.get('model')}' cannot run the built-in tools "
+                f"{', '.join(built_in)}: its backend '{deployment.name}' ({deployment.provider}) "
+                "takes function tools only.",
+                kind="unsupported",
+            )
         litellm = await self._litellm()
         params = _call_params(deployment, "responses", body)
         params["use_chat_completions_api"] = True
         response = await _attempt(deployment, litellm.aresponses(**params))
         if not stream:
-            data = response.model_dump()
+            data = _as_wire_response(response.model_dump(exclude_none=True))
             usage = responses_usage(data.get("usage"))
             return Reply(body=orjson.dumps(data), usage=usage, model=data.get("model"))
         return await first_frame(responses_stream(_named_events(response)))
@@ -192,10 +204,51 @@ async def _dumped(chunks: Any) -> AsyncIterator[bytes]:
     yield b"data: [DONE]\n\n"
 
 
+# Fields OpenAI's response object always carries, null or empty when unset; LiteLLM's model
+# leaves the unset ones None, and fields OpenAI never sends as null must then go.
+_RESPONSE_DEFAULTS: dict[str, Any] = {
+    "error": None,
+    "incomplete_details": None,
+    "instructions": None,
+    "metadata": {},
+    "output": [],
+    "parallel_tool_calls": True,
+    "temperature": None,
+    "tool_choice": "auto",
+    "tools": [],
+    "top_p": None,
+}
+
+
+# Within a response or an event: text parts and text events always carry these lists.
+_PART_DEFAULTS: dict[str, dict[str, Any]] = {
+    "output_text": {"annotations": [], "logprobs": []},
+    "response.output_text.delta": {"logprobs": []},
+    "response.output_text.done": {"logprobs": []},
+}
+
+
+def _as_wire_response(data: dict[str, Any]) -> dict[str, Any]:
+    """A response object dumped from LiteLLM's model, as OpenAI sends it on the wire."""
+    wire: dict[str, Any] = _with_part_defaults({**_RESPONSE_DEFAULTS, **data})
+    return wire
+
+
+def _with_part_defaults(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_with_part_defaults(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    defaults = _PART_DEFAULTS.get(value.get("type"), {})  # type: ignore[arg-type]
+    return {**defaults, **{k: _with_part_defaults(v) for k, v in value.items()}}
+
+
 async def _named_events(events: Any) -> AsyncIterator[bytes]:
     """LiteLLM's Responses stream events as the SSE frames OpenAI sends."""
     async for event in events:
-        data = event.model_dump(exclude_none=True)
+        data = _with_part_defaults(event.model_dump(exclude_none=True))
+        if isinstance(data.get("response"), dict):
+            data["response"] = _as_wire_response(data["response"])
         kind = str(data.get("type", "")).encode()
         yield b"event: " + kind + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
