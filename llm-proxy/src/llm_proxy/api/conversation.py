@@ -88,7 +88,10 @@ async def continue_conversation(store: ResponseStore, ctx: RequestContext) -> An
     def answered(result: Reply | Stream) -> Reply | Stream:
         if isinstance(result, Reply):
             return _stored_reply(result, store, owner, items, previous_id, keep)
-        result.events = _stored_stream(result, store, owner, items, previous_id, keep)
+        # The relayed events are taken now: `result.events` is about to name the wrapper.
+        result.events = _stored_stream(
+            result.events, result, store, owner, items, previous_id, keep
+        )
         return result
 
     return answered
@@ -123,6 +126,7 @@ def _stored_reply(
 
 
 async def _stored_stream(
+    events: AsyncIterator[bytes],
     stream: Stream,
     store: ResponseStore,
     owner: str,
@@ -130,7 +134,6 @@ async def _stored_stream(
     previous_id: str | None,
     keep: bool,
 ) -> AsyncIterator[bytes]:
-    events = stream.events
     try:
         async for piece in events:
             yield piece

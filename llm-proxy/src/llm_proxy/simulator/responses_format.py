@@ -194,10 +194,10 @@ def _response(
         "temperature": body.get("temperature", 1.0),
         "text": echoed["text"] or {"format": {"type": "text"}},
         "tool_choice": echoed["tool_choice"] or "auto",
-        "tools": echoed["tools"] or [],
+        # Echoed as OpenAI does: every field present, strict mode on unless turned off.
+        "tools": [{"description": None, "strict": True, **tool} for tool in echoed["tools"] or ()],
         "top_p": body.get("top_p", 1.0),
         "truncation": "disabled",
-        "usage": None,
         "metadata": echoed["metadata"] or {},
     }
 

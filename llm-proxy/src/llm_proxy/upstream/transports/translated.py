@@ -116,7 +116,7 @@ class TranslatedTransport:
         params["use_chat_completions_api"] = True
         response = await _attempt(deployment, litellm.aresponses(**params))
         if not stream:
-            data = _as_wire_response(response.model_dump(exclude_none=True))
+            data = _as_wire_response(response.model_dump(mode="json", exclude_none=True))
             usage = responses_usage(data.get("usage"))
             return Reply(body=orjson.dumps(data), usage=usage, model=data.get("model"))
         return await first_frame(responses_stream(_named_events(response)))
@@ -220,6 +220,10 @@ _RESPONSE_DEFAULTS: dict[str, Any] = {
 }
 
 
+_USAGE_DETAILS: dict[str, dict[str, int]] = {
+    "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+    "output_tokens_details": {"reasoning_tokens": 0},
+}
 # Within a response or an event: text parts and text events always carry these lists.
 _PART_DEFAULTS: dict[str, dict[str, Any]] = {
     "output_text": {"annotations": [], "logprobs": []},
@@ -231,6 +235,15 @@ _PART_DEFAULTS: dict[str, dict[str, Any]] = {
 def _as_wire_response(data: dict[str, Any]) -> dict[str, Any]:
     """A response object dumped from LiteLLM's model, as OpenAI sends it on the wire."""
     wire: dict[str, Any] = _with_part_defaults({**_RESPONSE_DEFAULTS, **data})
+    # The bridge does not enforce a schema on arguments: the tools say so.
+    wire["tools"] = [
+        {"description": None, "strict": False, **tool} if tool.get("type") == "function" else tool
+        for tool in wire["tools"]
+    ]
+    usage = wire.get("usage")
+    if isinstance(usage, dict):
+        for name, defaults in _USAGE_DETAILS.items():
+            usage[name] = {**defaults, **(usage.get(name) or {})}
     return wire
 
 
@@ -245,10 +258,17 @@ def _with_part_defaults(value: Any) -> Any:
 
 async def _named_events(events: Any) -> AsyncIterator[bytes]:
     """LiteLLM's Responses stream events as the SSE frames OpenAI sends."""
+    # A call's `...arguments.done` names its function, which LiteLLM leaves to the item.
+    functions: dict[str, str] = {}
     async for event in events:
-        data = _with_part_defaults(event.model_dump(exclude_none=True))
+        data = _with_part_defaults(event.model_dump(mode="json", exclude_none=True))
         if isinstance(data.get("response"), dict):
             data["response"] = _as_wire_response(data["response"])
+        item = data.get("item")
+        if isinstance(item, dict) and item.get("type") == "function_call":
+            functions[str(item.get("id"))] = str(item.get("name", ""))
+        if data.get("type") == "response.function_call_arguments.done":
+            data.setdefault("name", functions.get(str(data.get("item_id")), ""))
         kind = str(data.get("type", "")).encode()
         yield b"event: " + kind + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
