@@ -96,19 +96,22 @@ def _sse_events(lines: Any) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("model", ["gpt-4o-mini", "llama"])
 def test_a_function_tool_round_trip(client: openai.OpenAI, model: str) -> None:
-    first = client.responses.create(
+    raw = client.responses.with_raw_response.create(
         model=model, input="What is the weather in Paris?", tools=[_WEATHER]
     )
-    openapi.validate("Response", first.model_dump(mode="json"))
+    openapi.validate("Response", json.loads(raw.text))
+    first = raw.parse()
     calls = [item for item in first.output if item.type == "function_call"]
     assert len(calls) == 1 and calls[0].name == "get_weather"
     assert isinstance(json.loads(calls[0].arguments)["city"], str)
-    second = client.responses.create(
+    raw = client.responses.with_raw_response.create(
         model=model,
         previous_response_id=first.id,
         input=[{"type": "function_call_output", "call_id": calls[0].call_id, "output": "sunny"}],
         tools=[_WEATHER],
     )
+    openapi.validate("Response", json.loads(raw.text))
+    second = raw.parse()
     assert second.status == "completed"
     assert second.output[0].type == "message" and second.output_text
     assert second.previous_response_id == first.id

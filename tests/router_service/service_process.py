@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 CONFIG = Path(__file__).with_name("router-service.test.yaml")
-START_TIMEOUT_S = 90
+START_TIMEOUT_S = float(os.environ.get("TEST_READY_TIMEOUT_S", "90"))
 
 
 def _free_port() -> int:
