@@ -24,9 +24,9 @@ from llm_proxy.store.database import Database
 from llm_proxy.store.directory import Directory
 from llm_proxy.store.models import ConfigVersion
 from llm_proxy.store.provider_credentials import credential_ids, open_credentials
+from llm_proxy.store.responses import ResponseStore
 from llm_proxy.store.signals import Invalidations
 from llm_proxy.store.vault import Vault
-from llm_proxy.store.responses import ResponseStore
 from llm_proxy.telemetry.observer import Telemetry
 from llm_proxy.templates.assignments import Assignments
 from llm_proxy.templates.catalog import PromptCatalog

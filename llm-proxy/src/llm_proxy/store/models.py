@@ -420,6 +420,8 @@ class AuditEntry(Base):
     client: Mapped[str | None] = mapped_column(String(64))
     before: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     after: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
 class StoredResponse(Base):
     """A Responses API answer kept for `GET /v1/responses/{id}` and `previous_response_id`.
 
