@@ -52,7 +52,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.responses_overhead")
     parser.add_argument("--blocks", type=int, default=10, help="alternating blocks per API")
     parser.add_argument("--per-block", type=int, default=200, help="requests per block")
+    parser.add_argument("--no-store", action="store_true", help="send store: false")
     args = parser.parse_args(argv)
+    if args.no_store:
+        _BODIES["responses"] = {**_BODIES["responses"], "store": False}
     cores = set(range(cpu_count()))
     results: dict[str, list[float]] = {"chat": [], "responses": []}
     with tempfile.TemporaryDirectory(prefix="bench-responses-") as directory:
@@ -80,7 +83,12 @@ def main(argv: list[str] | None = None) -> None:
         for api, values in results.items()
     }
     difference = report["responses"]["overhead_p50_ms"] - report["chat"]["overhead_p50_ms"]
-    summary = {"concurrency": 1, "apis": report, "p50_difference_ms": round(difference, 3)}
+    summary = {
+        "concurrency": 1,
+        "store": not args.no_store,
+        "apis": report,
+        "p50_difference_ms": round(difference, 3),
+    }
     out = servers.REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"responses-overhead-{time.strftime('%Y%m%dT%H%M%S')}.json"
