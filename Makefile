@@ -24,15 +24,16 @@ env: .venv/.synced
 run: env
 	.venv/bin/llm-proxy run
 
-# Needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379 (`make services` starts
-# the local Debian ones when they are down).
-test: env
+# The tests use PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379: the machine's
+# Debian ones are started first when they are down (`make services` alone does just that).
+test: env services
 	.venv/bin/pytest -q
 
 lint: env
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports --no-cache
 
 bench: env
 	.venv/bin/python -m bench.run

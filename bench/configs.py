@@ -68,6 +68,11 @@ def full_sections(
     }
 
 
+# What `ours-cache` adds: the exact response cache, in process. Every target sends the same
+# request, so after the first answer each one is an exact hit.
+CACHE_SECTIONS: dict[str, object] = {"cache": {"enabled": True, "semantic": {"enabled": False}}}
+
+
 def write_litellm(directory: Path, simulator_url: str, master_key: str) -> Path:
     """Stock LiteLLM proxy as its docs set it up, minus what would only slow it down here.
 

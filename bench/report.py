@@ -11,6 +11,8 @@ from bench.stats import Cell
 
 # Our targets, each compared with stock LiteLLM: the gateway alone, and with its state services.
 OURS = ("ours", "ours-full")
+# Compared with the bare forwarder (`floor`): CPU per request and throughput.
+OVER_FLOOR = ("ours", "ours-full", "ours-cache")
 
 DEFINITIONS = (
     "Overhead p50 (p99) = a target's p50 (p99) latency minus the p50 (p99) latency of the "
@@ -22,7 +24,8 @@ DEFINITIONS = (
     "end of the cell. Client and simulator CPU % are shares of one core over the cell: near "
     "100 % means the client side, not the server, limited throughput. Other CPU % = busy time of "
     "all cores (/proc/stat) minus the benchmark's processes: other work on the machine "
-    "competing with the cell (200 % = both cores). Ratios are ours/LiteLLM (ours-full/LiteLLM)."
+    "competing with the cell (200 % = both cores). Ratios are ours/LiteLLM (ours-full/LiteLLM), "
+    "and ours/floor: a target's CPU ms per request over the bare forwarder's, same cell."
 )
 
 
@@ -64,6 +67,29 @@ def ratios(cells: list[Cell]) -> list[dict[str, Any]]:
     return rows
 
 
+def floor_ratios(cells: list[Cell]) -> list[dict[str, Any]]:
+    """Ours over the bare forwarder per mode and concurrency: CPU per request (lower is
+    better) and requests/s."""
+    floor = _chat_cells(cells, "floor")
+    rows = []
+    for ours in (c for c in cells if c.target in OVER_FLOOR):
+        base = floor.get((ours.mode, ours.concurrency))
+        if base is None:
+            continue
+        rows.append(
+            {
+                "target": ours.target,
+                "mode": ours.mode,
+                "concurrency": ours.concurrency,
+                "cpu_ms_ours": ours.server_cpu_ms_per_request,
+                "cpu_ms_floor": base.server_cpu_ms_per_request,
+                "cpu_ratio": _cpu_ratio(ours, base),
+                "rps_ratio": _divide(ours.rps, base.rps),
+            }
+        )
+    return rows
+
+
 def bars(cells: list[Cell], memory: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The 'Done when' benchmark bars of issues 2 (ours) and 3 (ours-full, with auth, limits
     and the spend log on Postgres and Redis), each with its measured value and verdict."""
@@ -97,7 +123,26 @@ def bars(cells: list[Cell], memory: dict[str, Any] | None) -> list[dict[str, Any
         ),
         _bar(3, "ours-full c=64 throughput vs LiteLLM", ">= 4x", _rps_ratio(full64, their64), 4.0),
     ]
+    floor = _chat_cells(cells, "floor")
+    floor16, floor64 = floor.get(("chat", 16)), floor.get(("chat", 64))
+    hit16 = _chat_cells(cells, "ours-cache").get(("chat", 16))
+    hit16_p99 = hit16.latency_p99_ms if hit16 else None
+    rows += [
+        _bar(10, "ours CPU/req c=64 vs floor", "<= 2.0x", _cpu_ratio(chat64, floor64), 2.0,
+             upper=True),
+        _bar(10, "ours-full CPU/req c=64 vs floor", "<= 3.0x", _cpu_ratio(full64, floor64), 3.0,
+             upper=True),
+        _bar(10, "exact cache hits c=16 req/s vs floor", ">= 1.0x", _rps_ratio(hit16, floor16),
+             1.0),
+        _bar(10, "exact cache hits c=16 p99", "<= 3 ms", hit16_p99, 3.0, upper=True),
+    ]  # fmt: skip
     return rows
+
+
+def _cpu_ratio(ours: Cell | None, floor: Cell | None) -> float | None:
+    if ours is None or floor is None:
+        return None
+    return _divide(ours.server_cpu_ms_per_request, floor.server_cpu_ms_per_request)
 
 
 def _chat_cells(cells: list[Cell], target: str) -> dict[tuple[str, int], Cell]:
@@ -116,6 +161,7 @@ def assemble(results: dict[str, Any]) -> dict[str, Any]:
         "meta": {**results["meta"], "definitions": DEFINITIONS},
         "cells": [asdict(c) for c in cells],
         "ratios": ratios(cells),
+        "floor_ratios": floor_ratios(cells),
         "bars": bars(cells, results["memory"]),
         "memory": results["memory"],
     }
@@ -140,6 +186,7 @@ def markdown(document: dict[str, Any]) -> str:
         f"Simulator profile: `{json.dumps(meta.get('simulator_profile'))}`.\n",
         _cells_table(document["cells"]),
         _ratios_table(document["ratios"]),
+        _floor_table(document.get("floor_ratios", [])),
         _bars_table(document["bars"]),
         _memory_text(document["memory"]),
         f"{DEFINITIONS}\n",
@@ -188,12 +235,28 @@ def _ratios_table(rows: list[dict[str, Any]]) -> str:
     return "### Ours / stock LiteLLM proxy\n\n" + "\n".join(lines) + "\n"
 
 
+def _floor_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    lines = [
+        "| target | mode | c | CPU ms/req ours | CPU ms/req floor | CPU ratio | req/s ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        values = [
+            r["target"], r["mode"], r["concurrency"], _f(r["cpu_ms_ours"], 3),
+            _f(r["cpu_ms_floor"], 3), _f(r["cpu_ratio"], 2) + "x", _f(r["rps_ratio"], 2) + "x",
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(str(v) for v in values) + " |")
+    return "### Ours / the bare forwarder (floor)\n\n" + "\n".join(lines) + "\n"
+
+
 def _bars_table(rows: list[dict[str, Any]]) -> str:
     lines = ["| issue | bar | target | measured | verdict |", "|---|---|---|---|---|"]
     for r in rows:
         verdict = {True: "pass", False: "**FAIL**", None: "not measured"}[r["passed"]]
         lines.append(f"| {r['issue']} | {r['bar']} | {r['limit']} | {_f(r['value'])} | {verdict} |")
-    return "### Bars (issues 2 and 3, 'Done when')\n\n" + "\n".join(lines) + "\n"
+    return "### Bars (issues 2, 3 and 10, 'Done when')\n\n" + "\n".join(lines) + "\n"
 
 
 def _memory_text(memory: dict[str, Any] | None) -> str:

@@ -1,7 +1,8 @@
 """The benchmark: `.venv/bin/python -m bench.run [--duration S] [--concurrency 1,16,64] [--quick]`.
 
-One run starts the simulator, then each proxy in turn (our gateway; our gateway with auth,
-limits and the spend log on Postgres and Redis, on a database of the run's own; stock LiteLLM
+One run starts the simulator, then each proxy in turn (the bare forwarder `floor`; our
+gateway; our gateway with auth, limits and the spend log on Postgres and Redis, on a
+database of the run's own; our gateway answering from its exact cache; stock LiteLLM
 proxy), drives it and the simulator itself ("direct") with plain and streaming chat at each
 concurrency, then restarts our gateway for the memory cell (RSS over 50,000 requests).
 Results go to bench/results/<timestamp>.json and .md; the table is printed too.
@@ -31,8 +32,10 @@ _T = TypeVar("_T")
 
 RESULTS = servers.REPO / "bench" / "results"
 MODES = ("chat", "stream")
+# floor: a bare forwarder on the same stack (bench/floor.py), the least a proxy can cost.
 # ours-full: our gateway with auth (a virtual key), limits and the spend log on Postgres + Redis.
-TARGETS = ("direct", "ours", "ours-full", "litellm")
+# ours-cache: our gateway with the exact cache on; the same request each time, so all hits.
+TARGETS = ("direct", "floor", "ours", "ours-full", "ours-cache", "litellm")
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,9 @@ def run(settings: Settings, cores: Cores, work: Path) -> dict[str, object]:
         stack.callback(simulator.stop)
         starters: dict[str, Callable[[], tuple[Server, Target]]] = {
             "direct": lambda: (simulator, direct),
+            "floor": lambda: servers.start_floor(work, direct, cores.server),
             "ours": lambda: servers.start_gateway(work, direct, cores.server),
+            "ours-cache": lambda: servers.start_gateway(work, direct, cores.server, cached=True),
             "ours-full": lambda: servers.start_gateway_full(
                 work, direct, cores.server, _need(state)
             ),

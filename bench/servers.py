@@ -41,11 +41,28 @@ def start_simulator(work: Path, cores: set[int]) -> tuple[Server, Target]:
     return server, Target("direct", f"{base}/v1/chat/completions", "x")
 
 
-def start_gateway(work: Path, simulator: Target, cores: set[int]) -> tuple[Server, Target]:
+def start_floor(work: Path, simulator: Target, cores: set[int]) -> tuple[Server, Target]:
+    """The bare forwarder (bench/floor.py): what the transport alone costs."""
     port = free_port()
-    config = configs.write_gateway(work, _base(simulator), port)
-    server, base = _serve_gateway("gateway", config, port, work, cores)
-    return server, Target("ours", f"{base}/v1/chat/completions", GATEWAY_KEY)
+    argv = [sys.executable, "-m", "bench.floor", "--port", str(port)]
+    argv += ["--upstream", _base(simulator)]
+    server = start("floor", argv, cores=cores, log_dir=work, cwd=REPO)
+    base = f"http://127.0.0.1:{port}"
+    wait_ready(server, f"{base}/health", timeout_s=30)
+    return server, Target("floor", f"{base}/v1/chat/completions", "x")
+
+
+def start_gateway(
+    work: Path, simulator: Target, cores: set[int], *, cached: bool = False
+) -> tuple[Server, Target]:
+    """Our gateway, embedded defaults; `cached`: with the exact response cache on."""
+    port = free_port()
+    name = "gateway-cache" if cached else "gateway"
+    sections = configs.CACHE_SECTIONS if cached else None
+    config = configs.write_gateway(work, _base(simulator), port, name=name, sections=sections)
+    server, base = _serve_gateway(name, config, port, work, cores)
+    target = "ours-cache" if cached else "ours"
+    return server, Target(target, f"{base}/v1/chat/completions", GATEWAY_KEY)
 
 
 def start_gateway_full(

@@ -6,3 +6,6 @@ import os
 
 # Every process that may import LiteLLM must not fetch its price list from the network.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+# `simulator` and `sim`, for every package that defines its `sim_config`.
+pytest_plugins = ("tests.support.simulation",)

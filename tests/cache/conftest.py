@@ -20,7 +20,7 @@ import pytest
 import redis
 import yaml
 
-from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
+from tests.support.processes import Gateway, Simulator, start_gateway
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 MODEL = "gpt-4o-mini"
@@ -62,18 +62,9 @@ class Gateways:
         return self._started[name]
 
 
-@pytest.fixture(scope="session")
-def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
-    sim = start_simulator(SIM_CONFIG, tmp_path_factory.mktemp("sim"))
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
-def sim(simulator: Simulator) -> Iterator[httpx.Client]:
-    with simulator.client() as client:
-        client.post("/_sim/reset").raise_for_status()
-        yield client
+@pytest.fixture(scope="package")
+def sim_config() -> dict[str, Any]:
+    return SIM_CONFIG
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +107,7 @@ def gateway_config(
     return config
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gateways(
     simulator: Simulator, redis_prefix: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateways]:

@@ -19,7 +19,7 @@ import redis
 
 from tests.llm_proxy.conftest import SIM_CONFIG as BASE_SIM_CONFIG
 from tests.support.databases import scratch_database
-from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
+from tests.support.processes import Gateway, Simulator, start_gateway
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 MASTER = "sk-test-master"
@@ -61,11 +61,9 @@ def redis_prefix() -> Iterator[str]:
     client.close()
 
 
-@pytest.fixture(scope="session")
-def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
-    sim = start_simulator(SIM_CONFIG, tmp_path_factory.mktemp("sim"))
-    yield sim
-    sim.stop()
+@pytest.fixture(scope="package")
+def sim_config() -> dict[str, Any]:
+    return SIM_CONFIG
 
 
 def control_config(
@@ -111,7 +109,7 @@ def make_gateway(
             gateway.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gateway(
     simulator: Simulator,
     database_url: str,

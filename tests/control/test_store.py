@@ -11,9 +11,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from llm_proxy.config.models import GatewayConfig, Spend
-from llm_proxy.pipeline.context import Identity, RequestContext
+from llm_proxy.identity import Identity
+from llm_proxy.pipeline.context import RequestContext
+from llm_proxy.pipeline.log import record_of
 from llm_proxy.spend import SpendLog
-from llm_proxy.spend.record import record_of
 from llm_proxy.store.database import Database
 from llm_proxy.store.directory import Directory
 from llm_proxy.store.keys import create_key, revoke_key

@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import redis
 
-from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
+from tests.support.processes import Gateway, Simulator, start_gateway
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 MASTER_KEY = "sk-test-master"
@@ -30,24 +29,16 @@ SIM_CONFIG: dict[str, Any] = {
         "m-slow": {"latency_ms": 1500},
         "m-slow-tokens": {"latency_ms": 1500},
         "m-held": {"latency_ms": 400},
+        "m-tools": {"latency_ms": 1500},
         "m-stream": {"ttft_ms": 5, "tokens_per_second": 2000, "output_tokens": 40},
         "m-drip": {"ttft_ms": 5, "tokens_per_second": 20, "output_tokens": 400},
     },
 }
 
 
-@pytest.fixture(scope="session")
-def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
-    sim = start_simulator(SIM_CONFIG, tmp_path_factory.mktemp("sim"))
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
-def sim(simulator: Simulator) -> Iterator[httpx.Client]:
-    with simulator.client() as client:
-        client.post("/_sim/reset").raise_for_status()
-        yield client
+@pytest.fixture(scope="package")
+def sim_config() -> dict[str, Any]:
+    return SIM_CONFIG
 
 
 class Counters:

@@ -30,6 +30,19 @@ def reserved_tokens(content: str, max_tokens: int) -> int:
     return estimate_prompt_tokens({"messages": [{"role": "user", "content": content}]}) + max_tokens
 
 
+# Text a client might hide where a prompt-only count would not see it: about 500 tokens.
+HIDDEN = "lorem " * 500
+# The Anthropic-format ones last: they go through LiteLLM's translation, whose import the
+# first of them waits for.
+HIDDEN_PARTS = (
+    "tools",
+    "tool_calls",
+    "response_format",
+    "image",
+    "system_blocks",
+    "anthropic_tool_result",
+    "anthropic_tools",
+)
 SLOW = reserved_tokens("hi", 10)
 HELD = reserved_tokens("hi", 200)
 RULES: list[dict[str, Any]] = [
@@ -44,6 +57,8 @@ RULES: list[dict[str, Any]] = [
     {"model": "m-held", "per": "model", "tpm": 2 * HELD},
     {"model": "m-big", "per": "model", "rpm": 1},
     {"model": "m-admin", "per": "model", "rpm": 5},
+    {"model": "m-tools", "per": "model", "tpm": 3000},
+    *({"model": f"m-part-{kind}", "tpm": 100_000} for kind in HIDDEN_PARTS),
 ]
 MODELS = [str(rule["model"]) for rule in RULES] + ["m-cheap"]
 
@@ -266,9 +281,15 @@ def embedded(simulator: Simulator, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_a_queued_request_waits_for_room_instead_of_429(embedded: Gateway) -> None:
-    # As in the test without a queue, but the third waits until the first two settle.
+    # As in the test without a queue, but the third waits until one of the first two
+    # settles (each takes the simulator's 400 ms), and only then goes upstream.
     responses = asyncio.run(burst([embedded.url], chat("m-held", max_tokens=200), 3))
     assert [r.status_code for r in responses] == [200, 200, 200]
+    queued = max(responses, key=lambda r: float(r.headers["x-gateway-overhead-ms"]))
+    # Its wait is the gateway's own time (upstream time is not in the overhead) ...
+    assert float(queued.headers["x-gateway-overhead-ms"]) >= 300
+    # ... and it was answered after two upstream calls' worth of time, back to back.
+    assert queued.elapsed.total_seconds() >= 0.8
 
 
 def test_the_embedded_default_counts_in_process(embedded: Gateway) -> None:
@@ -303,3 +324,81 @@ def test_a_dead_redis_fails_open_by_default_and_closed_when_configured(
     finally:
         output = gateway.stop()
     assert "counter store unavailable" in output
+
+
+def _tool(description: str) -> dict[str, Any]:
+    parameters = {"type": "object", "properties": {"q": {"type": "string"}}}
+    function = {"name": "lookup", "description": description, "parameters": parameters}
+    return {"type": "function", "function": function}
+
+
+def test_tokens_hidden_in_tool_descriptions_count_against_tpm(
+    gw: Gateway, sim: httpx.Client
+) -> None:
+    # Ten concurrent requests of ~2,000 tokens each, the text in tools[].function.description,
+    # against tpm 3,000: one fits, the other nine are refused before reaching the upstream.
+    body = chat("m-tools", max_tokens=5, tools=[_tool("lorem " * 2000)])
+    responses = asyncio.run(burst([gw.url], body, 10))
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 1, statuses
+    assert statuses.count(429) == 9
+    refused = next(r for r in responses if r.status_code == 429).json()["error"]
+    assert refused["code"] == "rate_limit_exceeded" and "tokens" in refused["message"]
+    assert received(sim, "m-tools") == 1
+
+
+def _hiding(kind: str) -> tuple[str, dict[str, Any]]:
+    """A request (path, body) with HIDDEN in one part that is sent but is not message text."""
+    model = f"m-part-{kind}"
+    user = [{"role": "user", "content": "hi"}]
+    if kind == "tools":
+        return "/v1/chat/completions", chat(model, tools=[_tool(HIDDEN)], max_tokens=5)
+    if kind == "tool_calls":
+        call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": HIDDEN}}
+        messages = [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "c1", "content": "ok"},
+        ]
+        return "/v1/chat/completions", {"model": model, "messages": messages, "max_tokens": 5}
+    if kind == "response_format":
+        schema = {"type": "object", "description": HIDDEN, "properties": {}}
+        response_format = {"type": "json_schema", "json_schema": {"name": "s", "schema": schema}}
+        return "/v1/chat/completions", chat(model, response_format=response_format, max_tokens=5)
+    if kind == "image":
+        part = {"type": "image_url", "image_url": {"url": "https://example.invalid/a.png"}}
+        content = [{"type": "text", "text": "hi"}, part]
+        body = {"model": model, "messages": [{"role": "user", "content": content}]}
+        return "/v1/chat/completions", {**body, "max_tokens": 5}
+    if kind == "system_blocks":
+        system = [{"type": "text", "text": HIDDEN}]
+        return "/v1/messages", {"model": model, "system": system, "messages": user, "max_tokens": 5}
+    if kind == "anthropic_tools":
+        tool = {"name": "lookup", "description": HIDDEN, "input_schema": {"type": "object"}}
+        return "/v1/messages", {"model": model, "tools": [tool], "messages": user, "max_tokens": 5}
+    result = {
+        "type": "tool_result",
+        "tool_use_id": "t1",
+        "content": [{"type": "text", "text": HIDDEN}],
+    }
+    use = {"type": "tool_use", "id": "t1", "name": "lookup", "input": {"q": "x"}}
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": [use]},
+        {"role": "user", "content": [result]},
+    ]
+    return "/v1/messages", {"model": model, "messages": messages, "max_tokens": 5}
+
+
+@pytest.mark.parametrize("kind", HIDDEN_PARTS)
+def test_every_part_that_is_sent_is_counted(gw: Gateway, kind: str) -> None:
+    path, body = _hiding(kind)
+    with gw.client() as http:
+        # LiteLLM's first import (the translated path) takes seconds, more on a busy machine.
+        response = http.post(path, json=body, timeout=180)
+    assert response.status_code == 200, response.text
+    # Admitted with the counter fresh: what it reserved is the limit minus what remains.
+    reserved = 100_000 - int(response.headers["x-ratelimit-remaining-tokens"])
+    # An image counts at its provider's ceiling (OpenAI: up to 1,445 tokens at full detail).
+    floor = 1400 if kind == "image" else 500
+    assert reserved >= floor, (kind, reserved)

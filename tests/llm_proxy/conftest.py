@@ -6,10 +6,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
+from tests.support.processes import Gateway, Simulator, start_gateway
 
 SIM_CONFIG: dict[str, Any] = {
     "name": "sim",
@@ -22,19 +21,9 @@ SIM_CONFIG: dict[str, Any] = {
 }
 
 
-@pytest.fixture(scope="session")
-def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
-    sim = start_simulator(SIM_CONFIG, tmp_path_factory.mktemp("sim"))
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
-def sim(simulator: Simulator) -> Iterator[httpx.Client]:
-    """The shared simulator, with no scripted faults and an empty request record."""
-    with simulator.client() as client:
-        client.post("/_sim/reset").raise_for_status()
-        yield client
+@pytest.fixture(scope="package")
+def sim_config() -> dict[str, Any]:
+    return SIM_CONFIG
 
 
 def backend(simulator: Simulator, name: str, model: str, **extra: Any) -> dict[str, Any]:

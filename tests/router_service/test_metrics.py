@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from router_service.evaluation.metrics import apgr, cost_saving, cpt, pgr_curve
+from router_service.pgr import apgr, cost_saving, cpt, pgr_curve
 
 STRONG = np.array([1, 1, 1, 1, 0, 1, 1, 1], dtype=float)
 WEAK = np.array([0, 0, 1, 1, 0, 1, 1, 0], dtype=float)

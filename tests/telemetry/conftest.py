@@ -15,29 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import httpx
 import pytest
 
 from tests.llm_proxy.conftest import SIM_CONFIG
 from tests.support.databases import scratch_database
-from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
+from tests.support.processes import Gateway, Simulator, start_gateway
 from tests.telemetry.otlp_receiver import OtlpReceiver
 
 MASTER = "sk-test-master-telemetry-0123456789"
 
 
-@pytest.fixture(scope="session")
-def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
-    sim = start_simulator(SIM_CONFIG, tmp_path_factory.mktemp("sim"))
-    yield sim
-    sim.stop()
-
-
-@pytest.fixture
-def sim(simulator: Simulator) -> Iterator[httpx.Client]:
-    with simulator.client() as client:
-        client.post("/_sim/reset").raise_for_status()
-        yield client
+@pytest.fixture(scope="package")
+def sim_config() -> dict[str, Any]:
+    return SIM_CONFIG
 
 
 @pytest.fixture(scope="session")
@@ -145,7 +135,7 @@ def shared_config(simulator: Simulator, directory: Path) -> dict[str, Any]:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def traced(
     simulator: Simulator, otlp: OtlpReceiver, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateway]:
@@ -163,7 +153,7 @@ class Plain:
     database_url: str
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def plain(simulator: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plain]:
     """Telemetry at its defaults (no tracing), on SQLite, its stdout captured."""
     directory = tmp_path_factory.mktemp("plain")

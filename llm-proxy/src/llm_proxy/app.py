@@ -25,7 +25,6 @@ from llm_proxy.api.admin import timeseries as admin_timeseries
 from llm_proxy.api.admin.request_ids import AdminRequestIds
 from llm_proxy.api.body_limit import BodyLimit
 from llm_proxy.gateway import Gateway, log
-from llm_proxy.pipeline import Pipeline
 from llm_proxy.pipeline.errors import GatewayError, invalid_input
 from llm_proxy.pipeline.tokens import count_text
 
@@ -38,7 +37,7 @@ def build_app(gateway: Gateway) -> FastAPI:
         lifespan=_lifespan,
     )
     app.state.gateway = gateway
-    app.state.pipeline = Pipeline(gateway)
+    app.state.pipeline = gateway.pipeline
     for module in (openai, openai_responses, anthropic, health, admin_config, admin_cache):
         app.include_router(module.router)
     for module in (admin_limits, usage, keys, teams, users, budgets, tokens):

@@ -102,21 +102,20 @@ def _master_key_or_exit(config: GatewayConfig) -> str:
 
 
 def _run_embedded(host: str | None, port: int | None, workers: int) -> None:
-    host = host or "127.0.0.1"
-    port = port or int(os.environ.get("GATEWAY_PORT", "4000"))
-    master_key = os.environ.get("GATEWAY_MASTER_KEY")
-    # A key the operator chose is never printed (terminals and CI logs keep what they show);
-    # only one generated here, which nobody could know otherwise.
-    shown = "$GATEWAY_MASTER_KEY"
-    if not master_key:
-        master_key = shown = "sk-gw-master-" + secrets.token_urlsafe(24)
-        print(f"GATEWAY_MASTER_KEY was not set; generated master key: {master_key}")
+    """`gateway.yaml` in the working directory (or GATEWAY_CONFIG) if there is one, else the
+    embedded default. Its `listen` and `master_key_ref` hold unless the command line, or an
+    environment variable that is set (GATEWAY_PORT, GATEWAY_MASTER_KEY), says otherwise."""
+    port = port or _env_port()
     config_file = Path(os.environ.get("GATEWAY_CONFIG", "gateway.yaml"))
     if config_file.exists():
         print(f"using {config_file}")
         config = _load_or_exit(config_file)
+        master_key, shown = _master_key_for_run(config)
         _serve(config, master_key, config_file, host, port, announce=shown, workers=workers)
         return
+    host = host or "127.0.0.1"
+    port = port or 4000
+    master_key, shown = _master_key_for_run(None)
     backends = provider_backends()
     simulator = None
     if backends:
@@ -131,6 +130,30 @@ def _run_embedded(host: str | None, port: int | None, workers: int) -> None:
     finally:
         if simulator is not None:
             simulator.terminate()
+
+
+def _env_port() -> int | None:
+    value = os.environ.get("GATEWAY_PORT")
+    if not value:
+        return None
+    if not value.isdigit() or int(value) > 65535:
+        sys.exit(f"GATEWAY_PORT: expected a port number, got {value!r}")
+    return int(value)
+
+
+def _master_key_for_run(config: GatewayConfig | None) -> tuple[str, str]:
+    """The master key, and how the ready message shows it: GATEWAY_MASTER_KEY when set;
+    else the file's `master_key_ref` when it names one; else a fresh key. A key the
+    operator chose is never printed (terminals and CI logs keep what they show); only one
+    generated here, which nobody could know otherwise."""
+    from_env = os.environ.get("GATEWAY_MASTER_KEY")
+    if from_env:
+        return from_env, "$GATEWAY_MASTER_KEY"
+    if config is not None and "master_key_ref" in config.gateway.model_fields_set:
+        return _master_key_or_exit(config), "<master key>"
+    master_key = "sk-gw-master-" + secrets.token_urlsafe(24)
+    print(f"GATEWAY_MASTER_KEY was not set; generated master key: {master_key}")
+    return master_key, master_key
 
 
 def _serve(

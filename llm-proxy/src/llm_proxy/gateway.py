@@ -1,6 +1,9 @@
-"""The gateway's long-lived state: config, deployments, transports, the master key.
+"""The gateway's long-lived state: config, deployments, transports, the master key, and
+the request path composed from them.
 
 One instance lives on the app (`app.state.gateway`); nothing is kept in module globals.
+It sits above the pipeline: it builds the `RequestPath` and hands each stage only the
+parts it uses.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from llm_proxy.config.secrets import resolve_setting
 from llm_proxy.kong.follower import KongFollower
 from llm_proxy.limits.enforcer import Enforcer
 from llm_proxy.optimizer.service import OptimizerService
+from llm_proxy.optimizer.stage import OptimizerStage
 from llm_proxy.pipeline.auto_route import RouterClient
+from llm_proxy.pipeline.guard import GuardStage
+from llm_proxy.pipeline.request_path import RequestPath
+from llm_proxy.pipeline.seams import Seams
+from llm_proxy.pipeline.template import TemplateStage
 from llm_proxy.spend import SpendLog
 from llm_proxy.store.config_sync import ConfigFollower
 from llm_proxy.store.database import Database
@@ -47,6 +55,7 @@ class Gateway:
         config_path: Path | None,
         *,
         workers: int = 1,
+        seams: Seams | None = None,
     ) -> None:
         self.registry = Registry(config)
         # Worker processes serving this port, each with a Gateway of its own (processes.py).
@@ -92,6 +101,27 @@ class Gateway:
             self.follower = ConfigFollower(
                 self.database, signals, config.config.poll_interval_s, self._apply_version
             )
+        self.pipeline = RequestPath(
+            master_key=master_key,
+            directory=self.directory,
+            registry=lambda: self.registry,
+            enforcer=self.enforcer,
+            cache=self.cache,
+            router=self.router,
+            dispatcher=self.dispatcher,
+            telemetry=self.telemetry,
+            spend=self.spend,
+            seams=seams or self._seams(),
+        )
+
+    def _seams(self) -> Seams:
+        """The stages plugged into the request path: prompt templates, guardrails and the
+        optimizer (each costs next to nothing while unused)."""
+        return Seams(
+            templates=(TemplateStage(self.prompts, self.assignments),),
+            guards=(GuardStage(lambda: self.config.guardrails),),
+            optimizer=OptimizerStage(lambda: self.config, self.optimizer),
+        )
 
     @property
     def config(self) -> GatewayConfig:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import orjson
 from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
 from llm_proxy.api.content import check_anthropic_messages
 from llm_proxy.api.handling import handle
 from llm_proxy.api.parameters import refuse_undocumented
@@ -17,8 +20,6 @@ from llm_proxy.api.token_count import count_input_tokens
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import identify
-from starlette.requests import Request
-from starlette.responses import Response
 
 router = APIRouter(tags=["Anthropic"])
 

@@ -13,8 +13,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+
 from llm_proxy.api.handling import Answered
-from llm_proxy.pipeline.context import Identity, RequestContext
+from llm_proxy.identity import Identity
+from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError, bad_request
 from llm_proxy.store.responses import ResponseStore
 from llm_proxy.upstream.transports.base import Reply, Stream

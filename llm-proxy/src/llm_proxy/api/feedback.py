@@ -10,14 +10,15 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter
+from pydantic import Field
+from sqlalchemy import select
+from starlette.requests import Request
+
 from llm_proxy.api.admin.crud import Input
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import identify
 from llm_proxy.store.models import Feedback, RequestLog
-from pydantic import Field
-from sqlalchemy import select
-from starlette.requests import Request
 
 router = APIRouter(tags=["Feedback"])
 

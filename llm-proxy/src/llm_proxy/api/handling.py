@@ -6,15 +6,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from starlette.requests import Request
+from starlette.responses import Response
+
 from llm_proxy.api.parameters import refuse_undocumented
 from llm_proxy.api.requests import new_context, read_body
 from llm_proxy.api.responses import ErrorFormat, error_response, reply_response, stream_response
-from llm_proxy.pipeline import Pipeline
 from llm_proxy.pipeline.context import Api, RequestContext
 from llm_proxy.pipeline.errors import GatewayError
+from llm_proxy.pipeline.request_path import RequestPath
 from llm_proxy.upstream.transports.base import Reply, Stream
-from starlette.requests import Request
-from starlette.responses import Response
 
 T = TypeVar("T")
 Validate = Callable[[dict[str, Any]], None]
@@ -32,7 +33,7 @@ async def handle(
     error_event: Callable[[str], bytes],
     prepare: Prepare | None = None,
 ) -> Response:
-    pipeline: Pipeline = request.app.state.pipeline
+    pipeline: RequestPath = request.app.state.pipeline
     ctx = new_context(request, api)
     pipeline.begin(ctx, request.headers)
     try:

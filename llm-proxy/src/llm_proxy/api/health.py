@@ -6,11 +6,12 @@ import time
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
 from llm_proxy.api.admin.access import GatewayDep, Readonly
 from llm_proxy.gateway import Gateway
 from llm_proxy.upstream.deployment import Deployment
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 router = APIRouter(tags=["Health"])
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hmac
 
 from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
 from llm_proxy.api.responses import error_response
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import credential
 from llm_proxy.telemetry.metrics import CONTENT_TYPE
-from starlette.requests import Request
-from starlette.responses import Response
 
 router = APIRouter(tags=["Health"])
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import orjson
 from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
 from llm_proxy.api.handling import handle
 from llm_proxy.api.requests import require_chat, require_input, require_prompt
 from llm_proxy.api.responses import error_response, openai_error_event
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import identify
-from starlette.requests import Request
-from starlette.responses import Response
 
 router = APIRouter(tags=["OpenAI"])
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import orjson
 from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
 from llm_proxy.api.conversation import (
     continue_conversation,
     not_found,
@@ -22,8 +25,6 @@ from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import identify
-from starlette.requests import Request
-from starlette.responses import Response
 
 router = APIRouter(tags=["OpenAI"])
 

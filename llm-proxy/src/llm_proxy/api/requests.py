@@ -11,12 +11,13 @@ import uuid
 from typing import Any
 
 import orjson
+from starlette.requests import Request
+
 from llm_proxy.api.body_limit import BodyTooLarge
 from llm_proxy.api.content import check_anthropic_messages, check_openai_messages
 from llm_proxy.pipeline.authorize import default_model
 from llm_proxy.pipeline.context import Api, RequestContext
 from llm_proxy.pipeline.errors import GatewayError, bad_request
-from starlette.requests import Request
 
 MAX_DEPTH = 64
 # OpenAI's own bound on `n`, the number of choices.

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from llm_proxy.guard.hits import header_value
-from llm_proxy.pipeline import Pipeline
-from llm_proxy.pipeline.context import RequestContext
-from llm_proxy.pipeline.errors import GatewayError
-from llm_proxy.upstream.errors import UpstreamError
-from llm_proxy.upstream.transports.base import Reply, Stream
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
+
+from llm_proxy.guard.hits import header_value
+from llm_proxy.pipeline.context import RequestContext
+from llm_proxy.pipeline.errors import GatewayError
+from llm_proxy.pipeline.request_path import RequestPath
+from llm_proxy.upstream.errors import UpstreamError
+from llm_proxy.upstream.transports.base import Reply, Stream
 
 ErrorFormat = Callable[[GatewayError], bytes]
 
@@ -53,7 +54,7 @@ def reply_response(ctx: RequestContext, reply: Reply) -> Response:
 
 
 def stream_response(
-    ctx: RequestContext, stream: Stream, pipeline: Pipeline, error_event: Callable[[str], bytes]
+    ctx: RequestContext, stream: Stream, pipeline: RequestPath, error_event: Callable[[str], bytes]
 ) -> StreamingResponse:
     headers = gateway_headers(ctx)
     headers["cache-control"] = "no-cache"
@@ -70,7 +71,7 @@ def stream_response(
                 ctx.status = 499
                 ctx.error = "The client closed the connection before the stream ended."
             ctx.tool_calls = stream.tool_calls
-            pipeline.settle(ctx, stream.usage)
+            pipeline.finish(ctx, stream.usage)
 
     return _SettledStream(
         _relay(ctx, stream, pipeline, error_event, finish, relayed),
@@ -107,7 +108,7 @@ class _Relayed:
 async def _relay(
     ctx: RequestContext,
     stream: Stream,
-    pipeline: Pipeline,
+    pipeline: RequestPath,
     error_event: Callable[[str], bytes],
     finish: Callable[[], Awaitable[None]],
     relayed: _Relayed,

@@ -11,16 +11,17 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
 from llm_proxy.gateway import Gateway
-from llm_proxy.pipeline.context import Identity
+from llm_proxy.identity import Identity
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import credential, identify, identify_admin
 from llm_proxy.store.credentials import ADMIN_TOKEN_PREFIX
 from llm_proxy.store.models import Budget, Team, VirtualKey
 from llm_proxy.store.request_log import Scope, Totals, usage_by_model, usage_totals
-from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
 
 router = APIRouter(tags=["Usage"])
 

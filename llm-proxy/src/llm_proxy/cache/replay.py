@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from llm_proxy.upstream.transports import sse
-from llm_proxy.upstream.transports.base import Usage
+from llm_proxy.usage import Usage
 
 _DONE = b"data: [DONE]\n\n"
 

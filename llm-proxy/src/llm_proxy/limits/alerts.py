@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from llm_proxy.limits.cost import NANO_PER_USD
+from llm_proxy.cost import NANO_PER_USD
 from llm_proxy.limits.counters import Crossing, Dimension
 from llm_proxy.limits.metrics import LimitsMetrics
 

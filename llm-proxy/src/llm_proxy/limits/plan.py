@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from llm_proxy.config.models import RateRule
-from llm_proxy.limits.cost import NANO_PER_USD
+from llm_proxy.cost import NANO_PER_USD
+from llm_proxy.identity import Identity, ScopeLimits
 from llm_proxy.limits.counters import Charge, Counter, Dimension, Enforce
 from llm_proxy.limits.periods import DAY_MS, MINUTE_MS, Period, this_month, today
 from llm_proxy.limits.reservation import Estimate, amount_of
-
-if TYPE_CHECKING:
-    from llm_proxy.pipeline.context import Identity, ScopeLimits
 
 # The key id rules counted per key use for master-key requests.
 MASTER_KEY_ID = "master"

@@ -22,13 +22,14 @@ from __future__ import annotations
 from collections import Counter as Tally
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from llm_proxy.config.models import GatewayConfig
-from llm_proxy.limits.cost import NANO_PER_USD
+from llm_proxy.cost import NANO_PER_USD
+from llm_proxy.identity import ScopeLimits
 from llm_proxy.limits.counters import Counter, Dimension
 from llm_proxy.limits.periods import Period, this_month, today
 from llm_proxy.limits.plan import budget_counters
@@ -36,9 +37,6 @@ from llm_proxy.limits.redis_store import RedisStore
 from llm_proxy.store.database import Database
 from llm_proxy.store.models import Budget, Team, User, VirtualKey
 from llm_proxy.store.request_log import Scope, Totals, totals_by_scope
-
-if TYPE_CHECKING:
-    from llm_proxy.pipeline.context import ScopeLimits
 
 SCOPES: tuple[Scope, ...] = ("key", "team", "user")
 # A one-off command, not the request path: it may wait for a busy Redis.
@@ -94,9 +92,6 @@ async def rebuild_budgets(
 
 
 async def _budgeted_scopes(session: AsyncSession) -> list[ScopeLimits]:
-    # Imported here: the pipeline package imports the gateway, which imports the store.
-    from llm_proxy.pipeline.context import ScopeLimits
-
     scopes: list[ScopeLimits] = []
     for kind, model in _OWNERS:
         rows = await session.execute(

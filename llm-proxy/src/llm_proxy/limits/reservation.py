@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llm_proxy.limits.counters import Adjustment, Charge, Dimension
-from llm_proxy.upstream.transports.base import Usage
+from llm_proxy.usage import Usage
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from llm_proxy.limits.cost import NANO_PER_USD
+from llm_proxy.cost import NANO_PER_USD
 from llm_proxy.limits.counters import Counter, Dimension
 from llm_proxy.limits.enforcer import Enforcer
 from llm_proxy.limits.periods import DAY_MS, MINUTE_MS

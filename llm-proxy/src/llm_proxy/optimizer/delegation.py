@@ -25,7 +25,8 @@ from llm_proxy.optimizer.fanout import FanOut
 from llm_proxy.pipeline.errors import GatewayError
 
 if TYPE_CHECKING:
-    from llm_proxy.pipeline.context import Api, Identity
+    from llm_proxy.identity import Identity
+    from llm_proxy.pipeline.context import Api
     from llm_proxy.store.request_log import RequestRecord
 
 PREFIX = "sk-gwdel-"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llm_proxy.config.optimizer import NEVER, Optimizer
-from llm_proxy.pipeline.context import Identity
+from llm_proxy.identity import Identity
 from llm_proxy.pipeline.errors import GatewayError, bad_request
 
 FIELD = "optillm_approach"

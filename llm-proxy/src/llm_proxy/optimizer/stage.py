@@ -18,16 +18,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 import orjson
 
 from llm_proxy.config.models import GatewayConfig
+from llm_proxy.identity import Identity
 from llm_proxy.optimizer.delegation import Delegation, Delegations, is_delegated
 from llm_proxy.optimizer.fanout import FanOut, OptimizerRun
 from llm_proxy.optimizer.selection import FIELD, check_allowed, select
 from llm_proxy.optimizer.service import OptimizerService, Unavailable
-from llm_proxy.pipeline.context import Identity, RequestContext
+from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError, bad_request
 from llm_proxy.pipeline.identify import credential
 from llm_proxy.pipeline.limits import call_output_cap
-from llm_proxy.telemetry.propagation import trace_headers
-from llm_proxy.upstream.transports.base import Reply, Stream, Usage
+from llm_proxy.store.request_log import RequestRecord
+from llm_proxy.trace_context import trace_headers
+from llm_proxy.upstream.transports.base import Reply, Stream
+from llm_proxy.usage import Usage
 
 DEADLINE_HEADER = "x-gateway-deadline-ms"
 PARENT_HEADER = "x-gateway-parent-request-id"
@@ -50,6 +53,11 @@ class OptimizerStage:
             return None
         ctx.delegation = self.delegations.admit(presented, ctx.api)
         return ctx.delegation.identity
+
+    def recorded(self, ctx: RequestContext, record: RequestRecord) -> None:
+        """A sub-call's spend record was written: it counts in its parent's roll-up."""
+        if ctx.delegation is not None:
+            self.delegations.recorded(ctx.delegation, record)
 
     async def prepare(self, ctx: RequestContext, served: Collection[str]) -> None:
         """The request's approaches and expected sub-calls, or none; 4xx when not allowed."""

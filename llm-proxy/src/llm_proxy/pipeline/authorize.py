@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from llm_proxy.pipeline.context import Identity, RequestContext
+from llm_proxy.identity import Identity
+from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError, bad_request
 from llm_proxy.pipeline.tokens import OUTPUT_LIMITS
 

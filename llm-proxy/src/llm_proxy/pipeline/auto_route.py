@@ -15,7 +15,7 @@ import orjson
 
 from llm_proxy.config.models import AutoGroup, RouterService
 from llm_proxy.pipeline.context import RequestContext, RouteDecision
-from llm_proxy.telemetry.propagation import trace_headers
+from llm_proxy.trace_context import trace_headers
 
 
 class RouterClient:

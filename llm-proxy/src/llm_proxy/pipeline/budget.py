@@ -9,16 +9,21 @@ rate limits (`LimitsStage.settle`), where thresholds crossed raise alerts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
-from llm_proxy.gateway import Gateway
-from llm_proxy.limits.cost import highest_prices, nano_usd
+from llm_proxy.config.models import GatewayConfig
+from llm_proxy.cost import cost_usd, nano_usd
+from llm_proxy.identity import ScopeLimits
 from llm_proxy.limits.counters import Charge, Counter, CounterState, Dimension, Enforce
 from llm_proxy.limits.headers import go_duration, retry_after_s
+from llm_proxy.limits.metrics import LimitsMetrics
 from llm_proxy.limits.plan import budget_charges, budget_counters
-from llm_proxy.pipeline.context import RequestContext, ScopeLimits
+from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.limits import LimitsStage, downgrade
+from llm_proxy.prices import Prices
+from llm_proxy.usage import Usage
 
 _BUDGET_FIELDS = (
     "budget_usd_daily",
@@ -29,12 +34,21 @@ _BUDGET_FIELDS = (
 
 
 class BudgetStage:
-    def __init__(self, gateway: Gateway, limits: LimitsStage) -> None:
-        self.gateway = gateway
+    def __init__(
+        self,
+        limits: LimitsStage,
+        metrics: LimitsMetrics,
+        config: Callable[[], GatewayConfig],
+        prices: Callable[[str], Prices],
+    ) -> None:
+        """`prices`: a model group's (dearest) prices, for the cost reserved before routing."""
         self.limits = limits
+        self.metrics = metrics
+        self.config = config
+        self.prices = prices
 
     async def reserve(self, ctx: RequestContext) -> None:
-        policy = self.gateway.config.limits
+        policy = self.config().limits
         scopes = [s for s in ctx.identity.scopes if _has_budget(s)]
         if not policy.enabled or not scopes:
             return
@@ -43,32 +57,33 @@ class BudgetStage:
             return
         target = _downgrade_target(scopes, refused)
         if target is None or target == ctx.requested_model:
-            self.gateway.enforcer.metrics.budget_exceeded += 1
+            self.metrics.budget_exceeded += 1
             raise budget_exceeded(refused)
         # Past its budget, the scope is served by the cheaper model it names: its rate
         # limits are taken again for that model, and its budget only counts from now on.
         self.limits.release(ctx)
         downgrade(ctx, target, policy)
-        self.gateway.enforcer.metrics.downgraded += 1
+        self.metrics.downgraded += 1
         await self.limits.reserve(ctx)
         past = frozenset(charge.counter.owner for charge, _ in refused)
         refused = await self._reserve(ctx, scopes, past)
         if refused:
-            self.gateway.enforcer.metrics.budget_exceeded += 1
+            self.metrics.budget_exceeded += 1
             raise budget_exceeded(refused)
 
     async def _reserve(
         self, ctx: RequestContext, scopes: list[ScopeLimits], counted_only: frozenset[str]
     ) -> list[tuple[Charge, CounterState]]:
         """Reserve on every budget; what refused (nothing when admitted or unchecked)."""
-        thresholds = self.gateway.config.limits.alerts.thresholds
+        thresholds = self.config().limits.alerts.thresholds
         counters = budget_counters(scopes, tuple(thresholds) if thresholds else None, counted_only)
         if ctx.optimizer is not None:
             # An optimizer run's whole fan-out must fit in what is left: refused before its
             # first sub-call rather than let through to cross the budget on its last one.
             counters = [_fit(counter) for counter in counters]
         guess = ctx.reservation.estimate
-        cost = nano_usd(self._prices(ctx), guess.input_tokens, guess.output_tokens)
+        prices = self.prices(self.limits.model_of(ctx))
+        cost = nano_usd(cost_usd(prices, Usage(guess.input_tokens, guess.output_tokens)))
         charges = budget_charges(counters, guess, cost)
         verdict = await self.limits.check(charges)
         if verdict is None:
@@ -77,10 +92,6 @@ class BudgetStage:
             ctx.reservation.hold(charges, verdict.at_ms)
             return []
         return verdict.refused(charges)
-
-    def _prices(self, ctx: RequestContext) -> tuple[float, float]:
-        registry = self.gateway.registry
-        return highest_prices(registry.groups.get(self.limits.model_of(ctx), ()))
 
 
 def budget_exceeded(refused: list[tuple[Charge, CounterState]]) -> GatewayError:

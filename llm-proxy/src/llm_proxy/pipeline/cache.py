@@ -18,9 +18,11 @@ from llm_proxy.cache import CacheRequest, Found, ResponseCache
 from llm_proxy.cache.keys import exact_key, semantic_prompt, tool_calls_in_flight
 from llm_proxy.cache.replay import collect, replay
 from llm_proxy.config.models import GatewayConfig
-from llm_proxy.limits.cost import token_prices
-from llm_proxy.pipeline.context import Identity, RequestContext
-from llm_proxy.upstream.transports.base import Reply, Stream, Usage
+from llm_proxy.identity import Identity
+from llm_proxy.pipeline.context import RequestContext
+from llm_proxy.pipeline.settle import charge
+from llm_proxy.upstream.transports.base import Reply, Stream
+from llm_proxy.usage import Usage
 
 _PATH = "/v1/chat/completions"
 _SHARED_SCOPE = "shared"
@@ -33,6 +35,10 @@ class CacheLookup:
 
     answer: Reply | Stream | None
     request: CacheRequest | None
+
+
+# A request the cache does not see at all: nothing to answer with, nothing to write after.
+NOT_CACHED = CacheLookup(None, None)
 
 
 class CacheStage:
@@ -62,7 +68,8 @@ class CacheStage:
         if request is None:
             return result
         if isinstance(result, Reply):
-            self.cache.store(request, result.body, lambda: _cost_usd(ctx))
+            # Written in the background, after settle has costed the answer.
+            self.cache.store(request, result.body, lambda: ctx.cost_usd)
             return result
         return self._recording(ctx, request, result)
 
@@ -114,9 +121,9 @@ class CacheStage:
             if stream.completed:
                 completion = collect(b"".join(sent), stream.usage)
                 if completion is not None:
-                    # Final once the stream completed; settle records this same usage next.
-                    ctx.usage = stream.usage
-                    self.cache.store(request, orjson.dumps(completion), lambda: _cost_usd(ctx))
+                    # Final once the stream completed; settle charges this same usage next.
+                    charge(ctx, stream.usage)
+                    self.cache.store(request, orjson.dumps(completion), lambda: ctx.cost_usd)
 
         stream.events = recorded()
         return stream
@@ -126,15 +133,6 @@ def cache_scope(identity: Identity) -> str:
     """Whose answers a caller shares: its team's, else its own key's (ids never collide:
     `team_…`, `key_…`), else the master key's."""
     return identity.team_id or identity.key_id or _MASTER_SCOPE
-
-
-def _cost_usd(ctx: RequestContext) -> float:
-    """What the fresh answer cost at its deployment's prices: what a hit on it saves."""
-    deployment = ctx.dispatch.deployment
-    if deployment is None:
-        return 0.0
-    input_price, output_price = token_prices(deployment)
-    return input_price * ctx.usage.prompt_tokens + output_price * ctx.usage.completion_tokens
 
 
 def _bypass_asked(ctx: RequestContext) -> bool:

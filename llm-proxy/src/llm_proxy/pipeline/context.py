@@ -1,4 +1,10 @@
-"""The state of one request as it travels the pipeline."""
+"""The state of one request as it travels the pipeline: one typed object, no string keys.
+
+Each stage reads what earlier stages left here and adds its own findings. The prompt is
+counted once (`prompt_tokens`, on first need) and every estimate derives from that count:
+the limits' and budgets' reservations, the deployment's load, the context-window check,
+and the prompt charged for when the upstream reports no usage.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from llm_proxy.guard.hits import Hit
 from llm_proxy.guard.placeholders import Redactor
+from llm_proxy.identity import Identity
 from llm_proxy.limits.reservation import Reservation
+from llm_proxy.pipeline.tokens import count_request_tokens, output_cap
+from llm_proxy.prices import Prices
 from llm_proxy.upstream.dispatcher import Dispatch
-from llm_proxy.upstream.transports.base import Usage
+from llm_proxy.usage import Usage
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -19,53 +28,6 @@ if TYPE_CHECKING:
     from llm_proxy.optimizer.fanout import OptimizerRun
 
 Api = Literal["chat", "completions", "embeddings", "messages", "responses"]
-
-
-@dataclass(frozen=True, slots=True)
-class ScopeLimits:
-    """Rate limits and budgets of one scope the caller belongs to: its key, team or user.
-
-    Filled by `identify` from the key, team and user records; enforced by the limits and
-    budget stages. None means no limit on that dimension.
-    """
-
-    scope: Literal["key", "team", "user"]
-    id: str
-    rpm: int | None = None
-    tpm: int | None = None
-    input_tpm: int | None = None
-    output_tpm: int | None = None
-    tpd: int | None = None
-    budget_usd_daily: float | None = None
-    budget_usd_monthly: float | None = None
-    budget_tokens_daily: int | None = None
-    budget_tokens_monthly: int | None = None
-    alert_thresholds: tuple[float, ...] = (0.8, 1.0)
-    auto_downgrade_to: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """Who is calling, as far as the pipeline's later stages need to know."""
-
-    is_master: bool = False
-    key_id: str | None = None
-    key_prefix: str | None = None
-    team_id: str | None = None
-    user_id: str | None = None
-    # Empty: every model is allowed.
-    allowed_models: tuple[str, ...] = ()
-    default_model: str | None = None
-    max_tokens_cap: int | None = None
-    scopes: tuple[ScopeLimits, ...] = ()
-    # The optimizer approaches each of the key's and team's metadata lists (one tuple per
-    # scope that lists any): a request may use an approach every list names.
-    optimizer_approaches: tuple[tuple[str, ...], ...] = ()
-
-    @property
-    def caller(self) -> str:
-        """Whose requests these are, for counting failures per caller: the key, or master."""
-        return self.key_id or "master"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +81,13 @@ class RequestContext:
     plan: list[str] = field(default_factory=list)
     route: RouteDecision | None = None
     # Per-token (input, output) prices of an auto group's strong model, for the savings report.
-    strong_prices: tuple[float, float] | None = None
+    strong_prices: Prices | None = None
     # The dimension (rpm, tpm, …) of the rate limit that refused the request, if one did.
     limited_by: str | None = None
-    estimated_tokens: int = 0
     dispatch: Dispatch = field(default_factory=Dispatch)
+    # What the answer is charged for (`cost.charged_usage`) and its cost, set at settle.
     usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
     status: int = 200
     error: str | None = None
     # Milliseconds per pipeline stage, for the spend log's waterfall (telemetry/stages.py).
@@ -148,6 +111,7 @@ class RequestContext:
     # or, on a sub-call of one, the delegated credential it came with.
     optimizer: OptimizerRun | None = None
     delegation: Delegation | None = None
+    _prompt_tokens: int | None = field(default=None, repr=False)
     # What the guard stages found and did (never the text), and the request's placeholders.
     guard_hits: list[Hit] = field(default_factory=list)
     redactor: Redactor | None = None
@@ -160,6 +124,22 @@ class RequestContext:
     def metadata(self) -> dict[str, Any]:
         value = self.body.get("metadata")
         return value if isinstance(value, dict) else {}
+
+    @property
+    def prompt_tokens(self) -> int:
+        """The prompt's tokens (tools, system blocks, images included), counted once."""
+        if self._prompt_tokens is None:
+            self._prompt_tokens = count_request_tokens(self.api, self.body)
+        return self._prompt_tokens
+
+    def body_changed(self) -> None:
+        """A stage rewrote the prompt (a template, a guard): count it again on next need."""
+        self._prompt_tokens = None
+
+    @property
+    def output_cap(self) -> int | None:
+        """The output-token limit the request sets (`authorize` checked it), if any."""
+        return output_cap(self.body)
 
     @property
     def model_to_route(self) -> str:

@@ -19,7 +19,6 @@ from llm_proxy.guard.policies import Plan, Policies
 from llm_proxy.guard.stream import guarded
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
-from llm_proxy.pipeline.tokens import estimate_prompt_tokens
 from llm_proxy.upstream.transports.base import Reply, Stream
 
 
@@ -51,9 +50,8 @@ class GuardStage:
         body = ctx.body
 
         def prompt_tokens() -> int:
-            # The limits stage counted them already (before any redaction); count only
-            # when it did not run.
-            return ctx.reservation.estimate.input_tokens or estimate_prompt_tokens(body)
+            # The request's one count (made before any redaction when limits ran).
+            return ctx.prompt_tokens
 
         try:
             hits = screen_request(plan, ctx.redactor, ctx.api, body, prompt_tokens)

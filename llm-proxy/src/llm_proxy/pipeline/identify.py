@@ -13,16 +13,15 @@ import hmac
 from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from llm_proxy.pipeline.context import Identity
+from llm_proxy.identity import Identity
+from llm_proxy.kong.consumers import credential_id
 from llm_proxy.pipeline.errors import GatewayError
-
-if TYPE_CHECKING:  # the store imports the pipeline's types; at run time only duck typing
-    from llm_proxy.store.directory import Directory
-    from llm_proxy.store.grants import AdminGrant, KeyGrant
+from llm_proxy.store.directory import Directory
+from llm_proxy.store.grants import AdminGrant, KeyGrant
 
 EDGE_SECRET_HEADER = "x-gateway-edge-secret"
 CONSUMER_HEADER = "x-consumer-username"
@@ -99,7 +98,10 @@ def _edge_grant(grant: KeyGrant | None, credential: str | None) -> KeyGrant | No
     Kong may still hold such a credential (its config not yet synced, or pushed late), so
     the gateway checks the grace period itself rather than trusting Kong's copy.
     """
-    if grant is None or credential is None or credential != grant.previous_credential:
+    if grant is None or credential is None or grant.previous_hash is None:
+        return grant
+    key_id = grant.identity.key_id or ""
+    if credential != credential_id(key_id, grant.previous_hash):
         return grant
     if grant.refusal is not None:
         return grant  # revoked or disabled: that reason is the one to give

@@ -12,11 +12,10 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import Any
+from collections.abc import Callable
 
-from llm_proxy.config.models import Limits
-from llm_proxy.gateway import Gateway
-from llm_proxy.limits.cost import nano_usd, token_prices
+from llm_proxy.config.models import GatewayConfig, Limits
+from llm_proxy.cost import nano_usd
 from llm_proxy.limits.counters import (
     Charge,
     Counter,
@@ -25,13 +24,14 @@ from llm_proxy.limits.counters import (
     StoreUnavailable,
     Verdict,
 )
+from llm_proxy.limits.enforcer import Enforcer
 from llm_proxy.limits.headers import go_duration, rate_limit_headers, retry_after_s
+from llm_proxy.limits.metrics import LimitsMetrics
 from llm_proxy.limits.plan import rate_charges, rate_counters
 from llm_proxy.limits.reservation import Estimate
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
-from llm_proxy.pipeline.tokens import count_text, estimate_prompt_tokens, output_cap
-from llm_proxy.upstream.transports.base import Usage
+from llm_proxy.pipeline.tokens import output_cap
 
 # A queued request asks the counters again at least this often.
 _QUEUE_POLL_S = 0.25
@@ -46,14 +46,17 @@ _WHAT = {
 
 
 class LimitsStage:
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
+    def __init__(
+        self, enforcer: Enforcer, metrics: LimitsMetrics, config: Callable[[], GatewayConfig]
+    ) -> None:
+        self.enforcer = enforcer
+        self.metrics = metrics
+        self.config = config
 
     async def reserve(self, ctx: RequestContext) -> None:
-        policy = self.gateway.config.limits
+        policy = self.config().limits
         if not policy.enabled:
             return
-        ctx.reservation.estimate = estimate(ctx, policy)
         deadline = time.monotonic() + _queue_wait_s(policy, ctx)
         queued = False
         while True:
@@ -71,20 +74,20 @@ class LimitsStage:
             refused = verdict.refused(charges)
             pause = _queue_pause(refused, deadline)
             if pause is None:
-                self.gateway.enforcer.metrics.rate_limited += 1
+                self.metrics.rate_limited += 1
                 ctx.limited_by = _dimension_label(refused[0][0].counter)
                 raise rate_limited(refused, rate_limit_headers(checked))
             if not queued:
-                self.gateway.enforcer.metrics.queued += 1
+                self.metrics.queued += 1
                 queued = True
             await asyncio.sleep(pause)
 
     async def check(self, charges: list[Charge]) -> Verdict | None:
         """The store's verdict; None when it is down and the gateway fails open."""
         try:
-            return await self.gateway.enforcer.reserve(charges)
+            return await self.enforcer.reserve(charges)
         except StoreUnavailable:
-            retry = str(math.ceil(self.gateway.config.limits.redis_retry_s) or 1)
+            retry = str(math.ceil(self.config().limits.redis_retry_s) or 1)
             raise GatewayError(
                 503,
                 "Rate limits cannot be checked right now; please retry shortly.",
@@ -92,31 +95,19 @@ class LimitsStage:
                 headers={"retry-after": retry},
             ) from None
 
-    def settle(self, ctx: RequestContext, usage: Usage) -> None:
-        """The real usage replaces what was reserved, on every counter the request holds."""
+    def settle(self, ctx: RequestContext) -> None:
+        """The charged usage and cost replace what was reserved, on every counter held."""
         reservation = ctx.reservation
-        if not reservation.held:
-            return
-        deployment = ctx.dispatch.deployment
-        if ctx.api != "embeddings" and usage.prompt_tokens == 0:
-            # The upstream never reported usage (a stream cut, or its client gone, before
-            # the usage chunk): the prompt was read in full, so its count stands; the
-            # output is what was streamed, or the estimate when nothing was counted.
-            guess = reservation.estimate
-            output = usage.completion_tokens or guess.output_tokens
-            usage = Usage(guess.input_tokens, output)
-        cost = 0
-        if deployment is not None:
-            cost = nano_usd(token_prices(deployment), usage.prompt_tokens, usage.completion_tokens)
-        self.gateway.enforcer.settle(reservation.close(usage, cost))
+        if reservation.held:
+            self.enforcer.settle(reservation.close(ctx.usage, nano_usd(ctx.cost_usd)))
 
     def release(self, ctx: RequestContext) -> None:
         """Not served (refused later, upstream failure, client gone): give everything back."""
-        self.gateway.enforcer.settle(ctx.reservation.close(None))
+        self.enforcer.settle(ctx.reservation.close(None))
 
     def model_of(self, ctx: RequestContext) -> str:
         """The model the client means: aliases resolved, since rules name real models."""
-        return self.gateway.config.routing.aliases.get(ctx.requested_model, ctx.requested_model)
+        return self.config().routing.aliases.get(ctx.requested_model, ctx.requested_model)
 
     def _charges(self, ctx: RequestContext, policy: Limits) -> list[Charge]:
         counters = rate_counters(ctx.identity, policy.rules, self.model_of(ctx))
@@ -127,7 +118,7 @@ class LimitsStage:
         if cheaper is None or ctx.downgraded_from is not None:
             return False
         downgrade(ctx, cheaper, policy)
-        self.gateway.enforcer.metrics.downgraded += 1
+        self.metrics.downgraded += 1
         return True
 
 
@@ -140,16 +131,16 @@ def downgrade(ctx: RequestContext, model: str, policy: Limits) -> None:
 
 
 def estimate(ctx: RequestContext, policy: Limits) -> Estimate:
-    """Prompt tokens counted; output at max_tokens, or the model's usual when unset.
+    """The prompt as counted (`ctx.prompt_tokens`); output at the request's cap, or the
+    model's usual when unset.
 
     An optimizer run reserves its whole fan-out: every sub-call sends about the prompt and
     may write up to the cap.
     """
-    body = ctx.body
     if ctx.api == "embeddings":
-        return Estimate(_input_tokens(body.get("input")), 0)
+        return Estimate(ctx.prompt_tokens, 0)
     calls = ctx.optimizer.expected_calls if ctx.optimizer is not None else 1
-    return Estimate(estimate_prompt_tokens(body) * calls, call_output_cap(ctx, policy) * calls)
+    return Estimate(ctx.prompt_tokens * calls, call_output_cap(ctx, policy) * calls)
 
 
 def call_output_cap(ctx: RequestContext, policy: Limits) -> int:
@@ -218,14 +209,3 @@ def _queue_wait_s(policy: Limits, ctx: RequestContext) -> float:
     if not queue.keys:
         return queue.max_wait_s
     return queue.max_wait_s if ctx.identity.key_id in queue.keys else 0.0
-
-
-def _input_tokens(value: Any) -> int:
-    """Embedding input: a string, token ids, or a list of either."""
-    if isinstance(value, str):
-        return count_text(value)
-    if isinstance(value, list):
-        if all(isinstance(item, int) for item in value):
-            return len(value)
-        return sum(_input_tokens(item) for item in value)
-    return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 from llm_proxy.config.models import GatewayConfig, Rule
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
-from llm_proxy.pipeline.tokens import estimate_prompt_tokens
 
 
 def plan_route(ctx: RequestContext, config: GatewayConfig, served: set[str]) -> list[str]:
@@ -54,5 +53,6 @@ def _fit_context_window(ctx: RequestContext, config: GatewayConfig, model: str) 
     ]
     if not windows:
         return model
-    needed = estimate_prompt_tokens(ctx.body) + int(ctx.body.get("max_tokens") or 0)
+    # The prompt as counted, plus the most the request lets the model write.
+    needed = ctx.prompt_tokens + (ctx.output_cap or 0)
     return bigger if needed > min(windows) else model

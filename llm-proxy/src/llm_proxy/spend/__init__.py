@@ -1,7 +1,7 @@
 """The spend log: one record per request, written in batches off the request path.
 
-`record` turns a finished request into a row, `writer` batches rows into the database,
-and `spool` keeps them on local disk while the database cannot take them.
+`writer` batches rows (made by the pipeline's log stage, `pipeline.log`) into the
+database, and `spool` keeps them on local disk while the database cannot take them.
 """
 
 from llm_proxy.spend.writer import SpendLog

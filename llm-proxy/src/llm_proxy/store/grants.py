@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from llm_proxy.kong.consumers import credential_id
+from llm_proxy.identity import Identity, ScopeLimits
 from llm_proxy.store.models import AdminToken, Budget, Team, User, VirtualKey, utcnow
-
-if TYPE_CHECKING:
-    from llm_proxy.pipeline.context import Identity, ScopeLimits
 
 Role = Literal["admin", "developer", "readonly"]
 ROLES: tuple[Role, ...] = ("admin", "developer", "readonly")
@@ -31,9 +28,9 @@ class KeyGrant:
     valid_until: datetime | None
     # Why the key may not be used at all (revoked, team disabled), if it may not.
     refusal: str | None = None
-    # Behind Kong (`key_by_id`): the id Kong sends for the key's rotated-out secret, and
-    # the end of that secret's grace period.
-    previous_credential: str | None = None
+    # Behind Kong (`key_by_id`): the digest of the key's rotated-out secret (from which
+    # the id Kong sends for it is derived), and the end of that secret's grace period.
+    previous_hash: str | None = None
     previous_until: datetime | None = None
 
 
@@ -76,8 +73,7 @@ async def key_by_id(session: AsyncSession, key_id: str) -> KeyGrant | None:
     grant = await _grant(session, key, key.expires_at)
     if key.previous_hash is None:
         return grant
-    previous = credential_id(key.id, key.previous_hash)
-    return replace(grant, previous_credential=previous, previous_until=key.previous_expires_at)
+    return replace(grant, previous_hash=key.previous_hash, previous_until=key.previous_expires_at)
 
 
 async def admin_token_by_hash(session: AsyncSession, token_hash: str) -> AdminGrant | None:
@@ -91,9 +87,6 @@ async def admin_token_by_hash(session: AsyncSession, token_hash: str) -> AdminGr
 
 
 async def _grant(session: AsyncSession, key: VirtualKey, valid_until: datetime | None) -> KeyGrant:
-    # Imported here: the pipeline package imports the gateway, which imports this module.
-    from llm_proxy.pipeline.context import Identity
-
     team = await session.get(Team, key.team_id) if key.team_id else None
     user = await session.get(User, key.user_id) if key.user_id else None
     budget_ids = {b for b in (key.budget_id, _budget(team), _budget(user)) if b}
@@ -147,8 +140,6 @@ def _refusal(key: VirtualKey, team: Team | None, user: User | None) -> str | Non
 def _scope(
     kind: Literal["key", "team", "user"], owner: VirtualKey | Team | User, budget: Budget | None
 ) -> ScopeLimits:
-    from llm_proxy.pipeline.context import ScopeLimits
-
     return ScopeLimits(
         scope=kind,
         id=owner.id,

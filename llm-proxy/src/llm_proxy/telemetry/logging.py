@@ -22,7 +22,7 @@ import orjson
 
 if TYPE_CHECKING:
     from llm_proxy.pipeline.context import RequestContext
-    from llm_proxy.telemetry.observer import Outcome
+    from llm_proxy.telemetry.outcome import Outcome
 
 GATEWAY_LOGGER = "llm_proxy"
 REQUEST_LOGGER = "llm_proxy.requests"

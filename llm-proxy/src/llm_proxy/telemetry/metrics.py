@@ -32,7 +32,7 @@ from llm_proxy.upstream.registry import Registry
 
 if TYPE_CHECKING:
     from llm_proxy.pipeline.context import RequestContext
-    from llm_proxy.telemetry.observer import Outcome
+    from llm_proxy.telemetry.outcome import Outcome
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 

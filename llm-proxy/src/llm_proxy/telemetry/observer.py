@@ -9,37 +9,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from llm_proxy.config.models import Observability
-from llm_proxy.limits.cost import token_prices
 from llm_proxy.telemetry.logging import LogPipe, RequestLog, Secrets
 from llm_proxy.telemetry.metrics import Metrics
+from llm_proxy.telemetry.outcome import Outcome
 from llm_proxy.telemetry.stages import Stage
 from llm_proxy.telemetry.tracing import Tracing, tracing_from_env
 from llm_proxy.upstream.registry import Registry
 
 if TYPE_CHECKING:
     from llm_proxy.pipeline.context import RequestContext
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """A finished request's figures, worked out once for metrics, the log line and the trace."""
-
-    latency_s: float
-    # The gateway's own time: until the first byte for streams (the rest is the provider
-    # streaming), until the answer otherwise; upstream time excluded either way.
-    overhead_s: float
-    cost_usd: float
-
-    @classmethod
-    def of(cls, ctx: RequestContext) -> Outcome:
-        latency = time.perf_counter() - ctx.started
-        upstream = ctx.dispatch.upstream_s
-        until = ctx.ttft_ms / 1000 if ctx.ttft_ms is not None else latency
-        return cls(latency, max(0.0, until - upstream), cost_usd(ctx))
 
 
 class Telemetry:
@@ -65,7 +46,7 @@ class Telemetry:
         return Stage(ctx, name, self.tracing)
 
     def finish(self, ctx: RequestContext) -> None:
-        outcome = Outcome.of(ctx)
+        outcome = outcome_of(ctx)
         if self.metrics is not None:
             self.metrics.finished(ctx, outcome)
         if self._request_log is not None:
@@ -85,11 +66,7 @@ class Telemetry:
         self._log_pipe.close()
 
 
-def cost_usd(ctx: RequestContext) -> float:
-    """The answer's price at the answering deployment's rates (0 when none answered)."""
-    deployment = ctx.dispatch.deployment
-    if deployment is None:
-        return 0.0
-    input_price, output_price = token_prices(deployment)
-    usage = ctx.usage
-    return usage.prompt_tokens * input_price + usage.completion_tokens * output_price
+def outcome_of(ctx: RequestContext) -> Outcome:
+    latency = time.perf_counter() - ctx.started
+    until = ctx.ttft_ms / 1000 if ctx.ttft_ms is not None else latency
+    return Outcome(latency, max(0.0, until - ctx.dispatch.upstream_s), ctx.cost_usd)

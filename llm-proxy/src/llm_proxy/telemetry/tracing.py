@@ -34,7 +34,7 @@ from opentelemetry.trace import (
     format_trace_id,
 )
 
-from llm_proxy.telemetry.propagation import activate, extract
+from llm_proxy.trace_context import activate, extract
 from llm_proxy.upstream.deployment import Deployment
 from llm_proxy.upstream.dispatcher import Call
 from llm_proxy.upstream.errors import UpstreamError
@@ -42,7 +42,7 @@ from llm_proxy.upstream.transports.base import Transport
 
 if TYPE_CHECKING:
     from llm_proxy.pipeline.context import RequestContext
-    from llm_proxy.telemetry.observer import Outcome
+    from llm_proxy.telemetry.outcome import Outcome
 
 T = TypeVar("T")
 

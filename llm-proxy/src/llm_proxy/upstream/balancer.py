@@ -59,8 +59,8 @@ def _usage(candidates: Sequence[Deployment], _: str | None) -> Deployment:
 
 
 def _cost(candidates: Sequence[Deployment], session: str | None) -> Deployment:
-    cheapest = min(d.price.input_per_token + d.price.output_per_token for d in candidates)
-    tied = [d for d in candidates if d.price.input_per_token + d.price.output_per_token == cheapest]
+    cheapest = min(d.price.per_token_pair for d in candidates)
+    tied = [d for d in candidates if d.price.per_token_pair == cheapest]
     return _weighted(tied, session)
 
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from llm_proxy.config.models import OPENAI_COMPATIBLE, RESPONSES_NATIVE, Backend
+from llm_proxy.prices import Prices
 from llm_proxy.upstream.health import DeploymentHealth
-from llm_proxy.upstream.pricing import ModelPrice
 
 _OPENAI_BASE = "https://api.openai.com/v1"
 _ANTHROPIC_BASE = "https://api.anthropic.com"
@@ -53,7 +53,7 @@ class MinuteWindow:
 class Deployment:
     backend: Backend
     api_key: str | None
-    price: ModelPrice
+    price: Prices
     health: DeploymentHealth
     in_flight: int = 0
     usage: MinuteWindow = field(default_factory=MinuteWindow)

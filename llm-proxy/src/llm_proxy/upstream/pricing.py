@@ -1,27 +1,21 @@
-"""Model prices and context windows from LiteLLM's bundled cost map, read as a file.
+"""A deployment's prices: the backend's overrides, else LiteLLM's bundled cost map (read as a file).
 
 Reading the JSON directly (not through `import litellm`) keeps the ~3 s import of LiteLLM
-off start-up for gateways whose backends all speak OpenAI's format.
+off start-up for gateways whose backends all speak OpenAI's format. A self-hosted backend
+may instead give its GPU's hourly rate and throughput, which price every token alike.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from llm_proxy.config.models import Backend
+from llm_proxy.prices import Prices
 
 _COST_MAP_FILE = "model_prices_and_context_window_backup.json"
-
-
-@dataclass(frozen=True, slots=True)
-class ModelPrice:
-    input_per_token: float
-    output_per_token: float
-    context_window: int | None
 
 
 @cache
@@ -42,8 +36,12 @@ def _number(entry: dict[str, object], key: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def price_of(backend: Backend) -> ModelPrice:
-    """Config overrides first, then the cost map under `provider/model` or `model`."""
+def price_of(backend: Backend) -> Prices:
+    """GPU pricing first, then per-token overrides, then the cost map under `provider/model`
+    or `model`."""
+    if backend.gpu_hour_usd is not None and backend.gpu_tokens_per_s:
+        per_token = backend.gpu_hour_usd / 3600 / backend.gpu_tokens_per_s
+        return Prices(per_token, per_token)
     entry = _cost_map().get(f"{backend.provider}/{backend.model}") or _cost_map().get(
         backend.model, {}
     )
@@ -53,8 +51,4 @@ def price_of(backend: Backend) -> ModelPrice:
         input_cost = backend.input_cost_per_mtok / 1e6
     if backend.output_cost_per_mtok is not None:
         output_cost = backend.output_cost_per_mtok / 1e6
-    window = backend.context_window
-    if window is None:
-        found = _number(entry, "max_input_tokens") or _number(entry, "max_tokens")
-        window = int(found) if found else None
-    return ModelPrice(input_cost, output_cost, window)
+    return Prices(input_cost, output_cost)

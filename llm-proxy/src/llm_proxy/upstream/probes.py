@@ -16,6 +16,7 @@ import random
 from collections.abc import Callable
 
 import aiohttp
+
 from llm_proxy.upstream.deployment import Deployment
 from llm_proxy.upstream.registry import Registry
 

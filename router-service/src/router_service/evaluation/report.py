@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from router_service.evaluation.metrics import PgrCurve, apgr, cost_saving, cpt, pgr_curve
+from router_service.pgr import PgrCurve, apgr, cost_saving, cpt, pgr_curve
 
 QUALITY_BAR = 0.95
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from router_service.evaluation.metrics import apgr, pgr_curve
+from router_service.pgr import apgr, pgr_curve
 from router_service.training.data import BENCHMARKS
 from router_service.training.head import fit_head, strong_better
 

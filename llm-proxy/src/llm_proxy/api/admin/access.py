@@ -15,13 +15,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import identify_admin
 from llm_proxy.store.audit import Actor, track
 from llm_proxy.store.grants import AdminGrant, Role
-from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
 
 _RANK: dict[Role, int] = {"readonly": 0, "developer": 1, "admin": 2}
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})

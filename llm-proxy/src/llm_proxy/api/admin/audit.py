@@ -10,11 +10,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, Field
+from sqlalchemy import ColumnElement, or_, select
+
 from llm_proxy.api.admin.access import Readonly, Session
 from llm_proxy.api.admin.crud import Limit, Output
 from llm_proxy.store.models import AuditEntry
-from pydantic import AwareDatetime, Field
-from sqlalchemy import ColumnElement, or_, select
 
 router = APIRouter(prefix="/admin/audit", tags=["Admin: audit"])
 

@@ -13,6 +13,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
+from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
 from llm_proxy.api.admin.access import Admin, GatewayDep, Readonly, Session
 from llm_proxy.api.admin.config_writes import (
     current_document,
@@ -31,10 +36,6 @@ from llm_proxy.store.provider_credentials import (
     reference,
     store_credential,
 )
-from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
-from starlette.responses import Response
 
 router = APIRouter(prefix="/admin/backends", tags=["Admin: backends"])
 

@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
+from pydantic import Field
+
 from llm_proxy.api.admin.access import Admin, GatewayDep, Readonly, Session
 from llm_proxy.api.admin.crud import (
     After,
@@ -29,7 +31,6 @@ from llm_proxy.api.admin.schemas import BigCount, Name
 from llm_proxy.gateway import Gateway
 from llm_proxy.store import repository
 from llm_proxy.store.models import Budget, new_id
-from pydantic import Field
 
 router = APIRouter(prefix="/admin/budgets", tags=["Admin: budgets"])
 

@@ -14,6 +14,10 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
 from llm_proxy.api.admin.access import Admin, GatewayDep, Readonly, Session, actor
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.cache import cache_scope
@@ -21,9 +25,6 @@ from llm_proxy.pipeline.errors import GatewayError, bad_request, invalid_input
 from llm_proxy.pipeline.identify import credential, identify, identify_admin
 from llm_proxy.store import audit
 from llm_proxy.store.credentials import ADMIN_TOKEN_PREFIX
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 router = APIRouter(tags=["Admin: cache"])
 

@@ -13,6 +13,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query
+from pydantic import Field
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
 from llm_proxy.api.admin.access import Admin, GatewayDep, Readonly, Session, actor
 from llm_proxy.api.admin.config_writes import (
     check_if_match,
@@ -29,9 +33,6 @@ from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.store import audit, config_versions
 from llm_proxy.store.models import ConfigVersion
 from llm_proxy.upstream.registry import RegistryError
-from pydantic import Field
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 router = APIRouter(prefix="/admin/config", tags=["Admin: config"])
 

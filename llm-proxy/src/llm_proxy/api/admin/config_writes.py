@@ -14,6 +14,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
 from llm_proxy.config import ConfigError
 from llm_proxy.config.document import document_of, with_document
 from llm_proxy.gateway import Gateway
@@ -22,9 +26,6 @@ from llm_proxy.store import config_versions
 from llm_proxy.store.grants import AdminGrant
 from llm_proxy.store.models import ConfigVersion
 from llm_proxy.upstream.registry import RegistryError
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import Request
 
 Edit = Callable[[dict[str, Any]], None]
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.errors import GatewayError, bad_request
 from llm_proxy.store.models import Entity
 from llm_proxy.store.repository import Page, assign
-from pydantic import BaseModel, ConfigDict
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 M = TypeVar("M", bound=Entity)
 Out = TypeVar("Out", bound=BaseModel)

@@ -16,6 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from llm_proxy.api.admin.access import (
     Developer,
     GatewayDep,
@@ -42,8 +45,6 @@ from llm_proxy.store.credentials import IssuedSecret
 from llm_proxy.store.grants import AdminGrant
 from llm_proxy.store.keys import create_key, revoke_key, rotate_key
 from llm_proxy.store.models import Budget, Team, User, VirtualKey
-from pydantic import AwareDatetime, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 router = APIRouter(prefix="/admin/keys", tags=["Admin: keys"])
 

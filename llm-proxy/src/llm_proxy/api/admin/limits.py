@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+
 from llm_proxy.api.admin.access import GatewayDep, Readonly
 from llm_proxy.limits.counters import Counter, StoreUnavailable
 from llm_proxy.limits.plan import budget_counters, rate_counters, scope_counters

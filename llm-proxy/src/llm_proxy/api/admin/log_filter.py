@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query
-from llm_proxy.pipeline.errors import bad_request
-from llm_proxy.store.models import RequestLog
 from pydantic import AwareDatetime
 from sqlalchemy import ColumnElement, and_, or_
+
+from llm_proxy.pipeline.errors import bad_request
+from llm_proxy.store.models import RequestLog
 
 StatusFilter = Annotated[
     str | None,

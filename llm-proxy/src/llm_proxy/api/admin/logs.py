@@ -13,6 +13,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import Field
+from sqlalchemy import ColumnElement, and_, or_, select
+
 from llm_proxy.api.admin.access import Readonly, Session
 from llm_proxy.api.admin.crud import After, Limit, ListOf, Output
 from llm_proxy.api.admin.log_filter import Filter
@@ -20,8 +23,6 @@ from llm_proxy.api.admin.schemas import INT64_MAX
 from llm_proxy.pipeline.errors import GatewayError, bad_request
 from llm_proxy.store.models import RequestLog
 from llm_proxy.store.request_log import find_request
-from pydantic import Field
-from sqlalchemy import ColumnElement, and_, or_, select
 
 router = APIRouter(prefix="/admin/logs", tags=["Admin: logs"])
 

@@ -16,6 +16,9 @@ from typing import Annotated, Any, Literal
 import jsonschema
 import orjson
 from fastapi import APIRouter, Query
+from pydantic import AfterValidator, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from llm_proxy.api.admin.access import Developer, GatewayDep, Readonly, Session
 from llm_proxy.api.admin.crud import Input, Limit, Output, commit
 from llm_proxy.pipeline.errors import GatewayError, bad_request
@@ -26,8 +29,6 @@ from llm_proxy.templates.catalog import check_partial, compile_version, resolved
 from llm_proxy.templates.experiment import experiment_results
 from llm_proxy.templates.render import LABEL, NAME, TemplateError, check_syntax, render
 from llm_proxy.upstream.parameters import CHAT
-from pydantic import AfterValidator, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 router = APIRouter(tags=["Admin: prompts"])
 

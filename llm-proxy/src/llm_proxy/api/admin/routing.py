@@ -11,6 +11,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
+from pydantic import BaseModel, TypeAdapter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
 from llm_proxy.api.admin.access import Admin, GatewayDep, Readonly, Session
 from llm_proxy.api.admin.config_writes import (
     current_document,
@@ -21,9 +25,6 @@ from llm_proxy.api.admin.config_writes import (
 )
 from llm_proxy.config.models import AutoGroup, Group, RateRule
 from llm_proxy.pipeline.errors import GatewayError
-from pydantic import BaseModel, TypeAdapter
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
 router = APIRouter(tags=["Admin: routing"])
 

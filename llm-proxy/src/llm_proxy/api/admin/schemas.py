@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from llm_proxy.api.admin.crud import Input, Output
 from pydantic import AfterValidator, AliasChoices, Field
+
+from llm_proxy.api.admin.crud import Input, Output
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1

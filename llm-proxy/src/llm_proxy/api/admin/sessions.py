@@ -12,12 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
 from llm_proxy.api.admin.access import Readonly, Session
 from llm_proxy.api.admin.crud import Limit, Output
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.store.models import RequestLog
-from pydantic import BaseModel
-from sqlalchemy import func, select
 
 router = APIRouter(prefix="/admin/sessions", tags=["Admin: sessions"])
 

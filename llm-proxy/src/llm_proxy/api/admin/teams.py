@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from llm_proxy.api.admin.access import Admin, GatewayDep, Readonly, Session
 from llm_proxy.api.admin.crud import (
     After,
@@ -24,7 +26,6 @@ from llm_proxy.api.admin.crud import (
 from llm_proxy.api.admin.schemas import Id, LimitsIn, LimitsOut, Metadata, MetadataOut, Name
 from llm_proxy.store import repository
 from llm_proxy.store.models import Budget, Organization, Team, new_id
-from sqlalchemy.ext.asyncio import AsyncSession
 
 router = APIRouter(prefix="/admin", tags=["Admin: teams"])
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
+from pydantic import AwareDatetime, Field, field_validator
+
 from llm_proxy.api.admin.access import Admin, GatewayDep, Session
 from llm_proxy.api.admin.crud import (
     After,
@@ -27,7 +29,6 @@ from llm_proxy.store import repository
 from llm_proxy.store.admin_tokens import create_admin_token, revoke_admin_token
 from llm_proxy.store.grants import Role
 from llm_proxy.store.models import AdminToken, Team
-from pydantic import AwareDatetime, Field, field_validator
 
 router = APIRouter(prefix="/admin/tokens", tags=["Admin: tokens"])
 

@@ -6,6 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from llm_proxy.api.admin.access import Admin, GatewayDep, Readonly, Session
 from llm_proxy.api.admin.crud import (
     After,
@@ -22,8 +25,6 @@ from llm_proxy.api.admin.crud import (
 from llm_proxy.api.admin.schemas import Id, LimitsIn, LimitsOut, Metadata, MetadataOut, Name
 from llm_proxy.store import repository
 from llm_proxy.store.models import Budget, Team, User, new_id
-from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 router = APIRouter(prefix="/admin/users", tags=["Admin: users"])
 

@@ -11,19 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from llm_proxy.upstream.deployment import Deployment
+from llm_proxy.usage import Usage
 
 Body = dict[str, Any]
-
-
-@dataclass(slots=True)
-class Usage:
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
 
 
 @dataclass(slots=True)

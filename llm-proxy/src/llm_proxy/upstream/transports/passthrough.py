@@ -13,11 +13,12 @@ from typing import Any
 
 import aiohttp
 import orjson
-from llm_proxy.telemetry.propagation import trace_headers
+
+from llm_proxy.trace_context import trace_headers
 from llm_proxy.upstream.deployment import Deployment
 from llm_proxy.upstream.errors import UpstreamError, parse_retry_after
 from llm_proxy.upstream.parameters import forwardable
-from llm_proxy.upstream.transports.base import Body, Reply, Stream, Usage
+from llm_proxy.upstream.transports.base import Body, Reply, Stream
 from llm_proxy.upstream.transports.streams import (
     anthropic_stream,
     error_message,
@@ -26,6 +27,7 @@ from llm_proxy.upstream.transports.streams import (
     responses_stream,
     responses_usage,
 )
+from llm_proxy.usage import Usage
 
 _ANTHROPIC_VERSION = "2023-06-01"
 

@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import orjson
+
 from llm_proxy.upstream.errors import UpstreamError
 from llm_proxy.upstream.transports import sse
-from llm_proxy.upstream.transports.base import Stream, Usage
+from llm_proxy.upstream.transports.base import Stream
 from llm_proxy.upstream.transports.tool_calls import chat_tool_names
+from llm_proxy.usage import Usage
 
 
 def error_message(body: bytes) -> str | None:

@@ -19,11 +19,12 @@ from types import ModuleType
 from typing import Any
 
 import orjson
-from llm_proxy.telemetry.propagation import trace_headers
+
+from llm_proxy.trace_context import trace_headers
 from llm_proxy.upstream.deployment import Deployment
 from llm_proxy.upstream.errors import UpstreamError, parse_retry_after
 from llm_proxy.upstream.parameters import forwardable
-from llm_proxy.upstream.transports.base import Body, Reply, Stream, Usage
+from llm_proxy.upstream.transports.base import Body, Reply, Stream
 from llm_proxy.upstream.transports.streams import (
     anthropic_stream,
     first_frame,
@@ -31,6 +32,7 @@ from llm_proxy.upstream.transports.streams import (
     responses_stream,
     responses_usage,
 )
+from llm_proxy.usage import Usage
 
 _litellm: ModuleType | None = None
 log = logging.getLogger("llm_proxy.upstream")

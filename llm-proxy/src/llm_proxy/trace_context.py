@@ -1,6 +1,7 @@
 """W3C trace context across process boundaries: read from the caller, written for callees.
 
-Kept apart from `tracing` so the transports can import it without the SDK. Until
+Kept apart from `telemetry.tracing` (it imports nothing of the package) so the transports
+and the router client can import it without the SDK or a cycle. Until
 `activate` runs in a request's task (only when tracing is on), `trace_headers` returns
 an empty dict without looking at any span: propagation then costs nothing.
 """

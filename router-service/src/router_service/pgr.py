@@ -1,4 +1,4 @@
-"""The RouteLLM paper's metrics (arXiv 2406.18665), as the routing data README defines them.
+"""The RouteLLM paper's metrics (arXiv 2406.18665), shared by training and evaluation.
 
 Sweep the threshold: for each share of calls sent to the strong model, quality is the mean
 outcome of the model each prompt was routed to, and PGR = (quality - weak) / (strong - weak).

@@ -1,4 +1,9 @@
-"""A finished request as a spend-log row: who, which model, tokens, cost, time, outcome."""
+"""The log stage: a finished request as a spend-log row (who, which model, tokens, cost,
+time, outcome), for the spend log's batched writer.
+
+Tokens and cost are the ones settle charged (`pipeline.settle`), so the row agrees with
+the metrics, the log line and the budgets about every request.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,9 @@ from typing import Any
 
 import orjson
 
+from llm_proxy.cost import cost_usd
 from llm_proxy.guard.hits import merge
-from llm_proxy.limits.cost import token_prices
 from llm_proxy.pipeline.context import RequestContext
-from llm_proxy.pipeline.tokens import estimate_prompt_tokens
 from llm_proxy.store.request_log import RequestRecord
 
 _MESSAGE_LIMIT = 1000
@@ -41,14 +45,7 @@ def record_of(ctx: RequestContext) -> RequestRecord:
     dispatch = ctx.dispatch
     deployment = dispatch.deployment
     usage = ctx.usage
-    prompt_tokens = usage.prompt_tokens
-    if ctx.stream and prompt_tokens == 0 and usage.completion_tokens:
-        # Cut before the provider's usage chunk: the prompt was still read and paid for.
-        prompt_tokens = estimate_prompt_tokens(ctx.body)
-    cost = 0.0
-    if deployment is not None:
-        input_price, output_price = token_prices(deployment)
-        cost = prompt_tokens * input_price + usage.completion_tokens * output_price
+    cost = ctx.cost_usd
     run = ctx.optimizer
     if run is not None and run.fanout is not None:
         # Its sub-calls' own records, summed (their prices, their tokens): never re-priced.
@@ -68,7 +65,7 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         model_routed=dispatch.group or (run.model if run is not None else None),
         provider=deployment.provider if deployment is not None else None,
         deployment=deployment.name if deployment is not None else None,
-        prompt_tokens=prompt_tokens,
+        prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
         cached_tokens=usage.cached_tokens,
         cost_usd=cost,
@@ -84,7 +81,7 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         routed_from=ctx.route.group if ctx.route is not None else None,
         router=ctx.route.router if ctx.route is not None else None,
         router_threshold=ctx.route.threshold if ctx.route is not None else None,
-        cost_strong_usd=_strong_cost(ctx, prompt_tokens),
+        cost_strong_usd=_strong_cost(ctx),
         # Only a delegated credential names a parent: a client's header cannot.
         parent_request_id=ctx.delegation.parent_request_id if ctx.delegation else None,
         client_request_id=ctx.client_request_id,
@@ -101,12 +98,11 @@ def record_of(ctx: RequestContext) -> RequestRecord:
     )
 
 
-def _strong_cost(ctx: RequestContext, prompt_tokens: int) -> float | None:
+def _strong_cost(ctx: RequestContext) -> float | None:
     """The same tokens at the auto group's strong model's prices: the unrouted baseline."""
     if ctx.route is None or ctx.strong_prices is None:
         return None
-    input_price, output_price = ctx.strong_prices
-    return prompt_tokens * input_price + ctx.usage.completion_tokens * output_price
+    return cost_usd(ctx.strong_prices, ctx.usage)
 
 
 def _error_type(status: int) -> str | None:

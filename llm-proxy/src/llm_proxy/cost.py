@@ -1,0 +1,42 @@
+"""The one rule for what a request cost: prices times the usage it is charged for.
+
+Every consumer of a cost (metrics, the request log line, the spend log, budgets, the
+cache's savings, the routing savings report) takes it from here, so they cannot disagree:
+
+- `charged_usage`: what an answer is charged for. When the upstream never reported
+  usage (a stream cut, or its client gone, before the usage chunk), the prompt was
+  still read in full, so its counted tokens stand, and the output is what was streamed.
+- `cost_usd`: those tokens at the answering deployment's prices. A cache hit used no
+  tokens and costs nothing; what it saved is the cost of the answer it replays, worked
+  out by this same function when that answer was made.
+- `nano_usd`: the same cost as the budget counters keep it, rounded up to whole nano-USD.
+
+It imports only the value types it multiplies.
+"""
+
+from __future__ import annotations
+
+import math
+
+from llm_proxy.prices import Prices
+from llm_proxy.usage import Usage
+
+NANO_PER_USD = 1_000_000_000
+
+
+def charged_usage(reported: Usage, prompt_tokens: int) -> Usage:
+    """The usage to charge; `prompt_tokens` is the gateway's own count of the prompt."""
+    if reported.prompt_tokens or not prompt_tokens:
+        return reported
+    return Usage(prompt_tokens, reported.completion_tokens, reported.cached_tokens)
+
+
+def cost_usd(prices: Prices, usage: Usage) -> float:
+    return (
+        prices.input_per_token * usage.prompt_tokens
+        + prices.output_per_token * usage.completion_tokens
+    )
+
+
+def nano_usd(usd: float) -> int:
+    return math.ceil(usd * NANO_PER_USD)

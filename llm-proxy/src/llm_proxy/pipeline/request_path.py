@@ -1,0 +1,281 @@
+"""The request path, top to bottom, in one place:
+
+    identify → template → authorize → limits → budget → guard (in) → cache → route
+    → dispatch → guard (out) → settle → cache write → log
+
+`identify` runs on the headers alone, before the API layer reads the body, so strangers
+learn nothing else; `template` right after the body is read, so every later stage sees
+the request that will be sent. `run` takes an identified request with its body from authorize to
+the answer; a complete answer is settled and logged there, a stream by `finish` when it
+ends (or its client leaves). A request that ends without an answer goes to `failed`.
+Every request that got past identify leaves exactly one spend record.
+
+Each stage is a module of this package and receives what it uses (the enforcer, a getter
+for the live registry and config, the cache, the router client), never the gateway. The
+prompt is counted once, on the context, before limits (or at dispatch when no limit
+applies); every estimate derives from it.
+
+Seams (`pipeline.seams`): `templates` as above; `guards` screen the request before the
+cache and every answer before it leaves; the `optimizer` admits its sub-calls at identify, marks the
+requests that name an approach before limits, and answers them in place of route and
+dispatch. Unconfigured, each seam is an empty tuple (or None): it costs nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+import orjson
+
+from llm_proxy.cache import ResponseCache
+from llm_proxy.config.models import AutoGroup
+from llm_proxy.limits.enforcer import Enforcer
+from llm_proxy.pipeline.authorize import authorize
+from llm_proxy.pipeline.auto_route import RouterClient
+from llm_proxy.pipeline.budget import BudgetStage
+from llm_proxy.pipeline.cache import CacheStage
+from llm_proxy.pipeline.context import RequestContext
+from llm_proxy.pipeline.errors import GatewayError
+from llm_proxy.pipeline.identify import identify
+from llm_proxy.pipeline.limits import LimitsStage, estimate
+from llm_proxy.pipeline.log import record_of
+from llm_proxy.pipeline.route import plan_route
+from llm_proxy.pipeline.seams import Seams
+from llm_proxy.pipeline.settle import charge
+from llm_proxy.prices import Prices, highest
+from llm_proxy.spend import SpendLog
+from llm_proxy.store.directory import Directory
+from llm_proxy.telemetry.observer import Telemetry
+from llm_proxy.upstream.deployment import Deployment, Wire
+from llm_proxy.upstream.dispatcher import Call, Dispatcher
+from llm_proxy.upstream.errors import UpstreamError
+from llm_proxy.upstream.registry import Registry
+from llm_proxy.upstream.transports.base import Reply, Stream, Transport
+from llm_proxy.upstream.transports.tool_calls import tool_calls_of
+from llm_proxy.usage import Usage
+
+Answer = Reply | Stream
+# The wire format each client API is in; the rest are OpenAI's.
+_WIRES: dict[str, Wire] = {"messages": "anthropic", "responses": "responses"}
+
+
+class RequestPath:
+    def __init__(
+        self,
+        *,
+        master_key: str,
+        directory: Directory,
+        registry: Callable[[], Registry],
+        enforcer: Enforcer,
+        cache: ResponseCache,
+        router: RouterClient,
+        dispatcher: Dispatcher,
+        telemetry: Telemetry,
+        spend: SpendLog,
+        seams: Seams | None = None,
+    ) -> None:
+        self.master_key = master_key
+        self.directory = directory
+        self.registry = registry
+        config = lambda: registry().config  # noqa: E731  (the live config, across reloads)
+        self.limits = LimitsStage(enforcer, enforcer.metrics, config)
+        self.budget = BudgetStage(self.limits, enforcer.metrics, config, self._group_prices)
+        self.cache = CacheStage(cache)
+        self.router = router
+        self.dispatcher = dispatcher
+        self.telemetry = telemetry
+        self.spend = spend
+        self.seams = seams or Seams()
+
+    def begin(self, ctx: RequestContext, headers: Mapping[str, str]) -> None:
+        """A request arrived: observe it from here on (its trace continues the caller's)."""
+        self.telemetry.begin(ctx, headers)
+
+    async def identify(self, ctx: RequestContext) -> None:
+        optimizer = self.seams.optimizer
+        with self.telemetry.stage(ctx, "auth"):
+            delegated = optimizer.identify(ctx) if optimizer is not None else None
+            ctx.identity = delegated or await identify(ctx.headers, self.master_key, self.directory)
+
+    async def template(self, ctx: RequestContext) -> None:
+        """A request naming a prompt template becomes the rendered request, before all else."""
+        for template in self.seams.templates:
+            with self.telemetry.stage(ctx, "template"):
+                ctx.prompt = await template.apply(ctx)
+            ctx.body_changed()
+
+    async def run(self, ctx: RequestContext) -> Answer:
+        stage = self.telemetry.stage
+        registry = self.registry()
+        optimizer = self.seams.optimizer
+        if optimizer is not None:
+            routing = registry.config.routing
+            await optimizer.prepare(ctx, {*registry.groups, *routing.aliases, *routing.auto_groups})
+        authorize(ctx)
+        policy = registry.config.limits
+        if policy.enabled:
+            # Counted here only if something will charge it; else at dispatch (a cache hit
+            # then counts nothing at all).
+            ctx.reservation.estimate = estimate(ctx, policy)
+        with stage(ctx, "limits"):
+            await self.limits.reserve(ctx)
+        try:
+            with stage(ctx, "budget"):
+                await self.budget.reserve(ctx)
+            if optimizer is not None and ctx.optimizer is not None:
+                with stage(ctx, "optimizer"):
+                    answer = await optimizer.run(ctx, lambda: self._answer(ctx))
+            else:
+                answer = await self._answer(ctx)
+        except BaseException:
+            # Refused, failed upstream or abandoned by its client: it used nothing.
+            self.limits.release(ctx)
+            raise
+        if isinstance(answer, Stream):
+            # Settled by `finish` when it ends.
+            ctx.ttft_ms = (time.perf_counter() - ctx.started) * 1000
+            return answer
+        self.finish(ctx, answer.usage)
+        return answer
+
+    async def _answer(self, ctx: RequestContext) -> Answer:
+        """guard (in) → cache → route → dispatch → guard (out). The cache keeps what the
+        upstream answered (a stream as it passes, a reply once `run` has settled it)."""
+        stage = self.telemetry.stage
+        registry = self.registry()
+        for guard in self.seams.guards:
+            with stage(ctx, "guard"):
+                guard.inbound(ctx)
+        with stage(ctx, "cache"):
+            lookup = await self.cache.lookup(ctx, registry.config)
+        if lookup.answer is not None:
+            return self._guarded(ctx, lookup.answer)
+        answer = self._guarded(
+            ctx, self.cache.remember(ctx, lookup, await self._route_and_dispatch(ctx))
+        )
+        if isinstance(answer, Reply) and ctx.session_id is not None:
+            # An agent's step: what it called shows in its session (read only then).
+            ctx.tool_calls = tool_calls_of(orjson.loads(answer.body))
+        return answer
+
+    def _guarded(self, ctx: RequestContext, answer: Answer) -> Answer:
+        for guard in self.seams.guards:
+            answer = guard.outbound(ctx, answer)
+        return answer
+
+    async def _route_and_dispatch(self, ctx: RequestContext) -> Answer:
+        registry = self.registry()
+        with self.telemetry.stage(ctx, "route"):
+            await self._route(ctx, registry)
+        with self.telemetry.stage(ctx, "dispatch"):
+            return await self._dispatch(ctx, registry)
+
+    async def _route(self, ctx: RequestContext, registry: Registry) -> None:
+        routing = registry.config.routing
+        served = set(registry.groups)
+        auto_group = routing.auto_groups.get(ctx.requested_model)
+        if auto_group is not None:
+            ctx.route = await self.router.decide(
+                ctx, ctx.requested_model, auto_group, routing.router_service, served
+            )
+            ctx.strong_prices = _strong_prices(registry, auto_group)
+        ctx.plan = plan_route(ctx, registry.config, served)
+
+    async def _dispatch(self, ctx: RequestContext, registry: Registry) -> Answer:
+        if not ctx.reservation.estimate.total_tokens:  # not counted yet (limits are off)
+            ctx.reservation.estimate = estimate(ctx, registry.config.limits)
+        try:
+            dispatched = await self.dispatcher.run(
+                registry,
+                ctx.plan,
+                _call(ctx),
+                ctx.dispatch,
+                session=ctx.session_id,
+                estimated_tokens=ctx.reservation.estimate.total_tokens,
+                wire=_WIRES.get(ctx.api, "openai"),
+                caller=ctx.identity.caller,
+            )
+        except UpstreamError as error:
+            raise _client_error(error) from None
+        return dispatched.result
+
+    def settle(self, ctx: RequestContext, usage: Usage) -> None:
+        """The answer is out: charge its real usage on the counters and its deployment."""
+        with self.telemetry.stage(ctx, "settle"):
+            charge(ctx, usage)
+            if ctx.optimizer is not None and ctx.optimizer.fanout is not None:
+                # Its sub-calls settled the counters themselves; its own hold goes back.
+                self.limits.release(ctx)
+            self.limits.settle(ctx)
+            deployment = ctx.dispatch.deployment
+            if deployment is not None:
+                deployment.in_flight -= 1
+                estimated = ctx.reservation.estimate.total_tokens
+                deployment.usage.adjust(ctx.usage.total_tokens - estimated)
+
+    def finish(self, ctx: RequestContext, usage: Usage) -> None:
+        """A stream ended (or its client left), or a cache hit was answered: settle, log."""
+        self.settle(ctx, usage)
+        self.log(ctx)
+
+    def failed(self, ctx: RequestContext, status: int, message: str) -> None:
+        """The request ended without an answer: refused, failed, or its client left."""
+        ctx.status = status
+        ctx.error = message
+        self.log(ctx)
+
+    def stream_failed(self, ctx: RequestContext, error: UpstreamError) -> None:
+        ctx.status = error.status
+        ctx.error = error.message
+        deployment = ctx.dispatch.deployment
+        if deployment is not None:
+            deployment.health.failed(error.message, caller=ctx.identity.caller)
+
+    def log(self, ctx: RequestContext) -> None:
+        """Metrics, the log line and the trace; one spend record per identified request."""
+        self.telemetry.finish(ctx)
+        if ctx.identity.is_master or ctx.identity.key_id is not None:
+            record = record_of(ctx)
+            self.spend.record(record)
+            if self.seams.optimizer is not None:
+                self.seams.optimizer.recorded(ctx, record)
+
+    def _group_prices(self, model: str) -> Prices:
+        return highest(d.price for d in self.registry().groups.get(model, ()))
+
+
+def _call(ctx: RequestContext) -> Call[Answer]:
+    body, stream, headers = ctx.body, ctx.stream, ctx.headers
+
+    async def call(transport: Transport, deployment: Deployment) -> Answer:
+        if ctx.api == "chat":
+            return await transport.chat(deployment, body, stream)
+        if ctx.api == "embeddings":
+            return await transport.embeddings(deployment, body)
+        if ctx.api == "completions":
+            return await transport.completions(deployment, body, stream)
+        if ctx.api == "responses":
+            return await transport.responses(deployment, body, stream)
+        return await transport.messages(deployment, body, stream, headers)
+
+    return call
+
+
+def _strong_prices(registry: Registry, group: AutoGroup) -> Prices | None:
+    """Prices of the group's strong model: the baseline routing saves against."""
+    deployments = registry.groups.get(group.strong or "")
+    return deployments[0].price if deployments else None
+
+
+def _client_error(error: UpstreamError) -> GatewayError:
+    if error.status < 500 and error.status != 429:
+        return GatewayError(error.status, error.message, code="upstream_error")
+    if error.status == 429:
+        retry = {"retry-after": str(int(error.retry_after_s or 1))}
+        return GatewayError(429, error.message, code="rate_limit_exceeded", headers=retry)
+    if error.kind == "unavailable":
+        return GatewayError(503, error.message, code="no_deployment_available")
+    if error.kind == "timeout":
+        return GatewayError(504, error.message, code="upstream_timeout")
+    return GatewayError(502, error.message, code="upstream_error")
