@@ -104,7 +104,7 @@ def populate(gateway: Gateway, simulator: Simulator) -> dict[str, str]:
     user = create(gateway, "users", email="ada@example.com", team_id=team["id"])
     key = create(gateway, "keys", name="carried", team_id=team["id"], user_id=user["id"])
     rotated = create(gateway, "keys", name="rotated")
-    create(gateway, "tokens", name="ops", role="developer")
+    create(gateway, "tokens", name="ops", role="developer", team_id=team["id"])
     create(gateway, "organizations", name="backup-org")
     with admin(gateway) as http:
         again = http.post(f"/admin/keys/{rotated['id']}/rotate", json={"grace_s": 3600}).json()

@@ -28,6 +28,7 @@ from llm_proxy.store.models import Base, RequestLog, UTCDateTime
 FORMAT = "llm-proxy-backup"
 FORMAT_VERSION = 1
 _BATCH = 500
+_NON_STR_KEYS = orjson.OPT_NON_STR_KEYS
 
 
 class BackupError(Exception):
@@ -68,8 +69,9 @@ def _dump(connection: Connection, out: IO[bytes], with_logs: bool) -> dict[str, 
         counts[table.name] = 0
         order = list(table.primary_key.columns)
         for row in connection.execute(select(table).order_by(*order)).mappings():
-            line = {"table": table.name, "row": dict(row)}
-            out.write(orjson.dumps(line, default=_encode) + b"\n")
+            # Column names are SQLAlchemy's str subclass; orjson wants plain str keys.
+            line = {"table": table.name, "row": {str(k): v for k, v in row.items()}}
+            out.write(orjson.dumps(line, default=_encode, option=_NON_STR_KEYS) + b"\n")
             counts[table.name] += 1
     return counts
 
