@@ -22,6 +22,7 @@ from llm_proxy.store import prompts
 from llm_proxy.store.database import Database
 from llm_proxy.store.models import Prompt, PromptVersion, new_id
 from llm_proxy.store.signals import Invalidations
+from llm_proxy.templates.assignments import Assignments
 from llm_proxy.templates.catalog import PromptCatalog
 
 FILLER = "Keep answers short, cite the policy section, and stay polite. " * 8
@@ -68,7 +69,8 @@ async def measure(iterations: int) -> dict[str, float]:
         database = Database(f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}", 1)
         await database.upgrade()
         await seed(database)
-        stage = TemplateStage(PromptCatalog(database, Invalidations(None, "bench:")))
+        catalog = PromptCatalog(database, Invalidations(None, "bench:"))
+        stage = TemplateStage(catalog, Assignments(None, "bench:"))
         first = request()
         await stage.apply(first)
         size = sum(len(m["content"]) for m in first.body["messages"])
