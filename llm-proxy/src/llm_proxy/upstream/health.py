@@ -126,6 +126,10 @@ class DeploymentHealth:
         if self.state is CircuitState.OPEN:
             self.state = CircuitState.HALF_OPEN
             self.probe_in_flight = False
+            # The benches of the outage that opened the circuit end with it: the callers
+            # behind it may try again (one caller's own failures do not open the circuit,
+            # so its bench stays while the circuit stays closed).
+            self._callers.clear()
 
     def released(self) -> None:
         """An attempt that ended with no verdict (client went away): free the probe slot."""
