@@ -13,6 +13,7 @@ reaches the client. Frames that carry no text keep their place in the order.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -182,7 +183,7 @@ async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[byt
             await aclose()
 
 
-class _Relay:
+class _Relay(ABC):
     def __init__(self, plan: Plan, redactor: Redactor, hits: list[Hit]) -> None:
         self._plan = plan
         self._redactor = redactor
@@ -224,14 +225,17 @@ class _Relay:
     def finish_all(self) -> list[bytes]:
         return [frame for index in list(self._windows) for frame in self.finish(index)]
 
+    @abstractmethod
     def frame(self, frame: bytes) -> list[bytes]:
-        raise NotImplementedError
+        """Each wire format's own (OpenAI, Anthropic)."""
 
+    @abstractmethod
     def encode(self, event: Any, text: str | None) -> bytes:
-        raise NotImplementedError
+        """Each wire format's own (OpenAI, Anthropic)."""
 
+    @abstractmethod
     def error_event(self, blocked: Blocked) -> bytes:
-        raise NotImplementedError
+        """Each wire format's own (OpenAI, Anthropic)."""
 
 
 class _OpenAI(_Relay):
