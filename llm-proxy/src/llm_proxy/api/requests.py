@@ -40,6 +40,9 @@ _KEPT_HEADERS = (
     "x-gateway-deadline-ms",
     "cache-control",
     "x-gateway-cache",
+    # policies: the regions a request narrows itself to, and its priority class.
+    "x-gateway-region",
+    "x-gateway-priority",
 )
 
 

@@ -27,6 +27,8 @@ def gateway_headers(ctx: RequestContext) -> dict[str, str]:
         headers["x-gateway-model"] = ctx.dispatch.group or ctx.requested_model
         headers["x-gateway-provider"] = deployment.provider
         headers["x-gateway-deployment"] = deployment.name
+        if deployment.backend.region is not None:
+            headers["x-gateway-region"] = deployment.backend.region
         headers["x-gateway-attempts"] = str(len(ctx.dispatch.attempts))
         if ctx.dispatch.fallback_used:
             headers["x-gateway-fallback"] = ctx.dispatch.attempts[0].group

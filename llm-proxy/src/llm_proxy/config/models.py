@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from llm_proxy.config.base import Strict
 from llm_proxy.config.guardrails import Guardrails
 from llm_proxy.config.optimizer import Optimizer
+from llm_proxy.config.policies import Policies
 
 Strategy = Literal[
     "round-robin",
@@ -379,6 +380,7 @@ class ManagedConfig(_Strict):
     limits: Limits = Limits()
     cache: Cache = Cache()
     observability: Observability = Observability()
+    policies: Policies = Policies()
 
 
 class GatewayConfig(ManagedConfig):

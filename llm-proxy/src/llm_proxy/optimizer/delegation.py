@@ -27,6 +27,7 @@ from llm_proxy.pipeline.errors import GatewayError
 if TYPE_CHECKING:
     from llm_proxy.identity import Identity
     from llm_proxy.pipeline.context import Api
+    from llm_proxy.pipeline.residency import Residency
     from llm_proxy.store.request_log import RequestRecord
 
 PREFIX = "sk-gwdel-"
@@ -42,6 +43,8 @@ class Delegation:
     calls: int = 0
     in_flight: int = 0
     fanout: FanOut = field(default_factory=FanOut)
+    # The regions the parent request may be served in: its sub-calls may not go wider.
+    residency: Residency | None = None
     _idle: asyncio.Event = field(default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:

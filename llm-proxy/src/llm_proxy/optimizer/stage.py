@@ -106,6 +106,7 @@ class OptimizerStage:
         secret, delegation = self.delegations.mint(
             ctx.request_id, ctx.identity, run.model, config.max_calls + 1, timeout_s + 30
         )
+        delegation.residency = ctx.residency
         headers = {
             "content-type": "application/json",
             "authorization": f"Bearer {secret}",

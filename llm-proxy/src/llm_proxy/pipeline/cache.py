@@ -85,14 +85,17 @@ class CacheStage:
             self.cache.count("bypassed")
             return None
         team = _SHARED_SCOPE if model in settings.shared_groups else cache_scope(ctx.identity)
+        # Answers made under a residency policy are found only by requests bound to the
+        # same regions: an answer from abroad is never served where it may not be made.
+        scope = team if ctx.residency is None else f"{team}@{ctx.residency.scope}"
         semantic = settings.semantic
         prompt = (
-            semantic_prompt(team, model, ctx.body, semantic.max_temperature)
+            semantic_prompt(scope, model, ctx.body, semantic.max_temperature)
             if semantic.enabled
             else None
         )
         threshold = semantic.thresholds.get(model, semantic.threshold)
-        return CacheRequest(team, exact_key(team, model, ctx.body), prompt, threshold)
+        return CacheRequest(team, exact_key(scope, model, ctx.body), prompt, threshold)
 
     def _answer(self, ctx: RequestContext, found: Found) -> Reply | Stream:
         if not ctx.stream:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from llm_proxy.optimizer.delegation import Delegation
     from llm_proxy.optimizer.fanout import OptimizerRun
+    from llm_proxy.pipeline.residency import Residency
 
 Api = Literal["chat", "completions", "embeddings", "messages", "responses"]
 
@@ -79,6 +80,8 @@ class RequestContext:
     session_id: str | None = None
     tags: list[str] = field(default_factory=list)
     plan: list[str] = field(default_factory=list)
+    # The regions it may be served in (policies.residency, the request's own); None: any.
+    residency: Residency | None = None
     route: RouteDecision | None = None
     # Per-token (input, output) prices of an auto group's strong model, for the savings report.
     strong_prices: Prices | None = None
@@ -140,6 +143,10 @@ class RequestContext:
     def output_cap(self) -> int | None:
         """The output-token limit the request sets (`authorize` checked it), if any."""
         return output_cap(self.body)
+
+    @property
+    def regions(self) -> frozenset[str] | None:
+        return self.residency.regions if self.residency is not None else None
 
     @property
     def model_to_route(self) -> str:

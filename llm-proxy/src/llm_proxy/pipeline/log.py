@@ -95,6 +95,7 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         prompt_variant=ctx.prompt.variant if ctx.prompt is not None else None,
         session_id=_clip(ctx.session_id, 128),
         tool_calls=[name[:_NAME_LIMIT] for name in ctx.tool_calls[:50]],
+        region=deployment.backend.region if deployment is not None else None,
     )
 
 

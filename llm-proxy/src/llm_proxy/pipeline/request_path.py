@@ -40,6 +40,7 @@ from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import identify
 from llm_proxy.pipeline.limits import LimitsStage, estimate
 from llm_proxy.pipeline.log import record_of
+from llm_proxy.pipeline.residency import ResidencyRules
 from llm_proxy.pipeline.route import plan_route
 from llm_proxy.pipeline.seams import Seams
 from llm_proxy.pipeline.settle import charge
@@ -82,6 +83,7 @@ class RequestPath:
         self.limits = LimitsStage(enforcer, enforcer.metrics, config)
         self.budget = BudgetStage(self.limits, enforcer.metrics, config, self._group_prices)
         self.cache = CacheStage(cache)
+        self.residency = ResidencyRules()
         self.router = router
         self.dispatcher = dispatcher
         self.telemetry = telemetry
@@ -108,10 +110,15 @@ class RequestPath:
     async def run(self, ctx: RequestContext) -> Answer:
         stage = self.telemetry.stage
         registry = self.registry()
+        ctx.residency = self.residency.resolve(ctx, registry.config.policies)
         optimizer = self.seams.optimizer
         if optimizer is not None:
             routing = registry.config.routing
-            await optimizer.prepare(ctx, {*registry.groups, *routing.aliases, *routing.auto_groups})
+            served = registry.served(ctx.regions)
+            await optimizer.prepare(ctx, {*served, *routing.aliases, *routing.auto_groups})
+            run = ctx.optimizer
+            if run is not None and ctx.residency is not None and run.model not in served:
+                raise ctx.residency.refusal(run.model)
         authorize(ctx)
         policy = registry.config.limits
         if policy.enabled:
@@ -173,14 +180,22 @@ class RequestPath:
 
     async def _route(self, ctx: RequestContext, registry: Registry) -> None:
         routing = registry.config.routing
-        served = set(registry.groups)
+        served = registry.served(ctx.regions)
         auto_group = routing.auto_groups.get(ctx.requested_model)
         if auto_group is not None:
             ctx.route = await self.router.decide(
                 ctx, ctx.requested_model, auto_group, routing.router_service, served
             )
             ctx.strong_prices = _strong_prices(registry, auto_group)
-        ctx.plan = plan_route(ctx, registry.config, served)
+        try:
+            ctx.plan = plan_route(ctx, registry.config, served)
+        except GatewayError as error:
+            if ctx.residency is None or error.code != "model_not_found":
+                raise
+            # Served somewhere, just not where the policy allows: refused, never sent abroad.
+            # (Unknown everywhere, the 404 stands.)
+            plan_route(ctx, registry.config, registry.served())
+            raise ctx.residency.refusal(ctx.requested_model) from None
 
     async def _dispatch(self, ctx: RequestContext, registry: Registry) -> Answer:
         if not ctx.reservation.estimate.total_tokens:  # not counted yet (limits are off)
@@ -195,6 +210,7 @@ class RequestPath:
                 estimated_tokens=ctx.reservation.estimate.total_tokens,
                 wire=_WIRES.get(ctx.api, "openai"),
                 caller=ctx.identity.caller,
+                regions=ctx.regions,
             )
         except UpstreamError as error:
             raise _client_error(error) from None

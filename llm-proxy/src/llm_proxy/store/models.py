@@ -271,6 +271,8 @@ class RequestLog(Base):
     # one step of it, numbered by start time. The tools the answer called, by name.
     session_id: Mapped[str | None] = mapped_column(String(128))
     tool_calls: Mapped[list[str]] = mapped_column(Json, default=list)
+    # The region of the deployment that answered (its backend's `region`), for residency audits.
+    region: Mapped[str | None] = mapped_column(String(64))
 
 
 class Prompt(Entity):

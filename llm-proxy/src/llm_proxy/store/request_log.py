@@ -78,6 +78,7 @@ class RequestRecord:
     prompt_variant: str | None = None
     session_id: str | None = None
     tool_calls: list[str] = field(default_factory=list)
+    region: str | None = None
 
     def as_row(self) -> dict[str, Any]:
         # Shallow: a record does not change once handed over, so its dict and list need no

@@ -86,7 +86,9 @@ class Dispatcher:
         estimated_tokens: int = 0,
         wire: Wire = "openai",
         caller: str | None = None,
+        regions: frozenset[str] | None = None,
     ) -> Dispatched[T]:
+        """`regions`: only deployments in these may be sent the request (residency)."""
         retries = registry.config.routing.retries
         last_error: UpstreamError | None = None
         for group in plan:
@@ -95,7 +97,7 @@ class Dispatcher:
             previous: UpstreamError | None = None
             for attempt in range(retries.max_attempts):
                 deployment = await self._next(
-                    registry, group, session, tried, retries, record, caller
+                    registry, group, session, tried, retries, record, caller, regions
                 )
                 if deployment is None:
                     break
@@ -130,18 +132,19 @@ class Dispatcher:
         retries: Retries,
         record: Dispatch,
         caller: str | None,
+        regions: frozenset[str] | None,
     ) -> Deployment | None:
-        deployment = registry.pick(group, session, tried, caller)
+        deployment = registry.pick(group, session, tried, caller, regions)
         patience = retries.max_retry_after_s
         while deployment is None:
-            wait = registry.soonest_ready_s(group)
+            wait = registry.soonest_ready_s(group, regions)
             if wait is None or wait > patience:
                 return None
             # Every deployment is sitting out a short Retry-After: honour it, then go on.
             # The millisecond covers timers that fire a hair early (uvloop's resolution).
             await _sleep(wait + 0.001, record)
             patience -= wait
-            deployment = registry.pick(group, session, tried, caller)
+            deployment = registry.pick(group, session, tried, caller, regions)
         return deployment
 
     async def _attempt(

@@ -47,6 +47,29 @@ class Registry:
             for name in self.groups
         }
 
+        self._regions = frozenset(
+            d.backend.region for d in self.deployments.values() if d.backend.region
+        )
+        # By region set, each cut to the regions some backend is in: bounded, whatever
+        # regions requests name.
+        self._served: dict[frozenset[str] | None, set[str]] = {None: set(self.groups)}
+
+    def served(self, regions: frozenset[str] | None = None) -> set[str]:
+        """The groups with a deployment in one of `regions` (None: in any region, or none)."""
+        served = self._served.get(regions)
+        if served is not None:
+            return served
+        assert regions is not None
+        known = regions & self._regions
+        served = self._served.get(known)
+        if served is None:
+            served = self._served[known] = {
+                name
+                for name, deployments in self.groups.items()
+                if any(d.backend.region in known for d in deployments)
+            }
+        return served
+
     def models(self) -> list[str]:
         return sorted(set(self.groups) | set(self.config.routing.aliases))
 
@@ -56,22 +79,30 @@ class Registry:
         session: str | None,
         avoid: Sequence[Deployment] = (),
         caller: str | None = None,
+        regions: frozenset[str] | None = None,
     ) -> Deployment | None:
-        """A deployment that can take `caller`'s request now, preferring ones not tried yet."""
+        """A deployment that can take `caller`'s request now, preferring ones not tried yet;
+        only one in `regions` when they are given."""
         now = time.monotonic()
         ready = [
             d
             for d in self.groups.get(group, ())
-            if d.health.available(now, caller) and not d.at_capacity(now)
+            if (regions is None or d.backend.region in regions)
+            and d.health.available(now, caller)
+            and not d.at_capacity(now)
         ]
         fresh = [d for d in ready if d not in avoid]
         candidates = fresh or ready
         return self._choosers[group](candidates, session) if candidates else None
 
-    def soonest_ready_s(self, group: str) -> float | None:
-        """Seconds until a deployment of the group stops cooling down after a 429."""
+    def soonest_ready_s(self, group: str, regions: frozenset[str] | None = None) -> float | None:
+        """Seconds until a deployment of the group (in `regions`) stops cooling down after a 429."""
         now = time.monotonic()
-        waits = [d.health.cooldown_until - now for d in self.groups.get(group, ())]
+        waits = [
+            d.health.cooldown_until - now
+            for d in self.groups.get(group, ())
+            if regions is None or d.backend.region in regions
+        ]
         waits = [w for w in waits if w > 0]
         return min(waits) if waits else None
 

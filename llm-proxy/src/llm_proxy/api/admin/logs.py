@@ -45,6 +45,7 @@ class LogEntry(Output):
     model_routed: str | None
     provider: str | None
     deployment: str | None
+    region: str | None = Field(None, description="the region of the deployment that answered")
     prompt_tokens: int
     completion_tokens: int
     cached_tokens: int
