@@ -1,4 +1,5 @@
-"""Scratch Postgres databases: each test area gets its own, dropped when it is done."""
+"""Scratch Postgres databases and Redis prefixes: each test area gets its own, dropped when
+it is done."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
+import redis
 from psycopg import sql
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -25,3 +27,17 @@ def scratch_database(area: str) -> Iterator[str]:
             connection.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@contextmanager
+def scratch_redis_prefix(area: str, url: str = "redis://127.0.0.1:6379/0") -> Iterator[str]:
+    """A fresh key prefix `gwtest:<area>:<random>:` in the real Redis, its keys deleted after."""
+    prefix = f"gwtest:{area}:{secrets.token_hex(6)}:"
+    try:
+        yield prefix
+    finally:
+        client = redis.Redis.from_url(url)
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()

@@ -17,6 +17,7 @@ from llm_proxy.api import anthropic, feedback, health, metrics, openai, openai_r
 from llm_proxy.api.admin import audit, backends, budgets, keys, routing, teams, tokens, users
 from llm_proxy.api.admin import cache as admin_cache
 from llm_proxy.api.admin import config as admin_config
+from llm_proxy.api.admin import denied_tokens as admin_denied_tokens
 from llm_proxy.api.admin import limits as admin_limits
 from llm_proxy.api.admin import logs as admin_logs
 from llm_proxy.api.admin import prompts as admin_prompts
@@ -44,7 +45,7 @@ def build_app(gateway: Gateway) -> FastAPI:
         app.include_router(module.router)
     for module in (metrics, admin_logs, admin_sessions, admin_timeseries, admin_prompts, feedback):
         app.include_router(module.router)
-    for module in (audit, backends, routing):
+    for module in (audit, backends, routing, admin_denied_tokens):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=lambda: gateway.config.gateway.max_body_bytes)
     app.add_middleware(AdminRequestIds)

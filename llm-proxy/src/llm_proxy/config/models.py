@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from llm_proxy.config.base import Strict
+from llm_proxy.config.client_auth import JwtAuth
 from llm_proxy.config.guardrails import Guardrails
 from llm_proxy.config.optimizer import Optimizer
 from llm_proxy.config.policies import Policies
@@ -313,6 +314,8 @@ class Auth(_Strict):
     key_cache_ttl_s: Annotated[float, Field(gt=0)] = 10.0
     miss_cache_ttl_s: Annotated[float, Field(gt=0)] = 1.0
     rotation_grace_s: Annotated[float, Field(ge=0)] = 86400.0
+    # Signed tokens (JWT / OIDC access tokens) from trusted issuers, besides virtual keys.
+    jwt: JwtAuth | None = None
 
 
 class Spend(_Strict):

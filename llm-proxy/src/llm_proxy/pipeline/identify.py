@@ -5,6 +5,11 @@ up by their SHA-256 in the directory's in-process cache, so a known key costs no
 Behind Kong, a request carrying the shared edge secret names its caller's key id in
 `X-Consumer-Username` and the secret Kong matched in `X-Credential-Identifier`; without a
 valid edge secret those headers are ignored.
+
+With `auth.jwt`, a bearer credential shaped like a JWT is a signed token from a trusted
+issuer instead (oidc.verifier): its claims name a team (whose limits and budget apply,
+as for that team's keys), maybe a user, the models it may use; its subject stands where a
+key's id would, for per-key limits, the cache scope and the spend log.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from llm_proxy.identity import Identity
 from llm_proxy.kong.consumers import credential_id
+from llm_proxy.oidc.verifier import KeysUnavailable, Principal, TokenRejected, looks_like_jwt
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.store.directory import Directory
-from llm_proxy.store.grants import AdminGrant, KeyGrant
+from llm_proxy.store.grants import AdminGrant, KeyGrant, Role, TeamGrant
 
 EDGE_SECRET_HEADER = "x-gateway-edge-secret"
 CONSUMER_HEADER = "x-consumer-username"
@@ -56,6 +62,8 @@ async def identify(headers: dict[str, str], master_key: str, directory: Director
     presented = _required(headers)
     if is_master(presented, master_key):
         return MASTER
+    if directory.jwt is not None and looks_like_jwt(presented):
+        return _token_identity(*await _signed(presented, directory))
     return _usable(await _lookup(directory.key_by_secret(presented)))
 
 
@@ -66,6 +74,8 @@ async def identify_admin(
     presented = _required(headers)
     if is_master(presented, master_key):
         return master_admin()
+    if directory.jwt is not None and looks_like_jwt(presented):
+        return _token_admin(*await _signed(presented, directory))
     grant = await _lookup(directory.admin_token(presented))
     if grant is None:
         raise _invalid()
@@ -90,6 +100,59 @@ async def _lookup(pending: Awaitable[T]) -> T:
             "The gateway cannot verify API keys right now; retry shortly.",
             code="auth_unavailable",
         ) from exc
+
+
+async def _signed(token: str, directory: Directory) -> tuple[Principal, TeamGrant]:
+    """A signed token, verified, not denied, with its team and user resolved."""
+    assert directory.jwt is not None
+    try:
+        principal = await directory.jwt.verify(token)
+    except TokenRejected as exc:
+        raise GatewayError(401, str(exc), code="invalid_token") from None
+    except KeysUnavailable as exc:
+        raise GatewayError(
+            503,
+            f"The gateway cannot fetch the signing keys of issuer '{exc}' right now; "
+            "retry shortly.",
+            code="auth_unavailable",
+        ) from None
+    if principal.jti is not None and principal.jti in await _lookup(directory.denied_tokens()):
+        raise GatewayError(401, "This token has been revoked.", code="invalid_token")
+    grant = await _lookup(directory.team_grant(principal.team, principal.user))
+    assert grant is not None  # a lookup always resolves to a grant, perhaps a refusal
+    if grant.refusal is not None:
+        raise GatewayError(401, grant.refusal, code="invalid_token")
+    return principal, grant
+
+
+def _token_identity(principal: Principal, grant: TeamGrant) -> Identity:
+    return Identity(
+        key_id=principal.id,
+        key_prefix="jwt",
+        team_id=grant.team_id,
+        user_id=grant.user_id,
+        allowed_models=principal.allowed_models or (),
+        scopes=grant.scopes,
+        optimizer_approaches=grant.optimizer_approaches,
+    )
+
+
+_RANKED: tuple[Role, ...] = ("admin", "developer", "readonly")
+
+
+def _token_admin(principal: Principal, grant: TeamGrant) -> AdminGrant:
+    """A signed token at `/admin/*`: its highest mapped role (a developer's needs a team)."""
+    role = next((r for r in _RANKED if r in principal.roles), None)
+    if role == "developer" and grant.team_id is None:
+        role = "readonly" if "readonly" in principal.roles else None
+    if role is None:
+        raise GatewayError(
+            403,
+            "This token carries no gateway role (admin, developer, readonly).",
+            code="insufficient_role",
+        )
+    until = datetime.fromtimestamp(principal.expires_at, UTC)
+    return AdminGrant(principal.id, role, until, team_id=grant.team_id)
 
 
 def _edge_grant(grant: KeyGrant | None, credential: str | None) -> KeyGrant | None:

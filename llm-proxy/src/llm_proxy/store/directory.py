@@ -12,11 +12,12 @@ from collections.abc import Callable
 
 from llm_proxy.config.models import GatewayConfig
 from llm_proxy.config.secrets import resolve_setting
+from llm_proxy.oidc.verifier import JwtVerifier
 from llm_proxy.store import grants
 from llm_proxy.store.cache import TtlCache
 from llm_proxy.store.credentials import hash_secret
 from llm_proxy.store.database import Database
-from llm_proxy.store.grants import AdminGrant, KeyGrant
+from llm_proxy.store.grants import AdminGrant, KeyGrant, TeamGrant
 from llm_proxy.store.signals import Invalidations
 
 
@@ -27,8 +28,12 @@ class Directory:
         self.signals = Invalidations(config.redis.url, config.redis.prefix)
         self._keys = TtlCache(self._load_key, auth.key_cache_ttl_s, auth.miss_cache_ttl_s)
         self._admin = TtlCache(self._load_admin, auth.key_cache_ttl_s, auth.miss_cache_ttl_s)
-        self.signals.on_change(self._keys.clear)
-        self.signals.on_change(self._admin.clear)
+        # Signed tokens (auth.jwt): their teams' and users' grants, and the jti deny-list.
+        self.jwt = JwtVerifier(auth.jwt) if auth.jwt is not None else None
+        self._teams = TtlCache(self._load_team, auth.key_cache_ttl_s, auth.miss_cache_ttl_s)
+        self._denied = TtlCache(self._load_denied, auth.key_cache_ttl_s, auth.miss_cache_ttl_s)
+        for cache in (self._keys, self._admin, self._teams, self._denied):
+            self.signals.on_change(cache.clear)
         self._local: list[Callable[[], None]] = []
         edge_ref = config.gateway.edge_secret_ref
         edge_secret = resolve_setting(edge_ref, "gateway.edge_secret_ref") if edge_ref else None
@@ -39,6 +44,8 @@ class Directory:
 
     async def close(self) -> None:
         await self.signals.close()
+        if self.jwt is not None:
+            await self.jwt.close()
 
     async def key_by_secret(self, plaintext: str) -> KeyGrant | None:
         return await self._keys.get("hash:" + hash_secret(plaintext))
@@ -48,6 +55,15 @@ class Directory:
 
     async def admin_token(self, plaintext: str) -> AdminGrant | None:
         return await self._admin.get(hash_secret(plaintext))
+
+    async def team_grant(self, team_ref: str | None, user_ref: str | None) -> TeamGrant | None:
+        """A signed token's team and user claims, resolved (see `grants.team_grant`)."""
+        return await self._teams.get(f"{team_ref or ''}\n{user_ref or ''}")
+
+    async def denied_tokens(self) -> frozenset[str]:
+        """The deny-list's token ids, held whole in memory (it is short: revoked tokens
+        leave it when they expire), reloaded on every change signal."""
+        return await self._denied.get("") or frozenset()
 
     def edge_trusted(self, presented: str | None) -> bool:
         """Does a request carry Kong's shared edge secret? Without one configured, never."""
@@ -75,3 +91,12 @@ class Directory:
     async def _load_admin(self, token_hash: str) -> AdminGrant | None:
         async with self.database.session() as session:
             return await grants.admin_token_by_hash(session, token_hash)
+
+    async def _load_team(self, refs: str) -> TeamGrant | None:
+        team_ref, _, user_ref = refs.partition("\n")
+        async with self.database.session() as session:
+            return await grants.team_grant(session, team_ref or None, user_ref or None)
+
+    async def _load_denied(self, _: str) -> frozenset[str]:
+        async with self.database.session() as session:
+            return await grants.denied_jtis(session)

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from llm_proxy.identity import Identity, ScopeLimits
-from llm_proxy.store.models import AdminToken, Budget, Team, User, VirtualKey, utcnow
+from llm_proxy.store.models import (
+    AdminToken,
+    Budget,
+    DeniedToken,
+    Team,
+    User,
+    VirtualKey,
+    utcnow,
+)
 
 Role = Literal["admin", "developer", "readonly"]
 ROLES: tuple[Role, ...] = ("admin", "developer", "readonly")
+M = TypeVar("M", Team, User)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +51,20 @@ class AdminGrant:
     refusal: str | None = None
     # Developer tokens: the team whose keys they manage.
     team_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamGrant:
+    """What a signed token's team and user claims resolve to: the records' ids and limits.
+
+    The token itself carries the rest (subject, models, roles); see `oidc.verifier`.
+    """
+
+    team_id: str | None
+    user_id: str | None
+    scopes: tuple[ScopeLimits, ...]
+    optimizer_approaches: tuple[tuple[str, ...], ...] = ()
+    refusal: str | None = None
 
 
 # The master key, as an admin caller: every power, no team.
@@ -84,6 +107,59 @@ async def admin_token_by_hash(session: AsyncSession, token_hash: str) -> AdminGr
         return None
     refusal = "This admin token has been revoked." if token.status != "active" else None
     return AdminGrant(token.id, token.role, token.expires_at, refusal, token.team_id)
+
+
+async def team_grant(
+    session: AsyncSession, team_ref: str | None, user_ref: str | None
+) -> TeamGrant:
+    """A token's claimed team (by id or name) and user (by id or email), with their limits.
+
+    An unknown team is refused: its budget could not be charged. An unknown user is not:
+    the token's subject is then the finest scope its spend is counted under.
+    """
+    team = await _find(session, Team, Team.name, team_ref) if team_ref else None
+    if team_ref and team is None:
+        return TeamGrant(None, None, (), refusal=f"The token's team '{team_ref}' is not known.")
+    user = await _find(session, User, User.email, user_ref) if user_ref else None
+    budget_ids = {b for b in (_budget(team), _budget(user)) if b}
+    budgets: dict[str, Budget] = {}
+    if budget_ids:
+        rows = await session.scalars(select(Budget).where(Budget.id.in_(budget_ids)))
+        budgets = {b.id: b for b in rows}
+    scopes = []
+    if team is not None:
+        scopes.append(_scope("team", team, budgets.get(team.budget_id or "")))
+    if user is not None:
+        scopes.append(_scope("user", user, budgets.get(user.budget_id or "")))
+    refusal = None
+    if team is not None and team.status != "active":
+        refusal = "The token's team is disabled."
+    elif user is not None and user.status != "active":
+        refusal = "The token's user is disabled."
+    approaches = _approaches(team)
+    return TeamGrant(
+        team.id if team else None,
+        user.id if user else None,
+        tuple(scopes),
+        (approaches,) if approaches is not None else (),
+        refusal,
+    )
+
+
+async def denied_jtis(session: AsyncSession) -> frozenset[str]:
+    """Token ids on the deny-list whose tokens may still be unexpired."""
+    query = select(DeniedToken.jti).where(
+        or_(DeniedToken.expires_at.is_(None), DeniedToken.expires_at > utcnow())
+    )
+    return frozenset(await session.scalars(query))
+
+
+async def _find(session: AsyncSession, model: type[M], alternate: Any, ref: str) -> M | None:
+    """A record by its id, else by its other unique name (a team's name, a user's email)."""
+    row = await session.get(model, ref)
+    if row is not None:
+        return row
+    return (await session.scalars(select(model).where(alternate == ref))).first()
 
 
 async def _grant(session: AsyncSession, key: VirtualKey, valid_until: datetime | None) -> KeyGrant:

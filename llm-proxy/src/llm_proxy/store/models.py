@@ -442,3 +442,23 @@ class StoredResponse(Base):
     expires_at: Mapped[datetime] = mapped_column()
     input_items: Mapped[list[Any]] = mapped_column(Json)
     response: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
+class DeniedToken(Base):
+    """A signed token refused before its own expiry: its issuer's token id (`jti`).
+
+    Kept until `expires_at` (the token's own end, when the admin gives it); after that the
+    token is refused for being expired anyway, and the row only costs memory.
+    """
+
+    __tablename__ = "denied_tokens"
+
+    jti: Mapped[str] = mapped_column(String(256), primary_key=True)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    expires_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def id(self) -> str:
+        """What the audit log names the row by (before its insert, too)."""
+        return self.jti

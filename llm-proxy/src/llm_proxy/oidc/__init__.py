@@ -1,0 +1,1 @@
+"""Signed tokens from identity providers: their keys (JWKS), verification, claim mapping."""

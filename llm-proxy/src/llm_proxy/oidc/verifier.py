@@ -1,0 +1,198 @@
+"""A bearer token from a trusted issuer, checked and read as a principal.
+
+Checked: the issuer is configured; the header's `alg` is one the issuer allows (never
+`none`, never HMAC: see config.client_auth); the signature verifies with the issuer's key
+named by `kid`; `exp` is required, `exp`/`nbf`/`iat` hold within the clock skew; `aud`
+names one of the issuer's audiences. Each failure is a `TokenRejected` saying which.
+
+A verified token is remembered (bounded, until its `exp` or until its issuer's keys
+change), so a client that sends the same token on every request pays the signature
+check once. Revocation (the jti deny-list) is checked by the caller on every request.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+import orjson
+from jwt import exceptions as jwt_errors
+
+from llm_proxy.config.client_auth import GatewayRole, JwtAuth, JwtIssuer
+from llm_proxy.oidc.claims import ClaimPath, names, text
+from llm_proxy.oidc.keys import IssuerKeys, KeysUnavailable, TokenRejected
+
+__all__ = ["JwtVerifier", "KeysUnavailable", "Principal", "TokenRejected", "looks_like_jwt"]
+
+_GATEWAY_ROLES: tuple[GatewayRole, ...] = ("admin", "developer", "readonly")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a verified token says the caller is, in the gateway's terms."""
+
+    # A stable id for the (issuer, subject) pair, used where a virtual key's id would be.
+    id: str
+    issuer: str
+    subject: str
+    team: str | None
+    user: str | None
+    roles: tuple[GatewayRole, ...]
+    # None: the token does not restrict models.
+    allowed_models: tuple[str, ...] | None
+    jti: str | None
+    expires_at: float
+
+
+def looks_like_jwt(credential: str) -> bool:
+    """A compact JWS (three base64url parts, a JSON header): never a virtual key's shape."""
+    return credential.startswith("eyJ") and credential.count(".") == 2
+
+
+class _Issuer:
+    def __init__(self, config: JwtIssuer, client: httpx.AsyncClient) -> None:
+        self.config = config
+        self.keys = IssuerKeys(config, client)
+        mapping = config.claims
+        self.subject = ClaimPath(mapping.subject)
+        self.team = ClaimPath(mapping.team_id) if mapping.team_id else None
+        self.user = ClaimPath(mapping.user_id) if mapping.user_id else None
+        self.models = ClaimPath(mapping.allowed_models) if mapping.allowed_models else None
+        self.roles = ClaimPath(mapping.roles) if mapping.roles else None
+        self.options: dict[str, Any] = {
+            "require": ["exp", "iss", "aud"],
+            "enforce_minimum_key_length": True,
+        }
+
+
+class JwtVerifier:
+    def __init__(self, config: JwtAuth) -> None:
+        self._client = httpx.AsyncClient(trust_env=False)
+        self._issuers = {i.issuer: _Issuer(i, self._client) for i in config.issuers}
+        self._max_cached = config.verified_cache_size
+        # token → (its issuer's key generation when verified, principal)
+        self._verified: dict[str, tuple[int, Principal]] = {}
+
+    async def close(self) -> None:
+        for issuer in self._issuers.values():
+            await issuer.keys.close()
+        await self._client.aclose()
+
+    async def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None:
+            generation, principal = cached
+            issuer = self._issuers[principal.issuer]
+            skew = issuer.config.clock_skew_s
+            if generation == issuer.keys.generation and time.time() < principal.expires_at + skew:
+                return principal
+            del self._verified[token]
+        principal = await self._verify(token)
+        if self._max_cached:
+            if len(self._verified) >= self._max_cached:
+                self._verified.clear()  # bounded; the next requests verify again
+            generation = self._issuers[principal.issuer].keys.generation
+            self._verified[token] = (generation, principal)
+        return principal
+
+    async def _verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt_errors.DecodeError as exc:
+            raise TokenRejected("The token is not a well-formed JWT.") from exc
+        issuer = self._issuers.get(_claimed_issuer(token) or "")
+        if issuer is None:
+            raise TokenRejected(
+                f"The token's issuer ({_claimed_issuer(token)!r}) is not one this gateway trusts."
+            )
+        config = issuer.config
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in config.algorithms:
+            raise TokenRejected(
+                f"The token's algorithm ({alg!r}) is not allowed for issuer '{config.issuer}' "
+                f"(allowed: {', '.join(config.algorithms)})."
+            )
+        kid = header.get("kid")
+        key = await issuer.keys.key(kid if isinstance(kid, str) else None, alg)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[alg],
+                audience=config.audiences,
+                issuer=config.issuer,
+                leeway=config.clock_skew_s,
+                options=issuer.options,  # type: ignore[arg-type]
+            )
+        except jwt_errors.PyJWTError as exc:
+            raise TokenRejected(_reason(exc, config)) from exc
+        return _principal(issuer, claims)
+
+
+def _claimed_issuer(token: str) -> str | None:
+    """The unverified `iss`, only to pick which issuer's keys and rules check the token
+    (the check itself then requires `iss` to equal that issuer)."""
+    try:
+        part = token.split(".")[1]
+        claims = orjson.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (IndexError, ValueError, binascii.Error, orjson.JSONDecodeError):
+        return None
+    issuer = claims.get("iss") if isinstance(claims, dict) else None
+    return issuer if isinstance(issuer, str) else None
+
+
+def _reason(exc: jwt_errors.PyJWTError, config: JwtIssuer) -> str:
+    if isinstance(exc, jwt_errors.ExpiredSignatureError):
+        return "The token has expired."
+    if isinstance(exc, jwt_errors.ImmatureSignatureError):
+        return "The token is not valid yet (its nbf or iat is in the future)."
+    if isinstance(exc, jwt_errors.InvalidAudienceError):
+        expected = ", ".join(config.audiences)
+        return f"The token's audience is not this gateway's (expected one of: {expected})."
+    if isinstance(exc, jwt_errors.InvalidIssuerError):
+        return f"The token's issuer is not '{config.issuer}'."
+    if isinstance(exc, jwt_errors.InvalidSignatureError):
+        return "The token's signature does not verify."
+    if isinstance(exc, jwt_errors.MissingRequiredClaimError):
+        return f"The token lacks the required claim '{exc.claim}'."
+    if isinstance(exc, jwt_errors.InvalidKeyError):
+        return "The token's signing key is too weak for this gateway."
+    return f"The token is not valid: {exc}."
+
+
+def _principal(issuer: _Issuer, claims: dict[str, Any]) -> Principal:
+    config = issuer.config
+    subject = text(issuer.subject.read(claims))
+    if subject is None:
+        raise TokenRejected(f"The token has no subject at '{issuer.subject.path}'.")
+    team = text(issuer.team.read(claims)) if issuer.team else None
+    if issuer.team is not None and team is None:
+        raise TokenRejected(f"The token names no team at '{issuer.team.path}'.")
+    roles: list[GatewayRole] = []
+    for name in (names(issuer.roles.read(claims)) if issuer.roles else None) or ():
+        role = config.roles.get(name) or next((r for r in _GATEWAY_ROLES if r == name), None)
+        if role is not None and role not in roles:
+            roles.append(role)
+    models = names(issuer.models.read(claims)) if issuer.models else None
+    if issuer.models is not None and models is not None and not models:
+        # An empty list would read as "every model" further on: a present claim must grant some.
+        raise TokenRejected(f"The token grants no models at '{issuer.models.path}'.")
+    digest = hashlib.sha256(f"{config.issuer}\n{subject}".encode()).hexdigest()
+    jti = claims.get("jti")
+    return Principal(
+        id=f"jwt_{digest[:24]}",
+        issuer=config.issuer,
+        subject=subject,
+        team=team,
+        user=text(issuer.user.read(claims)) if issuer.user else None,
+        roles=tuple(roles),
+        allowed_models=models,
+        jti=jti if isinstance(jti, str) else None,
+        expires_at=float(claims["exp"]),
+    )
