@@ -34,9 +34,14 @@ def redis_prefix() -> Iterator[str]:
 
 
 def gateway_config(
-    simulator: Simulator, directory: Path, database_url: str, redis_prefix: str, **extra: Any
+    simulator: Simulator,
+    directory: Path,
+    database_url: str | None = None,
+    redis_prefix: str | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
-    """Two models, `m-open` and the pricey `m-pricey`, and whatever sections a test adds."""
+    """Two models, `m-open` and the pricey `m-pricey`, and whatever sections a test adds;
+    without a database URL or Redis prefix: SQLite and in-process counters."""
     backends = [
         {"name": "dep-open", "provider": "simulator", "endpoint": simulator.v1, "model": "m-open"},
         {
@@ -47,14 +52,17 @@ def gateway_config(
             **PRICEY,
         },
     ]
-    return {
+    config: dict[str, Any] = {
         "backends": backends,
-        "database": {"url": database_url},
-        "redis": {"url": REDIS_URL, "prefix": redis_prefix},
         "spend": {"spool_dir": str(directory / "spool")},
         "routing": {"retries": {"max_attempts": 1}},
         **extra,
     }
+    if database_url is not None:
+        config["database"] = {"url": database_url}
+    if redis_prefix is not None:
+        config["redis"] = {"url": REDIS_URL, "prefix": redis_prefix}
+    return config
 
 
 def chat(model: str, content: str = "hi", **extra: Any) -> dict[str, Any]:

@@ -88,7 +88,10 @@ def start_gateway(
     master_key: str = "sk-test-master",
     port: int | None = None,
     ready_timeout_s: float = 180,
+    tls_client: dict[str, Any] | None = None,
 ) -> Gateway:
+    """With `gateway.tls` in the config, the gateway serves HTTPS: `tls_client` holds the
+    httpx options (`verify`, `cert`) its readiness is checked with."""
     port = port or free_port()
     path = directory / f"gateway-{port}.yaml"
     # Each gateway its own SQLite file unless the test names a database: no test sees
@@ -103,19 +106,22 @@ def start_gateway(
         text=True,
         env=env,
     )
-    url = f"http://127.0.0.1:{port}"
-    wait_ready(process, f"{url}/ready", ready_timeout_s)
+    scheme = "https" if config.get("gateway", {}).get("tls") else "http"
+    url = f"{scheme}://127.0.0.1:{port}"
+    wait_ready(process, f"{url}/ready", ready_timeout_s, **(tls_client or {}))
     return Gateway(process, url, master_key, path)
 
 
-def wait_ready(process: subprocess.Popen[str], url: str, timeout_s: float = 180) -> None:
+def wait_ready(
+    process: subprocess.Popen[str], url: str, timeout_s: float = 180, **client: Any
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             output = process.stdout.read() if process.stdout else ""
             raise RuntimeError(f"exited with {process.returncode}: {output}")
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
+            if httpx.get(url, timeout=1, **client).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

@@ -25,6 +25,7 @@ from llm_proxy.api.admin import sessions as admin_sessions
 from llm_proxy.api.admin import timeseries as admin_timeseries
 from llm_proxy.api.admin.request_ids import AdminRequestIds
 from llm_proxy.api.body_limit import BodyLimit
+from llm_proxy.api.client_cert import ClientCertificates
 from llm_proxy.gateway import Gateway, log
 from llm_proxy.pipeline.errors import GatewayError, invalid_input
 from llm_proxy.pipeline.tokens import count_text
@@ -49,6 +50,9 @@ def build_app(gateway: Gateway) -> FastAPI:
         app.include_router(module.router)
     app.add_middleware(BodyLimit, limit=lambda: gateway.config.gateway.max_body_bytes)
     app.add_middleware(AdminRequestIds)
+    tls = gateway.config.gateway.tls
+    if tls is not None and tls.clients:
+        app.add_middleware(ClientCertificates, clients=list(tls.clients))
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

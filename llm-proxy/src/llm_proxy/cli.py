@@ -6,14 +6,17 @@ import argparse
 import asyncio
 import os
 import secrets
+import ssl
 import sys
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 import uvloop
 
 from llm_proxy.app import build_app
 from llm_proxy.config import ConfigError, GatewayConfig, load_config
+from llm_proxy.config.models import TLS
 from llm_proxy.config.models import Database as DatabaseSettings
 from llm_proxy.config.secrets import SecretError, resolve_secret
 from llm_proxy.connections import ServerConfig
@@ -195,6 +198,7 @@ def _serve(
             access_log=False,
             ssl_certfile=tls.cert_file if tls else None,
             ssl_keyfile=tls.key_file if tls else None,
+            **_client_certificates(tls),
             timeout_graceful_shutdown=int(config.gateway.drain_timeout_s),
             # A worker answers the supervisor's pings once its imports are done: on a busy
             # machine that takes longer than uvicorn's 5 s, which would kill it as hung
@@ -210,6 +214,17 @@ def _serve(
         return
     # uvicorn's loop="uvloop" applies only when uvicorn runs the loop itself.
     uvloop.run(_serve_until_stopped(server, announce))
+
+
+def _client_certificates(tls: TLS | None) -> dict[str, Any]:
+    """mTLS: the handshake checks a client certificate against the CA (required or not)."""
+    if tls is None or tls.client_ca_file is None:
+        return {}
+    required = tls.client_auth == "required"
+    return {
+        "ssl_ca_certs": tls.client_ca_file,
+        "ssl_cert_reqs": ssl.CERT_REQUIRED if required else ssl.CERT_OPTIONAL,
+    }
 
 
 async def _serve_until_stopped(server: uvicorn.Server, announce: str | None) -> None:

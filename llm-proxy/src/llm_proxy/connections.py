@@ -8,11 +8,17 @@ each further request on it begins, and clears it once that request's headers are
 a connection still inside its headers at the deadline gets a 408 and is closed. Bodies are
 bounded by size (`api.body_limit`); idle keep-alive connections by uvicorn's
 `timeout_keep_alive` (`gateway.keep_alive_s`).
+
+Over TLS, the protocol also hands the application the client's certificate, as ASGI's TLS
+extension has it (`scope["extensions"]["tls"]["client_cert_chain"]`, PEM): uvicorn itself
+does not, and mTLS identities (`api.client_cert`) need it. The handshake has verified it
+against `gateway.tls.client_ca_file` before the connection is made.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from typing import Any
 
 import uvicorn
@@ -47,13 +53,17 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         super().__init__(config, server_state, app_state, _loop)
         self.header_timeout_s: float = getattr(config, "header_timeout_s", 10.0)
         self._header_deadline: asyncio.TimerHandle | None = None
+        self._tls: dict[str, Any] | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._tls = _tls_extension(transport.get_extra_info("ssl_object"))
         self._arm()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        if self._tls is not None:
+            self.scope["extensions"] = {"tls": self._tls}  # type: ignore[dict-item]
         if self._header_deadline is None:
             self._arm()
 
@@ -78,3 +88,16 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.write(_TIMED_OUT)
             self.transport.close()
+
+
+def _tls_extension(ssl_object: ssl.SSLObject | None) -> dict[str, Any] | None:
+    if ssl_object is None:
+        return None
+    der = ssl_object.getpeercert(binary_form=True)
+    cipher = ssl_object.cipher()
+    return {
+        "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)] if der else [],
+        "client_cert_error": None,
+        "tls_version": ssl_object.version(),
+        "cipher_suite": cipher[0] if cipher else None,
+    }

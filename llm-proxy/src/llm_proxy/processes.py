@@ -178,5 +178,9 @@ def _when_ready(server: uvicorn.Config, port: int, on_ready: Callable[[int], Non
             with urllib.request.urlopen(url, timeout=1, context=context):
                 on_ready(port)
                 return
+        except ssl.SSLError:
+            # mTLS required: the worker refuses a client without a certificate, so it is up.
+            on_ready(port)
+            return
         except OSError:
             time.sleep(0.1)

@@ -36,6 +36,8 @@ _KEPT_HEADERS = (
     "x-gateway-edge-secret",
     "x-consumer-username",
     "x-credential-identifier",
+    # identify: the mTLS client the certificate matched (api.client_cert).
+    ":client-certificate",
     # the optimizer: how long its approaches may take.
     "x-gateway-deadline-ms",
     "cache-control",

@@ -1,4 +1,7 @@
-"""`auth.jwt`: which token issuers the gateway trusts, and how their claims map to callers.
+"""Who clients may prove they are besides virtual keys: signed tokens and certificates.
+
+`auth.jwt`: which token issuers the gateway trusts, and how their claims map to callers.
+`gateway.tls.clients`: which client certificates (mTLS) stand for which callers.
 
 Only asymmetric signatures are accepted (RSA, RSA-PSS, ECDSA, EdDSA): a JWKS holds public
 keys, so an HMAC algorithm would make a published key the shared secret (the HS/RS
@@ -78,4 +81,30 @@ class JwtAuth(Strict):
         names = [i.issuer for i in self.issuers]
         if len(set(names)) != len(names):
             raise ValueError("each issuer may be listed once")
+        return self
+
+
+class ClientCertificate(Strict):
+    """A client certificate (verified against `client_ca_file`) and the caller it stands for.
+
+    Matched by the certificate's subject (RFC 4514, most specific first: `CN=billing,O=Corp`)
+    or by one of its subject alternative names (a DNS name, URI or email, exactly).
+    """
+
+    # The caller's id in the spend log and per-key limits is `cert_<name>`.
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.\-]{1,32}$")]
+    subject: Annotated[str, Field(min_length=1)] | None = None
+    san: Annotated[str, Field(min_length=1)] | None = None
+    # A gateway team (by id or name) and user (by id or email) whose limits apply.
+    team_id: str | None = None
+    user_id: str | None = None
+    allowed_models: list[str] = []
+    # True: the certificate alone does not identify; the request needs a key (or token)
+    # too, and when `team_id` is set that key must be of that team.
+    key_required: bool = False
+
+    @model_validator(mode="after")
+    def _one_match(self) -> ClientCertificate:
+        if (self.subject is None) == (self.san is None):
+            raise ValueError("give exactly one of 'subject' and 'san'")
         return self

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from llm_proxy.config.base import Strict
-from llm_proxy.config.client_auth import JwtAuth
+from llm_proxy.config.client_auth import ClientCertificate, JwtAuth
 from llm_proxy.config.guardrails import Guardrails
 from llm_proxy.config.optimizer import Optimizer
 from llm_proxy.config.policies import Policies
@@ -49,6 +49,20 @@ class Listen(_Strict):
 class TLS(_Strict):
     cert_file: str
     key_file: str
+    # Client certificates (mTLS), checked against this CA bundle in the TLS handshake.
+    client_ca_file: str | None = None
+    # optional: a client may present one; required: the handshake fails without one.
+    client_auth: Literal["optional", "required"] = "optional"
+    clients: list[ClientCertificate] = []
+
+    @model_validator(mode="after")
+    def _clients_need_a_ca(self) -> TLS:
+        if self.clients and self.client_ca_file is None:
+            raise ValueError("'clients' needs 'client_ca_file' (the CA that signs them)")
+        names = [c.name for c in self.clients]
+        if len(set(names)) != len(names):
+            raise ValueError("each client certificate name may be listed once")
+        return self
 
 
 class GatewaySection(_Strict):

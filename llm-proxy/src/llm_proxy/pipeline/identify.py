@@ -10,6 +10,12 @@ With `auth.jwt`, a bearer credential shaped like a JWT is a signed token from a 
 issuer instead (oidc.verifier): its claims name a team (whose limits and budget apply,
 as for that team's keys), maybe a user, the models it may use; its subject stands where a
 key's id would, for per-key limits, the cache scope and the spend log.
+
+With mTLS (`gateway.tls.clients`), the certificate the handshake verified may name a
+client (`:client-certificate`, set by api.client_cert, never by a client): one whose entry
+does not require a key is that caller when the request carries no credential
+(`cert_<name>`, its team's limits and budget); one that requires a key binds the key (or
+token) to its team.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from llm_proxy.config.client_auth import ClientCertificate
 from llm_proxy.identity import Identity
 from llm_proxy.kong.consumers import credential_id
 from llm_proxy.oidc.verifier import KeysUnavailable, Principal, TokenRejected, looks_like_jwt
@@ -32,8 +39,10 @@ from llm_proxy.store.grants import AdminGrant, KeyGrant, Role, TeamGrant
 EDGE_SECRET_HEADER = "x-gateway-edge-secret"
 CONSUMER_HEADER = "x-consumer-username"
 CREDENTIAL_HEADER = "x-credential-identifier"
+# Not a header a client can send (the name has a colon): see api.client_cert.
+CERTIFICATE_HEADER = ":client-certificate"
 # Request headers identify reads; the API layer must keep them on the context.
-HEADERS = (EDGE_SECRET_HEADER, CONSUMER_HEADER, CREDENTIAL_HEADER)
+HEADERS = (EDGE_SECRET_HEADER, CONSUMER_HEADER, CREDENTIAL_HEADER, CERTIFICATE_HEADER)
 
 MASTER = Identity(is_master=True)
 T = TypeVar("T")
@@ -54,6 +63,27 @@ def is_master(presented: str, master_key: str) -> bool:
 
 
 async def identify(headers: dict[str, str], master_key: str, directory: Directory) -> Identity:
+    client = directory.certificate(headers.get(CERTIFICATE_HEADER))
+    if client is None:
+        return await _by_credential(headers, master_key, directory)
+    if not client.key_required and credential(headers) is None:
+        return await _certified(client, directory)
+    identity = await _by_credential(headers, master_key, directory)
+    if client.key_required and client.team_id is not None and not identity.is_master:
+        grant = await _lookup(directory.team_grant(client.team_id, None))
+        if grant is None or grant.team_id is None or grant.team_id != identity.team_id:
+            raise GatewayError(
+                401,
+                f"This client certificate ({client.name}) is only good with a key of team "
+                f"'{client.team_id}'.",
+                code="invalid_api_key",
+            )
+    return identity
+
+
+async def _by_credential(
+    headers: dict[str, str], master_key: str, directory: Directory
+) -> Identity:
     if directory.edge_trusted(headers.get(EDGE_SECRET_HEADER)):
         key_id = headers.get(CONSUMER_HEADER)
         if key_id:
@@ -123,6 +153,22 @@ async def _signed(token: str, directory: Directory) -> tuple[Principal, TeamGran
     if grant.refusal is not None:
         raise GatewayError(401, grant.refusal, code="invalid_token")
     return principal, grant
+
+
+async def _certified(client: ClientCertificate, directory: Directory) -> Identity:
+    grant = await _lookup(directory.team_grant(client.team_id, client.user_id))
+    assert grant is not None  # a lookup always resolves to a grant, perhaps a refusal
+    if grant.refusal is not None:
+        raise GatewayError(401, grant.refusal, code="invalid_api_key")
+    return Identity(
+        key_id=f"cert_{client.name}",
+        key_prefix="mtls",
+        team_id=grant.team_id,
+        user_id=grant.user_id,
+        allowed_models=tuple(client.allowed_models),
+        scopes=grant.scopes,
+        optimizer_approaches=grant.optimizer_approaches,
+    )
 
 
 def _token_identity(principal: Principal, grant: TeamGrant) -> Identity:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 
+from llm_proxy.config.client_auth import ClientCertificate
 from llm_proxy.config.models import GatewayConfig
 from llm_proxy.config.secrets import resolve_setting
 from llm_proxy.oidc.verifier import JwtVerifier
@@ -35,6 +36,8 @@ class Directory:
         for cache in (self._keys, self._admin, self._teams, self._denied):
             self.signals.on_change(cache.clear)
         self._local: list[Callable[[], None]] = []
+        tls = config.gateway.tls
+        self._certificates = {c.name: c for c in tls.clients} if tls is not None else {}
         edge_ref = config.gateway.edge_secret_ref
         edge_secret = resolve_setting(edge_ref, "gateway.edge_secret_ref") if edge_ref else None
         self._edge_secret = edge_secret.encode() if edge_secret else None
@@ -64,6 +67,10 @@ class Directory:
         """The deny-list's token ids, held whole in memory (it is short: revoked tokens
         leave it when they expire), reloaded on every change signal."""
         return await self._denied.get("") or frozenset()
+
+    def certificate(self, name: str | None) -> ClientCertificate | None:
+        """The mTLS client a request's certificate matched (by `api.client_cert`)."""
+        return self._certificates.get(name) if name else None
 
     def edge_trusted(self, presented: str | None) -> bool:
         """Does a request carry Kong's shared edge secret? Without one configured, never."""

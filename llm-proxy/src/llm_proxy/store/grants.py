@@ -119,7 +119,7 @@ async def team_grant(
     """
     team = await _find(session, Team, Team.name, team_ref) if team_ref else None
     if team_ref and team is None:
-        return TeamGrant(None, None, (), refusal=f"The token's team '{team_ref}' is not known.")
+        return TeamGrant(None, None, (), refusal=f"The team '{team_ref}' is not known.")
     user = await _find(session, User, User.email, user_ref) if user_ref else None
     budget_ids = {b for b in (_budget(team), _budget(user)) if b}
     budgets: dict[str, Budget] = {}
@@ -133,9 +133,9 @@ async def team_grant(
         scopes.append(_scope("user", user, budgets.get(user.budget_id or "")))
     refusal = None
     if team is not None and team.status != "active":
-        refusal = "The token's team is disabled."
+        refusal = f"The team '{team_ref}' is disabled."
     elif user is not None and user.status != "active":
-        refusal = "The token's user is disabled."
+        refusal = f"The user '{user_ref}' is disabled."
     approaches = _approaches(team)
     return TeamGrant(
         team.id if team else None,
