@@ -141,7 +141,8 @@ def test_each_bad_token_is_refused_with_its_reason(
             "algorithm ('none') is not allowed",
         ),
         "HS/RS confusion": (_hmac_with_public_key(idp, good), "algorithm ('HS256') is not"),
-        "garbled": ("eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln", "issuer (None) is not one"),
+        "garbled": ("eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln", "not a well-formed JWT"),
+        "no issuer": (_without_iss(idp, good), "issuer (None) is not one"),
     }
     for name, (token, reason) in cases.items():
         status, error = refusal(gw, token)
@@ -154,6 +155,12 @@ def test_each_bad_token_is_refused_with_its_reason(
 def _without_exp(idp: IdentityProvider, claims: dict[str, Any]) -> str:
     key = idp.keys[0]
     body = {"iss": idp.issuer, "aud": AUDIENCE, "sub": "u", **claims}
+    return jwt.encode(body, key.private, algorithm="RS256", headers={"kid": key.kid})
+
+
+def _without_iss(idp: IdentityProvider, claims: dict[str, Any]) -> str:
+    key = idp.keys[0]
+    body = {"aud": AUDIENCE, "sub": "u", "exp": int(time.time()) + 60, **claims}
     return jwt.encode(body, key.private, algorithm="RS256", headers={"kid": key.kid})
 
 

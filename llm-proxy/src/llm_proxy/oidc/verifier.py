@@ -102,15 +102,11 @@ class JwtVerifier:
         return principal
 
     async def _verify(self, token: str) -> Principal:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt_errors.DecodeError as exc:
-            raise TokenRejected("The token is not a well-formed JWT.") from exc
-        issuer = self._issuers.get(_claimed_issuer(token) or "")
+        header, unverified = _unverified(token)
+        claimed = unverified.get("iss")
+        issuer = self._issuers.get(claimed) if isinstance(claimed, str) else None
         if issuer is None:
-            raise TokenRejected(
-                f"The token's issuer ({_claimed_issuer(token)!r}) is not one this gateway trusts."
-            )
+            raise TokenRejected(f"The token's issuer ({claimed!r}) is not one this gateway trusts.")
         config = issuer.config
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in config.algorithms:
@@ -135,16 +131,25 @@ class JwtVerifier:
         return _principal(issuer, claims)
 
 
-def _claimed_issuer(token: str) -> str | None:
-    """The unverified `iss`, only to pick which issuer's keys and rules check the token
-    (the check itself then requires `iss` to equal that issuer)."""
+def _unverified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The header and claims as sent, only to pick the issuer, key and algorithm that check
+    the token: PyJWT then verifies it whole, requiring that same `alg` and `iss`. (Parsed
+    here once, as PyJWT's own unverified reads would parse and validate the token again.)"""
     try:
-        part = token.split(".")[1]
-        claims = orjson.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    except (IndexError, ValueError, binascii.Error, orjson.JSONDecodeError):
-        return None
-    issuer = claims.get("iss") if isinstance(claims, dict) else None
-    return issuer if isinstance(issuer, str) else None
+        header, claims = (_segment(part) for part in token.split(".")[:2])
+    except ValueError:
+        raise TokenRejected("The token is not a well-formed JWT.") from None
+    return header, claims
+
+
+def _segment(part: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (binascii.Error, orjson.JSONDecodeError) as exc:
+        raise ValueError("not base64url JSON") from exc
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value
 
 
 def _reason(exc: jwt_errors.PyJWTError, config: JwtIssuer) -> str:
