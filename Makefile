@@ -7,7 +7,7 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test lint bench env services
+.PHONY: run test lint bench env services dashboard
 
 $(UV): tools/bootstrap-requirements.txt
 	$(PYTHON) -m venv .tools
@@ -21,8 +21,15 @@ $(UV): tools/bootstrap-requirements.txt
 env: .venv/.synced
 
 # GATEWAY_WORKERS=N (from the environment or `make run GATEWAY_WORKERS=N`): N worker processes.
+# The dashboard is built on first use (Node >= 20; cached) and served at /ui/; without
+# Node the gateway runs without it, and says so.
 run: env
-	.venv/bin/llm-proxy run
+	@if tools/build-dashboard.sh; then ui="$(CURDIR)/dashboard/out"; \
+	else echo "serving the gateway without the dashboard (/ui/)"; ui=""; fi; \
+	GATEWAY_UI_DIR="$$ui" exec .venv/bin/llm-proxy run
+
+dashboard: env
+	tools/build-dashboard.sh
 
 # The tests use PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379: the machine's
 # Debian ones are started first when they are down (`make services` alone does just that).

@@ -6,6 +6,7 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -21,11 +22,14 @@ from llm_proxy.api.admin import denied_tokens as admin_denied_tokens
 from llm_proxy.api.admin import limits as admin_limits
 from llm_proxy.api.admin import logs as admin_logs
 from llm_proxy.api.admin import prompts as admin_prompts
+from llm_proxy.api.admin import login as admin_login
+from llm_proxy.api.admin import providers as admin_providers
 from llm_proxy.api.admin import sessions as admin_sessions
 from llm_proxy.api.admin import timeseries as admin_timeseries
 from llm_proxy.api.admin.request_ids import AdminRequestIds
 from llm_proxy.api.body_limit import BodyLimit
 from llm_proxy.api.client_cert import ClientCertificates
+from llm_proxy.api.dashboard import mount_dashboard
 from llm_proxy.gateway import Gateway, log
 from llm_proxy.pipeline.errors import GatewayError, invalid_input
 from llm_proxy.pipeline.tokens import count_text
@@ -48,6 +52,10 @@ def build_app(gateway: Gateway) -> FastAPI:
         app.include_router(module.router)
     for module in (audit, backends, routing, admin_denied_tokens):
         app.include_router(module.router)
+    for module in (admin_login, admin_providers):
+        app.include_router(module.router)
+    if gateway.config.gateway.ui_dir:
+        mount_dashboard(app, Path(gateway.config.gateway.ui_dir))
     app.add_middleware(BodyLimit, limit=lambda: gateway.config.gateway.max_body_bytes)
     app.add_middleware(AdminRequestIds)
     tls = gateway.config.gateway.tls

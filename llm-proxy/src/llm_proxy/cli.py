@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import secrets
 import ssl
@@ -62,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     kong_command.add_subcommands(commands)
     limits_command.add_subcommands(commands)
     backup_command.add_subcommands(commands)
+    commands.add_parser("openapi", help="print the OpenAPI document (the dashboard's API types)")
     database = commands.add_parser("db", help="`db upgrade`: apply pending database migrations")
     database.add_argument("action", choices=["upgrade"])
     database.add_argument("--config", type=Path, help="gateway.yaml (default: embedded SQLite)")
@@ -76,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
         url = _load_or_exit(args.config).database.url if args.config else DatabaseSettings().url
         upgrade_blocking(url)
         print("database schema is up to date")
+    elif args.command == "openapi":
+        print(json.dumps(_openapi_document(), indent=1, sort_keys=True))
     elif args.command == "check-config":
         _load_or_exit(args.config)
         print(f"{args.config}: ok")
@@ -88,6 +92,13 @@ def main(argv: list[str] | None = None) -> None:
         )  # fmt: skip
     else:
         _run_embedded(args.host, args.port, args.workers)
+
+
+def _openapi_document() -> dict[str, object]:
+    """The document a running gateway serves at /openapi.json; no route depends on config."""
+    config = embedded_config("127.0.0.1", 0, simulated_backends("http://127.0.0.1:9/v1"))
+    document: dict[str, object] = build_app(Gateway(config, "unused", None)).openapi()
+    return document
 
 
 def _load_or_exit(path: Path) -> GatewayConfig:
@@ -128,7 +139,7 @@ def _run_embedded(host: str | None, port: int | None, workers: int) -> None:
         backends = simulated_backends(base_url)
         print(f"no OPENAI_API_KEY or ANTHROPIC_API_KEY set: fronting the simulator at {base_url}")
     try:
-        config = embedded_config(host, port, backends)
+        config = embedded_config(host, port, backends, os.environ.get("GATEWAY_UI_DIR") or None)
         _serve(config, master_key, None, host, port, announce=shown, workers=workers)
     finally:
         if simulator is not None:
@@ -207,13 +218,14 @@ def _serve(
             timeout_worker_healthcheck=120,
         )
     )
+    ui = config.gateway.ui_dir is not None
     if workers > 1:
         shown = announce
-        on_ready = (lambda bound: _announce(server.config, bound, shown)) if shown else None
+        on_ready = (lambda bound: _announce(server.config, bound, shown, ui)) if shown else None
         serve_workers(server.config, config, config_path, master_key, on_ready)
         return
     # uvicorn's loop="uvloop" applies only when uvicorn runs the loop itself.
-    uvloop.run(_serve_until_stopped(server, announce))
+    uvloop.run(_serve_until_stopped(server, announce, ui))
 
 
 def _client_certificates(tls: TLS | None) -> dict[str, Any]:
@@ -227,7 +239,7 @@ def _client_certificates(tls: TLS | None) -> dict[str, Any]:
     }
 
 
-async def _serve_until_stopped(server: uvicorn.Server, announce: str | None) -> None:
+async def _serve_until_stopped(server: uvicorn.Server, announce: str | None, ui: bool) -> None:
     serving = asyncio.ensure_future(server.serve())
     # uvicorn offers no start-up event; poll its flag until it listens or gives up.
     while not server.started and not serving.done():  # noqa: ASYNC110
@@ -235,14 +247,16 @@ async def _serve_until_stopped(server: uvicorn.Server, announce: str | None) -> 
     if server.started:
         tune_gc()
     if announce is not None and server.started:
-        _announce(server.config, server.config.port, announce)
+        _announce(server.config, server.config.port, announce, ui)
     await serving
 
 
-def _announce(config: uvicorn.Config, port: int, shown_key: str) -> None:
+def _announce(config: uvicorn.Config, port: int, shown_key: str, ui: bool) -> None:
     scheme = "https" if config.ssl_certfile else "http"
     base = f"{scheme}://{config.host}:{port}"
     print(f"\nllm gateway ready at {base}/v1  (OpenAI and Anthropic SDKs: set base URL to it)")
+    if ui:
+        print(f"dashboard at {base}/ui/  (log in with the master key)")
     print(
         f'try:\n  curl {base}/v1/chat/completions -H "Authorization: Bearer {shown_key}" '
         "-H 'Content-Type: application/json' "

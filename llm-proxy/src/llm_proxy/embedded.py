@@ -57,10 +57,11 @@ def simulated_backends(base_url: str) -> list[dict[str, Any]]:
     ]
 
 
-def embedded_config(host: str, port: int, backends: list[dict[str, Any]]) -> GatewayConfig:
-    return GatewayConfig.model_validate(
-        {"gateway": {"listen": {"host": host, "port": port}}, "backends": backends}
-    )
+def embedded_config(
+    host: str, port: int, backends: list[dict[str, Any]], ui_dir: str | None = None
+) -> GatewayConfig:
+    gateway = {"listen": {"host": host, "port": port}, "ui_dir": ui_dir}
+    return GatewayConfig.model_validate({"gateway": gateway, "backends": backends})
 
 
 def free_port() -> int:

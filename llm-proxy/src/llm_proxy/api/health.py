@@ -32,11 +32,12 @@ async def ready(request: Request) -> Response:
 @router.get("/v1/providers/health", summary="Circuit state, error rates and latency per deployment")
 async def providers_health(_: Readonly, gateway: GatewayDep) -> Response:
     """The master key or an admin token of any role (operators' view, not tenants')."""
-    deployments = [_describe(d) for d in gateway.registry.deployments.values()]
+    deployments = [describe_deployment(d) for d in gateway.registry.deployments.values()]
     return JSONResponse({"object": "list", "data": deployments})
 
 
-def _describe(deployment: Deployment) -> dict[str, Any]:
+def describe_deployment(deployment: Deployment) -> dict[str, Any]:
+    """What `/v1/providers/health` and `/admin/providers` say of one deployment."""
     health = deployment.health
     now = time.monotonic()
     requests, tokens = deployment.usage.current(now)

@@ -79,6 +79,8 @@ class GatewaySection(_Strict):
     # Kong's shared secret (env:/file:). A request carrying it in `x-gateway-edge-secret`
     # is trusted to name its caller in `X-Consumer-Username` (the key id); unset: never.
     edge_secret_ref: str | None = None
+    # The dashboard's static build (`dashboard/out`), served at /ui/; unset: no /ui/.
+    ui_dir: str | None = None
 
     @field_validator("edge_secret_ref")
     @classmethod
@@ -330,6 +332,8 @@ class Auth(_Strict):
     rotation_grace_s: Annotated[float, Field(ge=0)] = 86400.0
     # Signed tokens (JWT / OIDC access tokens) from trusted issuers, besides virtual keys.
     jwt: JwtAuth | None = None
+    # A dashboard login lasts this long, then the browser must log in again.
+    session_ttl_s: Annotated[float, Field(gt=0)] = 8 * 3600.0
 
 
 class Spend(_Strict):

@@ -1,5 +1,5 @@
-"""The tables: organizations, teams, users, budgets, virtual keys, admin tokens, the request log,
-stored Responses API answers.
+"""The tables: organizations, teams, users, budgets, virtual keys, admin tokens, dashboard
+sessions, the request log, stored Responses API answers.
 
 Ids are short prefixed strings (`team_…`, `key_…`), so a log line or a URL says what it names.
 Every timestamp is UTC. Limits left as NULL mean "no limit on that dimension".
@@ -194,6 +194,27 @@ class AdminToken(Entity):
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class DashboardSession(Entity):
+    """A browser's login to the dashboard: a cookie secret (stored as its hash) and a CSRF token.
+
+    `role` is admin | developer | readonly, or `key` for a virtual key that may read only
+    its own and its team's usage. `subject` names what logged in (`master:<digest>`, an
+    admin token's id or a key's id) so every use can re-check that it is still valid.
+    """
+
+    __tablename__ = "dashboard_sessions"
+
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(80))
+    key_id: Mapped[str | None] = mapped_column(String(40))
+    team_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None] = mapped_column()
 
 
 class RequestLog(Base):

@@ -67,12 +67,51 @@ class ClearRequest(BaseModel):
         return None if self.older_than is None else float(self.older_than)
 
 
-@router.get("/admin/cache/stats", summary="Entries, bytes, hit rates (exact, semantic), saved cost")
+class SemanticStats(BaseModel):
+    enabled: bool
+    embedder: str | None
+    indexed_here: int
+    guard_refusals: int
+
+
+class CacheStats(BaseModel):
+    """What `ResponseCache.stats` reports (documented here for the dashboard's types)."""
+
+    enabled: bool
+    backend: Literal["redis", "memory"]
+    entries: int
+    bytes: int
+    lookups: int
+    hits_exact: int
+    hits_semantic: int
+    misses: int
+    bypassed: int
+    stored: int
+    hit_rate: float
+    hit_rate_exact: float
+    hit_rate_semantic: float
+    saved_usd: float
+    semantic: SemanticStats
+
+
+class Cleared(BaseModel):
+    entries_deleted: int
+
+
+@router.get(
+    "/admin/cache/stats",
+    response_model=CacheStats,
+    summary="Entries, bytes, hit rates (exact, semantic), saved cost",
+)
 async def cache_stats(_: Readonly, gateway: GatewayDep) -> JSONResponse:
     return JSONResponse(await gateway.cache.stats())
 
 
-@router.delete("/admin/cache", summary="Clear the cache: everything, a team's, or older entries")
+@router.delete(
+    "/admin/cache",
+    response_model=Cleared,
+    summary="Clear the cache: everything, a team's, or older entries",
+)
 async def clear_admin(
     request: Request, _: Admin, session: Session, gateway: GatewayDep
 ) -> JSONResponse:

@@ -1,7 +1,8 @@
 """Which request-log rows a query covers: the filters `/admin/logs` and the usage series share.
 
 Every filter is a query parameter; a bad value (an unknown status class, a naive time,
-a time range that ends before it starts) is a 400 before any row is read.
+a time range that ends before it starts) is a 400 before any row is read. A virtual key's
+dashboard session sees only its own key's and its team's rows, whatever it asks for.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query
+from llm_proxy.api.admin.access import Caller
+from llm_proxy.pipeline.errors import bad_request
+from llm_proxy.store.models import RequestLog
 from pydantic import AwareDatetime
 from sqlalchemy import ColumnElement, and_, or_
 
@@ -132,6 +136,16 @@ def _route(value: str) -> ColumnElement[bool]:
     if value == "auto":
         return routed
     return and_(~routed, RequestLog.fallback_used.is_(False))
+
+
+def visible_to(caller: Caller) -> list[ColumnElement[bool]]:
+    """The rows a caller may read: all for an admin role; a key's session its key and team."""
+    if caller.role is not None:
+        return []
+    own = [RequestLog.key_id == caller.key_id]
+    if caller.team_id is not None:
+        own.append(RequestLog.team_id == caller.team_id)
+    return [or_(*own)]
 
 
 Filter = Annotated[LogFilter, Depends(_log_filter)]

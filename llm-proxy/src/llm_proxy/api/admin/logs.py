@@ -2,7 +2,8 @@
 
 Rows are sorted by start time (newest first unless `order=asc`), ties broken by row id,
 and paged by a cursor holding the last row's (start, id): a page stays right while new
-requests are logged. Readable by any admin role.
+requests are logged. Readable by any admin role, and by a virtual key's dashboard session
+for its own key's and team's requests.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 from sqlalchemy import ColumnElement, and_, or_, select
 
-from llm_proxy.api.admin.access import Readonly, Session
+from llm_proxy.api.admin.access import Caller, Session, Viewer
 from llm_proxy.api.admin.crud import After, Limit, ListOf, Output
-from llm_proxy.api.admin.log_filter import Filter
+from llm_proxy.api.admin.log_filter import Filter, visible_to
 from llm_proxy.api.admin.schemas import INT64_MAX
 from llm_proxy.pipeline.errors import GatewayError, bad_request
 from llm_proxy.store.models import RequestLog
@@ -83,7 +84,7 @@ class LogDetail(LogEntry):
 
 @router.get("", summary="Request log: filter by time, team, key, model, status, cache, route")
 async def list_logs(
-    _: Readonly,
+    caller: Viewer,
     session: Session,
     where: Filter,
     order: Order = "desc",
@@ -92,7 +93,8 @@ async def list_logs(
 ) -> ListOf[LogEntry]:
     started, row_id = RequestLog.started_at, RequestLog.id
     ordering = (started.desc(), row_id.desc()) if order == "desc" else (started, row_id)
-    query = select(RequestLog).where(*where.where()).order_by(*ordering).limit(limit + 1)
+    conditions = [*where.where(), *visible_to(caller)]
+    query = select(RequestLog).where(*conditions).order_by(*ordering).limit(limit + 1)
     if after is not None:
         query = query.where(_beyond(_decode(after), order))
     rows = list((await session.scalars(query)).all())
@@ -103,11 +105,19 @@ async def list_logs(
 
 
 @router.get("/{request_id}", summary="One request: its record, stage timings and trace id")
-async def get_log(request_id: str, _: Readonly, session: Session) -> LogDetail:
+async def get_log(request_id: str, caller: Viewer, session: Session) -> LogDetail:
     row = await find_request(session, request_id)
-    if row is None:
+    if row is None or not _visible(row, caller):
         raise GatewayError(404, f"No logged request with id '{request_id}'.", code="not_found")
     return LogDetail.model_validate(row)
+
+
+def _visible(row: RequestLog, caller: Caller) -> bool:
+    if caller.role is not None:
+        return True
+    return row.key_id == caller.key_id or (
+        caller.team_id is not None and row.team_id == caller.team_id
+    )
 
 
 def _encode(row: RequestLog) -> str:

@@ -13,7 +13,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from llm_proxy.api.admin.access import GatewayDep, Session, Viewer
+from llm_proxy.api.admin.log_filter import Filter, visible_to
+from llm_proxy.pipeline.errors import bad_request
+from llm_proxy.store.models import RequestLog
+from pydantic import BaseModel, Field
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -28,16 +32,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute
 
-from llm_proxy.api.admin.access import GatewayDep, Readonly, Session
-from llm_proxy.api.admin.log_filter import Filter
-from llm_proxy.pipeline.errors import bad_request
-from llm_proxy.store.models import RequestLog
-
 router = APIRouter(prefix="/admin/usage", tags=["Admin: usage"])
 
 _INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "6h": 21600, "1d": 86400}
 _GROUPS: dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]] = {
     "team": RequestLog.team_id,
+    "key": RequestLog.key_id,
     "model": func.coalesce(RequestLog.model_routed, RequestLog.model_requested),
     "provider": RequestLog.provider,
 }
@@ -46,7 +46,7 @@ _MAX_BUCKETS = 2000
 _DEFAULT_SPAN = timedelta(hours=24)
 
 Interval = Annotated[Literal["1m", "5m", "15m", "1h", "6h", "1d"], Query()]
-GroupBy = Annotated[Literal["none", "team", "model", "provider"], Query()]
+GroupBy = Annotated[Literal["none", "team", "key", "model", "provider"], Query()]
 
 
 class Latency(BaseModel):
@@ -66,6 +66,11 @@ class Point(BaseModel):
     errors: int
     error_rate: float
     latency_ms: Latency
+    cache_hits: int
+    cache_saved_usd: float = Field(description="what the cache hits' answers cost when made")
+    routing_saved_usd: float = Field(
+        description="model auto: the strong model's cost of the routed requests, less theirs"
+    )
 
 
 class Series(BaseModel):
@@ -79,7 +84,7 @@ class Series(BaseModel):
 
 @router.get("/timeseries", summary="Requests, tokens, cost, p50/p95/p99 latency, error rate")
 async def usage_timeseries(
-    _: Readonly,
+    caller: Viewer,
     session: Session,
     gateway: GatewayDep,
     where: Filter,
@@ -96,6 +101,7 @@ async def usage_timeseries(
             param="interval",
         )
     conditions = [RequestLog.started_at >= since, RequestLog.started_at < until]
+    conditions += visible_to(caller)
     bucket = _bucket(gateway.database.dialect, step)
     query = _series_query(bucket, group_by, [*conditions, *where.conditions])
     rows = (await session.execute(query)).all()
@@ -126,6 +132,10 @@ def _series_query(
             RequestLog.prompt_tokens,
             RequestLog.completion_tokens,
             RequestLog.cost_usd,
+            RequestLog.cache_hit,
+            RequestLog.cost_saved_usd,
+            # NULL unless auto-routed, which SUM skips.
+            (RequestLog.cost_strong_usd - RequestLog.cost_usd).label("routing_saved"),
         )
         .where(*conditions)
         .subquery()
@@ -149,6 +159,9 @@ def _series_query(
             func.sum(ranked.c.completion_tokens).label("completion_tokens"),
             func.sum(ranked.c.cost_usd).label("cost_usd"),
             func.sum(case((ranked.c.status >= 400, 1), else_=0)).label("errors"),
+            func.sum(case((ranked.c.cache_hit, 1), else_=0)).label("cache_hits"),
+            func.sum(ranked.c.cost_saved_usd).label("cache_saved_usd"),
+            func.sum(ranked.c.routing_saved).label("routing_saved_usd"),
             *percentiles,
         )
         .group_by(ranked.c.bucket, ranked.c.grp)
@@ -170,4 +183,7 @@ def _point(row: Row[Any]) -> Point:
         errors=int(row.errors),
         error_rate=int(row.errors) / requests,
         latency_ms=Latency(**{name: float(getattr(row, name)) for name, _ in _PERCENTILES}),
+        cache_hits=int(row.cache_hits or 0),
+        cache_saved_usd=float(row.cache_saved_usd or 0.0),
+        routing_saved_usd=float(row.routing_saved_usd or 0.0),
     )

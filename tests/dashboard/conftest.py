@@ -1,0 +1,76 @@
+"""A gateway in front of the simulator, its state in a private Postgres database.
+
+The session tests speak HTTP to it; the browser tests also build the dashboard
+(`tools/build-dashboard.sh`, cached) and serve it from the same gateway at /ui/.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.llm_proxy.conftest import SIM_CONFIG
+from tests.support.databases import scratch_database
+from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
+
+MASTER = "sk-test-master-dashboard-0123456789"
+REPO = Path(__file__).resolve().parents[2]
+DASHBOARD = REPO / "dashboard"
+
+
+@pytest.fixture(scope="session")
+def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
+    sim = start_simulator(SIM_CONFIG, tmp_path_factory.mktemp("sim"))
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with scratch_database("dashboard") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def dashboard_build() -> Path:
+    """The static export, built (or taken from the cache) the way `make run` does."""
+    result = subprocess.run(
+        [str(REPO / "tools" / "build-dashboard.sh")], capture_output=True, text=True, timeout=1200
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return DASHBOARD / "out"
+
+
+def gateway_config(
+    simulator: Simulator, directory: Path, database_url: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "database": {"url": database_url},
+        "spend": {"spool_dir": str(directory / "spool"), "flush_interval_ms": 20},
+        "backends": [
+            {
+                "name": "mini",
+                "provider": "simulator",
+                "endpoint": simulator.v1,
+                "model": "gpt-4o-mini",
+            },
+            {"name": "big", "provider": "simulator", "endpoint": simulator.v1, "model": "gpt-4o"},
+        ],
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def gateway(
+    simulator: Simulator, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    directory = tmp_path_factory.mktemp("gateway")
+    config = gateway_config(simulator, directory, postgres_url)
+    # Generous: this machine's cores are shared, and start-up imports LiteLLM.
+    started = start_gateway(config, directory, MASTER, ready_timeout_s=120)
+    yield started
+    started.stop()
