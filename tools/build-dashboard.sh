@@ -35,7 +35,7 @@ if [ ! -f lib/api/schema.d.ts ] || [ openapi.json -nt lib/api/schema.d.ts ]; the
     npm run --silent types >&2
 fi
 
-sources=$(find app components lib -type f \( -name '*.ts' -o -name '*.tsx' -o -name '*.css' \) ! -name '*.test.*' | sort)
+sources=$(find app components lib -type f \( -name '*.ts' -o -name '*.tsx' -o -name '*.css' \) ! -name '*.test.*' ! -name schema.d.ts | sort)
 # The API types shape no byte of the output: a changed API document needs a type check
 # (seconds), not a rebuild (minutes).
 build_hash=$(hash_of package-lock.json next.config.ts postcss.config.mjs tsconfig.json $sources)

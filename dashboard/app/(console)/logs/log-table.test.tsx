@@ -36,6 +36,10 @@ function entry(i: number): LogEntry {
     cost_strong_usd: null,
     error_type: null,
     trace_id: null,
+    parent_request_id: null,
+    prompt_name: null,
+    prompt_variant: null,
+    prompt_version: null,
   };
 }
 
