@@ -1,7 +1,7 @@
 """A gateway in front of the simulator, its state in a private Postgres database.
 
-The session tests speak HTTP to it; the browser tests also build the dashboard
-(`tools/build-dashboard.sh`, cached) and serve it from the same gateway at /ui/.
+The dashboard is built first (`tools/build-dashboard.sh`, cached) and one gateway serves
+it at /ui/: the session tests speak HTTP to it, the browser tests drive Chromium at it.
 """
 
 from __future__ import annotations
@@ -20,6 +20,13 @@ from tests.support.processes import Gateway, Simulator, start_gateway, start_sim
 MASTER = "sk-test-master-dashboard-0123456789"
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARD = REPO / "dashboard"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The first test to need the build may wait for it: minutes when no cached build matches."""
+    first = next((i for i in items if "dashboard_build" in getattr(i, "fixturenames", ())), None)
+    if first is not None:
+        first.add_marker(pytest.mark.timeout(1800), append=False)
 
 
 @pytest.fixture(scope="session")
@@ -66,11 +73,17 @@ def gateway_config(
 
 @pytest.fixture(scope="session")
 def gateway(
-    simulator: Simulator, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+    simulator: Simulator,
+    postgres_url: str,
+    dashboard_build: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Gateway]:
+    """One gateway for the whole package (session API and browser tests): it serves /ui/."""
     directory = tmp_path_factory.mktemp("gateway")
-    config = gateway_config(simulator, directory, postgres_url)
+    config = gateway_config(
+        simulator, directory, postgres_url, gateway={"ui_dir": str(dashboard_build)}
+    )
     # Generous: this machine's cores are shared, and start-up imports LiteLLM.
-    started = start_gateway(config, directory, MASTER, ready_timeout_s=120)
+    started = start_gateway(config, directory, MASTER, ready_timeout_s=180)
     yield started
     started.stop()

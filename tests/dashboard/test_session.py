@@ -22,11 +22,12 @@ def log_in(gateway: Gateway, token: str) -> tuple[httpx.Client, dict[str, object
     return browser, answer.json()
 
 
-def issue_token(gateway: Gateway, role: str) -> str:
+def issue_token(gateway: Gateway, role: str, team_id: str | None = None) -> str:
+    body = {"name": f"{role}-{time.time_ns()}", "role": role}
+    if team_id is not None:
+        body["team_id"] = team_id
     with gateway.client() as admin:
-        answer = admin.post(
-            "/admin/tokens", json={"name": f"{role}-{time.time_ns()}", "role": role}
-        )
+        answer = admin.post("/admin/tokens", json=body)
         assert answer.status_code == 201, answer.text
         return str(answer.json()["token"])
 
@@ -100,11 +101,20 @@ def test_logout_ends_the_session_for_good(gateway: Gateway) -> None:
     assert replay.json()["error"]["code"] == "session_expired"
 
 
-def test_revoking_the_admin_token_ends_its_sessions(gateway: Gateway) -> None:
-    token = issue_token(gateway, "developer")
-    browser, _ = log_in(gateway, token)
+def test_developer_session_keeps_its_team_and_revoking_the_token_ends_it(
+    gateway: Gateway,
+) -> None:
+    with gateway.client() as admin:
+        team = admin.post("/admin/teams", json={"name": f"devs-{time.time_ns()}"}).json()["id"]
+    token = issue_token(gateway, "developer", team)
+    browser, session = log_in(gateway, token)
     with closing(browser), gateway.client() as admin:
-        assert browser.get("/admin/keys").status_code == 200
+        assert session["role"] == "developer" and session["team_id"] == team
+        # The session acts as the token does: its keys are its team's.
+        csrf = {"x-csrf-token": session["csrf_token"]}
+        issued = browser.post("/admin/keys", json={"name": "dev-key"}, headers=csrf)
+        assert issued.status_code == 201, issued.text
+        assert issued.json()["team_id"] == team
         tokens = admin.get("/admin/tokens", params={"limit": 200}).json()["data"]
         token_id = next(t["id"] for t in tokens if token.startswith(t["token_prefix"]))
         assert admin.post(f"/admin/tokens/{token_id}/revoke").status_code == 200

@@ -20,9 +20,9 @@ from llm_proxy.api.admin import cache as admin_cache
 from llm_proxy.api.admin import config as admin_config
 from llm_proxy.api.admin import denied_tokens as admin_denied_tokens
 from llm_proxy.api.admin import limits as admin_limits
+from llm_proxy.api.admin import login as admin_login
 from llm_proxy.api.admin import logs as admin_logs
 from llm_proxy.api.admin import prompts as admin_prompts
-from llm_proxy.api.admin import login as admin_login
 from llm_proxy.api.admin import providers as admin_providers
 from llm_proxy.api.admin import sessions as admin_sessions
 from llm_proxy.api.admin import timeseries as admin_timeseries

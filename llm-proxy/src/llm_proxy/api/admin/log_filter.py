@@ -12,12 +12,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query
-from llm_proxy.api.admin.access import Caller
-from llm_proxy.pipeline.errors import bad_request
-from llm_proxy.store.models import RequestLog
 from pydantic import AwareDatetime
 from sqlalchemy import ColumnElement, and_, or_
 
+from llm_proxy.api.admin.access import Caller
 from llm_proxy.pipeline.errors import bad_request
 from llm_proxy.store.models import RequestLog
 
@@ -140,7 +138,7 @@ def _route(value: str) -> ColumnElement[bool]:
 
 def visible_to(caller: Caller) -> list[ColumnElement[bool]]:
     """The rows a caller may read: all for an admin role; a key's session its key and team."""
-    if caller.role is not None:
+    if caller.grant is not None:
         return []
     own = [RequestLog.key_id == caller.key_id]
     if caller.team_id is not None:

@@ -14,6 +14,10 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from starlette.requests import Request
+from starlette.responses import Response
+
 from llm_proxy.api.admin.access import SESSION_COOKIE, caller_of, gateway_of, session_of
 from llm_proxy.api.admin.crud import Input
 from llm_proxy.gateway import Gateway
@@ -22,9 +26,6 @@ from llm_proxy.pipeline.identify import identify, identify_admin, is_master
 from llm_proxy.store.credentials import ADMIN_TOKEN_PREFIX
 from llm_proxy.store.models import DashboardSession
 from llm_proxy.store.sessions import end_session, master_subject, open_session
-from pydantic import BaseModel, Field
-from starlette.requests import Request
-from starlette.responses import Response
 
 router = APIRouter(prefix="/admin/session", tags=["Admin: session"])
 

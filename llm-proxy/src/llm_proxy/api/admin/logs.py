@@ -113,7 +113,7 @@ async def get_log(request_id: str, caller: Viewer, session: Session) -> LogDetai
 
 
 def _visible(row: RequestLog, caller: Caller) -> bool:
-    if caller.role is not None:
+    if caller.grant is not None:
         return True
     return row.key_id == caller.key_id or (
         caller.team_id is not None and row.team_id == caller.team_id

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from llm_proxy.api.admin.access import GatewayDep, Readonly
-from llm_proxy.api.health import describe_deployment
 from pydantic import BaseModel, Field
+
+from llm_proxy.api.admin.access import GatewayDep, Readonly
+from llm_proxy.api.deployment_view import describe_deployment
 
 router = APIRouter(prefix="/admin/providers", tags=["Admin: providers"])
 

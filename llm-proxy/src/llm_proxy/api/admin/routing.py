@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -103,15 +103,21 @@ for _url, (_section, _schema) in _MAPS.items():
     _map_routes(_url, _section, _schema)
 
 
-class RulesIn(BaseModel):
-    rules: list[RateRule]
+# The body's schema written out rather than RulesIn.model_json_schema(): that one refers to
+# RateRule under its own `$defs`, which nothing in the OpenAPI document resolves.
+_RULES_BODY = {
+    "type": "object",
+    "title": "RulesIn",
+    "required": ["rules"],
+    "properties": {"rules": {"type": "array", "items": RateRule.model_json_schema()}},
+}
 
 
 @router.put(
     "/admin/limits/rules",
     tags=["Admin: limits"],
     summary="Replace the rate-limit rules (a new config version)",
-    openapi_extra=_body(RulesIn.model_json_schema()),
+    openapi_extra=_body(_RULES_BODY),
 )
 async def put_rules(
     request: Request,

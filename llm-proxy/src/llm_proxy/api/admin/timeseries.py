@@ -13,10 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from llm_proxy.api.admin.access import GatewayDep, Session, Viewer
-from llm_proxy.api.admin.log_filter import Filter, visible_to
-from llm_proxy.pipeline.errors import bad_request
-from llm_proxy.store.models import RequestLog
 from pydantic import BaseModel, Field
 from sqlalchemy import (
     BigInteger,
@@ -31,6 +27,11 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.orm import InstrumentedAttribute
+
+from llm_proxy.api.admin.access import GatewayDep, Session, Viewer
+from llm_proxy.api.admin.log_filter import Filter, visible_to
+from llm_proxy.pipeline.errors import bad_request
+from llm_proxy.store.models import RequestLog
 
 router = APIRouter(prefix="/admin/usage", tags=["Admin: usage"])
 
