@@ -125,6 +125,7 @@ def test_bad_tokens_open_no_session(gateway: Gateway) -> None:
     for body in (
         {"token": "sk-gw-not-a-key"},
         {"token": "sk-gwadmin-nope"},
+        {"token": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"},  # a JWT: no session (yet)
         {"token": ""},
         {},
         {"token": 5},

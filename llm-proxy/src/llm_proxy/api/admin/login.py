@@ -21,6 +21,7 @@ from starlette.responses import Response
 from llm_proxy.api.admin.access import SESSION_COOKIE, caller_of, gateway_of, session_of
 from llm_proxy.api.admin.crud import Input
 from llm_proxy.gateway import Gateway
+from llm_proxy.oidc.verifier import looks_like_jwt
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import identify, identify_admin, is_master
 from llm_proxy.store.credentials import ADMIN_TOKEN_PREFIX
@@ -95,6 +96,15 @@ async def _open(gateway: Gateway, token: str) -> tuple[DashboardSession, str]:
             grant = await identify_admin(headers, gateway.master_key, gateway.directory)
             row, cookie = open_session(
                 session, role=grant.role, subject=grant.token_id, ttl=ttl, team_id=grant.team_id
+            )
+        elif looks_like_jwt(token):
+            # Its session would have nothing to re-check the token against (still_grants).
+            raise GatewayError(
+                400,
+                "A signed token (JWT) cannot open a dashboard session; log in with the "
+                "master key, an admin token or a virtual key.",
+                param="token",
+                code="unsupported_token",
             )
         else:
             identity = await identify(headers, gateway.master_key, gateway.directory)
