@@ -2,6 +2,8 @@
 
 Matching is case-folded and on word boundaries (`falcon` is not found in `falconry`). When
 folding changes a text's length (`ß` → `ss`), offsets are mapped back character by character.
+`prefilter` is the words as one case-insensitive RE2 pattern: on an ASCII text, where case
+folding is lower-casing, no word is there unless it matches, so the automaton need not run.
 """
 
 from __future__ import annotations
@@ -9,16 +11,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 import ahocorasick
+import re2
 
 
 class DenyList:
     def __init__(self, words: Iterable[str]) -> None:
         self._automaton = ahocorasick.Automaton()
+        folded_words: list[str] = []
         for word in words:
             folded = word.casefold().strip()
             if folded:
                 self._automaton.add_word(folded, len(folded))
+                folded_words.append(folded)
         self._automaton.make_automaton()
+        escaped = (re2.escape(word.encode()) for word in folded_words)
+        self.prefilter = b"(?i)(?:" + b"|".join(escaped) + b")"
 
     def find(self, text: str) -> Iterator[tuple[int, int]]:
         folded, origin = _fold(text)

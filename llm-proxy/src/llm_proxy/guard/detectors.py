@@ -29,6 +29,11 @@ class Detector:
     restore: bool = False
     # What a redacted span becomes: a numbered placeholder `[LABEL_n]`, or "" (removed).
     label: str = ""
+    # Its candidates never leave a segment (`text.SEGMENT_CHARACTERS`): looked for only in
+    # the segments its prefilter matches.
+    segmented: bool = False
+    # The prefilter holds only on ASCII text (other texts are always looked at).
+    ascii_prefilter: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,7 @@ def detectors_of(checks: Checks) -> list[Detector]:
                         pattern,
                         config.restore,
                         label=entity.upper(),
+                        segmented=entity in pii.SEGMENTED,
                     )
                 )
     if checks.deny_list is not None:
@@ -80,7 +86,9 @@ def detectors_of(checks: Checks) -> list[Detector]:
                 "word",
                 checks.deny_list.action,
                 lambda text: words.find(text.value),
+                words.prefilter,
                 label="DENIED",
+                ascii_prefilter=True,
             )
         )
     if checks.regex is not None:

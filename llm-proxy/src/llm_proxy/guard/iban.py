@@ -6,6 +6,7 @@ swallowed a following word (`… 0130 00 EUR`) is retried without its last group
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 import re2
@@ -29,10 +30,17 @@ def find(text: Text) -> Iterator[tuple[int, int]]:
         candidate = found.decode()
         while len(candidate) >= _SHORTEST:
             stop = start + len(candidate)
-            if text.closes(stop, b"-") and iban.is_valid(candidate):
+            if text.closes(stop, b"-") and _valid(candidate):
                 yield text.chars(start, start + len(candidate))
                 break
             cut = candidate.rfind(" ")
             if cut < 0:
                 break
             candidate = candidate[:cut]
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid(candidate: str) -> bool:
+    # A pure function of the candidate, memoised: a chat resends its history every turn,
+    # and stdnum's country lookup costs tens of µs a number.
+    return bool(iban.is_valid(candidate))

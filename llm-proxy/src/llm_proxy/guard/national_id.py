@@ -8,6 +8,7 @@ China's resident id. Layouts without a checksum are left out: they cannot be tol
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 
 import re2
@@ -45,13 +46,19 @@ _WHOLE = tuple((re2.compile(layout), valid) for layout, valid in _LAYOUTS)
 
 
 def find(text: Text) -> Iterator[tuple[int, int]]:
-    for match in _CANDIDATE.finditer(text.data):
+    for match in _CANDIDATE.finditer(text.data, text.start, text.end):
         start, end = match.span()
         if not text.bounded(start, end, b".+-", b"-") or text.followed_by_digit_after(end, 0x2E):
             continue
         found = match.group()
         if b" " in found and text.in_digit_groups(start, end, 0x20, letters=True):
             continue
-        number = found.decode()
-        if any(layout.fullmatch(found) and valid(number) for layout, valid in _WHOLE):
+        if _valid(found):
             yield text.chars(start, end)
+
+
+@functools.lru_cache(maxsize=4096)
+def _valid(found: bytes) -> bool:
+    # A pure function of the candidate, memoised like the other dear validators.
+    number = found.decode()
+    return any(layout.fullmatch(found) and valid(number) for layout, valid in _WHOLE)
