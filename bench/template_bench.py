@@ -2,9 +2,11 @@
 
 A 2 KB prompt built from 3 partials with 5 variables, stored in a scratch SQLite
 database, applied to requests by `TemplateStage.apply` as the request path does (the
-catalog's in-process cache warm, as it is for every request after a prompt's first).
-Reports p50/p99 of per-call time on one thread (CPU-bound: wall time is CPU time here)
-and the mean CPU from `process_time`. The bar: p99 ≤ 50 µs.
+catalog's in-process cache warm, as it is for every request after a prompt's first;
+the garbage collector tuned as in a gateway worker).
+Reports p50/p99 of per-call time on one thread (CPU-bound: on a quiet machine wall time
+is CPU time) and p50/p99 of per-call thread CPU time, which a busy machine's preemption
+does not inflate. The bar: p99 ≤ 50 µs.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.template import TemplateStage
+from llm_proxy.processes import tune_gc
 from llm_proxy.store import prompts
 from llm_proxy.store.database import Database
 from llm_proxy.store.models import Prompt, PromptVersion, new_id
@@ -76,21 +79,23 @@ async def measure(iterations: int) -> dict[str, float]:
         size = sum(len(m["content"]) for m in first.body["messages"])
         for _ in range(1000):  # warm-up
             await stage.apply(request())
-        samples = []
-        cpu_start = time.process_time()
+        tune_gc()  # as a gateway worker does after start-up
+        samples, cpu = [], []
         for _ in range(iterations):
             ctx = request()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             await stage.apply(ctx)
+            cpu.append(time.thread_time() - cpu_started)
             samples.append(time.perf_counter() - started)
-        cpu = time.process_time() - cpu_start
         await database.close()
+    return {"rendered_chars": size, **_percentiles("", samples), **_percentiles("cpu_", cpu)}
+
+
+def _percentiles(prefix: str, samples: list[float]) -> dict[str, float]:
     samples.sort()
     return {
-        "rendered_chars": size,
-        "p50_us": statistics.median(samples) * 1e6,
-        "p99_us": samples[int(len(samples) * 0.99)] * 1e6,
-        "mean_cpu_us": cpu / iterations * 1e6,
+        f"{prefix}p50_us": statistics.median(samples) * 1e6,
+        f"{prefix}p99_us": samples[int(len(samples) * 0.99)] * 1e6,
     }
 
 
@@ -100,8 +105,9 @@ def main() -> None:
     result = asyncio.run(measure(parser.parse_args().iterations))
     print(
         f"template stage, {result['rendered_chars']:.0f} chars rendered from 3 partials and "
-        f"5 variables: p50 {result['p50_us']:.1f} µs, p99 {result['p99_us']:.1f} µs, "
-        f"mean CPU {result['mean_cpu_us']:.1f} µs per request (bar: p99 ≤ 50 µs)"
+        f"5 variables: p50 {result['p50_us']:.1f} µs, p99 {result['p99_us']:.1f} µs; "
+        f"CPU p50 {result['cpu_p50_us']:.1f} µs, p99 {result['cpu_p99_us']:.1f} µs "
+        "per request (bar: p99 ≤ 50 µs)"
     )
 
 
