@@ -6,6 +6,9 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 # The interpreter itself, not a shim: uv rebuilds .venv when the path it was made with changes.
 export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 export UV_PYTHON_DOWNLOADS := never
+# Byte-compiled at install: every gateway and test process then imports LiteLLM without
+# compiling it again (in an environment with PYTHONDONTWRITEBYTECODE set, each would).
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: run test lint bench env services dashboard
 

@@ -5,11 +5,14 @@ against OpenAI's document. `llama` is served by a `vllm` backend: LiteLLM's brid
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from typing import Any
 
 import httpx
 import openai
 import pytest
+import yaml
 
 from tests.support import openapi
 from tests.support.processes import Gateway
@@ -158,6 +161,27 @@ def test_a_stored_response_is_read_and_deleted_by_its_key_only(gateway: Gateway)
     owner.responses.delete(created.id)
     with pytest.raises(openai.NotFoundError):
         owner.responses.retrieve(created.id)
+
+
+def test_stored_responses_reach_the_database_in_batches(
+    gateway: Gateway, client: openai.OpenAI
+) -> None:
+    """Written behind the answers: every one is in the database soon, a deleted one is not."""
+    created = [client.responses.create(model="gpt-4o-mini", input=f"Note {n}") for n in range(30)]
+    client.responses.delete(created[0].id)
+    ids = {response.id for response in created[1:]}
+    database = yaml.safe_load(gateway.config_path.read_text())["database"]["url"]
+    path = database.removeprefix("sqlite+aiosqlite:///")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with sqlite3.connect(path) as connection:
+            rows = {row[0] for row in connection.execute("SELECT id FROM stored_responses")}
+        if ids <= rows:
+            break
+        time.sleep(0.1)
+    assert ids <= rows
+    assert created[0].id not in rows
+    assert client.responses.retrieve(created[7].id).output_text == created[7].output_text
 
 
 def test_store_false_keeps_nothing(client: openai.OpenAI) -> None:

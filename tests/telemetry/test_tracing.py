@@ -166,6 +166,31 @@ def test_a_stream_is_traced_to_its_end_and_a_refused_request_too(
     assert "dispatch" not in named
 
 
+def test_an_unsampled_request_exports_nothing_and_says_so_upstream(
+    traced: Gateway, sim: httpx.Client, otlp: OtlpReceiver
+) -> None:
+    """The caller's trace is not sampled (flags 00): the upstream is told so, in the
+    caller's trace, and no span of it is exported, while a sampled request's are."""
+    unsampled, sampled = "cd" * 16, "ef" * 16
+    with traced.client() as http:
+        for trace_id, flags in ((unsampled, "00"), (sampled, "01")):
+            response = http.post(
+                "/v1/chat/completions",
+                json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": flags}]},
+                headers={"traceparent": f"00-{trace_id}-{CALLER_SPAN}-{flags}"},
+            )
+            assert response.status_code == 200
+    sent = upstream_traceparents(sim, "gpt-4o-mini")
+    assert [(p.split("-")[1], p.split("-")[3]) for p in sent] == [
+        (unsampled, "00"),
+        (sampled, "01"),
+    ]
+    # Spans are exported in the order they end: once the later request's are in, the
+    # earlier one's would be too.
+    assert len(otlp.trace(sampled, count=len(STAGES) + 2)) >= len(STAGES) + 2
+    assert not [span for span in otlp.spans if span.trace_id == unsampled]
+
+
 def test_with_tracing_off_nothing_is_propagated(plain: Plain, sim: httpx.Client) -> None:
     gw = plain.gateway
     with gw.client() as http:

@@ -5,7 +5,9 @@ Configured by the standard variables: `OTEL_TRACES_EXPORTER` (otlp | console | n
 `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_TRACES_SAMPLER[_ARG]`, `OTEL_BSP_*`,
 `OTEL_SDK_DISABLED`. `observability.tracing: true` in gateway.yaml turns OTLP export on
 without them. Off, nothing here runs on the request path: no span is made and no
-trace context is read from the request or written into the upstream one.
+trace context is read from the request or written into the upstream one. On, a request
+the sampler leaves out costs its root span's ids and the `traceparent` it passes on
+(so the upstream knows too): no attributes, stage or attempt spans are made for it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, TypeVar
 
+from opentelemetry import context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -32,6 +35,8 @@ from opentelemetry.trace import (
     StatusCode,
     Tracer,
     format_trace_id,
+    get_current_span,
+    set_span_in_context,
 )
 
 from llm_proxy.trace_context import activate, extract
@@ -114,11 +119,18 @@ class Tracing:
         )
         ctx.span = span
         ctx.trace_id = format_trace_id(span.get_span_context().trace_id)
+        if not span.is_recording():
+            # No stage span will be current for it: the root itself is what outgoing
+            # calls pass on (flagged unsampled). The request's task owns this context.
+            context.attach(set_span_in_context(span))
         activate()
 
     def finish_request(self, ctx: RequestContext, outcome: Outcome) -> None:
         span = ctx.span
         if span is None:
+            return
+        if not span.is_recording():
+            span.end()
             return
         operation = _OPERATIONS[ctx.api]
         span.update_name(f"{operation} {ctx.requested_model}".strip())
@@ -163,6 +175,8 @@ class Tracing:
 
         async def attempt(transport: Transport, deployment: Deployment) -> T:
             nonlocal number
+            if not get_current_span().is_recording():  # the request was not sampled
+                return await call(transport, deployment)
             number += 1
             model = deployment.backend.model
             with tracer.start_as_current_span(
