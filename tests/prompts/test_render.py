@@ -7,7 +7,6 @@ import dataclasses
 from typing import Any
 
 import pytest
-
 from llm_proxy.templates.render import Compiled, TemplateError, compile_messages, render
 
 TEMPLATES = [
@@ -53,5 +52,5 @@ def test_only_plain_variables_are_flat() -> None:
 def test_a_missing_variable_is_named_by_both() -> None:
     compiled = _compiled("Hello {{name}}, you are on {{plan}}.")
     for variant in (compiled, dataclasses.replace(compiled, flat=None)):
-        with pytest.raises(TemplateError, match="Missing prompt variables: name, plan."):
+        with pytest.raises(TemplateError, match=r"Missing prompt variables: name, plan\."):
             render(variant, {})
