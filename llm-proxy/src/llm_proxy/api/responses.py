@@ -32,6 +32,8 @@ def gateway_headers(ctx: RequestContext) -> dict[str, str]:
         headers["x-gateway-attempts"] = str(len(ctx.dispatch.attempts))
         if ctx.dispatch.fallback_used:
             headers["x-gateway-fallback"] = ctx.dispatch.attempts[0].group
+        if ctx.dispatch.hedged_to:
+            headers["x-gateway-hedged-to"] = ",".join(ctx.dispatch.hedged_to)
     if ctx.route is not None:
         headers["x-gateway-route"] = ctx.route.header()
     if ctx.downgraded_from is not None:

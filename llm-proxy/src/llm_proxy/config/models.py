@@ -94,6 +94,32 @@ def _reference(value: str | None) -> str | None:
     return value
 
 
+class Deadlines(_Strict):
+    """How long an attempt may go without an answer before it is hedged or given up on.
+
+    A stream's first byte, or a plain answer's headers, is due within `multiplier` times
+    what the deployment was seen to take (p95 of first bytes; p95 of milliseconds per
+    output token times the tokens asked for), never sooner than `floor_s` nor later
+    than `cap_s`. A deployment not measured yet gets `cap_s`.
+    """
+
+    connect_s: Annotated[float, Field(gt=0)] = 1.0
+    multiplier: Annotated[float, Field(ge=1)] = 4.0
+    floor_s: Annotated[float, Field(gt=0)] = 0.5
+    cap_s: Annotated[float, Field(gt=0)] = 60.0
+    # Past the deadline, send the same request to another deployment too (the first
+    # answer wins, the other is cancelled); off: give up on the attempt and retry.
+    hedge: bool = True
+    # A stream that sends nothing for this long after its first byte is cut (a stall).
+    stream_idle_s: Annotated[float, Field(gt=0)] = 60.0
+
+    @model_validator(mode="after")
+    def _floor_under_cap(self) -> Deadlines:
+        if self.floor_s > self.cap_s:
+            raise ValueError("floor_s must not exceed cap_s")
+        return self
+
+
 class Backend(_Strict):
     """One deployment: a provider endpoint serving one model."""
 
@@ -111,6 +137,8 @@ class Backend(_Strict):
     region: str | None = None
     tags: list[str] = []
     timeout_s: Annotated[float, Field(gt=0)] = 600.0
+    # This backend's own deadlines; unset: its group's, then routing's.
+    deadlines: Deadlines | None = None
     context_window: Annotated[int, Field(gt=0)] | None = None
     input_cost_per_mtok: Annotated[float, Field(ge=0)] | None = None
     output_cost_per_mtok: Annotated[float, Field(ge=0)] | None = None
@@ -158,6 +186,7 @@ class Rule(_Strict):
 
 class Group(_Strict):
     strategy: Strategy | None = None
+    deadlines: Deadlines | None = None
 
 
 class Retries(_Strict):
@@ -183,6 +212,8 @@ class HealthProbes(_Strict):
     enabled: bool = False
     interval_s: Annotated[float, Field(gt=0)] = 15.0
     timeout_s: Annotated[float, Field(gt=0)] = 5.0
+    # Probes failed in a row that take a deployment out of rotation (its circuit opens).
+    unhealthy_after: Annotated[int, Field(ge=1)] = 2
 
 
 class AutoGroup(_Strict):
@@ -216,6 +247,7 @@ class Routing(_Strict):
     retries: Retries = Retries()
     circuit_breaker: CircuitBreaker = CircuitBreaker()
     health_probes: HealthProbes = HealthProbes()
+    deadlines: Deadlines = Deadlines()
 
 
 class Observability(_Strict):

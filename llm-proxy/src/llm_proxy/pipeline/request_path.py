@@ -44,6 +44,7 @@ from llm_proxy.pipeline.residency import ResidencyRules
 from llm_proxy.pipeline.route import plan_route
 from llm_proxy.pipeline.seams import Seams
 from llm_proxy.pipeline.settle import charge
+from llm_proxy.pipeline.tokens import output_cap
 from llm_proxy.prices import Prices, highest
 from llm_proxy.spend import SpendLog
 from llm_proxy.store.directory import Directory
@@ -211,6 +212,8 @@ class RequestPath:
                 wire=_WIRES.get(ctx.api, "openai"),
                 caller=ctx.identity.caller,
                 regions=ctx.regions,
+                stream=ctx.stream,
+                max_tokens=output_cap(ctx.body),
             )
         except UpstreamError as error:
             raise _client_error(error) from None

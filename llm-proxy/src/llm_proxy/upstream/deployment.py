@@ -7,7 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
-from llm_proxy.config.models import OPENAI_COMPATIBLE, RESPONSES_NATIVE, Backend
+from llm_proxy.config.models import OPENAI_COMPATIBLE, RESPONSES_NATIVE, Backend, Deadlines
 from llm_proxy.prices import Prices
 from llm_proxy.upstream.health import DeploymentHealth
 
@@ -57,6 +57,9 @@ class Deployment:
     health: DeploymentHealth
     in_flight: int = 0
     usage: MinuteWindow = field(default_factory=MinuteWindow)
+    # The backend's deadlines, else routing's: the transports take connect_s and
+    # stream_idle_s from here (a group's own deadlines apply to first bytes only).
+    deadlines: Deadlines = field(default_factory=Deadlines)
 
     @property
     def name(self) -> str:

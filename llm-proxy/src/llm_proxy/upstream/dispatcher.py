@@ -8,6 +8,13 @@ enough. A group whose attempts run out hands over to the next one. A failure tha
 repeats the previous attempt's exactly (`UpstreamError.repeats`) ends the group's attempts
 at once: that request is retried once, not `max_attempts` times, wherever it is sent.
 Health is counted per caller (`caller`: who sent the request), see `upstream.health`.
+
+Each attempt has a deadline for its first byte (`upstream.deadlines`). Past it the
+attempt counts as a failure and, if the deployment's deadlines say hedge, the same
+request goes to another deployment of the group while the first keeps going: the first
+answer wins and the other is cancelled, so the client, the limits, the budget and the
+spend log see one answer. Without another deployment (or with hedging off) the late
+attempt is given up on, as a timeout, and the retries go on as for any failure.
 """
 
 from __future__ import annotations
@@ -20,10 +27,11 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from llm_proxy.config.models import Retries
+from llm_proxy.upstream.deadlines import deadline_s, policy_for
 from llm_proxy.upstream.deployment import Deployment, Wire
 from llm_proxy.upstream.errors import UpstreamError
 from llm_proxy.upstream.registry import Registry
-from llm_proxy.upstream.transports.base import Transport
+from llm_proxy.upstream.transports.base import Reply, Stream, Transport
 
 T = TypeVar("T")
 Call = Callable[[Transport, Deployment], Awaitable[T]]
@@ -52,6 +60,8 @@ class Dispatch:
     upstream_s: float = 0.0
     group: str | None = None
     deployment: Deployment | None = None
+    # Deployments the request was hedged to after an attempt missed its deadline.
+    hedged_to: list[str] = field(default_factory=list)
 
     @property
     def fallback_used(self) -> bool:
@@ -87,25 +97,35 @@ class Dispatcher:
         wire: Wire = "openai",
         caller: str | None = None,
         regions: frozenset[str] | None = None,
+        stream: bool = False,
+        max_tokens: int | None = None,
     ) -> Dispatched[T]:
         """`regions`: only deployments in these may be sent the request (residency)."""
         retries = registry.config.routing.retries
         last_error: UpstreamError | None = None
         for group in plan:
-            group_call = call if self.observe is None else self.observe(call, group)
-            tried: list[Deployment] = []
+            attempt = _Attempt(
+                registry,
+                group,
+                call if self.observe is None else self.observe(call, group),
+                record,
+                session,
+                estimated_tokens,
+                wire,
+                caller,
+                stream,
+                max_tokens,
+                regions,
+            )
             previous: UpstreamError | None = None
-            for attempt in range(retries.max_attempts):
+            for number in range(retries.max_attempts):
                 deployment = await self._next(
-                    registry, group, session, tried, retries, record, caller, regions
+                    registry, group, session, attempt.tried, retries, record, caller, regions
                 )
                 if deployment is None:
                     break
-                transport = self.transport_for(deployment, wire)
                 try:
-                    result = await self._attempt(
-                        transport, deployment, group, group_call, record, estimated_tokens, caller
-                    )
+                    return await self._hedged(attempt, deployment)
                 except UpstreamError as error:
                     if not error.retryable:
                         raise
@@ -113,15 +133,77 @@ class Dispatcher:
                     if error.repeats(previous):
                         break
                     previous = error
-                    tried.append(deployment)
-                    await self._backoff(attempt, retries, record)
-                    continue
-                return Dispatched(result, deployment)
+                    await self._backoff(number, retries, record)
         if last_error is not None:
             raise last_error
         raise UpstreamError(
             503, f"no deployment of {plan[0]!r} can take requests now", kind="unavailable"
         )
+
+    async def _hedged(self, attempt: _Attempt[T], first: Deployment) -> Dispatched[T]:
+        """`first`'s answer; past its deadline, the first answer of it and one hedge.
+
+        A hedge that misses its own deadline too ends the attempt as a timeout."""
+        running: dict[asyncio.Task[T], Deployment] = {}
+
+        def launch(deployment: Deployment) -> float:
+            attempt.tried.append(deployment)
+            running[asyncio.ensure_future(self._attempt(attempt, deployment))] = deployment
+            return attempt.deadline(deployment)
+
+        deadline = launch(first)
+        latest, hedged = first, False
+        error: UpstreamError | None = None
+        try:
+            while running:
+                started = time.perf_counter()
+                done, _ = await asyncio.wait(
+                    running, timeout=deadline, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done:
+                    self._missed(attempt, latest, started)
+                    other = None if hedged else self._hedge_target(attempt, latest)
+                    if other is None:
+                        raise UpstreamError(
+                            504, f"{latest.name}: no answer within its deadline", kind="timeout"
+                        )
+                    attempt.record.hedged_to.append(other.name)
+                    deadline, latest, hedged = launch(other), other, True
+                    continue
+                deadline = max(0.0, deadline - (time.perf_counter() - started))
+                for task in done:
+                    deployment = running.pop(task)
+                    failure = task.exception()
+                    if failure is None:
+                        return self._won(attempt, task.result(), deployment)
+                    if not isinstance(failure, UpstreamError):
+                        raise failure
+                    error = failure
+            assert error is not None
+            raise error
+        finally:
+            await _cancel(running)
+
+    def _missed(self, attempt: _Attempt[T], late: Deployment, since: float) -> None:
+        """`late` sent nothing by its deadline: a stall, counted as its failure."""
+        reason = f"{late.name}: no first byte within its deadline"
+        _note(attempt.record, late, attempt.group, since, 504, reason)
+        late.health.missed_deadline(reason, caller=attempt.caller)
+
+    def _hedge_target(self, attempt: _Attempt[T], late: Deployment) -> Deployment | None:
+        """Another deployment of the group to send the late request to, if hedging is on."""
+        if not policy_for(attempt.registry.config, attempt.group, late).hedge:
+            return None
+        other = attempt.registry.pick(
+            attempt.group, attempt.session, attempt.tried, attempt.caller, attempt.regions
+        )
+        return None if other is None or other in attempt.tried else other
+
+    def _won(self, attempt: _Attempt[T], result: T, deployment: Deployment) -> Dispatched[T]:
+        attempt.record.group = attempt.group
+        attempt.record.deployment = deployment
+        # in_flight stays raised: the pipeline lowers it when the answer is fully sent.
+        return Dispatched(result, deployment)
 
     async def _next(
         self,
@@ -147,23 +229,15 @@ class Dispatcher:
             deployment = registry.pick(group, session, tried, caller, regions)
         return deployment
 
-    async def _attempt(
-        self,
-        transport: Transport,
-        deployment: Deployment,
-        group: str,
-        call: Call[T],
-        record: Dispatch,
-        estimated_tokens: int,
-        caller: str | None,
-    ) -> T:
+    async def _attempt(self, attempt: _Attempt[T], deployment: Deployment) -> T:
         health = deployment.health
         health.started()
         deployment.in_flight += 1
-        deployment.usage.add(estimated_tokens)
+        deployment.usage.add(attempt.estimated_tokens)
+        record, group, caller = attempt.record, attempt.group, attempt.caller
         started = time.perf_counter()
         try:
-            result = await call(transport, deployment)
+            result = await attempt.call(self.transport_for(deployment, attempt.wire), deployment)
         except UpstreamError as error:
             deployment.in_flight -= 1
             elapsed = _note(record, deployment, group, started, error.status, error.message)
@@ -175,19 +249,66 @@ class Dispatcher:
                 health.succeeded(elapsed * 1000, caller=caller)
             raise
         except BaseException:
+            # Cancelled: the client left, or another attempt's answer won the race.
             deployment.in_flight -= 1
+            deployment.usage.adjust(-attempt.estimated_tokens)
             health.released()
             raise
         elapsed = _note(record, deployment, group, started, 200, None)
         health.succeeded(elapsed * 1000, caller=caller)
-        record.group = group
-        record.deployment = deployment
-        # in_flight stays raised: the pipeline lowers it when the answer is fully sent.
+        _observe(deployment, result, elapsed * 1000)
         return result
 
     async def _backoff(self, attempt: int, retries: Retries, record: Dispatch) -> None:
         ceiling = min(retries.backoff_max_ms, retries.backoff_base_ms * 2**attempt)
         await _sleep(random.uniform(0, ceiling) / 1000, record)
+
+
+@dataclass(slots=True)
+class _Attempt(Generic[T]):
+    """One request's dispatch within one group: what every try of it needs."""
+
+    registry: Registry
+    group: str
+    call: Call[T]
+    record: Dispatch
+    session: str | None
+    estimated_tokens: int
+    wire: Wire
+    caller: str | None
+    stream: bool
+    max_tokens: int | None
+    # Residency: a hedge goes only where the request may go.
+    regions: frozenset[str] | None = None
+    tried: list[Deployment] = field(default_factory=list)
+
+    def deadline(self, deployment: Deployment) -> float:
+        policy = policy_for(self.registry.config, self.group, deployment)
+        observed = deployment.health.observed
+        return deadline_s(policy, observed, stream=self.stream, max_tokens=self.max_tokens)
+
+
+def _observe(deployment: Deployment, result: object, elapsed_ms: float) -> None:
+    """What the answer took, for the deployment's next deadlines."""
+    if isinstance(result, Stream):
+        deployment.health.observed.streamed(elapsed_ms)
+    elif isinstance(result, Reply):
+        deployment.health.observed.answered(elapsed_ms, result.usage.completion_tokens)
+
+
+async def _cancel(running: dict[asyncio.Task[T], Deployment]) -> None:
+    """Stop the attempts that lost; one that answered meanwhile is closed unread."""
+    for task in running:
+        task.cancel()
+    outcomes = await asyncio.gather(*running, return_exceptions=True)
+    for deployment, outcome in zip(running.values(), outcomes, strict=True):
+        if isinstance(outcome, BaseException):  # cancelled or failed: nothing to give back
+            continue
+        deployment.in_flight -= 1
+        if isinstance(outcome, Stream):
+            aclose = getattr(outcome.events, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
 
 def _note(

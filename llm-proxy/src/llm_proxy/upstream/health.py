@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from llm_proxy.config.models import CircuitBreaker
+from llm_proxy.upstream.latency import ObservedLatency
 
 _HISTORY_S = 300.0
 _LATENCY_SAMPLES = 512
@@ -62,6 +63,11 @@ class DeploymentHealth:
         self.last_failure_at: float | None = None
         self.last_failure: str | None = None
         self.latency_ewma_ms: float | None = None
+        self.observed = ObservedLatency()
+        # Active probes failed in a row, and attempts past their deadline (hedged or
+        # given up on), for /v1/providers/health.
+        self.probe_failures = 0
+        self.deadlines_missed = 0
         self._outcomes: deque[_Outcome] = deque()
         self._latencies_ms: deque[float] = deque(maxlen=_LATENCY_SAMPLES)
         self._callers: OrderedDict[str, _CallerRecord] = OrderedDict()
@@ -121,8 +127,26 @@ class DeploymentHealth:
         if self.state is CircuitState.HALF_OPEN:
             self.probe_in_flight = False
 
+    def probe_failed(self, reason: str, unhealthy_after: int, now: float | None = None) -> None:
+        """An active probe got no answer: `unhealthy_after` in a row open the circuit.
+
+        The gateway's own probe is no caller's doing, so it counts for everyone; it opens
+        the circuit sooner than request failures do (Envoy's unhealthy_threshold), since a
+        hung deployment fails no request before its deadline."""
+        now = time.monotonic() if now is None else now
+        self.probe_failures += 1
+        self.failed(reason, now)
+        if self.probe_failures >= unhealthy_after and self.state is not CircuitState.OPEN:
+            self._open(now)
+
+    def missed_deadline(self, reason: str, caller: str | None = None) -> None:
+        """An attempt sent nothing by its deadline: a stall counts as a failure."""
+        self.deadlines_missed += 1
+        self.failed(reason, caller=caller)
+
     def probe_succeeded(self, now: float | None = None) -> None:
         """An active probe got an answer: an open circuit may try a real request again."""
+        self.probe_failures = 0
         if self.state is CircuitState.OPEN:
             self.state = CircuitState.HALF_OPEN
             self.probe_in_flight = False

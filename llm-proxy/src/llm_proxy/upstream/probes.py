@@ -1,7 +1,9 @@
 """Optional active health probes: find out a deployment is back before a client does.
 
 A probe is `GET <endpoint>/models`, which OpenAI-format servers and Anthropic both answer
-without spending tokens. A failed probe counts as a failure (it can open the circuit);
+without spending tokens. A failed probe (an error, or no answer within `timeout_s`: a
+hung server accepts the connection and says nothing) counts as a failure, and
+`unhealthy_after` of them in a row open the circuit: the deployment is out of rotation;
 a good probe of an open circuit moves it to half-open, so the next real request is the
 one that closes it. Deployments behind LiteLLM translation are not probed: the only
 probe LiteLLM offers is a paid completion. With N worker processes on one port, each
@@ -34,12 +36,20 @@ async def probe_forever(
         registry = current()
         settings = registry.config.routing.health_probes
         await asyncio.gather(
-            *(probe(d, session, settings.timeout_s) for d in registry.deployments.values())
+            *(
+                probe(d, session, settings.timeout_s, settings.unhealthy_after)
+                for d in registry.deployments.values()
+            )
         )
         await asyncio.sleep(settings.interval_s * share)
 
 
-async def probe(deployment: Deployment, session: aiohttp.ClientSession, timeout_s: float) -> None:
+async def probe(
+    deployment: Deployment,
+    session: aiohttp.ClientSession,
+    timeout_s: float,
+    unhealthy_after: int = 1,
+) -> None:
     if not (deployment.forwards_openai or deployment.forwards_anthropic):
         return
     path = "/v1/models" if deployment.forwards_anthropic else "/models"
@@ -63,4 +73,4 @@ async def probe(deployment: Deployment, session: aiohttp.ClientSession, timeout_
         deployment.health.probe_succeeded()
     else:
         log.warning("health probe of %s failed", deployment.name)
-        deployment.health.failed("health probe failed")
+        deployment.health.probe_failed("health probe failed", unhealthy_after)

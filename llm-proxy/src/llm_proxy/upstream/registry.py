@@ -133,6 +133,7 @@ def _deployment(
     health = old.health if old else DeploymentHealth(policy)
     health.policy = policy
     deployment = Deployment(backend, api_key, price_of(backend), health)
+    deployment.deadlines = backend.deadlines or config.routing.deadlines
     if old is not None:
         deployment.usage = old.usage
     return deployment

@@ -121,11 +121,16 @@ class PassthroughTransport:
         headers: dict[str, str],
         stream: bool,
     ) -> aiohttp.ClientResponse:
+        # A hung server accepts the connection and then says nothing: the dispatcher's
+        # deadline covers the wait for the first byte, these the connect and a stall.
         timeout_s = deployment.backend.timeout_s
+        deadlines = deployment.deadlines
         timeout = (
-            aiohttp.ClientTimeout(total=None, sock_connect=timeout_s, sock_read=timeout_s)
+            aiohttp.ClientTimeout(
+                total=None, sock_connect=deadlines.connect_s, sock_read=deadlines.stream_idle_s
+            )
             if stream
-            else aiohttp.ClientTimeout(total=timeout_s)
+            else aiohttp.ClientTimeout(total=timeout_s, sock_connect=deadlines.connect_s)
         )
         headers.update(trace_headers())
         try:

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
 
+import httpx
 import orjson
 
 from llm_proxy.trace_context import trace_headers
@@ -154,7 +155,9 @@ def _call_params(deployment: Deployment, api: str, body: Body) -> dict[str, Any]
         # Self-hosted OpenAI-format servers take no key, but LiteLLM's OpenAI client
         # refuses to send a request without one.
         api_key=deployment.api_key or ("no-key" if deployment.forwards_openai else None),
-        timeout=deployment.backend.timeout_s,
+        # The connect timeout short (a dead host is known in a second); LiteLLM hands
+        # httpx's to the providers that take one, and the read timeout to the rest.
+        timeout=httpx.Timeout(deployment.backend.timeout_s, connect=deployment.deadlines.connect_s),
         num_retries=0,
     )
     if deployment.backend.endpoint:
