@@ -13,8 +13,9 @@ Each attempt has a deadline for its first byte (`upstream.deadlines`). Past it t
 attempt counts as a failure and, if the deployment's deadlines say hedge, the same
 request goes to another deployment of the group while the first keeps going: the first
 answer wins and the other is cancelled, so the client, the limits, the budget and the
-spend log see one answer. Without another deployment (or with hedging off) the late
-attempt is given up on, as a timeout, and the retries go on as for any failure.
+spend log see one answer. With hedging off the late attempt is given up on, as a
+timeout, and the retries go on as for any failure; with no other deployment it is
+waited for.
 """
 
 from __future__ import annotations
@@ -143,7 +144,9 @@ class Dispatcher:
     async def _hedged(self, attempt: _Attempt[T], first: Deployment) -> Dispatched[T]:
         """`first`'s answer; past its deadline, the first answer of it and one hedge.
 
-        A hedge that misses its own deadline too ends the attempt as a timeout."""
+        With hedging off, a late attempt is given up on (a timeout, retried elsewhere);
+        with no other deployment to go to, it is waited for (up to the backend's
+        timeout_s): a slow answer beats none."""
         running: dict[asyncio.Task[T], Deployment] = {}
 
         def launch(deployment: Deployment) -> float:
@@ -151,8 +154,7 @@ class Dispatcher:
             running[asyncio.ensure_future(self._attempt(attempt, deployment))] = deployment
             return attempt.deadline(deployment)
 
-        deadline = launch(first)
-        latest, hedged = first, False
+        deadline: float | None = launch(first)
         error: UpstreamError | None = None
         try:
             while running:
@@ -161,16 +163,22 @@ class Dispatcher:
                     running, timeout=deadline, return_when=asyncio.FIRST_COMPLETED
                 )
                 if not done:
-                    self._missed(attempt, latest, started)
-                    other = None if hedged else self._hedge_target(attempt, latest)
+                    deadline = None  # one deadline per attempt: then the first answer wins
+                    other = self._other(attempt)
                     if other is None:
+                        # Nowhere else to go: the late one may still answer, and is not
+                        # held against its deployment for being slow when it is alone.
+                        continue
+                    self._missed(attempt, first, started)
+                    if not policy_for(attempt.registry.config, attempt.group, first).hedge:
                         raise UpstreamError(
-                            504, f"{latest.name}: no answer within its deadline", kind="timeout"
+                            504, f"{first.name}: no answer within its deadline", kind="timeout"
                         )
                     attempt.record.hedged_to.append(other.name)
-                    deadline, latest, hedged = launch(other), other, True
+                    launch(other)
                     continue
-                deadline = max(0.0, deadline - (time.perf_counter() - started))
+                if deadline is not None:
+                    deadline = max(0.0, deadline - (time.perf_counter() - started))
                 for task in done:
                     deployment = running.pop(task)
                     failure = task.exception()
@@ -190,10 +198,8 @@ class Dispatcher:
         _note(attempt.record, late, attempt.group, since, 504, reason)
         late.health.missed_deadline(reason, caller=attempt.caller)
 
-    def _hedge_target(self, attempt: _Attempt[T], late: Deployment) -> Deployment | None:
-        """Another deployment of the group to send the late request to, if hedging is on."""
-        if not policy_for(attempt.registry.config, attempt.group, late).hedge:
-            return None
+    def _other(self, attempt: _Attempt[T]) -> Deployment | None:
+        """A deployment of the group not tried yet that can take the request now."""
         other = attempt.registry.pick(
             attempt.group, attempt.session, attempt.tried, attempt.caller, attempt.regions
         )
