@@ -21,6 +21,9 @@ from tests.support.processes import Gateway, Simulator, start_gateway
 
 RATE_PER_S = 50
 MASTER = "sk-test-master"
+# A gateway start-up per test, up to 10 minutes on a busy shared machine (seconds on a
+# quiet one).
+pytestmark = pytest.mark.timeout(1500)
 
 
 def two_deployments(primary: Simulator, backup: Simulator, **routing: Any) -> dict[str, Any]:
@@ -52,7 +55,9 @@ def hedged_to(outcome: Outcome) -> str:
 def test_a_hung_deployment_is_hedged_and_routed_around_without_client_errors(
     simulator: Simulator, frozen: Freezable, tmp_path: Any
 ) -> None:
-    gw = start_gateway(two_deployments(frozen.simulator, simulator), tmp_path, MASTER)
+    gw = start_gateway(
+        two_deployments(frozen.simulator, simulator), tmp_path, MASTER, ready_timeout_s=600
+    )
     try:
         schedule = openloop.Schedule(gw.url, MASTER, RATE_PER_S, seconds=5.0)
         outcomes = asyncio.run(openloop.run(schedule, [(1.0, frozen.freeze)]))
@@ -85,7 +90,10 @@ def test_health_probes_take_a_hung_deployment_out_of_rotation(
 ) -> None:
     probes = {"enabled": True, "interval_s": 0.2, "timeout_s": 0.3, "unhealthy_after": 2}
     gw = start_gateway(
-        two_deployments(frozen.simulator, simulator, health_probes=probes), tmp_path, MASTER
+        two_deployments(frozen.simulator, simulator, health_probes=probes),
+        tmp_path,
+        MASTER,
+        ready_timeout_s=600,
     )
     try:
         frozen.freeze()
