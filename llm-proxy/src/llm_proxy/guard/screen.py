@@ -27,6 +27,7 @@ class Screen:
         "_always",
         "_ascii_gated",
         "_filtered",
+        "_order",
         "_segment_set",
         "_segmented",
         "_segments",
@@ -37,6 +38,7 @@ class Screen:
     def __init__(self, detectors: Sequence[Detector]) -> None:
         ordered = sorted(detectors, key=lambda d: _RANK[d.action])
         self.detectors = tuple(ordered)
+        self._order = {detector: rank for rank, detector in enumerate(ordered)}
         self._always = tuple(d for d in ordered if d.prefilter is None)
         self._filtered = tuple(d for d in ordered if d.prefilter is not None)
         self._set = _set_of(self._filtered)
@@ -85,8 +87,8 @@ class Screen:
 
     def _resolve(self, spans: Spans) -> list[Finding]:
         taken: list[Finding] = []
-        for detector in self.detectors:
-            for start, end in spans.get(detector, ()):
+        for detector in sorted((d for d in spans if spans[d]), key=self._order.__getitem__):
+            for start, end in spans[detector]:
                 finding = Finding(detector, start, end)
                 if not any(finding.overlaps(other) for other in taken):
                     taken.append(finding)
