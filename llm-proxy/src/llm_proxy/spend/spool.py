@@ -3,7 +3,8 @@
 One file per process (`<database tag>-<pid>.jsonl`), held under an exclusive lock while
 the process lives. Files whose owner is gone — a crash, or a stop with the database
 down — are adopted by the next process of the same database and replayed with its own.
-Lines are JSON; a line cut short by a crash is skipped when read back.
+Lines are JSON; a line cut short by a crash is skipped when read back. The write-ahead
+files of dead processes (`spend.wal`, `<tag>-<pid>.wal.jsonl`) are adopted the same way.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ class Spool:
     def __init__(self, directory: Path, database_url: str) -> None:
         self._directory = directory
         # Records go back to the database they were meant for, never another one.
-        self._tag = hashlib.sha256(database_url.encode()).hexdigest()[:12]
-        self._path = directory / f"{self._tag}-{os.getpid()}.jsonl"
+        self.tag = hashlib.sha256(database_url.encode()).hexdigest()[:12]
+        self._path = directory / f"{self.tag}-{os.getpid()}.jsonl"
         self._own: IO[bytes] | None = None
         self._adopted: list[tuple[Path, IO[bytes]]] = []
         self.pending = 0
@@ -40,7 +41,7 @@ class Spool:
         self._own = self._path.open("ab+")
         fcntl.flock(self._own, fcntl.LOCK_EX)
         self.pending = _count_lines(self._path)
-        for path in sorted(self._directory.glob(f"{self._tag}-*.jsonl")):
+        for path in sorted(self._directory.glob(f"{self.tag}-*.jsonl")):
             if path != self._path:
                 self._adopt(path)
 

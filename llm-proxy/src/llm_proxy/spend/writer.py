@@ -6,6 +6,9 @@ already logged. When the database cannot be reached the batch goes to the spool,
 does every batch after it until a replay of the spool succeeds (tried every
 `retry_interval_s`), so records reach the database in order and none twice. `close()`
 drains: what is queued is written, or spooled if the database is down or time runs out.
+Each record is also appended to the write-ahead file (`spend.wal`) as it is handed over,
+so a process killed with records still in memory loses none of them: the next start
+replays the file (see `spend.wal`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from llm_proxy.config.models import Spend
 from llm_proxy.spend.spool import Spool
+from llm_proxy.spend.wal import WriteAhead
 from llm_proxy.store.database import Database
 from llm_proxy.store.request_log import RequestRecord, insert_records
 
@@ -36,6 +40,7 @@ class SpendLog:
         self._database = database
         self._config = config
         self._spool = Spool(Path(config.spool_dir), database.url)
+        self._wal = WriteAhead(Path(config.spool_dir), self._spool.tag)
         self._queue: list[RequestRecord] = []
         self._in_flight: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
@@ -49,12 +54,15 @@ class SpendLog:
         return self._spool.pending
 
     def record(self, record: RequestRecord) -> None:
-        """Hand over a finished request's record; returns at once."""
+        """Hand over a finished request's record: on local disk when this returns."""
+        self._wal.append(record.as_row())
         self._queue.append(record)
         if len(self._queue) >= self._config.batch_size:
             self._wake.set()
 
     def start(self) -> None:
+        # The file locked first, so the spool does not take our own for an orphan.
+        self._wal.open()
         self._spool.open()
         self._task = asyncio.ensure_future(self._run())
 
@@ -70,6 +78,7 @@ class SpendLog:
             await asyncio.gather(self._task, return_exceptions=True)
             self._spool_leftovers()
         self._spool.close()
+        self._wal.close()
         if self._spool.pending:
             log.warning("%d spend records stay spooled for the next start", self._spool.pending)
 
@@ -81,9 +90,16 @@ class SpendLog:
                 await asyncio.wait_for(self._wake.wait(), interval)
             self._wake.clear()
             await self._flush_guarded()
+            self._written_ahead()
         await self._flush_guarded()
+        self._written_ahead()
         if self._spool.pending:
             await self._replay()
+
+    def _written_ahead(self) -> None:
+        """Nothing waits in memory: every record appended is in the database or spooled."""
+        if not self._queue and not self._in_flight:
+            self._wal.truncate()
 
     async def _flush_guarded(self) -> None:
         try:
