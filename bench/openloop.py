@@ -41,6 +41,9 @@ class Schedule:
     seconds: float
     model: str = "m"
     timeout_s: float = 30.0
+    # Every `repeat_every`-th request asks the same question (a cache hit when the cache
+    # is on); the others ask their own. 0: all the same.
+    repeat_every: int = 0
 
 
 Event = tuple[float, Callable[[], None]]
@@ -58,7 +61,7 @@ async def run(schedule: Schedule, events: list[Event] | None = None) -> list[Out
     async with aiohttp.ClientSession(headers=headers, timeout=timeout, connector=connector) as http:
         endpoint = f"{schedule.url}/v1/chat/completions"
         for stream in (False, True):  # the first requests load what the gateway loads lazily
-            await _one(http, endpoint, schedule.model, -1, stream, time.monotonic())
+            await _one(http, endpoint, schedule.model, "hi", -1, stream, time.monotonic())
         epoch = time.monotonic()
         tasks = []
         for number in range(int(schedule.seconds * schedule.rate_per_s)):
@@ -66,17 +69,28 @@ async def run(schedule: Schedule, events: list[Event] | None = None) -> list[Out
             await asyncio.sleep(max(0.0, due - time.monotonic()))
             while pending and time.monotonic() - epoch >= pending[0][0]:
                 pending.pop(0)[1]()
-            request = _one(http, endpoint, schedule.model, number, number % 2 == 1, epoch)
+            prompt = "hi" if _repeats(schedule, number) else f"hi {number} {epoch}"
+            request = _one(http, endpoint, schedule.model, prompt, number, number % 2 == 1, epoch)
             tasks.append(asyncio.create_task(request))
         for _, event in pending:
             event()
         return list(await asyncio.gather(*tasks))
 
 
+def _repeats(schedule: Schedule, number: int) -> bool:
+    return schedule.repeat_every == 0 or number % schedule.repeat_every == 0
+
+
 async def _one(
-    http: aiohttp.ClientSession, url: str, model: str, number: int, stream: bool, epoch: float
+    http: aiohttp.ClientSession,
+    url: str,
+    model: str,
+    prompt: str,
+    number: int,
+    stream: bool,
+    epoch: float,
 ) -> Outcome:
-    body = {"model": model, "messages": [{"role": "user", "content": "hi"}], "stream": stream}
+    body = {"model": model, "messages": [{"role": "user", "content": prompt}], "stream": stream}
     request_id = f"openloop-{epoch:.6f}-{number}"
     sent = time.monotonic()
     try:
