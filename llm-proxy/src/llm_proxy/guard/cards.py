@@ -53,8 +53,8 @@ def issued(digits: str) -> bool:
 
 def find(text: Text) -> Iterator[tuple[int, int]]:
     data = text.data
-    position, stop = text.start, text.end
-    while (match := _CANDIDATE.search(data, position, stop)) is not None:
+    position = 0
+    while (match := _CANDIDATE.search(data, position)) is not None:
         start, end = match.span()
         found = _card(text, start, end, match.group())
         if found is None:

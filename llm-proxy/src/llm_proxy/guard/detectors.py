@@ -29,9 +29,6 @@ class Detector:
     restore: bool = False
     # What a redacted span becomes: a numbered placeholder `[LABEL_n]`, or "" (removed).
     label: str = ""
-    # Its candidates never leave a segment (`text.SEGMENT_CHARACTERS`): looked for only in
-    # the segments its prefilter matches.
-    segmented: bool = False
     # The prefilter holds only on ASCII text (other texts are always looked at).
     ascii_prefilter: bool = False
 
@@ -75,7 +72,6 @@ def detectors_of(checks: Checks) -> list[Detector]:
                         pattern,
                         config.restore,
                         label=entity.upper(),
-                        segmented=entity in pii.SEGMENTED,
                     )
                 )
     if checks.deny_list is not None:

@@ -46,7 +46,7 @@ _WHOLE = tuple((re2.compile(layout), valid) for layout, valid in _LAYOUTS)
 
 
 def find(text: Text) -> Iterator[tuple[int, int]]:
-    for match in _CANDIDATE.finditer(text.data, text.start, text.end):
+    for match in _CANDIDATE.finditer(text.data):
         start, end = match.span()
         if not text.bounded(start, end, b".+-", b"-") or text.followed_by_digit_after(end, 0x2E):
             continue

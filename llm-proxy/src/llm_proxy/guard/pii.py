@@ -2,8 +2,6 @@
 
 The order is priority: where two entities claim the same characters, the first keeps them,
 so a card number is not also a phone number and a key that holds an @ is a secret.
-Every entity but `secret` (a private-key block spans lines) is `SEGMENTED`: its candidates
-hold only `text.SEGMENT_CHARACTERS`, so it is looked for only in segments that may hold one.
 """
 
 from __future__ import annotations
@@ -25,4 +23,3 @@ FINDERS: dict[str, tuple[Finder, bytes]] = {
     ip_address.ENTITY: (ip_address.find, ip_address.PREFILTER),
     phone.ENTITY: (phone.find, phone.PREFILTER),
 }
-SEGMENTED = frozenset(FINDERS) - {secrets.ENTITY}

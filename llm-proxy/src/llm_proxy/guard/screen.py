@@ -1,12 +1,8 @@
 """One stage's detectors run over a text: one RE2 pass to see which can match, then those.
 
 A text without a candidate anywhere (most of them) costs one linear scan for all detectors
-together. Personal data is looked for more narrowly still: its candidates never leave a
-segment (a run of `text.SEGMENT_CHARACTERS`), so a second pass finds the segments that hold
-one of their prefilters, a set says which detectors each of those segments needs, and each
-looks only there. On a prompt that is a few short lines instead of the whole text for every
-entity. Findings that overlap keep the more decisive one: a block before a redaction before
-an alert, then the detectors' own order (secrets, then personal data by priority).
+together. Findings that overlap keep the more decisive one: a block before a redaction
+before an alert, then the detectors' own order (secrets, then personal data by priority).
 """
 
 from __future__ import annotations
@@ -16,7 +12,7 @@ from collections.abc import Sequence
 import re2
 
 from llm_proxy.guard.detectors import Detector, Finding
-from llm_proxy.guard.text import SEGMENT_CHARACTERS, Text
+from llm_proxy.guard.text import Text
 
 _RANK = {"block": 0, "redact": 1, "alert": 2}
 Spans = dict[Detector, list[tuple[int, int]]]
@@ -28,9 +24,6 @@ class Screen:
         "_ascii_gated",
         "_filtered",
         "_order",
-        "_segment_set",
-        "_segmented",
-        "_segments",
         "_set",
         "detectors",
     )
@@ -43,15 +36,6 @@ class Screen:
         self._filtered = tuple(d for d in ordered if d.prefilter is not None)
         self._set = _set_of(self._filtered)
         self._ascii_gated = tuple(d for d in self._filtered if d.ascii_prefilter)
-        self._segmented = tuple(d for d in self._filtered if d.segmented)
-        self._segment_set = _set_of(self._segmented)
-        self._segments = None
-        if self._segmented:
-            # A whole segment, wherever it holds a prefilter: the greedy runs on either side
-            # reach its ends, since every prefilter is made of segment characters too.
-            prefilters = b"|".join(d.prefilter or b"" for d in self._segmented)
-            run = SEGMENT_CHARACTERS + b"*"
-            self._segments = re2.compile(run + b"(?:" + prefilters + b")" + run)
 
     def __bool__(self) -> bool:
         return bool(self.detectors)
@@ -61,29 +45,14 @@ class Screen:
         if not value or not self.detectors:
             return []
         text = Text(value)
-        whole = list(self._always) if text.ascii else [*self._always, *self._ascii_gated]
-        segmented = False
+        active = list(self._always) if text.ascii else [*self._always, *self._ascii_gated]
         if self._set is not None:
             for index in self._set.Match(text.data) or ():
                 detector = self._filtered[index]
-                if detector.segmented:
-                    segmented = True
-                elif text.ascii or not detector.ascii_prefilter:
-                    whole.append(detector)
-        spans: Spans = {detector: list(detector.find(text)) for detector in whole}
-        if segmented:
-            self._scan_segments(text, spans)
+                if text.ascii or not detector.ascii_prefilter:
+                    active.append(detector)
+        spans: Spans = {detector: list(detector.find(text)) for detector in active}
         return self._resolve(spans)
-
-    def _scan_segments(self, text: Text, spans: Spans) -> None:
-        assert self._segments is not None and self._segment_set is not None
-        data = text.data
-        for segment in self._segments.finditer(data):
-            start, end = segment.span()
-            inside = text.within(start, end)
-            for index in self._segment_set.Match(data[start:end]) or ():
-                detector = self._segmented[index]
-                spans.setdefault(detector, []).extend(detector.find(inside))
 
     def _resolve(self, spans: Spans) -> list[Finding]:
         taken: list[Finding] = []

@@ -3,9 +3,6 @@
 RE2 scans bytes in linear time; offsets it reports are byte offsets, turned into character
 offsets only for the few candidates that become findings (free when the text is ASCII).
 RE2 has no look-around, so the boundary a candidate needs is checked here, on the bytes.
-
-A text can be narrowed to a byte range (`within`): the finders of personal data look only
-there, while their boundary checks still see the whole text around it.
 """
 
 from __future__ import annotations
@@ -14,28 +11,15 @@ from collections.abc import Iterator
 from typing import Any
 
 _WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-# Every character a candidate of personal data can hold (addresses, numbers, ids): a run of
-# them is a segment, and no such candidate reaches across a character outside it.
-SEGMENT_CHARACTERS = rb"[A-Za-z0-9 .:%+()@_-]"
 
 
 class Text:
-    __slots__ = ("ascii", "data", "end", "start", "value")
+    __slots__ = ("ascii", "data", "value")
 
     def __init__(self, value: str) -> None:
         self.value = value
         self.data = value.encode("utf-8", "surrogatepass")
         self.ascii = len(self.data) == len(value)
-        # The byte range to look in (all of it, unless narrowed).
-        self.start = 0
-        self.end = len(self.data)
-
-    def within(self, start: int, end: int) -> Text:
-        """The same text, to be looked at only in bytes [start, end)."""
-        narrowed = Text.__new__(Text)
-        narrowed.value, narrowed.data, narrowed.ascii = self.value, self.data, self.ascii
-        narrowed.start, narrowed.end = start, end
-        return narrowed
 
     def chars(self, start: int, end: int) -> tuple[int, int]:
         """Character offsets of a byte range."""
@@ -94,7 +78,7 @@ def _group(chunk: bytes, letters: bool) -> bool:
 
 
 def matches(pattern: Any, text: Text) -> Iterator[tuple[int, int, bytes]]:
-    """Byte spans and bytes of a compiled RE2 pattern's matches in the text's range."""
-    for match in pattern.finditer(text.data, text.start, text.end):
+    """Byte spans and bytes of a compiled RE2 pattern's matches."""
+    for match in pattern.finditer(text.data):
         start, end = match.span()
         yield start, end, match.group()
