@@ -25,6 +25,7 @@ from llm_proxy.api.admin import logs as admin_logs
 from llm_proxy.api.admin import prompts as admin_prompts
 from llm_proxy.api.admin import providers as admin_providers
 from llm_proxy.api.admin import sessions as admin_sessions
+from llm_proxy.api.admin import sso as admin_sso
 from llm_proxy.api.admin import timeseries as admin_timeseries
 from llm_proxy.api.admin.request_ids import AdminRequestIds
 from llm_proxy.api.body_limit import BodyLimit
@@ -52,7 +53,7 @@ def build_app(gateway: Gateway) -> FastAPI:
         app.include_router(module.router)
     for module in (audit, backends, routing, admin_denied_tokens):
         app.include_router(module.router)
-    for module in (admin_login, admin_providers):
+    for module in (admin_login, admin_sso, admin_providers):
         app.include_router(module.router)
     if gateway.config.gateway.ui_dir:
         mount_dashboard(app, Path(gateway.config.gateway.ui_dir))

@@ -19,6 +19,7 @@ from llm_proxy.config.document import document_of, with_document
 from llm_proxy.config.secrets import resolve_setting
 from llm_proxy.kong.follower import KongFollower
 from llm_proxy.limits.enforcer import Enforcer
+from llm_proxy.oidc.login import sso_login
 from llm_proxy.optimizer.service import OptimizerService
 from llm_proxy.optimizer.stage import OptimizerStage
 from llm_proxy.pipeline.auto_route import RouterClient
@@ -67,6 +68,8 @@ class Gateway:
         # Keys, teams, budgets and the spend log; reloads do not move them to another database.
         self.database = Database(config.database.url, config.database.pool_size)
         self.directory = Directory(self.database, config)
+        # The dashboard's single sign-on (auth.sso), if configured.
+        self.sso = sso_login(config.auth.sso, master_key)
         self.spend = SpendLog(self.database, config.spend)
         self.responses = ResponseStore(self.database, config.responses.store_ttl_s)
         self.enforcer = Enforcer(config)
@@ -231,6 +234,8 @@ class Gateway:
             await self.kong.close()
         await self.responses.close()
         await self.directory.close()
+        if self.sso is not None:
+            await self.sso.close()
         await self.assignments.close()
         await self.database.close()
         await self.dispatcher.fast.close()

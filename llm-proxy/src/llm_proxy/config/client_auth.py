@@ -108,3 +108,38 @@ class ClientCertificate(Strict):
         if (self.subject is None) == (self.san is None):
             raise ValueError("give exactly one of 'subject' and 'san'")
         return self
+
+
+class DashboardSso(Strict):
+    """`auth.sso`: the dashboard's single sign-on, OIDC authorization code with PKCE.
+
+    The provider is found by discovery (`{issuer}/.well-known/openid-configuration`); its
+    ID token is verified as `auth.jwt` tokens are (its JWKS, `aud` = the client id, and
+    the login's nonce). Roles come from `claims.roles` through `roles`; a login mapped to
+    no gateway role is refused.
+    """
+
+    issuer: Annotated[str, Field(pattern=r"^https?://")]
+    client_id: Annotated[str, Field(min_length=1)]
+    # A confidential client's secret (env:/file:); without one, PKCE alone (public client).
+    client_secret_ref: str | None = None
+    # Where the provider sends the browser back: this gateway's public
+    # `/admin/session/oidc/callback` URL, registered with the provider.
+    redirect_uri: Annotated[str, Field(pattern=r"^https?://")]
+    scopes: list[str] = ["openid", "profile", "email"]
+    algorithms: Annotated[list[Algorithm], Field(min_length=1)] = ["RS256", "ES256"]
+    clock_skew_s: Annotated[float, Field(ge=0, le=600)] = 30.0
+    claims: ClaimMap = ClaimMap(roles="$.roles")
+    roles: dict[str, GatewayRole] = {}
+    # Where the browser lands once logged in.
+    after_login: str = "/ui/"
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
+
+    @model_validator(mode="after")
+    def _secret_is_a_reference(self) -> DashboardSso:
+        ref = self.client_secret_ref
+        if ref is not None and not ref.startswith(("env:", "file:")):
+            raise ValueError("client_secret_ref must be 'env:NAME' or 'file:PATH'")
+        if not self.after_login.startswith("/") or self.after_login.startswith("//"):
+            raise ValueError("after_login must be a path on this gateway")
+        return self

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from llm_proxy.config.base import Strict
-from llm_proxy.config.client_auth import ClientCertificate, JwtAuth
+from llm_proxy.config.client_auth import ClientCertificate, DashboardSso, JwtAuth
 from llm_proxy.config.guardrails import Guardrails
 from llm_proxy.config.optimizer import Optimizer
 from llm_proxy.config.policies import Policies
@@ -366,6 +366,8 @@ class Auth(_Strict):
     jwt: JwtAuth | None = None
     # A dashboard login lasts this long, then the browser must log in again.
     session_ttl_s: Annotated[float, Field(gt=0)] = 8 * 3600.0
+    # The dashboard's single sign-on (OIDC); token login stays for break-glass.
+    sso: DashboardSso | None = None
 
 
 class Spend(_Strict):

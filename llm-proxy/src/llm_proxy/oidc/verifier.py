@@ -48,6 +48,8 @@ class Principal:
     allowed_models: tuple[str, ...] | None
     jti: str | None
     expires_at: float
+    # An ID token's `nonce` (the dashboard login checks it against its own).
+    nonce: str | None = None
 
 
 def looks_like_jwt(credential: str) -> bool:
@@ -189,7 +191,7 @@ def _principal(issuer: _Issuer, claims: dict[str, Any]) -> Principal:
         # An empty list would read as "every model" further on: a present claim must grant some.
         raise TokenRejected(f"The token grants no models at '{issuer.models.path}'.")
     digest = hashlib.sha256(f"{config.issuer}\n{subject}".encode()).hexdigest()
-    jti = claims.get("jti")
+    jti, nonce = claims.get("jti"), claims.get("nonce")
     return Principal(
         id=f"jwt_{digest[:24]}",
         issuer=config.issuer,
@@ -200,4 +202,5 @@ def _principal(issuer: _Issuer, claims: dict[str, Any]) -> Principal:
         allowed_models=models,
         jti=jti if isinstance(jti, str) else None,
         expires_at=float(claims["exp"]),
+        nonce=nonce if isinstance(nonce, str) else None,
     )

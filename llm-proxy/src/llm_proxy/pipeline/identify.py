@@ -146,13 +146,23 @@ async def _signed(token: str, directory: Directory) -> tuple[Principal, TeamGran
             "retry shortly.",
             code="auth_unavailable",
         ) from None
+    return principal, await _resolved(principal, directory)
+
+
+async def _resolved(principal: Principal, directory: Directory) -> TeamGrant:
     if principal.jti is not None and principal.jti in await _lookup(directory.denied_tokens()):
         raise GatewayError(401, "This token has been revoked.", code="invalid_token")
     grant = await _lookup(directory.team_grant(principal.team, principal.user))
     assert grant is not None  # a lookup always resolves to a grant, perhaps a refusal
     if grant.refusal is not None:
         raise GatewayError(401, grant.refusal, code="invalid_token")
-    return principal, grant
+    return grant
+
+
+async def principal_admin(principal: Principal, directory: Directory) -> AdminGrant:
+    """A verified principal (a token at `/admin/*`, a dashboard SSO login) as an admin
+    caller: not denied, its team usable, its highest mapped role."""
+    return _token_admin(principal, await _resolved(principal, directory))
 
 
 async def _certified(client: ClientCertificate, directory: Directory) -> Identity:

@@ -18,6 +18,9 @@ from llm_proxy.store.credentials import hash_secret
 from llm_proxy.store.grants import key_by_id
 from llm_proxy.store.models import AdminToken, DashboardSession, new_id, utcnow
 
+# A single sign-on login's subject: `sso:` and the principal's id (api/admin/sso.py).
+SSO_SUBJECT = "sso:"
+
 
 def open_session(
     session: AsyncSession,
@@ -81,6 +84,8 @@ async def still_grants(
     """Is what logged in still good: the same master key, an active token, a usable key?"""
     if is_master_session(row):
         return row.subject == master_subject(cookie, master_key)
+    if row.subject.startswith(SSO_SUBJECT):
+        return True  # the provider vouched at login; the session's own expiry bounds it
     if row.role == "key":
         grant = await key_by_id(session, row.subject)
         return grant is not None and grant.refusal is None and not _expired(grant.valid_until)

@@ -54,16 +54,21 @@ class SessionOut(BaseModel):
 async def log_in(body: Login, request: Request, response: Response) -> SessionOut:
     gateway = gateway_of(request)
     row, cookie = await _open(gateway, body.token)
+    set_session_cookie(request, response, cookie)
+    return _out(row)
+
+
+def set_session_cookie(request: Request, response: Response, cookie: str) -> None:
+    """The session's cookie, as every way of logging in (token, single sign-on) sets it."""
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
-        max_age=int(gateway.config.auth.session_ttl_s),
+        max_age=int(gateway_of(request).config.auth.session_ttl_s),
         path=_COOKIE_PATH,
         secure=request.url.scheme == "https",
         httponly=True,
         samesite="strict",
     )
-    return _out(row)
 
 
 @router.get("", summary="The current session: role and CSRF token")
