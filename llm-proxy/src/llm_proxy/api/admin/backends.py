@@ -26,6 +26,7 @@ from llm_proxy.api.admin.config_writes import (
     json_object,
     require_database_mode,
 )
+from llm_proxy.api.admin.schemas import inline_defs
 from llm_proxy.config.models import Backend
 from llm_proxy.gateway import Gateway
 from llm_proxy.pipeline.errors import GatewayError, bad_request
@@ -49,7 +50,7 @@ class BackendOut(Backend):
 
 
 def _body_schema() -> dict[str, Any]:
-    schema = Backend.model_json_schema()
+    schema = inline_defs(Backend.model_json_schema())
     schema["title"] = "BackendIn"
     schema["properties"]["api_key"] = {
         "type": "string",

@@ -23,6 +23,7 @@ from llm_proxy.api.admin.config_writes import (
     json_object,
     json_value,
 )
+from llm_proxy.api.admin.schemas import inline_defs
 from llm_proxy.config.models import AutoGroup, Group, RateRule
 from llm_proxy.pipeline.errors import GatewayError
 
@@ -39,7 +40,8 @@ _MAPS: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    inlined = inline_defs(schema)
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inlined}}}}
 
 
 def _map_routes(url: str, section: str, schema: dict[str, Any]) -> None:

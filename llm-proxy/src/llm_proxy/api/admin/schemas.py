@@ -72,3 +72,22 @@ class LimitsOut(Output):
 
 class Stamped(Output):
     created_at: datetime
+
+
+def inline_defs(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its `$defs` written in place, for an `openapi_extra` body:
+    nothing in the OpenAPI document resolves a body schema's own `#/$defs/…` references
+    (openapi-typescript, which types the dashboard, refuses such a document)."""
+    inlined: dict[str, Any] = _inline(schema, schema.get("$defs", {}))
+    return inlined
+
+
+def _inline(node: Any, defs: dict[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_inline(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+    return {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
