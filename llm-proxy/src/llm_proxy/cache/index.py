@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from llm_proxy.cache.guard import Fingerprint
+from llm_proxy.cache.reading import Fingerprint
 
 _BITS = 384
 _WORDS = _BITS // 64

@@ -26,8 +26,8 @@ import numpy as np
 import orjson
 import redis.asyncio as redis
 
-from llm_proxy.cache.guard import Fingerprint
 from llm_proxy.cache.index import SemanticIndex
+from llm_proxy.cache.reading import Fingerprint
 from llm_proxy.cache.store import Bounds, Entry, Semantic, Stored, Usage
 
 log = logging.getLogger("llm_proxy.cache")

@@ -14,8 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
-from llm_proxy.cache.guard import Fingerprint
 from llm_proxy.cache.index import SemanticIndex
+from llm_proxy.cache.reading import Fingerprint
 
 
 @dataclass(frozen=True, slots=True)

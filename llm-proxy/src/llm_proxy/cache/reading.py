@@ -1,0 +1,433 @@
+"""A prompt read as the tokens that carry its meaning, for the guard to compare.
+
+The embedder's own pre-tokenizer (BERT's: whitespace, then every punctuation mark on its own)
+cuts the text; pieces that touch are put back together where they form one thing: a number
+("3.5", "150,000"), an identifier ("parse_config", "obj.method"), a contraction ("what's"),
+an operator ("!=", ">="). Then each token is classed, and what people vary without changing the
+question is dropped: politeness frames, function words, modal verbs; contractions are spelt
+out and numerals written as words become digits. What is left is in order, each token with its
+class and where it stands (first of a sentence, after a dropped preposition).
+
+Tokens inside backticks are code: kept verbatim, every symbol included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from tokenizers.pre_tokenizers import BertPreTokenizer
+
+# Token classes.
+WORD = "w"  # a content word
+NUMBER = "n"
+CODE = "i"  # an identifier, or anything inside backticks
+SYMBOL = "o"  # operators, comparison signs, units and currencies written as symbols
+NEGATION = "x"
+ANCHOR = "a"  # a word whose neighbours are roles: "from A to B", "A than B", "A vs B"
+CONJUNCTION = "c"
+QUESTION = "q"  # what is asked: how, why, which, ...
+LABEL = "l"  # "A." at the start of a line: an answer option's label
+
+Fingerprint = tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    kind: str
+    # First token of a sentence (or of a line).
+    starts: bool = False
+    # Came right after a dropped place or time preposition ("in 2014").
+    introduced: bool = False
+    # Something was dropped (or punctuation stood) right before it.
+    gap: bool = False
+    # Written with a capital (or in capitals) where a sentence does not start: a name.
+    capital: bool = False
+
+    def encode(self) -> str:
+        flags = "".join(
+            c if on else "-"
+            for c, on in (("s", self.starts), ("p", self.introduced), ("g", self.gap))
+        )
+        return f"{self.kind}{flags}{'C' if self.capital else '-'}{self.text}"
+
+    @staticmethod
+    def decode(encoded: str) -> Token:
+        kind, flags, capital, text = encoded[0], encoded[1:4], encoded[4], encoded[5:]
+        return Token(text, kind, flags[0] == "s", flags[1] == "p", flags[2] == "g", capital == "C")
+
+
+_ARTICLES = {"a", "an", "the"}
+_AUXILIARIES = {"is", "are", "am", "be", "been", "being", "do", "does", "did", "done"}
+_MODALS = {"can", "could", "may", "might", "shall", "should", "will", "would", "must"}
+_PRONOUNS = {"i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "you", "your"}
+_PRONOUNS |= {"yours", "yourself", "it", "its", "u", "ur"}
+_COURTESY = {"please", "pls", "plz", "kindly", "thanks", "thank", "thx", "hey", "hi", "hello"}
+_COURTESY |= {"just", "actually", "basically", "really", "um", "uh", "ok", "okay", "so", "also"}
+# Dropped, but the token after them is marked: a moved "in 2014" is recognised as a phrase.
+_PLACE = {"in", "on", "at", "for", "during", "within", "inside"}
+_DROPPED = _ARTICLES | _AUXILIARIES | _MODALS | _PRONOUNS | _COURTESY | _PLACE | {"there"}
+_NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "nowhere", "neither", "nor"}
+_NEGATIONS |= {"without", "cannot", "except", "unless"}
+_ANCHORS = {"to", "from", "into", "onto", "than", "vs", "versus", "over", "under", "above"}
+_ANCHORS |= {"below", "before", "after", "via", "toward", "towards", "against", "per", "by"}
+_ANCHORS |= {"of", "with", "between", "until", "through", "minus", "plus", "times", "divided"}
+_ANCHORS |= {"instead", "rather", "between", "among", "up", "down", "off", "out"}
+_CONJUNCTIONS = {"and", "or", "but", "then"}
+_QUESTIONS = {"how", "why", "what", "which", "who", "whom", "whose", "where", "when", "whether"}
+# "to" after these starts an infinitive ("how to", "want to"), not a direction.
+_BEFORE_INFINITIVE = _QUESTIONS | {"want", "wants", "need", "needs", "like", "try", "trying"}
+_BEFORE_INFINITIVE |= {"able", "way", "going", "have", "has", "used", "possible", "best"}
+_BEFORE_INFINITIVE |= {"easiest", "fastest", "supposed", "wish", "ways", "steps", "order"}
+# Politeness frames, matched as whole phrases before anything is dropped.
+_FRAMES: tuple[tuple[str, ...], ...] = tuple(
+    tuple(phrase.split())
+    for phrase in (
+        "i would like to know",
+        "i want to know",
+        "i need to know",
+        "i was wondering if",
+        "i was wondering",
+        "i wonder if",
+        "i wonder",
+        "would you mind telling me",
+        "would you mind",
+        "do you know",
+        "let me know",
+        "tell me",
+        "help me understand",
+        "help me",
+        "quick question",
+        "thank you",
+        "in advance",
+        "is it possible to",
+        "any idea",
+    )
+)
+_CONTRACTIONS = {"t": "not", "re": "are", "ve": "have", "ll": "will", "d": "would", "m": "am"}
+# The stem before "n't" ("don", "isn"), and the few that do not just lose their "n".
+_IRREGULAR = {"won": "will", "can": "can", "shan": "shall", "ain": "is"}
+# "'s" is "is" after these, a possessive after anything else (and dropped then).
+_IS_AFTER = _QUESTIONS | {"it", "that", "this", "there", "here", "he", "she", "what", "let"}
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_000_000_000}
+# Marks that separate, quote or end, and carry no meaning of their own outside code.
+_PUNCTUATION = set(".,;:?!\"'`()[]{}\u2014\u2013\u2026\u00ab\u00bb\u201c\u201d")
+_SENTENCE_END = set(".?!;")
+# Joined to the alphanumeric pieces either side of them: "a_b", "a.b", "a-b", "a/b", "a::b".
+_JOINERS = {"_", ".", "-", "/", ":", "@", "#"}
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u2212": "-"})
+
+
+@lru_cache(maxsize=1)
+def _pre_tokenizer() -> BertPreTokenizer:
+    return BertPreTokenizer()
+
+
+@dataclass(slots=True)
+class _Piece:
+    text: str
+    start: int
+    end: int
+    # Alphanumeric (a word or a number), else one punctuation character.
+    alnum: bool
+
+
+def read(text: str) -> list[Token]:
+    """The prompt's meaning-bearing tokens, in order."""
+    text = text.translate(_QUOTES)
+    tokens: list[Token] = []
+    for position, segment in enumerate(text.split("`")):
+        if position % 2:
+            tokens += _code(segment)
+        else:
+            tokens += _prose(segment)
+    return tokens
+
+
+def fingerprint(tokens: list[Token]) -> Fingerprint:
+    return tuple(token.encode() for token in tokens)
+
+
+def tokens_of(fingerprint: Fingerprint) -> list[Token]:
+    return [Token.decode(encoded) for encoded in fingerprint]
+
+
+def _pieces(text: str) -> list[_Piece]:
+    return [
+        _Piece(piece, start, end, piece[0].isalnum())
+        for piece, (start, end) in _pre_tokenizer().pre_tokenize_str(text)
+    ]
+
+
+def _code(segment: str) -> list[Token]:
+    """Inside backticks every piece counts, verbatim; the first is marked as a boundary."""
+    pieces = _pieces(segment)
+    return [Token(p.text, CODE, starts=i == 0, gap=i == 0) for i, p in enumerate(pieces)]
+
+
+def _prose(segment: str) -> list[Token]:
+    words = _words(segment)
+    words = _without_frames(words)
+    letters = [c for c in segment if c.isalpha()]
+    # In a prompt typed in capitals, capitals say nothing; elsewhere "US" is not "us".
+    shouting = sum(c.isupper() for c in letters) > 0.7 * len(letters)
+    return _classify(words, shouting)
+
+
+@dataclass(slots=True)
+class _Word:
+    """A joined run of touching pieces: a word, number, identifier or symbol, before classing."""
+
+    text: str
+    kind: str  # WORD, NUMBER, CODE, SYMBOL, or "." for punctuation
+    original: str
+    starts: bool = False
+    ends: bool = False  # sentence-ending punctuation
+    label: bool = False
+
+
+def _words(segment: str) -> list[_Word]:
+    pieces = _pieces(segment)
+    words: list[_Word] = []
+    line_start = True
+    index = 0
+    while index < len(pieces):
+        run = [pieces[index]]
+        while index + 1 < len(pieces) and pieces[index + 1].start == run[-1].end:
+            index += 1
+            run.append(pieces[index])
+        index += 1
+        gap_before = segment[: run[0].start]
+        newline = "\n" in gap_before[len(gap_before.rstrip()) :] or not gap_before.strip()
+        if newline and words:
+            # A line break ends a sentence, whatever punctuation it lacks.
+            words.append(_Word("\n", ".", "\n", ends=True))
+        line_start = line_start or newline
+        if line_start and _is_label(run):
+            words.append(_Word(f"({run[0].text.lower()})", LABEL, run[0].text, label=True))
+            line_start = False
+            continue
+        words += _join(run)
+        line_start = False
+    return words
+
+
+def _is_label(run: list[_Piece]) -> bool:
+    return (
+        len(run) == 2
+        and run[0].alnum
+        and len(run[0].text) == 1
+        and run[1].text in (".", ")")
+        and (run[0].text.isupper() or run[0].text.isdigit())
+    )
+
+
+def _join(run: list[_Piece]) -> list[_Word]:
+    """One whitespace-free run of pieces as words: identifiers, numbers, contractions, symbols."""
+    words: list[_Word] = []
+    i = 0
+    while i < len(run):
+        piece = run[i]
+        if not piece.alnum:
+            j = i
+            while j < len(run) and not run[j].alnum:
+                j += 1
+            words.append(_symbol("".join(p.text for p in run[i:j])))
+            i = j
+            continue
+        parts, j = [piece.text], i + 1
+        while j + 1 < len(run) and run[j + 1].alnum and run[j].text in _JOINERS | {","}:
+            joiner = run[j].text
+            if joiner == "," and not (parts[-1].isdigit() and _thousands(run[j + 1].text)):
+                break
+            if joiner == "-" and parts[-1].isdigit() != run[j + 1].text.isdigit():
+                break
+            parts += [joiner, run[j + 1].text]
+            j += 2
+        if j + 1 < len(run) and run[j].text == "'" and run[j + 1].alnum:
+            words += _contraction("".join(parts), run[j + 1].text)
+            i = j + 2
+            continue
+        if j < len(run) and _suffix_sign(run, j):
+            # "C++", "C#", "F#": the signs are part of the name.
+            end = j
+            while end < len(run) and run[end].text in "+#":
+                end += 1
+            words.append(_Word("".join(parts) + "".join(p.text for p in run[j:end]), CODE, ""))
+            i = end
+            continue
+        words.append(_joined(parts))
+        i = j
+    return words
+
+
+def _suffix_sign(run: list[_Piece], j: int) -> bool:
+    """Signs ending a name: "++" or "#" right after a word, with nothing alphanumeric after."""
+    end = j
+    while end < len(run) and run[end].text in ("+", "#"):
+        end += 1
+    return end > j and (end == len(run) or not run[end].alnum) and run[j - 1].text.isalpha()
+
+
+def _thousands(text: str) -> bool:
+    return len(text) == 3 and text.isdigit()
+
+
+def _symbol(text: str) -> _Word:
+    if all(c in _PUNCTUATION for c in text):
+        return _Word(text, ".", text, ends=any(c in _SENTENCE_END for c in text))
+    return _Word(text, SYMBOL, text)
+
+
+def _joined(parts: list[str]) -> _Word:
+    original = "".join(parts)
+    pieces, joiners = parts[::2], parts[1::2]
+    numeric = all(p.isdigit() for p in pieces) and all(j in ",." for j in joiners)
+    if numeric and joiners.count(".") <= 1:
+        return _Word(original.replace(",", ""), NUMBER, original)
+    if all(j == "-" for j in joiners) and all(p.isalpha() for p in pieces):
+        return _Word(original.lower(), WORD, original)
+    if len(parts) == 1 and not any(c.isdigit() for c in original):
+        return _Word(original.lower(), WORD, original)
+    return _Word(original, CODE, original)
+
+
+def _contraction(stem: str, suffix: str) -> list[_Word]:
+    low, suffix = stem.lower(), suffix.lower()
+    if suffix == "t" and low.endswith("n"):
+        base = _IRREGULAR.get(low, low[:-1])
+        return [_Word(base, WORD, stem), _Word("not", WORD, "n't")]
+    if suffix == "s":
+        if low in _IS_AFTER:
+            return [_Word(low, WORD, stem), _Word("is", WORD, "'s")]
+        return [_joined([stem])]
+    if suffix in _CONTRACTIONS:
+        return [_Word(low, WORD, stem), _Word(_CONTRACTIONS[suffix], WORD, suffix)]
+    return [_joined([stem]), _joined([suffix])]
+
+
+def _without_frames(words: list[_Word]) -> list[_Word]:
+    """Drop politeness frames ("could you tell me", "I was wondering if"), as whole phrases."""
+    kept: list[_Word] = []
+    i = 0
+    while i < len(words):
+        for frame in _FRAMES:
+            end = i + len(frame)
+            if tuple(w.text for w in words[i:end]) == frame:
+                # The frame stood where a sentence may start: keep that boundary.
+                if kept and not kept[-1].ends:
+                    kept.append(_Word(",", ".", ","))
+                i = end
+                break
+        else:
+            kept.append(words[i])
+            i += 1
+    return kept
+
+
+def _classify(words: list[_Word], shouting: bool) -> list[Token]:
+    tokens: list[Token] = []
+    sentence_start, gap, introduced = True, True, False
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.kind == ".":
+            sentence_start = sentence_start or word.ends
+            gap = True
+            i += 1
+            continue
+        number = _number_at(words, i)
+        if number is not None:
+            (text, width), kind = number, NUMBER
+        else:
+            (kind, text), width = _kind(word, words[i - 1].text if i else "", shouting), 1
+        i += width
+        if kind == "":
+            introduced = introduced or word.text in _PLACE
+            gap = True
+            continue
+        capital = not sentence_start and kind == WORD and word.original[:1].isupper()
+        tokens.append(Token(text, kind, sentence_start, introduced, gap, capital))
+        sentence_start, gap, introduced = False, False, False
+    return tokens
+
+
+def _kind(word: _Word, previous: str, shouting: bool) -> tuple[str, str]:
+    """The class of a non-number word, or "" for a word to drop."""
+    text = word.text
+    if word.kind != WORD:
+        return word.kind, text
+    if not shouting and len(word.original) > 1 and word.original.isupper():
+        return WORD, text  # an acronym ("US", "IT"), never a function word
+    if text in _NEGATIONS:
+        return NEGATION, "not" if text == "cannot" else text
+    if text == "to" and previous in _BEFORE_INFINITIVE:
+        return "", text
+    if text in _ANCHORS:
+        return ANCHOR, text
+    if text in _CONJUNCTIONS:
+        return CONJUNCTION, text
+    if text in _QUESTIONS:
+        return QUESTION, text
+    if text in _DROPPED:
+        return "", text
+    return WORD, _singular(text)
+
+
+def _singular(word: str) -> str:
+    """ "works" and "work", "policies" and "policy" read alike: dropping "does" or a plural
+    leaves the question as it was ("How does it work?" / "… how it works?")."""
+    if len(word) <= 3 or not word.endswith("s") or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    return word[:-1]
+
+
+def _number_at(words: list[_Word], i: int) -> tuple[str, int] | None:
+    """A number written in words from `i` on ("twenty-one", "three hundred"): its digits and
+    how many words it spans; None when no number is written there."""
+    if words[i].kind != WORD or _value(words[i].text) is None:
+        return None
+    total, current, width = 0, _value(words[i].text) or 0, 1
+    while i + width < len(words) and words[i + width].kind == WORD:
+        following = words[i + width].text
+        if following in _SCALES:
+            current *= _SCALES[following]
+            if _SCALES[following] >= 1000:
+                total, current = total + current, 0
+        elif _continues(words[i + width - 1].text, following):
+            current += _value(following) or 0
+        else:
+            break
+        width += 1
+    return str(total + current), width
+
+
+def _value(word: str) -> int | None:
+    if word in _UNITS:
+        return _UNITS[word]
+    if word in _TENS:
+        return _TENS[word]
+    head, _, tail = word.partition("-")
+    if head in _TENS and tail in _UNITS and 0 < _UNITS[tail] < 10:
+        return _TENS[head] + _UNITS[tail]
+    return None
+
+
+def _continues(before: str, word: str) -> bool:
+    """ "twenty one", "hundred five": `word` adds to the number `before` ends."""
+    if word not in _UNITS:
+        return False
+    return (before in _TENS and 0 < _UNITS[word] < 10) or before in _SCALES
