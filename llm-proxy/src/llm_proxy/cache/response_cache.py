@@ -20,9 +20,10 @@ import orjson
 import redis.asyncio as redis
 
 from llm_proxy.cache.embedder import Embedder, build_embedder
-from llm_proxy.cache.guard import agree, read
+from llm_proxy.cache.guard import agree
 from llm_proxy.cache.index import SemanticIndex
 from llm_proxy.cache.keys import Prompt, semantic_scope
+from llm_proxy.cache.reading import fingerprint, read
 from llm_proxy.cache.redis_store import RedisStore
 from llm_proxy.cache.replay import cacheable
 from llm_proxy.cache.store import Bounds, Entry, MemoryStore, Semantic, Store
@@ -62,7 +63,7 @@ class ResponseCache:
             store = RedisStore(redis_section.url, redis_section.prefix, None)
         self._store: Store = store or MemoryStore(None)
         self._embedder: Embedder | None = None
-        self._embedder_settings: tuple[str, str, float] | None = None
+        self._embedder_settings: tuple[str, str, float, int] | None = None
         self._counts: dict[str, float] = {}
         # Counts on their way to the store: still shown by stats until they are there.
         self._flushing: dict[str, float] = {}
@@ -153,10 +154,11 @@ class ResponseCache:
         if prompt is None or not settings.semantic.enabled:
             return None
         embedder = self._embedder_for(settings.semantic)
-        text, asked = read(prompt.text)
-        if embedder is None or not text:
+        tokens = read(prompt.text)
+        if embedder is None or not tokens:
             return None
-        vector = await embedder.embed(text)
+        asked = fingerprint(tokens)
+        vector = await embedder.embed(prompt.text)
         if vector is None:
             return None
         scope = semantic_scope(prompt, embedder.name)
@@ -176,7 +178,12 @@ class ResponseCache:
         return None
 
     def _embedder_for(self, settings: SemanticCache) -> Embedder | None:
-        wanted = (settings.embedder, settings.embedder_model, settings.embedder_timeout_ms)
+        wanted = (
+            settings.embedder,
+            settings.embedder_model,
+            settings.embedder_timeout_ms,
+            settings.embedder_max_tokens,
+        )
         if wanted != self._embedder_settings:
             self._embedder_settings = wanted
             previous, self._embedder = self._embedder, build_embedder(settings)

@@ -314,22 +314,31 @@ class Limits(_Strict):
 
 class SemanticCache(_Strict):
     enabled: bool = False
-    threshold: Annotated[float, Field(gt=0, le=1)] = 0.95
+    # Cosine similarity of MiniLM sentence vectors; the guard decides among those above it.
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.8
     # Per model or auto group: a stricter or looser similarity bar than `threshold`.
     thresholds: dict[str, Annotated[float, Field(gt=0, le=1)]] = {}
     # Requests asked at a higher temperature want variety, not a neighbour's answer.
     max_temperature: Annotated[float, Field(ge=0, le=2)] = 1.0
-    # "in-process": MiniLM's token table, no torch; or the URL of an OpenAI-shaped
-    # embeddings service (the router-service) that runs the whole model.
+    # "in-process": the MiniLM sentence encoder in the gateway (numpy, no torch);
+    # "token-table": MiniLM's word-piece table alone (fast, blind to order); or the URL of an
+    # OpenAI-shaped embeddings service (the router-service) that runs the whole model.
     embedder: str = "in-process"
     embedder_model: str = "all-MiniLM-L6-v2"
     embedder_timeout_ms: Annotated[float, Field(gt=0)] = 50.0
+    # The in-process encoder reads this many word pieces of the prompt (its cost grows with
+    # them); the guard still compares the whole prompt.
+    embedder_max_tokens: Annotated[int, Field(ge=8, le=256)] = 128
 
     @field_validator("embedder")
     @classmethod
     def _embedder_kind(cls, value: str) -> str:
-        if value != "in-process" and not value.startswith(("http://", "https://")):
-            raise ValueError("must be 'in-process' or an http(s) URL of an embeddings service")
+        if value not in ("in-process", "token-table") and not value.startswith(
+            ("http://", "https://")
+        ):
+            raise ValueError(
+                "must be 'in-process', 'token-table' or an http(s) URL of an embeddings service"
+            )
         return value.rstrip("/")
 
 
