@@ -42,7 +42,7 @@ def test_a_reworded_prompt_gets_the_stored_answer(
     original = miss_and_store(gw, f"{marker} {QUESTION}")
     variant = ask(gw, f"{marker} {VARIANTS[kind]}")
     assert variant.headers["x-gateway-cache"].startswith("semantic;sim=")
-    assert float(variant.headers["x-gateway-cache"].split("=")[1]) >= 0.95
+    assert float(variant.headers["x-gateway-cache"].split("=")[1]) >= 0.8
     assert variant.json() == original.json()
     assert len(received(sim)) == 1
 
