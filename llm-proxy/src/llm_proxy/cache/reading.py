@@ -264,7 +264,8 @@ def _join(run: list[_Piece]) -> list[_Word]:
             end = j
             while end < len(run) and run[end].text in "+#":
                 end += 1
-            words.append(_Word("".join(parts) + "".join(p.text for p in run[j:end]), CODE, ""))
+            name = "".join(parts) + "".join(p.text for p in run[j:end])
+            words.append(_Word(name.lower(), CODE, name))
             i = end
             continue
         words.append(_joined(parts))
@@ -300,7 +301,8 @@ def _joined(parts: list[str]) -> _Word:
         return _Word(original.lower(), WORD, original)
     if len(parts) == 1 and not any(c.isdigit() for c in original):
         return _Word(original.lower(), WORD, original)
-    return _Word(original, CODE, original)
+    # Outside backticks an identifier's case is the writer's, as every other word's is.
+    return _Word(original.lower(), CODE, original)
 
 
 def _contraction(stem: str, suffix: str) -> list[_Word]:
