@@ -2,6 +2,10 @@
 
   quality     trap set false-hit rate and variant set hit rate (bench/cache_sets.py), every
               question cached, every variant and trap looked up through ResponseCache
+  written     the written variant and trap kinds (cache_sets.written), each pair on its own:
+              the base cached, then the other asked; hit rate per kind
+  faq         the FAQ/support workload (cache_sets.faq_traffic) in one scope: hit rate
+              (exact, semantic) and wrong answers (a hit carrying another intent's answer)
   index       nearest-neighbour lookup + guard at N entries in one scope, embedding excluded
   semantic    a whole semantic lookup (exact miss, embedding, scan, guard, fetch) at N
               entries, by prompt length up to 512 tokens
@@ -33,10 +37,11 @@ import numpy as np
 import redis
 import uvloop
 from llm_proxy.cache import CacheRequest, ResponseCache
-from llm_proxy.cache.embedder import RemoteEmbedder, TokenTableEmbedder
-from llm_proxy.cache.guard import agree, canonical, fingerprint
+from llm_proxy.cache.embedder import RemoteEmbedder, SentenceEmbedder, TokenTableEmbedder
+from llm_proxy.cache.guard import agree
 from llm_proxy.cache.index import SemanticIndex
 from llm_proxy.cache.keys import exact_key, semantic_prompt, semantic_scope
+from llm_proxy.cache.reading import fingerprint, read
 from llm_proxy.cache.store import Entry, MemoryStore, Semantic
 from llm_proxy.config import GatewayConfig
 from llm_proxy.pipeline.tokens import count_text
@@ -99,7 +104,7 @@ async def quality(quick: bool) -> dict[str, Any]:
     """Cache every question, then ask every variant (must hit its own) and trap (must miss)."""
     config = _config()
     cache = ResponseCache(lambda: config)
-    base = cache_sets.questions(300 if quick else 1319, 300 if quick else 3000)
+    base = cache_sets.questions(100 if quick else 300, 100 if quick else 300)
     answers: dict[bytes, str] = {}
     for index, question in enumerate(base):
         request = _request(question, config)
@@ -135,22 +140,134 @@ async def quality(quick: bool) -> dict[str, Any]:
     }
 
 
+# -- the written kinds and the FAQ workload ---------------------------------------------------
+
+
+def _in_scope(text: str, config: GatewayConfig, scope: str) -> CacheRequest:
+    """A request whose conversation starts with `scope`: pairs never see each other."""
+    body = {
+        "model": MODEL,
+        "messages": [{"role": "system", "content": scope}, {"role": "user", "content": text}],
+    }
+    semantic = config.cache.semantic
+    prompt = semantic_prompt(TEAM, MODEL, body, semantic.max_temperature)
+    return CacheRequest(TEAM, exact_key(TEAM, MODEL, body), prompt, semantic.threshold)
+
+
+async def written_quality(per_kind: int) -> dict[str, Any]:
+    """Each written pair alone: cache the base, ask the other; variants must hit, traps not."""
+    config = _config()
+    cache = ResponseCache(lambda: config)
+    cases = cache_sets.written(per_kind)
+    for number, case in enumerate(cases):
+        request = _in_scope(case.base, config, f"pair {number}")
+        await cache.lookup(request)
+        cache.store(request, _answer(number), lambda: 0.0)
+    await asyncio.sleep(0)
+    await cache.close()
+    asked: Counter[str] = Counter()
+    hits: Counter[str] = Counter()
+    similarity: dict[str, list[float]] = {}
+    examples: dict[str, list[str]] = {}
+    for number, case in enumerate(cases):
+        found = await cache.lookup(_in_scope(case.text, config, f"pair {number}"))
+        asked[case.kind] += 1
+        hit = found is not None and found.body == _answer(number)
+        hits[case.kind] += hit
+        if found is not None and found.similarity is not None:
+            similarity.setdefault(case.kind, []).append(found.similarity)
+        if hit != case.same and len(examples.setdefault(case.kind, [])) < 5:
+            examples[case.kind].append(f"{case.base} | {case.text}")
+    variants = sorted(k for k in asked if k in cache_sets.WRITTEN_VARIANTS)
+    traps = sorted(k for k in asked if k in cache_sets.WRITTEN_TRAPS)
+    return {
+        "variants": {k: _rate(hits[k], asked[k], similarity.get(k)) for k in variants},
+        "traps": {k: _rate(hits[k], asked[k], similarity.get(k)) for k in traps},
+        "variant_hit_rate": round(
+            sum(hits[k] for k in variants) / sum(asked[k] for k in variants), 4
+        ),
+        "trap_false_hit_rate": round(sum(hits[k] for k in traps) / sum(asked[k] for k in traps), 5),
+        "wrong_examples": examples,
+    }
+
+
+def _rate(hits: int, asked: int, similarity: list[float] | None) -> dict[str, Any]:
+    found = {"asked": asked, "hits": hits, "rate": round(hits / asked, 4)}
+    if similarity:
+        found["min_similarity_of_hits"] = round(min(similarity), 3)
+    return found
+
+
+async def faq(requests: int) -> dict[str, Any]:
+    """The FAQ workload in one scope: a miss stores its intent's answer, a hit is checked."""
+    config = _config()
+    cache = ResponseCache(lambda: config)
+    traffic = cache_sets.faq_traffic(requests)
+    intents = {intent: number for number, intent in enumerate(cache_sets.FAQ)}
+    exact = semantic = wrong = 0
+    wrong_examples: list[str] = []
+    asked_by: dict[bytes, str] = {}
+    for ask in traffic:
+        request = _request(ask.text, config)
+        found = await cache.lookup(request)
+        if found is None:
+            answer = _answer(intents[ask.intent])
+            asked_by.setdefault(answer, ask.text)
+            cache.store(request, answer, lambda: 0.0)
+            await asyncio.sleep(0)  # let the write land before the next question
+            continue
+        if found.similarity is None:
+            exact += 1
+        else:
+            semantic += 1
+        if found.body != _answer(intents[ask.intent]):
+            wrong += 1
+            if len(wrong_examples) < 10:
+                wrong_examples.append(f"{ask.text} | served the answer to: {asked_by[found.body]}")
+    await cache.close()
+    return {
+        "requests": requests,
+        "intents": len(cache_sets.FAQ),
+        "phrasings": sum(len(p) for p in cache_sets.FAQ.values()),
+        "hit_rate": round((exact + semantic) / requests, 4),
+        "exact_hit_rate": round(exact / requests, 4),
+        "semantic_hit_rate": round(semantic / requests, 4),
+        "wrong_answers": wrong,
+        "wrong_examples": wrong_examples,
+    }
+
+
 # -- index and whole semantic lookups at N entries --------------------------------------
 
 
-def _corpus(entries: int, embedder: TokenTableEmbedder) -> tuple[list[str], np.ndarray]:
-    """`entries` distinct prompts: real questions, then numbered copies of them."""
+def _corpus(entries: int, embedder: SentenceEmbedder) -> tuple[list[str], np.ndarray]:
+    """`entries` distinct prompts: real questions, then numbered copies of them.
+
+    The encoder needs ~50-200 ms a prompt on these machines, too slow for 100k of them: the
+    first `_ENCODED` are encoded, every later copy takes its original's vector plus noise
+    (cosine ~0.9 to it), so each lookup finds a crowd of candidates above the threshold: the
+    index's worst case, not its usual one.
+    """
     base = cache_sets.questions(1319, 14042)
     texts = [
         base[i % len(base)] + ("" if i < len(base) else f" (case {i})") for i in range(entries)
     ]
-    vectors = np.stack([embedder.embed_now(canonical(text)) for text in texts])
+    encoded = np.stack([embedder.embed_now(text) for text in texts[:_ENCODED]])
+    rng = np.random.default_rng(1)
+    copies = encoded[np.arange(entries) % _ENCODED]
+    noise = rng.standard_normal(copies.shape).astype(np.float32) * 0.025
+    noise[:_ENCODED] = 0
+    vectors = copies + noise
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     return texts, vectors
+
+
+_ENCODED = 1500
 
 
 async def at_scale(entries: int) -> dict[str, Any]:
     config = _config()
-    embedder = TokenTableEmbedder()
+    embedder = SentenceEmbedder(config.cache.semantic.embedder_max_tokens)
     started = time.perf_counter()
     texts, vectors = _corpus(entries, embedder)
     build_s = time.perf_counter() - started
@@ -162,16 +279,16 @@ async def at_scale(entries: int) -> dict[str, Any]:
         request = _request(text, config)
         assert request.prompt is not None
         scope = semantic_scope(request.prompt, embedder.name)
-        semantic = Semantic(scope, vectors[i], fingerprint(text))
+        semantic = Semantic(scope, vectors[i], fingerprint(read(text)))
         entry = Entry(request.id, TEAM, _answer(i), created, 0.0, semantic)
         await store.put(entry, _bounds(entries))
     rng = random.Random(5)
     probes = [rng.randrange(entries) for _ in range(2000)]
     scan: list[float] = []
     for i in probes:
-        query = embedder.embed_now(canonical(texts[i].upper()))
-        asked = fingerprint(texts[i].upper())
+        query = vectors[i]
         tick = time.perf_counter()
+        asked = fingerprint(read(texts[i].upper()))
         candidates = index.nearest(scope, query, config.cache.semantic.threshold)
         any(agree(c.fingerprint, asked) for c in candidates)
         scan.append((time.perf_counter() - tick) * 1000)
@@ -182,8 +299,8 @@ async def at_scale(entries: int) -> dict[str, Any]:
     await cache.close()
     return {
         "entries": len(index),
-        "corpus_embed_s": round(build_s, 1),
-        "scan_and_guard_excluding_embedding": _ms(scan),
+        "encoded_s": round(build_s, 1),
+        "read_scan_and_guard_excluding_embedding": _ms(scan),
         "whole_semantic_lookup_by_prompt_tokens": whole,
     }
 
@@ -200,7 +317,7 @@ async def _whole_lookups(
     """Exact miss + embedding + scan + guard (+ fetch on a hit), prompts of about `tokens`."""
     timings: list[float] = []
     hits = 0
-    for _ in range(300):
+    for _ in range(100):
         text = _prompt_of(texts, tokens, rng)
         request = _request(text, config)
         tick = time.perf_counter()
@@ -249,6 +366,11 @@ def _probe_main(kind: str) -> None:
 
         def encode(text: str) -> None:
             table.embed_now(text)
+    elif kind == "sentence":
+        sentence = SentenceEmbedder(_config().cache.semantic.embedder_max_tokens)
+
+        def encode(text: str) -> None:
+            sentence.embed_now(text)
     else:
         import torch
         from router_service.embedding import MiniLMEncoder
@@ -267,7 +389,7 @@ def _probe_main(kind: str) -> None:
     by_length = {}
     for length in LENGTHS:
         timings = []
-        for _ in range(30 if kind == "torch" else 300):
+        for _ in range(300 if kind == "token-table" else 30):
             text = _prompt_of(texts, length, rng)
             tick = time.perf_counter()
             encode(text)
@@ -428,7 +550,14 @@ def main() -> None:
     parser.add_argument("--router-service", default=None)
     parser.add_argument("--skip-torch", action="store_true")
     parser.add_argument("--skip-gateway", action="store_true")
-    parser.add_argument("--probe", choices=("token-table", "torch"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--probe", choices=("token-table", "sentence", "torch"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--per-kind", type=int, default=300)
+    parser.add_argument("--faq-requests", type=int, default=2000)
+    parser.add_argument(
+        "--only", default="", help="comma-separated sections: quality,written,faq,scale,..."
+    )
     args = parser.parse_args()
     if args.probe:
         _probe_main(args.probe)
@@ -439,12 +568,28 @@ def main() -> None:
     started = time.strftime("%Y%m%d-%H%M%S")
     results: dict[str, Any] = {"started": started, "machine": {"cpus": os.cpu_count()}}
     results["machine"]["load_average"] = os.getloadavg()
-    results["quality"] = asyncio.run(quality(args.quick))
-    print(json.dumps(results["quality"], indent=2), flush=True)
-    entries = 20_000 if args.quick else args.entries
-    results["at_scale"] = asyncio.run(at_scale(entries))
-    print(json.dumps(results["at_scale"], indent=2), flush=True)
-    results["embedders"] = {"token-table": _probe("token-table")}
+    only = set(filter(None, args.only.split(",")))
+
+    def wanted(section: str) -> bool:
+        return not only or section in only
+
+    if wanted("written"):
+        results["written"] = asyncio.run(written_quality(args.per_kind))
+        print(json.dumps(results["written"], indent=2), flush=True)
+    if wanted("faq"):
+        results["faq"] = asyncio.run(faq(args.faq_requests))
+        print(json.dumps(results["faq"], indent=2), flush=True)
+    if wanted("quality"):
+        results["quality"] = asyncio.run(quality(args.quick))
+        print(json.dumps(results["quality"], indent=2), flush=True)
+    if wanted("scale"):
+        entries = 20_000 if args.quick else args.entries
+        results["at_scale"] = asyncio.run(at_scale(entries))
+        print(json.dumps(results["at_scale"], indent=2), flush=True)
+    if not wanted("embedders"):
+        _save(results, started)
+        return
+    results["embedders"] = {"token-table": _probe("token-table"), "sentence": _probe("sentence")}
     if not args.skip_torch:
         results["embedders"]["torch-in-process"] = _probe("torch")
     router = None
@@ -460,6 +605,10 @@ def main() -> None:
     if not args.skip_gateway:
         results["exact_end_to_end"] = exact_end_to_end(work, 5 if args.quick else args.duration)
         print(json.dumps(results["exact_end_to_end"], indent=2), flush=True)
+    _save(results, started)
+
+
+def _save(results: dict[str, Any], started: str) -> None:
     results["machine"]["load_average_after"] = os.getloadavg()
     (RESULTS / f"cache-{started}.json").write_text(json.dumps(results, indent=2))
     (RESULTS / f"cache-{started}.md").write_text(_markdown(results))
