@@ -240,11 +240,11 @@ async def faq(requests: int) -> dict[str, Any]:
 # -- index and whole semantic lookups at N entries --------------------------------------
 
 
-def _corpus(entries: int, embedder: SentenceEmbedder) -> tuple[list[str], np.ndarray]:
+def _corpus(entries: int, embedder: SentenceEmbedder, encoded: int) -> tuple[list[str], np.ndarray]:
     """`entries` distinct prompts: real questions, then numbered copies of them.
 
     The encoder needs ~50-200 ms a prompt on these machines, too slow for 100k of them: the
-    first `_ENCODED` are encoded, every later copy takes its original's vector plus noise
+    first `encoded` are encoded, every later copy takes its original's vector plus noise
     (cosine ~0.9 to it), so each lookup finds a crowd of candidates above the threshold: the
     index's worst case, not its usual one.
     """
@@ -252,24 +252,21 @@ def _corpus(entries: int, embedder: SentenceEmbedder) -> tuple[list[str], np.nda
     texts = [
         base[i % len(base)] + ("" if i < len(base) else f" (case {i})") for i in range(entries)
     ]
-    encoded = np.stack([embedder.embed_now(text) for text in texts[:_ENCODED]])
+    real = np.stack([embedder.embed_now(text) for text in texts[:encoded]])
     rng = np.random.default_rng(1)
-    copies = encoded[np.arange(entries) % _ENCODED]
+    copies = real[np.arange(entries) % encoded]
     noise = rng.standard_normal(copies.shape).astype(np.float32) * 0.025
-    noise[:_ENCODED] = 0
+    noise[:encoded] = 0
     vectors = copies + noise
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     return texts, vectors
 
 
-_ENCODED = 1500
-
-
-async def at_scale(entries: int) -> dict[str, Any]:
+async def at_scale(entries: int, encoded: int) -> dict[str, Any]:
     config = _config()
     embedder = SentenceEmbedder(config.cache.semantic.embedder_max_tokens)
     started = time.perf_counter()
-    texts, vectors = _corpus(entries, embedder)
+    texts, vectors = _corpus(entries, embedder, encoded)
     build_s = time.perf_counter() - started
     index = SemanticIndex(vectors.shape[1])
     store = MemoryStore(index)
@@ -299,6 +296,7 @@ async def at_scale(entries: int) -> dict[str, Any]:
     await cache.close()
     return {
         "entries": len(index),
+        "encoded": encoded,
         "encoded_s": round(build_s, 1),
         "read_scan_and_guard_excluding_embedding": _ms(scan),
         "whole_semantic_lookup_by_prompt_tokens": whole,
@@ -554,6 +552,7 @@ def main() -> None:
         "--probe", choices=("token-table", "sentence", "torch"), help=argparse.SUPPRESS
     )
     parser.add_argument("--per-kind", type=int, default=300)
+    parser.add_argument("--encoded", type=int, default=1500, help="real vectors at scale")
     parser.add_argument("--faq-requests", type=int, default=2000)
     parser.add_argument(
         "--only", default="", help="comma-separated sections: quality,written,faq,scale,..."
@@ -584,7 +583,7 @@ def main() -> None:
         print(json.dumps(results["quality"], indent=2), flush=True)
     if wanted("scale"):
         entries = 20_000 if args.quick else args.entries
-        results["at_scale"] = asyncio.run(at_scale(entries))
+        results["at_scale"] = asyncio.run(at_scale(entries, args.encoded))
         print(json.dumps(results["at_scale"], indent=2), flush=True)
     if not wanted("embedders"):
         _save(results, started)

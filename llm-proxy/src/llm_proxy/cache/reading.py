@@ -229,7 +229,6 @@ def _is_label(run: list[_Piece]) -> bool:
         and run[0].alnum
         and len(run[0].text) == 1
         and run[1].text in (".", ")")
-        and (run[0].text.isupper() or run[0].text.isdigit())
     )
 
 
