@@ -224,12 +224,7 @@ def _words(segment: str) -> list[_Word]:
 
 
 def _is_label(run: list[_Piece]) -> bool:
-    return (
-        len(run) == 2
-        and run[0].alnum
-        and len(run[0].text) == 1
-        and run[1].text in (".", ")")
-    )
+    return len(run) == 2 and run[0].alnum and len(run[0].text) == 1 and run[1].text in (".", ")")
 
 
 def _join(run: list[_Piece]) -> list[_Word]:
