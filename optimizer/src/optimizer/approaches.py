@@ -8,6 +8,7 @@ sub-call (with a model that honours `n`); the gateway's caps stop a run that mak
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,10 @@ def _optillm() -> dict[str, Approach]:
         rto,
     )
     from optillm import self_consistency as sc
+
+    # Importing OptiLLM's server sets the root logger to INFO, and its approaches log a line
+    # per sample: formatting and writing those cost CPU on every sub-call. Its warnings stay.
+    logging.getLogger("optillm").setLevel(logging.WARNING)
 
     def call(function: Callable[..., tuple[Any, int]], **fixed: Any) -> ApproachFunction:
         def run(

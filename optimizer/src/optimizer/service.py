@@ -1,7 +1,7 @@
 """The service's long-lived state and what one request needs before its approaches run.
 
 One instance lives on the app (`app.state.service`): the approaches, the bounded pool of
-worker threads they run in, and one httpx client (its connection pool) to the gateway
+worker threads they run in, and one urllib3 connection pool to the gateway
 shared by every sub-call. Requests come from the gateway only; each carries the
 delegated credential its sub-calls must use, the parent request id they belong to, and the
 run's caps and deadline.
@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
+import urllib3
 from starlette.datastructures import Headers
 
 from optimizer.approaches import Approach, load_approaches
@@ -58,9 +58,12 @@ class Service:
         self.settings = settings
         self.approaches = approaches if approaches is not None else load_approaches()
         self.pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="approach")
-        limits = httpx.Limits(max_connections=settings.workers * 4)
-        self._http = httpx.Client(limits=limits, timeout=settings.fallback_timeout_s)
-        self._chat_url = settings.gateway_url.rstrip("/") + "/chat/completions"
+        # Thread-safe; keeps up to `maxsize` connections alive (more are opened when needed).
+        self._http = urllib3.connection_from_url(
+            settings.gateway_url, maxsize=settings.workers * 4, block=False
+        )
+        base = urllib3.util.parse_url(settings.gateway_url).path or ""
+        self._chat_path = base.rstrip("/") + "/chat/completions"
 
     def prepare(self, headers: Headers, raw: bytes) -> Job:
         """Everything a run needs, checked; raises Refused (400) or RunFailed (401)."""
@@ -93,8 +96,8 @@ class Service:
         forwarded |= {name: headers[name] for name in _TRACE_HEADERS if name in headers}
         forwarded |= {"authorization": f"Bearer {credential}", "content-type": "application/json"}
         params = {"max_tokens": max_tokens}
-        url = self._chat_url
-        sub_calls = SubCalls(self._http, url, forwarded, model, conversation, caps, params)
+        path = self._chat_path
+        sub_calls = SubCalls(self._http, path, forwarded, model, conversation, caps, params)
         options = body.get("stream_options")
         return Job(
             plan=Plan(approaches, conversation, model, config),
