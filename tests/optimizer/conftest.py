@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import openai
 import pytest
+import yaml
 
 from tests.optimizer.wiretap import Wiretap
 from tests.support.processes import (
@@ -54,6 +56,22 @@ class Stack:
 
     def sim(self) -> httpx.Client:
         return self.simulator.client()
+
+    @contextmanager
+    def reconfigured(self, section: str, value: Any) -> Iterator[None]:
+        """The gateway with one config section replaced (a reload), then as it was."""
+        path = self.gateway.config_path
+        original = path.read_text()
+        config = yaml.safe_load(original)
+        config[section] = value
+        path.write_text(yaml.safe_dump(config))
+        with self.admin() as admin:
+            admin.post("/admin/config/reload").raise_for_status()
+            try:
+                yield
+            finally:
+                path.write_text(original)
+                admin.post("/admin/config/reload").raise_for_status()
 
     def sub_calls(self, parent: str, expected: int | None = None) -> list[dict[str, Any]]:
         """The request log's records of `parent`'s sub-calls (written in batches: polled)."""

@@ -30,6 +30,11 @@ class Wiretap:
         with self._lock:
             return [m.decode() for m in _CREDENTIAL.findall(bytes(self._sent))]
 
+    def sent(self) -> bytes:
+        """Everything the gateway has sent the optimizer so far."""
+        with self._lock:
+            return bytes(self._sent)
+
     def close(self) -> None:
         self._loop.call_soon_threadsafe(self._server.close)
         self._loop.call_soon_threadsafe(self._loop.stop)

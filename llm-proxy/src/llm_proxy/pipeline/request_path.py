@@ -42,7 +42,7 @@ from llm_proxy.pipeline.limits import LimitsStage, estimate
 from llm_proxy.pipeline.log import record_of
 from llm_proxy.pipeline.residency import ResidencyRules
 from llm_proxy.pipeline.route import plan_route
-from llm_proxy.pipeline.seams import Seams
+from llm_proxy.pipeline.seams import Optimizer, Seams
 from llm_proxy.pipeline.settle import charge
 from llm_proxy.pipeline.tokens import output_cap
 from llm_proxy.prices import Prices, highest
@@ -132,8 +132,7 @@ class RequestPath:
             with stage(ctx, "budget"):
                 await self.budget.reserve(ctx)
             if optimizer is not None and ctx.optimizer is not None:
-                with stage(ctx, "optimizer"):
-                    answer = await optimizer.run(ctx, lambda: self._answer(ctx))
+                answer = await self._optimized(ctx, optimizer)
             else:
                 answer = await self._answer(ctx)
         except BaseException:
@@ -147,25 +146,40 @@ class RequestPath:
         self.finish(ctx, answer.usage)
         return answer
 
-    async def _answer(self, ctx: RequestContext) -> Answer:
+    async def _optimized(self, ctx: RequestContext, optimizer: Optimizer) -> Answer:
+        """guard (in) → optimizer → guard (out): the run's conversation is screened before
+        any sub-call (what the guard redacts, the optimizer never sees), and its final
+        answer before it leaves, as any answer is. Its plain-call fallback is not screened
+        twice."""
+        self._screen(ctx)
+        with self.telemetry.stage(ctx, "optimizer"):
+            answer = await optimizer.run(ctx, lambda: self._answer(ctx, screened=True))
+        return self._guarded(ctx, answer)
+
+    async def _answer(self, ctx: RequestContext, screened: bool = False) -> Answer:
         """guard (in) → cache → route → dispatch → guard (out). The cache keeps what the
-        upstream answered (a stream as it passes, a reply once `run` has settled it)."""
+        upstream answered (a stream as it passes, a reply once `run` has settled it).
+        `screened`: the caller runs the guard itself, around this."""
         stage = self.telemetry.stage
         registry = self.registry()
-        for guard in self.seams.guards:
-            with stage(ctx, "guard"):
-                guard.inbound(ctx)
+        if not screened:
+            self._screen(ctx)
         with stage(ctx, "cache"):
             lookup = await self.cache.lookup(ctx, registry.config)
         if lookup.answer is not None:
-            return self._guarded(ctx, lookup.answer)
-        answer = self._guarded(
-            ctx, self.cache.remember(ctx, lookup, await self._route_and_dispatch(ctx))
-        )
+            return lookup.answer if screened else self._guarded(ctx, lookup.answer)
+        answer = self.cache.remember(ctx, lookup, await self._route_and_dispatch(ctx))
+        if not screened:
+            answer = self._guarded(ctx, answer)
         if isinstance(answer, Reply) and ctx.session_id is not None:
             # An agent's step: what it called shows in its session (read only then).
             ctx.tool_calls = tool_calls_of(orjson.loads(answer.body))
         return answer
+
+    def _screen(self, ctx: RequestContext) -> None:
+        for guard in self.seams.guards:
+            with self.telemetry.stage(ctx, "guard"):
+                guard.inbound(ctx)
 
     def _guarded(self, ctx: RequestContext, answer: Answer) -> Answer:
         for guard in self.seams.guards:

@@ -165,16 +165,20 @@ class Metrics:
         self.requests.labels(
             model, deployment.provider if deployment else "", str(ctx.status), team
         ).inc()
-        usage = ctx.usage
-        for kind, count in (
-            ("input", usage.prompt_tokens),
-            ("output", usage.completion_tokens),
-            ("cached", usage.cached_tokens),
-        ):
-            if count:
-                self.tokens.labels(model, kind).inc(count)
-        if outcome.cost_usd:
-            self.cost.labels(team, model).inc(outcome.cost_usd)
+        run = ctx.optimizer
+        # An optimizer run's sub-calls counted their tokens and cost as each ended; the
+        # parent carries their sums, so counting it as well would count the fan-out twice.
+        if run is None or run.fanout is None:
+            usage = ctx.usage
+            for kind, count in (
+                ("input", usage.prompt_tokens),
+                ("output", usage.completion_tokens),
+                ("cached", usage.cached_tokens),
+            ):
+                if count:
+                    self.tokens.labels(model, kind).inc(count)
+            if outcome.cost_usd:
+                self.cost.labels(team, model).inc(outcome.cost_usd)
         self.duration.labels(model).observe(outcome.latency_s)
         self.overhead.observe(outcome.overhead_s)
         if ctx.ttft_ms is not None:

@@ -43,6 +43,8 @@ class LogFilter:
     since: datetime | None
     until: datetime | None
     conditions: tuple[ColumnElement[bool], ...]
+    # The filter names an optimizer run: it covers that run's sub-calls.
+    names_parent: bool = False
 
     def where(self) -> list[ColumnElement[bool]]:
         time_range = []
@@ -98,7 +100,7 @@ def _log_filter(
         conditions.append(RequestLog.cache_hit.is_(cache == "hit"))
     if route is not None:
         conditions.append(_route(route))
-    return LogFilter(since, until, tuple(conditions))
+    return LogFilter(since, until, tuple(conditions), names_parent=parent_request_id is not None)
 
 
 # Times outside these bounds are mistakes; inside them, a day either way stays a datetime.

@@ -4,7 +4,10 @@ One SQL query on the request log serves Postgres and SQLite alike: rows are put 
 buckets (the one expression that differs per database), ranked by latency within their
 bucket and group by a window function, and each percentile is the nearest-rank value
 (the smallest latency whose rank reaches p * n), so no percentile function is needed.
-Only buckets with requests are returned.
+Only buckets with requests are returned. An optimizer run's parent record carries its
+sub-calls' summed tokens and cost, so the series reads only records that are no one's
+sub-call (each fan-out counted once, on its parent, as the usage totals do), unless the
+filter names a parent: then it is that run's sub-calls.
 """
 
 from __future__ import annotations
@@ -103,6 +106,8 @@ async def usage_timeseries(
         )
     conditions = [RequestLog.started_at >= since, RequestLog.started_at < until]
     conditions += visible_to(caller)
+    if not where.names_parent:
+        conditions.append(RequestLog.parent_request_id.is_(None))
     bucket = _bucket(gateway.database.dialect, step)
     query = _series_query(bucket, group_by, [*conditions, *where.conditions])
     rows = (await session.execute(query)).all()
