@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import redis
 
@@ -29,8 +28,13 @@ def region_sim_config(region: str) -> dict[str, Any]:
         "name": f"sim-{region}",
         "record_limit": 5000,
         "default": {"output_tokens": 12},
-        # Fails every request: what a fallback is for.
-        "models": {"m-flaky": {"error_5xx_rate": 1.0}},
+        "models": {
+            # Fails every request: what a fallback is for.
+            "m-flaky": {"error_5xx_rate": 1.0},
+            # Holds a concurrency slot long enough to see who else gets one (10 tokens/s).
+            "m-narrow": {"tokens_per_second": 10, "output_tokens": 100},
+            "m-quota": {"latency_ms": 50, "output_tokens": 100},
+        },
     }
 
 
@@ -164,6 +168,3 @@ def wait_for(check: Any, timeout_s: float = 5.0) -> None:
     while not check():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.02)
-
-
-__all__ = ["httpx"]

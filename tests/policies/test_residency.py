@@ -53,36 +53,38 @@ def gateway(
         optimizer_port, f"http://127.0.0.1:{gateway_port}/v1", directory / "optimizer.log"
     )
     prices = {"input_cost_per_mtok": 150, "output_cost_per_mtok": 600}
-    with running_service() as router_url:
-        config = base_config(
-            database_url,
-            redis_prefix,
-            directory,
-            backends=[
-                backend(sim_eu, "eu-mini", "gpt-4o-mini", "eu", **prices),
-                backend(sim_us, "us-mini", "gpt-4o-mini", "us", **prices),
-                backend(sim_us, "us-strong", "gpt-4o", "us", **prices),
-                backend(sim_eu, "eu-flaky", "m-flaky", "eu", serves=["flaky"]),
-                backend(sim_us, "us-backup", "gpt-4o-mini", "us", serves=["backup"]),
-                backend(sim_us, "us-only", "gpt-4o-mini", "us", serves=["us-only"]),
-            ],
-            routing={
-                "fallbacks": {"flaky": ["backup", "gpt-4o-mini"]},
-                "equivalents": {"us-only": ["gpt-4o-mini"]},
-                "auto_groups": {"auto": {"default": "gpt-4o-mini", "strong": "gpt-4o"}},
-                "router_service": {"url": router_url, "deadline_ms": 5000},
-                "retries": {"max_attempts": 1, "backoff_base_ms": 1},
-            },
-            cache={"enabled": True},
-            optimizer={"url": f"http://127.0.0.1:{optimizer_port}", "deadline_ms": 20000},
-        )
-        gw = start_gateway(config, directory, master_key=MASTER, port=gateway_port)
-        optimizer.wait_ready()
-        try:
-            yield gw
-        finally:
-            optimizer.stop()
-            gw.stop()
+    try:
+        with running_service() as router_url:
+            config = base_config(
+                database_url,
+                redis_prefix,
+                directory,
+                backends=[
+                    backend(sim_eu, "eu-mini", "gpt-4o-mini", "eu", **prices),
+                    backend(sim_us, "us-mini", "gpt-4o-mini", "us", **prices),
+                    backend(sim_us, "us-strong", "gpt-4o", "us", **prices),
+                    backend(sim_eu, "eu-flaky", "m-flaky", "eu", serves=["flaky"]),
+                    backend(sim_us, "us-backup", "gpt-4o-mini", "us", serves=["backup"]),
+                    backend(sim_us, "us-only", "gpt-4o-mini", "us", serves=["us-only"]),
+                ],
+                routing={
+                    "fallbacks": {"flaky": ["backup", "gpt-4o-mini"]},
+                    "equivalents": {"us-only": ["gpt-4o-mini"]},
+                    "auto_groups": {"auto": {"default": "gpt-4o-mini", "strong": "gpt-4o"}},
+                    "router_service": {"url": router_url, "deadline_ms": 5000},
+                    "retries": {"max_attempts": 1, "backoff_base_ms": 1},
+                },
+                cache={"enabled": True},
+                optimizer={"url": f"http://127.0.0.1:{optimizer_port}", "deadline_ms": 20000},
+            )
+            gw = start_gateway(config, directory, master_key=MASTER, port=gateway_port)
+            try:
+                optimizer.wait_ready()
+                yield gw
+            finally:
+                gw.stop()
+    finally:
+        optimizer.stop()
 
 
 @pytest.fixture(scope="module")

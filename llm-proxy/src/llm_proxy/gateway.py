@@ -79,6 +79,7 @@ class Gateway:
             secrets=self.secrets,
             registry=lambda: self.registry,
             spooled=lambda: self.spend.spooled,
+            queues=lambda: self.dispatcher.admission.depth(),
         )
         if self.telemetry.metrics is not None:
             self.enforcer.metrics.on_alert.append(self.telemetry.metrics.budget_crossed)

@@ -18,6 +18,7 @@ def describe_deployment(deployment: Deployment) -> dict[str, Any]:
         "provider": deployment.provider,
         "model": deployment.backend.model,
         "serves": deployment.backend.public_names,
+        "region": deployment.backend.region,
         "available": health.available(now),
         "circuit_state": health.state.value,
         "cooling_down_s": round(max(0.0, health.cooldown_until - now), 3),

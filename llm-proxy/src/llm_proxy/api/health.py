@@ -30,4 +30,6 @@ async def ready(request: Request) -> Response:
 async def providers_health(_: Readonly, gateway: GatewayDep) -> Response:
     """The master key or an admin token of any role (operators' view, not tenants')."""
     deployments = [describe_deployment(d) for d in gateway.registry.deployments.values()]
-    return JSONResponse({"object": "list", "data": deployments})
+    # Requests waiting for a saturated group now, per group and priority class.
+    queues = gateway.dispatcher.admission.depth()
+    return JSONResponse({"object": "list", "data": deployments, "queues": queues})

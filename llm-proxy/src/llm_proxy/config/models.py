@@ -134,6 +134,11 @@ class Backend(_Strict):
     weight: Annotated[float, Field(gt=0)] = 1.0
     max_tpm: Annotated[int, Field(gt=0)] | None = None
     max_rpm: Annotated[int, Field(gt=0)] | None = None
+    # Requests it may have in flight at once; past it, requests queue (policies.priority).
+    max_concurrency: Annotated[int, Field(gt=0)] | None = None
+    # The sliding window max_rpm/max_tpm are counted over, as a rate per minute: 60 s by
+    # default; shorter spreads the same rate evenly (10 s: a sixth of max_tpm per 10 s).
+    quota_window_s: Annotated[float, Field(ge=1, le=60)] = 60.0
     region: str | None = None
     tags: list[str] = []
     timeout_s: Annotated[float, Field(gt=0)] = 600.0

@@ -6,6 +6,7 @@ policies:
   residency:                  # named policies; a team's and a key's both apply (intersection)
     eu-only: {regions: [eu], teams: [team_…], keys: []}
   priority:
+    enabled: true
     default: normal           # a request that names no class, and whose key gives none
     queue_s: {high: 10, normal: 2, low: 0}   # how long each class may wait for capacity
     reserved_share: 0.2       # of a deployment's max_rpm/max_tpm, usable by `high` alone
@@ -55,6 +56,8 @@ def _queue_times() -> dict[PriorityClass, float]:
 
 
 class Priority(Strict):
+    # Off: requests are not classed and a saturated group answers as without policies.
+    enabled: bool = False
     default: PriorityClass = "normal"
     # Seconds a request of each class may wait for a saturated deployment; then it is shed.
     queue_s: dict[PriorityClass, Annotated[float, Field(ge=0, le=600)]] = Field(

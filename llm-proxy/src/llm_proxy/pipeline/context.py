@@ -18,6 +18,7 @@ from llm_proxy.identity import Identity
 from llm_proxy.limits.reservation import Reservation
 from llm_proxy.pipeline.tokens import count_request_tokens, output_cap
 from llm_proxy.prices import Prices
+from llm_proxy.upstream.admission import Ticket
 from llm_proxy.upstream.dispatcher import Dispatch
 from llm_proxy.usage import Usage
 
@@ -82,6 +83,8 @@ class RequestContext:
     plan: list[str] = field(default_factory=list)
     # The regions it may be served in (policies.residency, the request's own); None: any.
     residency: Residency | None = None
+    # Its priority class and fair-share team, when policies queue requests (else None).
+    ticket: Ticket | None = None
     route: RouteDecision | None = None
     # Per-token (input, output) prices of an auto group's strong model, for the savings report.
     strong_prices: Prices | None = None

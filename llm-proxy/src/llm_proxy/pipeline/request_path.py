@@ -40,6 +40,7 @@ from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import identify
 from llm_proxy.pipeline.limits import LimitsStage, estimate
 from llm_proxy.pipeline.log import record_of
+from llm_proxy.pipeline.priority import ticket_for
 from llm_proxy.pipeline.residency import ResidencyRules
 from llm_proxy.pipeline.route import plan_route
 from llm_proxy.pipeline.seams import Optimizer, Seams
@@ -111,7 +112,9 @@ class RequestPath:
     async def run(self, ctx: RequestContext) -> Answer:
         stage = self.telemetry.stage
         registry = self.registry()
-        ctx.residency = self.residency.resolve(ctx, registry.config.policies)
+        policies = registry.config.policies
+        ctx.residency = self.residency.resolve(ctx, policies)
+        ctx.ticket = ticket_for(ctx, policies)
         optimizer = self.seams.optimizer
         if optimizer is not None:
             routing = registry.config.routing
@@ -228,6 +231,7 @@ class RequestPath:
                 regions=ctx.regions,
                 stream=ctx.stream,
                 max_tokens=output_cap(ctx.body),
+                ticket=ctx.ticket,
             )
         except UpstreamError as error:
             raise _client_error(error) from None
@@ -306,7 +310,8 @@ def _client_error(error: UpstreamError) -> GatewayError:
         return GatewayError(error.status, error.message, code="upstream_error")
     if error.status == 429:
         retry = {"retry-after": str(int(error.retry_after_s or 1))}
-        return GatewayError(429, error.message, code="rate_limit_exceeded", headers=retry)
+        code = "request_shed" if error.kind == "shed" else "rate_limit_exceeded"
+        return GatewayError(429, error.message, code=code, headers=retry)
     if error.kind == "unavailable":
         return GatewayError(503, error.message, code="no_deployment_available")
     if error.kind == "timeout":

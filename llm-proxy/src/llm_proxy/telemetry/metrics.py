@@ -54,13 +54,22 @@ def _multiprocess() -> bool:
     return "PROMETHEUS_MULTIPROC_DIR" in os.environ or "prometheus_multiproc_dir" in os.environ
 
 
+# Requests waiting for a saturated group, per group and priority class (upstream.admission).
+QueueDepths = Callable[[], dict[str, dict[str, int]]]
+
+
 class Metrics:
-    def __init__(self, registry: Callable[[], Registry], spooled: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        registry: Callable[[], Registry],
+        spooled: Callable[[], int],
+        queues: QueueDepths | None = None,
+    ) -> None:
         self._routing = registry
         self._registry = CollectorRegistry()
         # In multi-process mode values are written to files, not kept in a registry.
         own = None if _multiprocess() else self._registry
-        self._live = _LiveState(registry, spooled)
+        self._live = _LiveState(registry, spooled, queues)
         if own is not None:
             own.register(self._live)
 
@@ -145,6 +154,26 @@ class Metrics:
             ("check", "action"),
             registry=own,
         )
+        self.priority_requests = Counter(
+            "gateway_priority_requests_total",
+            "Requests under routing policies, by priority class, team and outcome "
+            "(served, shed, failed).",
+            ("class", "team", "outcome"),
+            registry=own,
+        )
+        self.priority_tokens = Counter(
+            "gateway_priority_tokens_total",
+            "Tokens answered under routing policies, by priority class and team.",
+            ("class", "team"),
+            registry=own,
+        )
+        self.queue_wait = Histogram(
+            "gateway_priority_queue_wait_seconds",
+            "Time requests waited for a saturated model group, by priority class.",
+            ("class",),
+            buckets=_LATENCY_BUCKETS,
+            registry=own,
+        )
         self.budget_utilization = Gauge(
             "gateway_budget_utilization",
             "Share of a budget spent in its period (1.0: exhausted), by scope and its id.",
@@ -184,6 +213,7 @@ class Metrics:
         if ctx.ttft_ms is not None:
             self.ttft.labels(model).observe(ctx.ttft_ms / 1000)
         self._dispatch_outcome(ctx)
+        self._policy_outcome(ctx, team)
         for hit in ctx.guard_hits:
             self.guardrail_hits.labels(hit.check, hit.action).inc(hit.count)
 
@@ -212,6 +242,17 @@ class Metrics:
         if route is not None:
             decided_by = "router" if route.fallback_reason is None else route.fallback_reason
             self.router_decisions.labels(route.group, route.model, decided_by).inc()
+
+    def _policy_outcome(self, ctx: RequestContext, team: str) -> None:
+        ticket = ctx.ticket
+        if ticket is None:
+            return
+        outcome = "shed" if ticket.shed else "served" if ctx.status < 400 else "failed"
+        self.priority_requests.labels(ticket.cls, team, outcome).inc()
+        if ctx.usage.total_tokens:
+            self.priority_tokens.labels(ticket.cls, team).inc(ctx.usage.total_tokens)
+        if ctx.dispatch.attempts or ticket.shed:
+            self.queue_wait.labels(ticket.cls).observe(ticket.waited_s)
 
     def budget_crossed(self, crossing: Crossing) -> None:
         """A budget reached an alert threshold (the limits' alert hook calls this)."""
@@ -242,9 +283,15 @@ class Metrics:
 class _LiveState(Collector):
     """Deployment health and the spend spool, read when scraped: no work per request."""
 
-    def __init__(self, registry: Callable[[], Registry], spooled: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        registry: Callable[[], Registry],
+        spooled: Callable[[], int],
+        queues: QueueDepths | None,
+    ) -> None:
         self._registry = registry
         self._spooled = spooled
+        self._queues = queues
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
@@ -264,6 +311,16 @@ class _LiveState(Collector):
             circuit.add_metric((deployment.name,), _CIRCUIT_VALUES[health.state])
         yield up
         yield circuit
+        if self._queues is not None:
+            depth = GaugeMetricFamily(
+                "gateway_priority_queue_depth",
+                "Requests waiting for a saturated model group now, by group and priority class.",
+                labels=("model", "class"),
+            )
+            for group, classes in self._queues().items():
+                for cls, count in classes.items():
+                    depth.add_metric((group, cls), count)
+            yield depth
         yield GaugeMetricFamily(
             "gateway_spend_spool_backlog",
             "Spend-log records spooled on local disk, waiting for the database.",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from llm_proxy.config.models import Observability
 from llm_proxy.telemetry.logging import LogPipe, RequestLog, Secrets
-from llm_proxy.telemetry.metrics import Metrics
+from llm_proxy.telemetry.metrics import Metrics, QueueDepths
 from llm_proxy.telemetry.outcome import Outcome
 from llm_proxy.telemetry.stages import Stage
 from llm_proxy.telemetry.tracing import Tracing, tracing_from_env
@@ -30,9 +30,10 @@ class Telemetry:
         secrets: Secrets,
         registry: Callable[[], Registry],
         spooled: Callable[[], int],
+        queues: QueueDepths | None = None,
     ) -> None:
         self.tracing: Tracing | None = tracing_from_env(config.tracing)
-        self.metrics = Metrics(registry, spooled) if config.metrics else None
+        self.metrics = Metrics(registry, spooled, queues) if config.metrics else None
         self._log_pipe = LogPipe(config.log_level, secrets)
         self._request_log = RequestLog() if config.request_log else None
 

@@ -20,32 +20,38 @@ Wire = Literal["openai", "anthropic", "responses"]
 
 
 class MinuteWindow:
-    """Requests and tokens in the last 60 s, for max_rpm/max_tpm and the usage strategy."""
+    """Requests and tokens in the last `window_s` (60 s unless the backend's
+    `quota_window_s` says otherwise), for max_rpm/max_tpm and the usage strategy."""
 
-    def __init__(self) -> None:
-        self._events: deque[tuple[float, int]] = deque()
+    def __init__(self, window_s: float = 60.0) -> None:
+        self.window_s = window_s
+        # (when, tokens, requests): a request, or a settle's correction of its estimate.
+        self._events: deque[tuple[float, int, int]] = deque()
         self.requests = 0
         self.tokens = 0
 
     def add(self, tokens: int, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         self._expire(now)
-        self._events.append((now, tokens))
+        self._events.append((now, tokens, 1))
         self.requests += 1
         self.tokens += tokens
 
-    def adjust(self, tokens: int) -> None:
-        """Settle an estimate: the real token count replaces the reserved one."""
-        self.tokens += tokens
+    def adjust(self, tokens: int, now: float | None = None) -> None:
+        """Settle an estimate: the real token count replaces the reserved one. The
+        correction leaves the window too (kept only in the total, it would stay forever)."""
+        if tokens:
+            self._events.append((time.monotonic() if now is None else now, tokens, 0))
+            self.tokens += tokens
 
     def current(self, now: float | None = None) -> tuple[int, int]:
         self._expire(time.monotonic() if now is None else now)
         return self.requests, self.tokens
 
     def _expire(self, now: float) -> None:
-        while self._events and now - self._events[0][0] > 60.0:
-            _, tokens = self._events.popleft()
-            self.requests -= 1
+        while self._events and now - self._events[0][0] > self.window_s:
+            _, tokens, requests = self._events.popleft()
+            self.requests -= requests
             self.tokens -= tokens
 
 
@@ -98,9 +104,19 @@ class Deployment:
         provider = "openai" if self.forwards_openai else self.backend.provider
         return f"{provider}/{self.backend.model}"
 
-    def at_capacity(self, now: float | None = None) -> bool:
-        requests, tokens = self.usage.current(now)
+    def at_capacity(self, now: float | None = None, headroom: float = 1.0) -> bool:
+        """Full at `headroom` of its limits (a priority class below `high` sees only the
+        share not reserved for `high`)."""
         backend = self.backend
-        if backend.max_rpm is not None and requests >= backend.max_rpm:
+        if backend.max_concurrency is not None and self.in_flight >= (
+            backend.max_concurrency * headroom
+        ):
             return True
-        return backend.max_tpm is not None and tokens >= backend.max_tpm
+        if backend.max_rpm is None and backend.max_tpm is None:
+            return False
+        requests, tokens = self.usage.current(now)
+        # The per-minute limits, scaled to the window they are counted over.
+        scale = headroom * self.usage.window_s / 60.0
+        if backend.max_rpm is not None and requests >= backend.max_rpm * scale:
+            return True
+        return backend.max_tpm is not None and tokens >= backend.max_tpm * scale

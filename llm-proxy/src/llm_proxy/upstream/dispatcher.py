@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
 from llm_proxy.config.models import Retries
+from llm_proxy.upstream.admission import Admission, Ticket
 from llm_proxy.upstream.deadlines import deadline_s, policy_for
 from llm_proxy.upstream.deployment import Deployment, Wire
 from llm_proxy.upstream.errors import UpstreamError
@@ -82,6 +83,7 @@ class Dispatcher:
         self.fast = fast
         self.translated = translated
         self.observe = observe
+        self.admission = Admission()
 
     def transport_for(self, deployment: Deployment, wire: Wire = "openai") -> Transport:
         return self.fast if deployment.speaks(wire) else self.translated
@@ -100,8 +102,12 @@ class Dispatcher:
         regions: frozenset[str] | None = None,
         stream: bool = False,
         max_tokens: int | None = None,
+        ticket: Ticket | None = None,
     ) -> Dispatched[T]:
-        """`regions`: only deployments in these may be sent the request (residency)."""
+        """`regions`: only deployments in these may be sent the request (residency).
+        `ticket`: its class and team when policies queue requests (`upstream.admission`):
+        it then waits for a saturated group in turn, and a 429 sends it back to the queue
+        instead of using up an attempt, while its class's queue time lasts."""
         retries = registry.config.routing.retries
         last_error: UpstreamError | None = None
         for group in plan:
@@ -119,10 +125,25 @@ class Dispatcher:
                 regions,
             )
             previous: UpstreamError | None = None
-            for number in range(retries.max_attempts):
-                deployment = await self._next(
-                    registry, group, session, attempt.tried, retries, record, caller, regions
-                )
+            number = 0
+            while number < retries.max_attempts:
+                if ticket is None:
+                    deployment = await self._next(
+                        registry, group, session, attempt.tried, retries, record, caller, regions
+                    )
+                else:
+                    deployment = await self.admission.acquire(
+                        registry,
+                        group,
+                        ticket,
+                        estimated_tokens,
+                        session,
+                        attempt.tried,
+                        caller,
+                        regions,
+                    )
+                    if deployment is None:
+                        last_error = _shed(ticket, group)
                 if deployment is None:
                     break
                 try:
@@ -131,10 +152,14 @@ class Dispatcher:
                     if not error.retryable:
                         raise
                     last_error = error
+                    if error.throttled and ticket is not None:
+                        # Saturation, not this request's failure: back in the queue, in turn.
+                        continue
                     if error.repeats(previous):
                         break
                     previous = error
                     await self._backoff(number, retries, record)
+                    number += 1
         if last_error is not None:
             raise last_error
         raise UpstreamError(
@@ -329,6 +354,16 @@ def _note(
     record.upstream_s += elapsed
     record.attempts.append(Attempt(deployment.name, group, status, elapsed * 1000, error))
     return elapsed
+
+
+def _shed(ticket: Ticket, group: str) -> UpstreamError:
+    return UpstreamError(
+        429,
+        f"{group!r} is saturated and `{ticket.cls}` requests could wait no longer "
+        f"({ticket.queue_s:g} s): shed",
+        kind="shed",
+        retry_after_s=1.0,
+    )
 
 
 async def _sleep(seconds: float, record: Dispatch) -> None:

@@ -80,16 +80,17 @@ class Registry:
         avoid: Sequence[Deployment] = (),
         caller: str | None = None,
         regions: frozenset[str] | None = None,
+        headroom: float = 1.0,
     ) -> Deployment | None:
         """A deployment that can take `caller`'s request now, preferring ones not tried yet;
-        only one in `regions` when they are given."""
+        only one in `regions` when they are given, below `headroom` of its limits."""
         now = time.monotonic()
         ready = [
             d
             for d in self.groups.get(group, ())
             if (regions is None or d.backend.region in regions)
             and d.health.available(now, caller)
-            and not d.at_capacity(now)
+            and not d.at_capacity(now, headroom)
         ]
         fresh = [d for d in ready if d not in avoid]
         candidates = fresh or ready
@@ -134,6 +135,8 @@ def _deployment(
     health.policy = policy
     deployment = Deployment(backend, api_key, price_of(backend), health)
     deployment.deadlines = backend.deadlines or config.routing.deadlines
+    deployment.usage.window_s = backend.quota_window_s
     if old is not None:
         deployment.usage = old.usage
+        deployment.usage.window_s = backend.quota_window_s
     return deployment
