@@ -7,10 +7,11 @@ sitting out a provider's 429 — the request waits in the group's queue, ordered
 (`high`, `normal`, `low`) and, within a class, by its start tag (start-time fair queuing:
 a team's tag grows by the request's estimated tokens over the team's weight, so a team that
 sends ten times more waits ten times longer, and each backlogged team gets its weight's
-share of the tokens). Only the first waiter (per set of allowed regions) polls for room;
-it takes the deployment in the same step as the dispatcher charges it, so two waiters never
-take the same room. A waiter whose class's queue time runs out is shed. Classes below `high`
-see a deployment as full at `1 - reserved_share` of its limits: the rest is `high`'s.
+share of the tokens). Only the first waiter (per set of allowed regions) polls for
+room; the next one looks only after the admitted attempt has charged its deployment,
+so two waiters never take the same room. A waiter whose class's queue time runs out is
+shed. Classes below `high` see a deployment as full at `1 - reserved_share` of its
+limits: the rest is `high`'s.
 """
 
 from __future__ import annotations
@@ -85,12 +86,15 @@ class _Queue:
     def leave(self, waiter: _Waiter) -> None:
         with contextlib.suppress(ValueError):
             self.waiters.remove(waiter)
-        # The new first waiter of each region set looks for room now.
+        # The new first waiter of each region set looks for room next: on the loop's next
+        # turn, after the attempt just admitted has charged its deployment (the dispatcher
+        # starts it as a task), so the room it took is not handed out twice.
         seen: set[frozenset[str] | None] = set()
+        loop = asyncio.get_running_loop()
         for other in self.waiters:
             if other.regions not in seen:
                 seen.add(other.regions)
-                other.wake.set()
+                loop.call_soon(other.wake.set)
 
 
 class Admission:
