@@ -6,9 +6,6 @@ export LITELLM_LOCAL_MODEL_COST_MAP := True
 # The interpreter itself, not a shim: uv rebuilds .venv when the path it was made with changes.
 export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 export UV_PYTHON_DOWNLOADS := never
-# Byte-compiled at install: every gateway and test process then imports LiteLLM without
-# compiling it again (in an environment with PYTHONDONTWRITEBYTECODE set, each would).
-export UV_COMPILE_BYTECODE := 1
 
 .PHONY: run test lint bench env services dashboard
 
@@ -36,6 +33,10 @@ dashboard: env
 
 # The tests use PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379: the machine's
 # Debian ones are started first when they are down (`make services` alone does just that).
+# The tests start hundreds of interpreters (gateways, simulators, services): each may keep
+# the bytecode it compiles, or, where the environment says not to, every one would compile
+# LiteLLM again (about 5 s of CPU each).
+test: export PYTHONDONTWRITEBYTECODE :=
 test: env services
 	.venv/bin/pytest -q
 
