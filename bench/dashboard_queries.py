@@ -64,7 +64,7 @@ SELECT
     100 + i %% 2000, 20 + i %% 500, 0,
     (i %% 1000) * 0.00001,
     CASE WHEN i %% 10 = 0 THEN 0.001 ELSE 0 END,
-    50 + (i * 7919) %% 900,
+    50 + (i::bigint * 7919) %% 900,
     CASE WHEN i %% 4 = 0 THEN 20 + i %% 300 ELSE NULL END,
     CASE WHEN i %% 97 = 0 THEN 502 WHEN i %% 31 = 0 THEN 429 ELSE 200 END,
     CASE WHEN i %% 97 = 0 THEN 'upstream_error' WHEN i %% 31 = 0 THEN 'rate_limited' END,
