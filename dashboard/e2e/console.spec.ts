@@ -8,7 +8,7 @@
 import { expect, test } from "@playwright/test";
 import OpenAI from "openai";
 
-import { GATEWAY_URL, MASTER_KEY, inspect, logIn, logOut, openPage } from "./support";
+import { GATEWAY_URL, MASTER_KEY, inspect, issueReadonlyToken, logIn, logOut, openPage } from "./support";
 
 test.describe.configure({ mode: "serial" });
 
@@ -82,13 +82,7 @@ test("an admin issues a key, sees its request in the logs, and revokes it", asyn
 });
 
 test("a readonly token sees no write control, and its forged write gets 403", async ({ page }) => {
-  await logIn(page, MASTER_KEY);
-  await openPage(page, "Settings");
-  await page.getByLabel("Token name").fill(`readonly-${Date.now()}`);
-  await page.getByLabel("Role", { exact: true }).selectOption("readonly");
-  await page.getByRole("button", { name: "Issue token" }).click();
-  const token = (await page.getByTestId("issued-token").textContent())?.trim() ?? "";
-  expect(token).toMatch(/^sk-gwadmin-/);
+  const token = await issueReadonlyToken(page, `readonly-${Date.now()}`);
   await logOut(page);
 
   await logIn(page, token);

@@ -39,3 +39,15 @@ export async function inspect(page: Page, name: string): Promise<void> {
     `accessibility on ${name}`,
   ).toEqual([]);
 }
+
+/** Logs in with the master key and issues a readonly admin token on Settings; its secret. */
+export async function issueReadonlyToken(page: Page, name: string): Promise<string> {
+  await logIn(page, MASTER_KEY);
+  await openPage(page, "Settings");
+  await page.getByLabel("Token name").fill(name);
+  await page.getByLabel("Role", { exact: true }).selectOption("readonly");
+  await page.getByRole("button", { name: "Issue token" }).click();
+  const token = (await page.getByTestId("issued-token").textContent())?.trim() ?? "";
+  expect(token).toMatch(/^sk-gwadmin-/);
+  return token;
+}

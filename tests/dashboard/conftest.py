@@ -80,8 +80,13 @@ def gateway(
 ) -> Iterator[Gateway]:
     """One gateway for the whole package (session API and browser tests): it serves /ui/."""
     directory = tmp_path_factory.mktemp("gateway")
+    # Database mode: the Backends & routing page writes config versions and rolls back.
     config = gateway_config(
-        simulator, directory, postgres_url, gateway={"ui_dir": str(dashboard_build)}
+        simulator,
+        directory,
+        postgres_url,
+        gateway={"ui_dir": str(dashboard_build)},
+        config={"mode": "database", "poll_interval_s": 5},
     )
     # Generous: this machine's cores are shared, and start-up imports LiteLLM.
     started = start_gateway(config, directory, MASTER, ready_timeout_s=180)

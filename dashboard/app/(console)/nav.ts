@@ -10,6 +10,7 @@ export const NAV: NavItem[] = [
   { href: "/overview/", label: "Overview", needsAdminRead: false },
   { href: "/logs/", label: "Logs", needsAdminRead: false },
   { href: "/providers/", label: "Providers", needsAdminRead: true },
+  { href: "/routing/", label: "Backends & routing", needsAdminRead: true },
   { href: "/keys/", label: "Keys", needsAdminRead: true },
   { href: "/teams/", label: "Teams, users, budgets", needsAdminRead: true },
   { href: "/cache/", label: "Cache", needsAdminRead: true },

@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from llm_proxy.api.admin.access import Admin, GatewayDep, Readonly, Session, actor
 from llm_proxy.api.admin.config_writes import (
     check_if_match,
+    checked_document,
     current_document,
     etag,
     require_database_mode,
@@ -27,6 +28,7 @@ from llm_proxy.api.admin.config_writes import (
 )
 from llm_proxy.api.admin.crud import Input, Output
 from llm_proxy.config import ConfigError
+from llm_proxy.config.diff import diff_documents
 from llm_proxy.config.document import document_of
 from llm_proxy.config.models import ManagedConfig
 from llm_proxy.pipeline.errors import GatewayError
@@ -86,6 +88,11 @@ class ConfigPut(Input):
     comment: Annotated[str, Field(max_length=1000)] = ""
 
 
+class Preview(Output):
+    version: int | None = Field(description="the newest version, which the diff starts from")
+    diff: list[Change] = Field(description="what a PUT of this document would change")
+
+
 class Rollback(Input):
     version: Annotated[int, Field(ge=1)]
     comment: Annotated[str, Field(max_length=1000)] = ""
@@ -113,6 +120,18 @@ async def put_config(
     check_if_match(if_match, current)
     row = await write_config(session, gateway, caller, current, body.document, body.comment)
     return _config_answer(gateway, row, row.document, response)
+
+
+@router.post("/preview", summary="What a PUT of this document would change; nothing is written")
+async def preview_config(
+    body: ConfigPut, _: Admin, session: Session, gateway: GatewayDep, response: Response
+) -> Preview:
+    # Validated exactly as a PUT is, so a change shown here is one a PUT accepts.
+    row, current = await current_document(session, gateway)
+    proposed = await checked_document(gateway, body.document)
+    response.headers.update(etag(row))
+    diff = [Change.model_validate(change) for change in diff_documents(current, proposed)]
+    return Preview(version=row.version if row else None, diff=diff)
 
 
 @router.get("/versions", summary="Config versions, newest first (without their documents)")

@@ -86,12 +86,7 @@ async def write_config(
 ) -> ConfigVersion:
     require_database_mode(gateway)
     assert gateway.follower is not None
-    try:
-        config = with_document(gateway.file_config, document, "config")
-        await gateway.check(config, fresh or {})
-    except (ConfigError, RegistryError) as exc:
-        raise GatewayError(400, "\n".join(exc.problems), code="invalid_config") from None
-    normal = document_of(config)
+    normal = await checked_document(gateway, document, fresh)
     if current is not None and normal == current.document and rolled_back_to is None:
         return current  # nothing changed: no version, nothing to apply or audit
     row = config_versions.append(session, current, normal, caller.token_id, comment, rolled_back_to)
@@ -103,6 +98,18 @@ async def write_config(
     await gateway.follower.catch_up()
     await gateway.follower.announce()
     return row
+
+
+async def checked_document(
+    gateway: Gateway, document: dict[str, Any], fresh: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The document in its normal form, validated as a file is (400 with every problem)."""
+    try:
+        config = with_document(gateway.file_config, document, "config")
+        await gateway.check(config, fresh or {})
+    except (ConfigError, RegistryError) as exc:
+        raise GatewayError(400, "\n".join(exc.problems), code="invalid_config") from None
+    return document_of(config)
 
 
 async def json_value(request: Request) -> Any:
