@@ -52,13 +52,15 @@ def sim_us(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
     sim.stop()
 
 
-@pytest.fixture(scope="package")
+# Per module: a gateway in database mode serves the managed config it finds stored, so a
+# module sharing another's database would get that module's backends.
+@pytest.fixture(scope="module")
 def database_url() -> Iterator[str]:
     with scratch_database("policies") as url:
         yield url
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def redis_prefix() -> Iterator[str]:
     prefix = f"gwtest:policies:{secrets.token_hex(4)}:"
     yield prefix

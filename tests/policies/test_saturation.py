@@ -181,11 +181,6 @@ def test_high_is_served_from_its_reserved_share(
     assert waited < 1.2, "high waited for a low to finish instead of using its reserve"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="since main's hedging dispatcher (attempts run as tasks) the burst is not queued "
-    "by admission: each team gets its share of requests in flight, not of tokens (issue 22)",
-)
 def test_two_teams_share_a_token_quota_by_weight_whatever_one_bursts(
     gateway: Gateway, teams: Teams
 ) -> None:

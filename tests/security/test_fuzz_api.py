@@ -16,6 +16,11 @@ import httpx
 import pytest
 import requests
 import schemathesis
+
+# Loaded here, at collection, not lazily by `openapi.from_dict` deep in the test: pytest
+# rewrites schemathesis' modules as it imports them (it is a pytest plugin), and CPython
+# 3.11's parser can fail that deep in a stack ("AST constructor recursion depth mismatch").
+import schemathesis.specs.openapi.schemas
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import Case, GenerationMode
