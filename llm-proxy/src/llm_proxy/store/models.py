@@ -483,3 +483,32 @@ class DeniedToken(Base):
     def id(self) -> str:
         """What the audit log names the row by (before its insert, too)."""
         return self.jti
+
+
+class RouteLabel(Base):
+    """What a deployment learnt about one `auto` routing decision, for training its router.
+
+    `strong_wins` is the router's training target: 1 when the strong model's answer was
+    better, 0 when the weak model's was as good or better, 0.5 for a tie. `messages` is the
+    conversation as the router-service saw it (text only), so a label trains without the
+    request log. Written by shadow judging, feedback on an auto-routed request, and cascade
+    escalations; read by `router-service train --from-gateway`.
+    """
+
+    __tablename__ = "route_labels"
+    __table_args__ = (
+        UniqueConstraint("request_id", "source", name="uq_route_labels_request_id_source"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(128))
+    # "shadow" | "feedback" | "cascade"
+    source: Mapped[str] = mapped_column(String(16))
+    auto_group: Mapped[str] = mapped_column(String(200))
+    strong_model: Mapped[str] = mapped_column(String(200))
+    weak_model: Mapped[str] = mapped_column(String(200))
+    routed_model: Mapped[str] = mapped_column(String(200))
+    messages: Mapped[list[Any]] = mapped_column(Json)
+    strong_wins: Mapped[float] = mapped_column(Float)
+    detail: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
