@@ -143,6 +143,10 @@ def test_each_bad_token_is_refused_with_its_reason(
         "HS/RS confusion": (_hmac_with_public_key(idp, good), "algorithm ('HS256') is not"),
         "garbled": ("eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln", "not a well-formed JWT"),
         "no issuer": (_without_iss(idp, good), "issuer (None) is not one"),
+        "null expiry": (idp.token({**good, "exp": None}), "lacks the required claim 'exp'"),
+        "expiry as text": (idp.token({**good, "exp": "never"}), "'exp' claim is not a Numeric"),
+        "critical extension": (idp.token(good, crit=["x-ours"]), "critical extensions"),
+        "junk in a segment": (_junk_in_signature(idp, good), "not a well-formed JWT"),
     }
     for name, (token, reason) in cases.items():
         status, error = refusal(gw, token)
@@ -162,6 +166,12 @@ def _without_iss(idp: IdentityProvider, claims: dict[str, Any]) -> str:
     key = idp.keys[0]
     body = {"aud": AUDIENCE, "sub": "u", "exp": int(time.time()) + 60, **claims}
     return jwt.encode(body, key.private, algorithm="RS256", headers={"kid": key.kid})
+
+
+def _junk_in_signature(idp: IdentityProvider, claims: dict[str, Any]) -> str:
+    """A good token with characters base64url does not have: lenient decoders skip them."""
+    head, body, signature = idp.token(claims).split(".")
+    return f"{head}.{body}.{signature[:10]}!!!!{signature[10:]}"
 
 
 def _hmac_with_public_key(idp: IdentityProvider, claims: dict[str, Any]) -> str:

@@ -92,6 +92,8 @@ class IssuerKeys:
             raise TokenRejected(
                 f"The token's key (kid '{kid}') cannot verify alg '{alg}' signatures."
             ) from exc
+        if bound.Algorithm.check_key_length(bound.key) is not None:
+            raise TokenRejected("The token's signing key is too weak for this gateway.")
         self._bound[(kid, alg)] = bound
         return bound
 
