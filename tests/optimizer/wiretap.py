@@ -1,5 +1,7 @@
 """A TCP relay that keeps what the client sent: the tests read the gateway's requests to the
-optimizer off the wire (the delegated credential in them) without touching either side."""
+optimizer off the wire (the delegated credential in them) without touching either side.
+It can also hold back what the optimizer answers: the run's request is then still going on
+(its credential alive) for exactly as long as a test needs, however busy the machine."""
 
 from __future__ import annotations
 
@@ -7,9 +9,11 @@ import asyncio
 import contextlib
 import re
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 
 _CREDENTIAL = re.compile(rb"authorization: Bearer (sk-gwdel-[A-Za-z0-9_-]+)", re.IGNORECASE)
+_PARENT = re.compile(rb"x-gateway-parent-request-id: ([A-Za-z0-9_-]+)", re.IGNORECASE)
 
 
 class Wiretap:
@@ -20,6 +24,8 @@ class Wiretap:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
+        self._answers = asyncio.Event()
+        self._answers.set()
         future: Future[asyncio.Server] = asyncio.run_coroutine_threadsafe(
             asyncio.start_server(self._relay, "127.0.0.1", 0), self._loop
         )
@@ -29,6 +35,26 @@ class Wiretap:
     def credentials(self) -> list[str]:
         with self._lock:
             return [m.decode() for m in _CREDENTIAL.findall(bytes(self._sent))]
+
+    def parents(self) -> list[str]:
+        """The parent request ids the gateway sent runs for, in order."""
+        with self._lock:
+            return [m.decode() for m in _PARENT.findall(bytes(self._sent))]
+
+    @contextlib.contextmanager
+    def holding_answers(self) -> Iterator[None]:
+        """Inside, the optimizer's answers are kept back (passed on when it ends)."""
+        self._switch(self._answers.clear)
+        try:
+            yield
+        finally:
+            self._switch(self._answers.set)
+
+    def _switch(self, change: Callable[[], None]) -> None:
+        async def switch() -> None:
+            change()
+
+        asyncio.run_coroutine_threadsafe(switch(), self._loop).result(timeout=10)
 
     def sent(self) -> bytes:
         """Everything the gateway has sent the optimizer so far."""
@@ -60,6 +86,8 @@ class Wiretap:
                 if keep:
                     with self._lock:
                         self._sent += data
+                else:
+                    await self._answers.wait()
                 writer.write(data)
                 await writer.drain()
         finally:

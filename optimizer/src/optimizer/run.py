@@ -2,8 +2,9 @@
 
 OptiLLM's functions are synchronous: they run in a worker thread of the app's bounded pool.
 The deadline bounds the approaches: when it passes first, the run is stopped (its sub-calls
-in flight time out at the deadline too) and one plain call answers instead. A cap reached
-mid-run stops it the same way, and the last answer a sub-call gave is the answer. A sub-call
+in flight time out at the deadline too) and one plain call answers instead, if the call cap
+leaves room for it. A cap reached mid-run stops it the same way, and the last answer a
+sub-call gave is the answer. A sub-call
 the gateway refused (a budget, a rate limit) fails the whole run with the gateway's status.
 """
 
@@ -85,17 +86,25 @@ async def run(
     _raise_sub_call_error(sub_calls, None)
     stopped = sub_calls.stopped
     if stopped in _CAPS:
-        last = sub_calls.tally.last_answer
-        if last is None:
-            message = f"Approach {plan.label} reached {stopped} before any answer."
-            raise RunFailed(429, message, "optimizer_cap_reached")
-        return Outcome(plan.label, last, sub_calls.tally, stopped=stopped)
+        return _capped(plan, sub_calls, stopped)
     if stopped == "deadline" or answer is None:
-        response = await loop.run_in_executor(pool, sub_calls.plain, fallback_s)
+        try:
+            response = await loop.run_in_executor(pool, sub_calls.plain, fallback_s)
+        except Stopped:  # the approach used every call the cap allows: none left for it
+            return _capped(plan, sub_calls, "max_calls")
         _raise_sub_call_error(sub_calls, None)
         text = response.choices[0].message.content or "" if response.choices else ""
         return Outcome(plan.label, text, sub_calls.tally, fallback="deadline")
     return Outcome(plan.label, answer, sub_calls.tally)
+
+
+def _capped(plan: Plan, sub_calls: SubCalls, cap: str) -> Outcome:
+    """A cap cut the run short: the last answer a sub-call gave, if there is one."""
+    last = sub_calls.tally.last_answer
+    if last is None:
+        message = f"Approach {plan.label} reached {cap} before any answer."
+        raise RunFailed(429, message, "optimizer_cap_reached")
+    return Outcome(plan.label, last, sub_calls.tally, stopped=cap)
 
 
 def _answer(plan: Plan, sub_calls: SubCalls) -> str:

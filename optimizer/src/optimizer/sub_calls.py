@@ -99,8 +99,11 @@ class SubCalls:
         return self._send({**self._params, **body}, timeout)
 
     def plain(self, timeout_s: float) -> ChatCompletion:
-        """One call with the conversation as sent, past any stop: the deadline's fallback."""
+        """One call with the conversation as sent, past any stop but the call cap (which the
+        gateway holds the delegated credential to as well): the deadline's fallback."""
         with self._lock:
+            if self.tally.calls >= self._caps.max_calls:
+                raise Stopped("max_calls")
             self.tally.calls += 1
         messages: list[dict[str, Any]] = []
         if self._conversation.system_prompt:

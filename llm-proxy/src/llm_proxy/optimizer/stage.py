@@ -7,17 +7,17 @@ request's delegated credential, asks the optimizer, and when the answer is out e
 credential and rolls the sub-calls' own spend records up into the parent's usage and cost.
 The sub-calls settle the counters themselves; the parent's reservation is given back.
 
-A sub-call (a delegated credential) is held to its scope here: its request's model, and no
-approach of its own.
+A sub-call (a delegated credential) is held to its scope here: its request's model (no
+metadata nor routing-rule header to steer it elsewhere), and no approach of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 
 import orjson
 
-from llm_proxy.config.models import GatewayConfig
+from llm_proxy.config.models import GatewayConfig, Rule
 from llm_proxy.identity import Identity
 from llm_proxy.optimizer.delegation import Delegation, Delegations, is_delegated
 from llm_proxy.optimizer.fanout import FanOut, OptimizerRun
@@ -64,7 +64,8 @@ class OptimizerStage:
         config = self._config().optimizer
         selection = select(ctx.body, ctx.requested_model, served, config)
         if ctx.delegation is not None:
-            _check_sub_call(ctx, ctx.delegation, selection is not None)
+            rules = self._config().routing.rules
+            _check_sub_call(ctx, ctx.delegation, selection is not None, rules)
             return
         if selection is None:
             return
@@ -104,7 +105,7 @@ class OptimizerStage:
         deadline_ms = _deadline_ms(ctx, config.deadline_ms, config.max_deadline_ms)
         timeout_s = deadline_ms / 1000 + config.fallback_timeout_s
         secret, delegation = self.delegations.mint(
-            ctx.request_id, ctx.identity, run.model, config.max_calls + 1, timeout_s + 30
+            ctx.request_id, ctx.identity, run.model, config.max_calls, timeout_s + 30
         )
         delegation.residency = ctx.residency
         headers = {
@@ -194,10 +195,23 @@ class _Relayed:
         await self._end(read_to_the_end)
 
 
-def _check_sub_call(ctx: RequestContext, delegation: Delegation, names_approach: bool) -> None:
+def _check_sub_call(
+    ctx: RequestContext, delegation: Delegation, names_approach: bool, rules: Sequence[Rule]
+) -> None:
     if names_approach:
         raise GatewayError(
             403, "An optimizer's sub-call cannot start an optimizer run.", code="delegation_scope"
+        )
+    # The optimizer sends neither: metadata tags or a header a routing rule matches would
+    # route the sub-call to another model than its run's.
+    steering = "metadata" in ctx.body or any(
+        name.lower() in ctx.headers for rule in rules for name in rule.match.header
+    )
+    if steering:
+        raise GatewayError(
+            403,
+            "An optimizer's sub-call carries no metadata and no header a routing rule reads.",
+            code="delegation_scope",
         )
     if ctx.requested_model != delegation.model:
         raise GatewayError(
