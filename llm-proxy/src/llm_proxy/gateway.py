@@ -34,6 +34,7 @@ from llm_proxy.store.directory import Directory
 from llm_proxy.store.models import ConfigVersion
 from llm_proxy.store.provider_credentials import credential_ids, open_credentials
 from llm_proxy.store.responses import ResponseStore
+from llm_proxy.store.route_labels import LabelStore
 from llm_proxy.store.signals import Invalidations
 from llm_proxy.store.vault import Vault
 from llm_proxy.telemetry.observer import Telemetry
@@ -72,6 +73,8 @@ class Gateway:
         self.sso = sso_login(config.auth.sso, master_key)
         self.spend = SpendLog(self.database, config.spend)
         self.responses = ResponseStore(self.database, config.responses.store_ttl_s)
+        # Route labels and the router inputs kept for feedback (auto groups' learning).
+        self.labels = LabelStore(self.database)
         self.enforcer = Enforcer(config)
         self.passthrough = PassthroughTransport()
         self.telemetry = Telemetry(
@@ -115,6 +118,7 @@ class Gateway:
             dispatcher=self.dispatcher,
             telemetry=self.telemetry,
             spend=self.spend,
+            labels=self.labels,
             seams=seams or self._seams(),
         )
 
@@ -229,6 +233,7 @@ class Gateway:
             self._probes.cancel()
         # Requests in flight have settled by now: drain their records, then disconnect.
         await self.spend.close()
+        await self.labels.close()
         if self.follower is not None:
             await self.follower.close()
         if self.kong is not None:

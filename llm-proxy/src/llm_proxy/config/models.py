@@ -221,6 +221,18 @@ class HealthProbes(_Strict):
     unhealthy_after: Annotated[int, Field(ge=1)] = 2
 
 
+class RouteLabels(_Strict):
+    """What an auto group keeps so that feedback on its requests can teach its router."""
+
+    # Keep the router's input (the conversation's text) of each answered request, so a
+    # later `POST /v1/feedback` can become a route label; off: feedback labels nothing.
+    keep_prompts: bool = False
+    # How long a kept input waits for its feedback before it is deleted.
+    keep_s: Annotated[float, Field(gt=0, le=90 * 86400)] = 86400.0
+    # At most this many characters of text per request (the newest messages are kept).
+    max_chars: Annotated[int, Field(ge=100, le=100_000)] = 8000
+
+
 class AutoGroup(_Strict):
     """A model name (e.g. "auto") whose requests the router-service sends to a model."""
 
@@ -228,6 +240,13 @@ class AutoGroup(_Strict):
     default: Annotated[str, Field(min_length=1)]
     # The model that would answer without routing: the baseline of the savings report.
     strong: str | None = None
+    # The pair's cheap model, which route labels compare with `strong`; unset: `default`.
+    weak: str | None = None
+    labels: RouteLabels = RouteLabels()
+
+    @property
+    def weak_model(self) -> str:
+        return self.weak or self.default
 
 
 class RouterService(_Strict):
@@ -500,6 +519,7 @@ class GatewayConfig(ManagedConfig):
                 problems.append(f"routing.auto_groups.{name}: a backend already serves {name!r}")
             check(f"routing.auto_groups.{name}.default", group.default, known)
             check(f"routing.auto_groups.{name}.strong", group.strong, known)
+            check(f"routing.auto_groups.{name}.weak", group.weak, known)
         for source, target in self.limits.degrade_to.items():
             check(f"limits.degrade_to.{source}", target, known)
         for source, target in self.routing.context_window_fallbacks.items():

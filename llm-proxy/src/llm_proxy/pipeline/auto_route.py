@@ -72,6 +72,32 @@ def _fallback(name: str, group: AutoGroup, started: float, reason: str) -> Route
     )
 
 
+def router_input(body: dict[str, Any], max_chars: int) -> list[dict[str, str]]:
+    """The conversation as the router reads it, as text (`{role, content}`), at most about
+    `max_chars` long: the newest messages are kept, an older one cut at its start."""
+    kept: list[dict[str, str]] = []
+    room = max_chars
+    for message in reversed(_as_messages(body)):
+        if room <= 0:
+            break
+        if not isinstance(message, dict):
+            continue
+        text = _text(message.get("content"))
+        kept.append({"role": str(message.get("role", "user"))[:32], "content": text[-room:]})
+        room -= len(text)
+    kept.reverse()
+    return kept
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = (part.get("text") for part in content if isinstance(part, dict))
+        return "\n".join(part for part in parts if isinstance(part, str))
+    return ""
+
+
 def _as_messages(body: dict[str, Any]) -> list[Any]:
     """The prompt as chat messages, which the router reads, from any client API's body."""
     messages = body.get("messages")

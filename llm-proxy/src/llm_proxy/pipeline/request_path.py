@@ -19,6 +19,8 @@ Seams (`pipeline.seams`): `templates` as above; `guards` screen the request befo
 cache and every answer before it leaves; the `optimizer` admits its sub-calls at identify, marks the
 requests that name an approach before limits, and answers them in place of route and
 dispatch. Unconfigured, each seam is an empty tuple (or None): it costs nothing.
+
+What the path learns about its auto decisions goes to `pipeline.route_learning`.
 """
 
 from __future__ import annotations
@@ -43,12 +45,14 @@ from llm_proxy.pipeline.log import record_of
 from llm_proxy.pipeline.priority import ticket_for
 from llm_proxy.pipeline.residency import ResidencyRules
 from llm_proxy.pipeline.route import plan_route
+from llm_proxy.pipeline.route_learning import RouteLearning
 from llm_proxy.pipeline.seams import Optimizer, Seams
 from llm_proxy.pipeline.settle import charge
 from llm_proxy.pipeline.tokens import output_cap
 from llm_proxy.prices import Prices, highest
 from llm_proxy.spend import SpendLog
 from llm_proxy.store.directory import Directory
+from llm_proxy.store.route_labels import LabelStore
 from llm_proxy.telemetry.observer import Telemetry
 from llm_proxy.upstream.deployment import Deployment, Wire
 from llm_proxy.upstream.dispatcher import Call, Dispatcher
@@ -76,6 +80,7 @@ class RequestPath:
         dispatcher: Dispatcher,
         telemetry: Telemetry,
         spend: SpendLog,
+        labels: LabelStore,
         seams: Seams | None = None,
     ) -> None:
         self.master_key = master_key
@@ -91,6 +96,7 @@ class RequestPath:
         self.telemetry = telemetry
         self.spend = spend
         self.seams = seams or Seams()
+        self.learning = RouteLearning(labels, config)
 
     def begin(self, ctx: RequestContext, headers: Mapping[str, str]) -> None:
         """A request arrived: observe it from here on (its trace continues the caller's)."""
@@ -275,6 +281,7 @@ class RequestPath:
         if ctx.identity.is_master or ctx.identity.key_id is not None:
             record = record_of(ctx)
             self.spend.record(record)
+            self.learning.answered(ctx)
             if self.seams.optimizer is not None:
                 self.seams.optimizer.recorded(ctx, record)
 

@@ -512,3 +512,18 @@ class RouteLabel(Base):
     strong_wins: Mapped[float] = mapped_column(Float)
     detail: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class RouteInput(Base):
+    """The router's input of one answered `auto` request, kept (`labels.keep_prompts`) until
+    feedback on it becomes a route label or `expires_at` passes, whichever comes first."""
+
+    __tablename__ = "route_inputs"
+
+    request_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    auto_group: Mapped[str] = mapped_column(String(200))
+    strong_model: Mapped[str] = mapped_column(String(200))
+    weak_model: Mapped[str] = mapped_column(String(200))
+    routed_model: Mapped[str] = mapped_column(String(200))
+    messages: Mapped[list[Any]] = mapped_column(Json)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
