@@ -51,6 +51,8 @@ class Screen:
                 detector = self._filtered[index]
                 if text.ascii or not detector.ascii_prefilter:
                     active.append(detector)
+        if not active:
+            return []
         spans: Spans = {detector: list(detector.find(text)) for detector in active}
         return self._resolve(spans)
 

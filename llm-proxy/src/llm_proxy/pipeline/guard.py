@@ -66,6 +66,7 @@ class GuardStage:
         if plan is None or redactor is None or (not plan and not redactor.restores):
             return answer
         if isinstance(answer, Stream):
+            answer.share_decoded = True
             answer.events = guarded(
                 answer.events, ctx.api, plan, redactor, ctx.guard_hits, ctx.body
             )

@@ -25,6 +25,23 @@ class Reply:
     model: str | None = None
 
 
+class Frames(bytes):
+    """SSE frames as the client gets them, each beside its JSON payload as the transport decoded it.
+
+    The transport parses every frame anyway (for usage); a later stage that reads the frames
+    (the guard's stream window) takes `decoded` instead of parsing them again. `None` stands
+    for a frame without a JSON payload (`[DONE]`).
+    """
+
+    decoded: list[tuple[bytes, Any]]
+
+    @classmethod
+    def of(cls, decoded: list[tuple[bytes, Any]]) -> Frames:
+        frames = cls(decoded[0][0] if len(decoded) == 1 else b"".join(f for f, _ in decoded))
+        frames.decoded = decoded
+        return frames
+
+
 @dataclass(slots=True)
 class Stream:
     """An answer whose first byte has arrived; `events` yields SSE frames for the client.
@@ -42,6 +59,10 @@ class Stream:
     final: dict[str, Any] | None = None
     # The tools the answer calls, by name, as their calls begin.
     tool_calls: list[str] = field(default_factory=list)
+    # Set by a stage that reads the frames: from then on the transport yields `Frames`
+    # (building them costs a copy, so after its first piece a stream nobody reads yields
+    # plain bytes).
+    share_decoded: bool = False
 
 
 class Transport(Protocol):

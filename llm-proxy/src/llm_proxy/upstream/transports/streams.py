@@ -10,9 +10,12 @@ import orjson
 
 from llm_proxy.upstream.errors import UpstreamError
 from llm_proxy.upstream.transports import sse
-from llm_proxy.upstream.transports.base import Stream
+from llm_proxy.upstream.transports.base import Frames, Stream
 from llm_proxy.upstream.transports.tool_calls import chat_tool_names
 from llm_proxy.usage import Usage
+
+# A frame as the client gets it, and its decoded payload.
+Relayed = tuple[bytes, Any]
 
 
 def error_message(body: bytes) -> str | None:
@@ -47,13 +50,13 @@ def openai_stream(chunks: AsyncIterator[bytes], wants_usage: bool) -> Stream:
     """OpenAI SSE as the client gets it; usage is recorded and dropped if not asked for."""
     stream = Stream(events=_empty())
 
-    def relay(frame: bytes) -> bytes | None:
+    def relay(frame: bytes) -> Relayed | None:
         data = sse.data_of(frame)
         if data is None:
             return None
         if data == b"[DONE]":
             stream.completed = True
-            return b"data: [DONE]\n\n"
+            return b"data: [DONE]\n\n", None
         try:
             chunk = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -77,19 +80,22 @@ def openai_stream(chunks: AsyncIterator[bytes], wants_usage: bool) -> Stream:
             delta = chunk["choices"][0].get("delta") if isinstance(chunk["choices"], list) else None
             if isinstance(delta, dict) and "tool_calls" in delta:
                 stream.tool_calls += chat_tool_names(delta["tool_calls"])
-        return b"data: " + data + b"\n\n"
+        return b"data: " + data + b"\n\n", chunk
 
     stream.events = _relayed(sse.frame_batches(chunks), relay, stream)
     return stream
 
 
 async def _relayed(
-    batches: AsyncIterator[list[bytes]], relay: Callable[[bytes], bytes | None], stream: Stream
+    batches: AsyncIterator[list[bytes]], relay: Callable[[bytes], Relayed | None], stream: Stream
 ) -> AsyncIterator[bytes]:
     """Each batch of frames becomes one piece for the client; an error ends the stream
     after the good frames before it are out."""
+    # The first piece is read before any stage can ask for `Frames` (`first_frame` waits
+    # for it), so it always comes as `Frames`: one copy a stream.
+    shared = True
     async for batch in batches:
-        out: list[bytes] = []
+        out: list[Relayed] = []
         failure: UpstreamError | None = None
         for frame in batch:
             try:
@@ -100,7 +106,8 @@ async def _relayed(
             if piece is not None:
                 out.append(piece)
         if out:
-            yield b"".join(out)
+            yield Frames.of(out) if shared else b"".join([f for f, _ in out])
+            shared = stream.share_decoded
         if failure is not None:
             raise failure
     if not stream.completed:
@@ -129,7 +136,7 @@ def anthropic_stream(chunks: AsyncIterator[bytes]) -> Stream:
     """Anthropic SSE passed on frame by frame; usage from message_start and message_delta."""
     stream = Stream(events=_empty())
 
-    def relay(frame: bytes) -> bytes | None:
+    def relay(frame: bytes) -> Relayed | None:
         data = sse.data_of(frame)
         if data is None:
             return None
@@ -138,7 +145,7 @@ def anthropic_stream(chunks: AsyncIterator[bytes]) -> Stream:
         except orjson.JSONDecodeError:
             raise _malformed() from None
         track_anthropic_usage(stream, event)
-        return frame + b"\n\n"
+        return frame + b"\n\n", event
 
     stream.events = _relayed(sse.frame_batches(chunks), relay, stream)
     return stream
@@ -188,7 +195,7 @@ def responses_stream(chunks: AsyncIterator[bytes]) -> Stream:
     """Responses API SSE passed on frame by frame, tracked by `track_responses_event`."""
     stream = Stream(events=_empty())
 
-    def relay(frame: bytes) -> bytes | None:
+    def relay(frame: bytes) -> Relayed | None:
         data = sse.data_of(frame)
         if data is None:
             return None
@@ -197,7 +204,7 @@ def responses_stream(chunks: AsyncIterator[bytes]) -> Stream:
         except orjson.JSONDecodeError:
             raise _malformed() from None
         track_responses_event(stream, event)
-        return frame + b"\n\n"
+        return frame + b"\n\n", event
 
     stream.events = _relayed(sse.frame_batches(chunks), relay, stream)
     return stream
