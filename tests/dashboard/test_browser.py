@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.dashboard.conftest import DASHBOARD, MASTER, REPO
+from tests.support.browser import CHROMIUM
 from tests.support.processes import Gateway
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts" / "dashboard"
 PAGES = (
     "login",

@@ -191,3 +191,7 @@ def test_providers_health_for_any_admin_role(gateway: Gateway) -> None:
     assert set(deployments) == {"mini", "big"}
     assert deployments["mini"]["circuit_state"] == "closed"
     assert deployments["mini"]["serves"] == ["gpt-4o-mini"]
+
+
+def test_without_single_sign_on_the_login_page_offers_tokens_only(gateway: Gateway) -> None:
+    assert httpx.get(f"{gateway.url}/admin/session/methods").json() == {"sso": None}

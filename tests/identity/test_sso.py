@@ -15,14 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.dashboard.conftest import dashboard_build  # noqa: F401  (the shared fixture)
 from tests.identity.conftest import MASTER_KEY, gateway_config
 from tests.identity.idp import IdentityProvider
+from tests.support.browser import chromium_page
 from tests.support.processes import Gateway, Simulator, free_port, start_gateway
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +58,13 @@ def gw(
     gateway = start_gateway(config, directory, MASTER_KEY, port=port)
     yield gateway
     gateway.stop()
+
+
+def test_the_login_page_is_told_single_sign_on_is_offered(gw: Gateway) -> None:
+    methods = httpx.get(f"{gw.url}/admin/session/methods").json()
+    assert methods == {
+        "sso": {"label": "Sign in with single sign-on", "start": "/admin/session/oidc/start"}
+    }
 
 
 def begin(gw: Gateway, http: httpx.Client) -> dict[str, str]:
@@ -129,18 +135,12 @@ def test_a_user_without_a_gateway_role_gets_no_session(gw: Gateway, idp: Identit
 
 @pytest.mark.timeout(600)
 def test_single_sign_on_in_chromium_ends_in_the_dashboard(gw: Gateway) -> None:
-    assert Path(CHROMIUM).exists(), "apt-get install chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(60_000)
-            page.goto(f"{gw.url}/admin/session/oidc/start")
-            expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-            page.get_by_label("User name").fill("root")
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(f"{gw.url}/ui/**")
-            expect(page.get_by_test_id("role")).to_have_text("admin")
-            expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        page.goto(f"{gw.url}/ui/")
+        page.get_by_role("link", name="Sign in with single sign-on").click()
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        page.get_by_label("User name").fill("root")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(f"{gw.url}/ui/**")
+        expect(page.get_by_test_id("role")).to_have_text("admin")
+        expect(page.get_by_role("heading", name="Overview")).to_be_visible()

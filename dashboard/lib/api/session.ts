@@ -6,6 +6,7 @@ import { ApiError, unwrap, type Schemas } from "./client";
 import { useApi } from "./context";
 
 export type Session = Schemas["SessionOut"];
+export type LoginMethods = Schemas["LoginMethods"];
 export const SESSION_KEY = ["session"] as const;
 
 export function useSession() {
@@ -23,6 +24,17 @@ export function useSession() {
       }
     },
     staleTime: 60_000,
+    retry: false,
+  });
+}
+
+/** How one may log in here: the token form always; single sign-on when configured. */
+export function useLoginMethods() {
+  const { client } = useApi();
+  return useQuery<LoginMethods>({
+    queryKey: ["login-methods"],
+    queryFn: () => unwrap(client.GET("/admin/session/methods")),
+    staleTime: Infinity,
     retry: false,
   });
 }

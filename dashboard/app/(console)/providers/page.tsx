@@ -3,7 +3,7 @@ import { Alert } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Card } from "@/components/ui/card";
 import { Table, Td, Th } from "@/components/ui/table";
-import { useProviders } from "@/lib/api/providers";
+import { useProviders, type QueueDepth } from "@/lib/api/providers";
 import { formatInt, formatMs, formatPct } from "@/lib/format";
 
 const CIRCUIT_TONE = { closed: "good", half_open: "warn", open: "bad" } as const;
@@ -60,6 +60,41 @@ export default function ProvidersPage() {
           </tbody>
         </Table>
       </Card>
+      <WaitingCard queues={providers.data?.queues} />
     </div>
+  );
+}
+
+/** Requests waiting for a saturated group, per priority class (routing policies). */
+function WaitingCard({ queues }: { queues: Record<string, QueueDepth> | undefined }) {
+  const groups = Object.entries(queues ?? {});
+  return (
+    <Card>
+      <h2 className="mb-2 text-lg font-semibold">Waiting for capacity</h2>
+      {groups.length === 0 ? (
+        <p className="text-sm text-slate-600">No request is waiting for a saturated model now.</p>
+      ) : (
+        <Table aria-label="Requests waiting per priority class">
+          <thead>
+            <tr>
+              <Th>Model</Th>
+              <Th>High</Th>
+              <Th>Normal</Th>
+              <Th>Low</Th>
+            </tr>
+          </thead>
+          <tbody>
+            {groups.map(([group, depth]) => (
+              <tr key={group}>
+                <Td className="font-mono">{group}</Td>
+                <Td>{formatInt(depth.high)}</Td>
+                <Td>{formatInt(depth.normal)}</Td>
+                <Td>{formatInt(depth.low)}</Td>
+              </tr>
+            ))}
+          </tbody>
+        </Table>
+      )}
+    </Card>
   );
 }

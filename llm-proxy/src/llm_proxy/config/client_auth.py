@@ -133,6 +133,8 @@ class DashboardSso(Strict):
     roles: dict[str, GatewayRole] = {}
     # Where the browser lands once logged in.
     after_login: str = "/ui/"
+    # The login page's button.
+    button_label: Annotated[str, Field(min_length=1, max_length=60)] = "Sign in with single sign-on"
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
 
     @model_validator(mode="after")

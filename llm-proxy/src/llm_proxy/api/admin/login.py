@@ -4,7 +4,8 @@
 (`sk-gw-…`) and opens a server-side session (see `store/sessions.py`): the answer sets
 an httpOnly, SameSite=Strict cookie (Secure under TLS) scoped to `/admin`, and carries
 the session's CSRF token, which the dashboard sends back in `x-csrf-token` on every
-change. `GET` tells the dashboard who it is (role, CSRF token); `DELETE` logs out.
+change. `GET` tells the dashboard who it is (role, CSRF token); `DELETE` logs out;
+`GET /methods` tells the login page whether single sign-on is offered.
 The token itself is never stored or echoed.
 """
 
@@ -31,6 +32,8 @@ from llm_proxy.store.sessions import end_session, master_subject, open_session
 router = APIRouter(prefix="/admin/session", tags=["Admin: session"])
 
 _COOKIE_PATH = "/admin"
+# The single sign-on's first step (api/admin/sso.py), where the login page's button goes.
+SSO_START = "/admin/session/oidc/start"
 
 
 class Login(Input):
@@ -69,6 +72,23 @@ def set_session_cookie(request: Request, response: Response, cookie: str) -> Non
         httponly=True,
         samesite="strict",
     )
+
+
+class SingleSignOn(BaseModel):
+    label: str = Field(description="the login page's button")
+    start: str = Field(description="where the button sends the browser")
+
+
+class LoginMethods(BaseModel):
+    sso: SingleSignOn | None = Field(description="null: single sign-on is not configured")
+
+
+@router.get("/methods", summary="How one may log in here (for the login page; no credentials)")
+async def login_methods(request: Request) -> LoginMethods:
+    sso = gateway_of(request).config.auth.sso
+    if sso is None:
+        return LoginMethods(sso=None)
+    return LoginMethods(sso=SingleSignOn(label=sso.button_label, start=SSO_START))
 
 
 @router.get("", summary="The current session: role and CSRF token")

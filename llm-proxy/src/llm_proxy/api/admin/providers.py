@@ -1,7 +1,7 @@
 """`/admin/providers`: each deployment's health for the dashboard, readable by any admin role.
 
-The same description as `/v1/providers/health` (which takes only the master key), behind
-the admin roles and dashboard sessions.
+The same description as `/v1/providers/health`, typed for the dashboard, with the queues
+of saturated groups.
 """
 
 from __future__ import annotations
@@ -38,9 +38,19 @@ class DeploymentHealth(BaseModel):
     tokens_last_minute: int
 
 
+class QueueDepth(BaseModel):
+    high: int
+    normal: int
+    low: int
+
+
 class ProvidersHealth(BaseModel):
     object: str = "list"
     data: list[DeploymentHealth]
+    queues: dict[str, QueueDepth] = Field(
+        description="requests waiting for a saturated group now, per group and priority class "
+        "(policies.priority / policies.fair_share); a group nobody waits for is absent"
+    )
 
 
 @router.get("", summary="Circuit state, error rates and latency per deployment")
@@ -48,4 +58,9 @@ async def providers(_: Readonly, gateway: GatewayDep) -> ProvidersHealth:
     described: list[dict[str, Any]] = [
         describe_deployment(d) for d in gateway.registry.deployments.values()
     ]
-    return ProvidersHealth(data=[DeploymentHealth(**d) for d in described])
+    queues = {
+        group: QueueDepth(**counts)
+        for group, counts in gateway.dispatcher.admission.depth().items()
+        if any(counts.values())
+    }
+    return ProvidersHealth(data=[DeploymentHealth(**d) for d in described], queues=queues)
