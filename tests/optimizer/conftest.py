@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ import yaml
 from tests.optimizer.wiretap import Wiretap
 from tests.support.processes import (
     Gateway,
+    Optimizer,
     Simulator,
     free_port,
     spawn_optimizer,
@@ -105,11 +107,29 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     gateway_v1 = f"http://127.0.0.1:{gateway_port}/v1"
     log = directory / "optimizer.log"
     optimizer = spawn_optimizer(optimizer_port, gateway_v1, log, "--keepalive-s", "0.05")
+    with ExitStack() as started:
+        # Whatever fails to start, what did start is stopped (no orphaned optimizer).
+        started.callback(optimizer.stop)
+        yield _started(directory, gateway_port, optimizer, optimizer_port, started)
+
+
+def _started(
+    directory: Path,
+    gateway_port: int,
+    optimizer: Optimizer,
+    optimizer_port: int,
+    started: ExitStack,
+) -> Stack:
     simulator = start_simulator(SIM_CONFIG, directory)
+    started.callback(simulator.stop)
     otlp = OtlpReceiver()
+    started.callback(otlp.stop)
     tap = Wiretap(optimizer_port)
+    started.callback(tap.close)
     sim = simulator.v1
     config = {
+        # Idle connections closed after a second: the optimizer must notice and reconnect.
+        "gateway": {"keep_alive_s": 1},
         "spend": {"spool_dir": str(directory / "spool"), "flush_interval_ms": 20},
         "observability": {"tracing": True, "request_log": False},
         "backends": [
@@ -135,16 +155,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         gateway = start_gateway(
             config, directory, master_key=MASTER, port=gateway_port, ready_timeout_s=300
         )
+    started.callback(gateway.stop)
     optimizer.wait_ready()
     _read_catalogue(gateway)
-    try:
-        yield Stack(simulator, gateway, optimizer.url, tap, otlp)
-    finally:
-        optimizer.stop()
-        gateway.stop()
-        tap.close()
-        otlp.stop()
-        simulator.stop()
+    return Stack(simulator, gateway, optimizer.url, tap, otlp)
 
 
 def _read_catalogue(gateway: Gateway) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -40,3 +42,15 @@ def test_it_refuses_requests_without_the_gateways_credential_or_with_bad_fields(
     refused = httpx.post(url, json=ASK, headers=bearer, timeout=30)
     assert refused.status_code == 401
     assert "delegated credential" in refused.json()["error"]["message"]
+
+
+def test_its_sub_calls_outlast_the_gateway_closing_idle_connections(stack: Stack) -> None:
+    ask = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    body = {**ask, "max_tokens": 16, "optillm_approach": "self_consistency"}
+    with stack.gateway.client() as client:
+        for _ in range(2):
+            answer = client.post("/v1/chat/completions", json=body, timeout=60)
+            assert answer.status_code == 200
+            assert answer.headers["x-gateway-optimizer"].startswith("self_consistency; calls=5")
+            # Past the gateway's keep_alive_s (1 s here): it closes the idle connections.
+            time.sleep(1.5)

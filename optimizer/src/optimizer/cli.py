@@ -43,4 +43,9 @@ def main(argv: list[str] | None = None) -> None:
         host=arguments.host,
         port=arguments.port,
         log_level=arguments.log_level,
+        # Only the gateway calls it, directly: no proxy headers to read, and no Date and
+        # Server headers to format on every answer (CPU per request is its budget).
+        proxy_headers=False,
+        server_header=False,
+        date_header=False,
     )

@@ -1,8 +1,8 @@
 """The service's long-lived state and what one request needs before its approaches run.
 
 One instance lives on the app (`app.state.service`): the approaches, the bounded pool of
-worker threads they run in, and one urllib3 connection pool to the gateway
-shared by every sub-call. Requests come from the gateway only; each carries the
+worker threads they run in, and one pool of connections to the gateway shared by every
+sub-call. Requests come from the gateway only; each carries the
 delegated credential its sub-calls must use, the parent request id they belong to, and the
 run's caps and deadline.
 Where the sub-calls go is this service's configuration, never the request's.
@@ -14,13 +14,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
-import urllib3
 from starlette.datastructures import Headers
 
 from optimizer.approaches import Approach, load_approaches
 from optimizer.conversation import Refused, split
+from optimizer.gateway_http import GatewayConnections
 from optimizer.run import Outcome, Plan, RunFailed, run
 from optimizer.sub_calls import Caps, SubCalls
 
@@ -58,12 +59,17 @@ class Service:
         self.settings = settings
         self.approaches = approaches if approaches is not None else load_approaches()
         self.pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="approach")
-        # Thread-safe; keeps up to `maxsize` connections alive (more are opened when needed).
-        self._http = urllib3.connection_from_url(
-            settings.gateway_url, maxsize=settings.workers * 4, block=False
+        gateway = urlsplit(settings.gateway_url)
+        if gateway.scheme != "http" or gateway.hostname is None:
+            raise ValueError(
+                f"--gateway-url {settings.gateway_url!r}: the optimizer reaches the gateway "
+                "over plain http:// (inside the deployment's network)"
+            )
+        # Keeps up to `keep` connections alive; more are opened when needed.
+        self._http = GatewayConnections(
+            gateway.hostname, gateway.port or 80, keep=settings.workers * 4
         )
-        base = urllib3.util.parse_url(settings.gateway_url).path or ""
-        self._chat_path = base.rstrip("/") + "/chat/completions"
+        self._chat_path = gateway.path.rstrip("/") + "/chat/completions"
 
     def prepare(self, headers: Headers, raw: bytes) -> Job:
         """Everything a run needs, checked; raises Refused (400) or RunFailed (401)."""

@@ -1,11 +1,11 @@
 """The client object OptiLLM's approaches call: every sub-call goes back through the gateway.
 
-An approach sees `client.chat.completions.create(**request)` and gets OpenAI's
-`ChatCompletion` back, as with OpenAI's SDK. Each call is one POST to the gateway (never to a
-provider) on a pooled keep-alive connection, under the request's delegated credential and its
-parent request id, so the gateway's limits, budgets, spend log and trace count it. urllib3,
-not the SDK's client nor httpx: against a budget of one millisecond of CPU per sub-call, the
-SDK costs several and httpx about twice urllib3. The run's caps (calls, tokens,
+An approach sees `client.chat.completions.create(**request)` and gets a chat completion back
+(`completion.Completion`: the parts of OpenAI's `ChatCompletion` the approaches read). Each
+call is one POST to the gateway (never to a provider) on a pooled keep-alive connection
+(`gateway_http`: the SDK, httpx and urllib3 each cost a large part of the CPU budget per
+sub-call), under the request's delegated credential and its parent request id, so the
+gateway's limits, budgets, spend log and trace count it. The run's caps (calls, tokens,
 the deadline) are checked before each call; once one is reached, or a sub-call fails, the
 run is stopped: every later call raises `Stopped`, so an approach that catches errors and
 retries cannot spend past it. Thread-safe: an approach may call from several threads.
@@ -19,15 +19,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import urllib3
-from openai.types.chat import ChatCompletion
 
+from optimizer.completion import Completion, NotACompletion, parse
 from optimizer.conversation import Conversation
+from optimizer.gateway_http import Answer, GatewayConnections, GatewayUnreachable
 
 # Request fields an approach may set on a sub-call; anything else it sends is dropped.
 _SUB_CALL_FIELDS = ("messages", "max_tokens", "temperature", "n", "top_p", "stop", "seed")
-# Headers of the gateway's answers that name the request log's record of the sub-call.
-_REQUEST_ID = "x-request-id"
 
 
 class Stopped(Exception):
@@ -69,7 +67,7 @@ class SubCalls:
 
     def __init__(
         self,
-        http: urllib3.HTTPConnectionPool,
+        http: GatewayConnections,
         path: str,
         headers: dict[str, str],
         model: str,
@@ -92,13 +90,13 @@ class SubCalls:
         self.chat = self  # OptiLLM calls client.chat.completions.create
         self.completions = self
 
-    def create(self, **request: Any) -> ChatCompletion:
+    def create(self, **request: Any) -> Completion:
         timeout = self._admit()
         body = {name: request[name] for name in _SUB_CALL_FIELDS if name in request}
         body["messages"] = self._conversation.messages_for(list(request.get("messages") or []))
         return self._send({**self._params, **body}, timeout)
 
-    def plain(self, timeout_s: float) -> ChatCompletion:
+    def plain(self, timeout_s: float) -> Completion:
         """One call with the conversation as sent, past any stop but the call cap (which the
         gateway holds the delegated credential to as well): the deadline's fallback."""
         with self._lock:
@@ -134,30 +132,23 @@ class SubCalls:
             tally.calls += 1
             return left
 
-    def _send(self, body: dict[str, Any], timeout_s: float) -> ChatCompletion:
+    def _send(self, body: dict[str, Any], timeout_s: float) -> Completion:
         if self._conversation.tools is not None:
             body = {**body, "tools": self._conversation.tools, "tool_choice": "none"}
         payload = orjson.dumps({**body, "model": self._model})
         try:
-            response = self._http.urlopen(
-                "POST",
-                self._path,
-                body=payload,
-                headers=self._headers,
-                timeout=urllib3.Timeout(total=max(timeout_s, 0.001)),
-                retries=False,
-            )
-        except urllib3.exceptions.HTTPError as exc:
+            response = self._http.post(self._path, self._headers, payload, timeout_s)
+        except GatewayUnreachable as exc:
             late = time.monotonic() >= self._caps.deadline
             self.stop("deadline" if late else "sub-call failed")
-            raise SubCallFailed(0, f"{type(exc).__name__}: {exc}") from None
+            raise SubCallFailed(0, str(exc)) from None
         if response.status != 200:
-            failed = SubCallFailed(response.status, _error_message(response))
-            with self._lock:
-                self.error = self.error or failed
-                self.stopped = self.stopped or "sub-call failed"
-            raise failed
-        completion = ChatCompletion.model_validate_json(response.data)
+            raise self._failed(SubCallFailed(response.status, _error_message(response)))
+        try:
+            completion = parse(response.body)
+        except NotACompletion as exc:
+            message = f"The gateway's answer to a sub-call is unreadable: {exc}"
+            raise self._failed(SubCallFailed(502, message)) from None
         with self._lock:
             usage = completion.usage
             if usage is not None:
@@ -165,15 +156,21 @@ class SubCalls:
                 self.tally.completion_tokens += usage.completion_tokens
             if completion.choices and completion.choices[0].message.content is not None:
                 self.tally.last_answer = completion.choices[0].message.content
-            request_id = response.headers.get(_REQUEST_ID)
-            if request_id:
-                self.tally.request_ids.append(request_id)
+            if response.request_id:
+                self.tally.request_ids.append(response.request_id)
         return completion
 
+    def _failed(self, failed: SubCallFailed) -> SubCallFailed:
+        """The run stops on the first failed sub-call, which is the error it reports."""
+        with self._lock:
+            self.error = self.error or failed
+            self.stopped = self.stopped or "sub-call failed"
+        return failed
 
-def _error_message(response: urllib3.BaseHTTPResponse) -> str:
+
+def _error_message(response: Answer) -> str:
     try:
-        error = orjson.loads(response.data)["error"]
+        error = orjson.loads(response.body)["error"]
         return f"A sub-call was refused: {error['message']}"
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return f"A sub-call was refused with {response.status}."
