@@ -2,7 +2,8 @@
 
 One `.npz` file: the dense layers of the scoring head (ReLU between them, a sigmoid at the end,
 so a single layer is logistic regression), the standardisation of its input, how the
-conversation was cut before embedding and whether the embedding ran in int8, the quantiles of
+conversation was cut before embedding and whether the embedding ran in int8, which inputs the
+head reads (embedding, cheap features or both; see `inputs.py`), the quantiles of
 the scores seen on the training mix (for `target_strong_share` before any traffic), and a JSON
 metadata record (data, split, metrics) that the model card repeats. numpy alone reads it: no
 pickle, no torch.
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from router_service.inputs import INPUT_KINDS, InputKind
 
 DEFAULT_PATH = Path(__file__).with_name("checkpoints") / "minilm_router.npz"
 
@@ -31,6 +34,7 @@ class Checkpoint:
     int8: bool
     score_quantiles: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
+    inputs: InputKind = "embedding+features"
 
     def score(self, inputs: np.ndarray) -> np.ndarray:
         """Strong-model win rates in (0, 1), one per input row."""
@@ -52,6 +56,7 @@ def save(checkpoint: Checkpoint, path: Path) -> None:
             [checkpoint.max_chars, checkpoint.max_tokens, int(checkpoint.int8)], dtype=np.int64
         ),
         "metadata": np.array(json.dumps(checkpoint.metadata, sort_keys=True)),
+        "inputs": np.array(checkpoint.inputs),
     }
     for i, (weight, bias) in enumerate(zip(checkpoint.weights, checkpoint.biases, strict=True)):
         arrays[f"weight_{i}"] = weight.astype(np.float32)
@@ -75,4 +80,12 @@ def load(path: Path = DEFAULT_PATH) -> Checkpoint:
             int8=bool(int8),
             score_quantiles=data["score_quantiles"],
             metadata=json.loads(str(data["metadata"])),
+            inputs=_input_kind(str(data["inputs"]), path),
         )
+
+
+def _input_kind(value: str, path: Path) -> InputKind:
+    for kind in INPUT_KINDS:
+        if value == kind:
+            return kind
+    raise ValueError(f"{path}: unknown inputs {value!r}; known: {list(INPUT_KINDS)}")

@@ -52,16 +52,30 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
 
     _data_dir_argument(parser)
     parser.add_argument("--out", type=Path, default=DEFAULT_PATH)
-    parser.add_argument(
-        "--cache", type=Path, default=None, help="reuse/store the embeddings of the data here"
-    )
+    _cache_argument(parser)
+    _benchmarks_argument(parser)
     parser.set_defaults(run=_train)
 
 
+def _cache_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="reuse/store the embeddings of the data here"
+    )
+
+
+def _benchmarks_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--benchmarks",
+        default="mmlu,gsm8k,mt_bench,alpaca_eval",
+        help="comma-separated subset of the offline data",
+    )
+
+
 def _train(arguments: argparse.Namespace) -> None:
+    from router_service.evaluation.command import benchmarks
     from router_service.training.train import train
 
-    train(arguments.data_dir, arguments.out, arguments.cache)
+    train(arguments.data_dir, arguments.out, arguments.cache, benchmarks(arguments.benchmarks))
 
 
 def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,9 +88,13 @@ def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weak-model", default="mistralai/Mixtral-8x7B-Instruct-v0.1")
     parser.add_argument("--plot", type=Path, default=Path("pgr_curves.png"))
     parser.add_argument("--random-seeds", type=int, default=200)
+    _benchmarks_argument(parser)
     parser.add_argument(
-        "--benchmarks", default="mmlu,gsm8k,mt_bench", help="comma-separated subset to replay"
+        "--transfer",
+        action="store_true",
+        help="train every candidate on each proper subset of the benchmarks, test on the rest",
     )
+    _cache_argument(parser)
     parser.set_defaults(run=_evaluate)
 
 

@@ -73,6 +73,11 @@ class Price(_Strict):
     input: float = Field(ge=0.0)
     output: float = Field(ge=0.0)
 
+    @property
+    def blended(self) -> float:
+        """The price of a typical call's token: three input tokens to one output token."""
+        return 0.75 * self.input + 0.25 * self.output
+
 
 class ServiceConfig(_Strict):
     # name -> keyword arguments of the RouteLLM router class registered under that name

@@ -44,6 +44,8 @@ NAMES = (
     "reasoning_markers",
     "digit_share",
 )
+# The prompt-length baseline's score: log characters of all user turns.
+LENGTH_FEATURE = NAMES.index("log_user_chars")
 
 
 def cheap_features(messages: Sequence[Message]) -> np.ndarray:

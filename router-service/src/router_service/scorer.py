@@ -1,6 +1,7 @@
-"""Our router's computation: MiniLM embedding of the conversation plus cheap features, scored
-by the small head trained offline (see `training/`). It needs torch and numpy only; `router.py`
-makes it a RouteLLM `Router`, whose module takes seconds to import (see `registry.py`)."""
+"""Our router's computation: MiniLM embedding of the conversation and/or cheap features (as
+its checkpoint says), scored by the small head trained offline (see `training/`). It needs
+torch and numpy only; `router.py` makes it a RouteLLM `Router`, whose module takes seconds to
+import (see `registry.py`)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ class MiniLMScorer:
 
     def inputs(self, conversations: list[list[Message]]) -> np.ndarray:
         cut = self.checkpoint
-        return input_rows(conversations, self.encoder, cut.max_chars, cut.max_tokens)
+        return input_rows(conversations, self.encoder, cut.max_chars, cut.max_tokens, cut.inputs)
 
 
 def _as_messages(prompt: Prompt) -> list[Message]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from router_service.evaluation.report import Figures
+from router_service.figures import Figures
 
 
 def save_plot(rows: list[Figures], path: Path) -> None:

@@ -1,5 +1,6 @@
-"""The evaluation command: replay each benchmark's held-out questions through our router and
-through RouteLLM's random router, and report the paper's metrics on the stored outcomes."""
+"""The evaluation command: replay each benchmark's held-out questions through our router,
+routing by prompt length and RouteLLM's random router, and report the paper's metrics on the
+stored outcomes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from router_service.evaluation.report import Figures, figures, mean_figures
+from router_service.features import LENGTH_FEATURE, cheap_features
+from router_service.figures import Figures, figures, mean_figures
 from router_service.routellm_bridge import routellm_routers
 from router_service.scorer import MiniLMScorer
 from router_service.training.data import BENCHMARKS, Item, load_items
@@ -25,6 +27,11 @@ def held_out(data_dir: Path, benchmarks: tuple[str, ...] = BENCHMARKS) -> dict[s
 
 def ours(router: MiniLMScorer) -> Scorer:
     return lambda items: router.batch_strong_win_rates([list(i.messages) for i in items])
+
+
+def by_prompt_length(items: list[Item]) -> np.ndarray:
+    """The prompt-length baseline: longer conversations go to the strong model."""
+    return np.array([cheap_features(i.messages)[LENGTH_FEATURE] for i in items])
 
 
 def random_runs(items: list[Item], seeds: int) -> list[np.ndarray]:
@@ -48,6 +55,7 @@ def evaluate(
         strong = np.array([i.strong for i in items])
         weak = np.array([i.weak for i in items])
         rows.append(figures("ours", benchmark, score(items), strong, weak, prices))
+        rows.append(figures("length", benchmark, by_prompt_length(items), strong, weak, prices))
         runs = [
             figures("random", benchmark, scores, strong, weak, prices)
             for scores in random_runs(items, random_seeds)

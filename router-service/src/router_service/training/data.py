@@ -1,7 +1,8 @@
 """The routing data set: one item per routed call, with both models' stored outcomes.
 
 Reads `../shared/data/routing/` (see its README): GSM8K and MMLU give a correct/incorrect per
-model and question, MT-Bench a GPT-4 grade (1-10) per model, question and turn. A turn-2 item of
+model and question, MT-Bench a GPT-4 grade (1-10) per model, question and turn, AlpacaEval a
+GPT-4-Turbo preference between the two answers of each chat instruction. A turn-2 item of
 MT-Bench carries both user turns, as the router sees the conversation at that step.
 Prompts listed in `contaminated_prompts.jsonl` are dropped.
 """
@@ -19,7 +20,7 @@ from router_service.conversation import Message
 
 STRONG = "gpt-4-1106-preview"
 WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1"
-BENCHMARKS = ("mmlu", "gsm8k", "mt_bench")
+BENCHMARKS = ("mmlu", "gsm8k", "mt_bench", "alpaca_eval")
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def default_data_dir() -> Path:
 
 
 def load_items(data_dir: Path, benchmarks: tuple[str, ...] = BENCHMARKS) -> list[Item]:
-    loaders = {"mmlu": _mmlu, "gsm8k": _gsm8k, "mt_bench": _mt_bench}
+    loaders = {"mmlu": _mmlu, "gsm8k": _gsm8k, "mt_bench": _mt_bench, "alpaca_eval": _alpaca_eval}
     items: list[Item] = []
     for name in benchmarks:
         items.extend(loaders[name](data_dir))
@@ -128,4 +129,26 @@ def _mt_bench(data_dir: Path) -> list[Item]:
                     category=question["category"],
                 )
             )
+    return items
+
+
+def _alpaca_eval(data_dir: Path) -> list[Item]:
+    """Each instruction's outcome is the judges' mean preference p for the strong answer: the
+    strong model scores p and the weak one 1 - p, so the gain of routing it strong is 2p - 1
+    (a tie gains nothing) and "strong better" means p > 0.5."""
+    items: list[Item] = []
+    for line in _lines(data_dir / "alpaca_eval" / "mixtral_vs_gpt4_turbo.jsonl"):
+        record = json.loads(line)
+        verdicts = list(record["p_strong_wins"].values())
+        preference = sum(verdicts) / len(verdicts)
+        items.append(
+            Item(
+                benchmark="alpaca_eval",
+                question=record["instruction"],
+                messages=_user(record["instruction"]),
+                strong=preference,
+                weak=1.0 - preference,
+                category=record["dataset"],
+            )
+        )
     return items
