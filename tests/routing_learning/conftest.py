@@ -3,6 +3,7 @@ front of it, each module its own Postgres database."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -70,3 +71,13 @@ def labels(database: str, request_id: str | None = None) -> list[dict[str, Any]]
             cursor.execute(query + " WHERE request_id = %s ORDER BY id", (request_id,))
         columns = [c.name for c in cursor.description or ()]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def wait_for_labels(database: str, request_id: str, count: int = 1) -> list[dict[str, Any]]:
+    """The request's labels, once `count` are there (they are written in batches)."""
+    deadline = time.monotonic() + 15
+    while True:
+        found = labels(database, request_id)
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)

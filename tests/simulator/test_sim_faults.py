@@ -184,3 +184,53 @@ def test_a_stream_stops_when_its_client_leaves(sim: httpx.Client) -> None:
     while sim.get("/_sim/stats").json()["by_status"] != {"499": 1}:
         assert time.monotonic() < deadline, "the stream outlived its client"
         time.sleep(0.02)
+
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+# Each answer fault, the request it needs, and what shows in the (well-formed) answer.
+ANSWER_FAULTS: dict[str, tuple[dict[str, Any], Callable[[dict[str, Any]], bool]]] = {
+    "refusal": ({}, lambda c: c["message"]["content"].startswith("I'm sorry, but I can't")),
+    "uncertain": ({}, lambda c: c["message"]["content"].startswith("I'm not sure")),
+    "length": ({}, lambda c: c["finish_reason"] == "length"),
+    "bad_json": (
+        {"response_format": {"type": "json_object"}},
+        lambda c: not c["message"]["content"].startswith("{"),
+    ),
+    "bad_tool_args": (
+        {"tools": [WEATHER]},
+        lambda c: _not_json(c["message"]["tool_calls"][0]["function"]["arguments"]),
+    ),
+    "unknown_tool": (
+        {"tools": [WEATHER]},
+        lambda c: c["message"]["tool_calls"][0]["function"]["name"] != "get_weather",
+    ),
+}
+
+
+def _not_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("fault", sorted(ANSWER_FAULTS))
+def test_scripted_answer_faults_spoil_one_answer_of_one_model(
+    sim: httpx.Client, openapi: Validate, fault: str
+) -> None:
+    extra, shows = ANSWER_FAULTS[fault]
+    sim.post("/_sim/faults", json={"fault": fault, "model": "gpt-4o"}).raise_for_status()
+    other = sim.post("/v1/chat/completions", json=chat("gpt-4o-mini", **extra)).json()
+    assert not shows(other["choices"][0])
+    spoiled = sim.post("/v1/chat/completions", json=chat("gpt-4o", **extra)).json()
+    openapi("CreateChatCompletionResponse", spoiled)
+    assert shows(spoiled["choices"][0])
+    again = sim.post("/v1/chat/completions", json=chat("gpt-4o", **extra)).json()
+    assert not shows(again["choices"][0])

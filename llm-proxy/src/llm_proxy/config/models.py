@@ -233,6 +233,24 @@ class RouteLabels(_Strict):
     max_chars: Annotated[int, Field(ge=100, le=100_000)] = 8000
 
 
+CascadeSignal = Literal["refusal", "truncation", "json_schema", "tool_call", "uncertainty"]
+
+
+class Cascade(_Strict):
+    """`strategy: cascade`: the weak model answers first; these signals of an
+    insufficient answer send the request on to the strong model."""
+
+    signals: list[CascadeSignal] = [
+        "refusal",
+        "truncation",
+        "json_schema",
+        "tool_call",
+        "uncertainty",
+    ]
+    # Write a route label (source "cascade", strong_wins 1) for each escalation.
+    label: bool = True
+
+
 class AutoGroup(_Strict):
     """A model name (e.g. "auto") whose requests the router-service sends to a model."""
 
@@ -242,7 +260,18 @@ class AutoGroup(_Strict):
     strong: str | None = None
     # The pair's cheap model, which route labels compare with `strong`; unset: `default`.
     weak: str | None = None
+    # route: the router-service picks; cascade: the weak model answers first and an
+    # insufficient answer escalates to the strong one (non-streamed chat; other requests
+    # are routed as by `route`).
+    strategy: Literal["route", "cascade"] = "route"
     labels: RouteLabels = RouteLabels()
+    cascade: Cascade = Cascade()
+
+    @model_validator(mode="after")
+    def _pair_for_a_cascade(self) -> AutoGroup:
+        if self.strong is None and self.strategy == "cascade":
+            raise ValueError("a cascade needs the group's 'strong' model")
+        return self
 
     @property
     def weak_model(self) -> str:

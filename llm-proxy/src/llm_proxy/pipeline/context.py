@@ -33,6 +33,20 @@ Api = Literal["chat", "completions", "embeddings", "messages", "responses"]
 
 
 @dataclass(frozen=True, slots=True)
+class Escalation:
+    """A cascade's first answer, found insufficient: why, by whom, and what it used."""
+
+    signal: str
+    model: str
+    usage: Usage
+    cost_usd: float
+
+
+# The router name of a cascade's decisions (no router-service is asked).
+CASCADE = "cascade"
+
+
+@dataclass(frozen=True, slots=True)
 class RouteDecision:
     group: str
     model: str
@@ -42,10 +56,20 @@ class RouteDecision:
     latency_ms: float
     # Why the default answered instead of the router's choice, if it did.
     fallback_reason: str | None = None
+    # A cascade that escalated to `model`, from its weak model's answer.
+    escalation: Escalation | None = None
 
     def header(self) -> str:
         if self.fallback_reason is not None:
             return f"group={self.group}; model={self.model}; fallback={self.fallback_reason}"
+        if self.router == CASCADE:
+            step = self.escalation
+            if step is None:
+                return f"group={self.group}; model={self.model}; router=cascade; escalated=no"
+            return (
+                f"group={self.group}; model={self.model}; router=cascade; "
+                f"escalated={step.signal}; from={step.model}; first_cost_usd={step.cost_usd:.8f}"
+            )
         return (
             f"group={self.group}; model={self.model}; router={self.router}; "
             f"score={self.score:.4f}; threshold={self.threshold:.4f}"

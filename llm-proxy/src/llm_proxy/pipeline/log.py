@@ -96,14 +96,28 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         session_id=_clip(ctx.session_id, 128),
         tool_calls=[name[:_NAME_LIMIT] for name in ctx.tool_calls[:50]],
         region=deployment.backend.region if deployment is not None else None,
+        **_escalation(ctx),
     )
+
+
+def _escalation(ctx: RequestContext) -> dict[str, Any]:
+    first = ctx.route.escalation if ctx.route is not None else None
+    if first is None:
+        return {}
+    return {
+        "escalation": first.signal,
+        "escalated_from": first.model,
+        "escalation_cost_usd": first.cost_usd,
+    }
 
 
 def _strong_cost(ctx: RequestContext) -> float | None:
     """The same tokens at the auto group's strong model's prices: the unrouted baseline."""
     if ctx.route is None or ctx.strong_prices is None:
         return None
-    return cost_usd(ctx.strong_prices, ctx.usage)
+    first = ctx.route.escalation
+    # A cascade that escalated: the strong model's own answer is what it would have cost.
+    return cost_usd(ctx.strong_prices, ctx.usage if first is None else ctx.usage - first.usage)
 
 
 def _error_type(status: int) -> str | None:

@@ -1,7 +1,8 @@
 """The request path, top to bottom, in one place:
 
     identify → template → authorize → limits → budget → guard (in) → cache → route
-    → dispatch → guard (out) → settle → cache write → log
+    → dispatch (→ verify → escalate, for a cascade) → guard (out) → settle → cache write
+    → log
 
 `identify` runs on the headers alone, before the API layer reads the body, so strangers
 learn nothing else; `template` right after the body is read, so every later stage sees
@@ -15,18 +16,22 @@ for the live registry and config, the cache, the router client), never the gatew
 prompt is counted once, on the context, before limits (or at dispatch when no limit
 applies); every estimate derives from it.
 
+An auto group with `strategy: cascade` has its weak model answer a non-streamed chat
+request first; when the verifier (`pipeline.verifier`) finds that answer insufficient the
+strong model answers instead, and the request is charged for both. What the path learns
+about its auto decisions goes to `pipeline.route_learning`.
+
 Seams (`pipeline.seams`): `templates` as above; `guards` screen the request before the
 cache and every answer before it leaves; the `optimizer` admits its sub-calls at identify, marks the
 requests that name an approach before limits, and answers them in place of route and
 dispatch. Unconfigured, each seam is an empty tuple (or None): it costs nothing.
-
-What the path learns about its auto decisions goes to `pipeline.route_learning`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 import orjson
 
@@ -37,7 +42,7 @@ from llm_proxy.pipeline.authorize import authorize
 from llm_proxy.pipeline.auto_route import RouterClient
 from llm_proxy.pipeline.budget import BudgetStage
 from llm_proxy.pipeline.cache import CacheStage
-from llm_proxy.pipeline.context import RequestContext
+from llm_proxy.pipeline.context import CASCADE, RequestContext, RouteDecision
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import identify
 from llm_proxy.pipeline.limits import LimitsStage, estimate
@@ -47,15 +52,16 @@ from llm_proxy.pipeline.residency import ResidencyRules
 from llm_proxy.pipeline.route import plan_route
 from llm_proxy.pipeline.route_learning import RouteLearning
 from llm_proxy.pipeline.seams import Optimizer, Seams
-from llm_proxy.pipeline.settle import charge
+from llm_proxy.pipeline.settle import charge, escalated, release
 from llm_proxy.pipeline.tokens import output_cap
+from llm_proxy.pipeline.verifier import insufficient
 from llm_proxy.prices import Prices, highest
 from llm_proxy.spend import SpendLog
 from llm_proxy.store.directory import Directory
 from llm_proxy.store.route_labels import LabelStore
 from llm_proxy.telemetry.observer import Telemetry
 from llm_proxy.upstream.deployment import Deployment, Wire
-from llm_proxy.upstream.dispatcher import Call, Dispatcher
+from llm_proxy.upstream.dispatcher import Call, Dispatch, Dispatcher
 from llm_proxy.upstream.errors import UpstreamError
 from llm_proxy.upstream.registry import Registry
 from llm_proxy.upstream.transports.base import Reply, Stream, Transport
@@ -200,17 +206,53 @@ class RequestPath:
         with self.telemetry.stage(ctx, "route"):
             await self._route(ctx, registry)
         with self.telemetry.stage(ctx, "dispatch"):
-            return await self._dispatch(ctx, registry)
+            answer = await self._dispatch(ctx, registry)
+        if ctx.route is None or ctx.route.router != CASCADE or not isinstance(answer, Reply):
+            return answer
+        with self.telemetry.stage(ctx, "cascade"):
+            return await self._verified(ctx, registry, answer)
 
     async def _route(self, ctx: RequestContext, registry: Registry) -> None:
         routing = registry.config.routing
-        served = registry.served(ctx.regions)
         auto_group = routing.auto_groups.get(ctx.requested_model)
         if auto_group is not None:
-            ctx.route = await self.router.decide(
-                ctx, ctx.requested_model, auto_group, routing.router_service, served
-            )
+            if auto_group.strategy == "cascade" and ctx.api == "chat" and not ctx.stream:
+                ctx.route = _cascade_start(ctx.requested_model, auto_group)
+            else:
+                served = registry.served(ctx.regions)
+                ctx.route = await self.router.decide(
+                    ctx, ctx.requested_model, auto_group, routing.router_service, served
+                )
             ctx.strong_prices = _strong_prices(registry, auto_group)
+        self._plan(ctx, registry)
+
+    async def _verified(self, ctx: RequestContext, registry: Registry, first: Reply) -> Answer:
+        """A cascade's weak answer stands unless the verifier finds it insufficient; then
+        the strong model answers, and the request carries both (`route.escalation`). If
+        the strong model cannot answer, the weak answer is served after all."""
+        group = registry.config.routing.auto_groups[ctx.route.group]  # type: ignore[union-attr]
+        signal = insufficient(ctx.body, first.body, group.cascade.signals)
+        if signal is None or group.strong is None:
+            return first
+        weak_route, weak_dispatch = ctx.route, ctx.dispatch
+        assert weak_route is not None
+        escalation = escalated(ctx, signal, first)
+        ctx.route = replace(weak_route, model=group.strong, escalation=escalation)
+        ctx.dispatch = Dispatch(upstream_s=weak_dispatch.upstream_s)
+        try:
+            self._plan(ctx, registry)
+            answer = await self._dispatch(ctx, registry)
+        except GatewayError:
+            ctx.route, ctx.dispatch = weak_route, weak_dispatch
+            return first
+        estimated = ctx.reservation.estimate.total_tokens
+        release(weak_dispatch, escalation.usage.total_tokens, estimated)
+        if isinstance(answer, Reply):
+            self.learning.escalated(ctx, insufficient(ctx.body, answer.body, group.cascade.signals))
+        return answer
+
+    def _plan(self, ctx: RequestContext, registry: Registry) -> None:
+        served = registry.served(ctx.regions)
         try:
             ctx.plan = plan_route(ctx, registry.config, served)
         except GatewayError as error:
@@ -251,11 +293,10 @@ class RequestPath:
                 # Its sub-calls settled the counters themselves; its own hold goes back.
                 self.limits.release(ctx)
             self.limits.settle(ctx)
-            deployment = ctx.dispatch.deployment
-            if deployment is not None:
-                deployment.in_flight -= 1
-                estimated = ctx.reservation.estimate.total_tokens
-                deployment.usage.adjust(ctx.usage.total_tokens - estimated)
+            used = ctx.usage
+            if ctx.route is not None and ctx.route.escalation is not None:
+                used = used - ctx.route.escalation.usage  # the first deployment had its share
+            release(ctx.dispatch, used.total_tokens, ctx.reservation.estimate.total_tokens)
 
     def finish(self, ctx: RequestContext, usage: Usage) -> None:
         """A stream ended (or its client left), or a cache hit was answered: settle, log."""
@@ -304,6 +345,11 @@ def _call(ctx: RequestContext) -> Call[Answer]:
         return await transport.messages(deployment, body, stream, headers)
 
     return call
+
+
+def _cascade_start(name: str, group: AutoGroup) -> RouteDecision:
+    """A cascade's first step: its weak model answers, no router is asked."""
+    return RouteDecision(name, group.weak_model, CASCADE, None, None, 0.0)
 
 
 def _strong_prices(registry: Registry, group: AutoGroup) -> Prices | None:

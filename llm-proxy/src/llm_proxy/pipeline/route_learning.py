@@ -3,7 +3,8 @@
 An answered `auto` request is described by its `Pair` (the group's strong and weak models,
 and which of them answered; answered by any other model, by a fallback, it teaches
 nothing). With `labels.keep_prompts` its router input is kept for feedback to label
-later (`store.route_labels`).
+later (`store.route_labels`); a cascade that escalated labels it at once: the strong
+model won (1), or, when its answer shows a verifier signal too, neither did (0.5).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from llm_proxy.config.models import AutoGroup, GatewayConfig
 from llm_proxy.pipeline.auto_route import router_input
 from llm_proxy.pipeline.context import RequestContext
-from llm_proxy.store.route_labels import LabelStore, Pair
+from llm_proxy.store.route_labels import Label, LabelStore, Pair
 
 
 class RouteLearning:
@@ -35,6 +36,26 @@ class RouteLearning:
         if pair is not None:
             messages = router_input(ctx.body, group.labels.max_chars)
             self.labels.keep(ctx.request_id, pair, messages, group.labels.keep_s)
+
+    def escalated(self, ctx: RequestContext, strong_signal: str | None) -> None:
+        """Label a cascade's escalation (the context's route carries it)."""
+        group = self.group_of(ctx)
+        first = ctx.route.escalation if ctx.route is not None else None
+        if group is None or first is None or not group.cascade.label:
+            return
+        pair = pair_of(ctx, group)
+        if pair is None:
+            return
+        self.labels.add(
+            Label(
+                request_id=ctx.request_id,
+                source="cascade",
+                pair=pair,
+                messages=router_input(ctx.body, group.labels.max_chars),
+                strong_wins=1.0 if strong_signal is None else 0.5,
+                detail={"signal": first.signal, "strong_signal": strong_signal},
+            )
+        )
 
 
 def pair_of(ctx: RequestContext, group: AutoGroup) -> Pair | None:

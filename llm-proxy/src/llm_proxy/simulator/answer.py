@@ -87,3 +87,34 @@ def _tool_answer(question: Question, tool: Tool, words: int) -> Answer:
 
 def _split(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+REFUSAL_TEXT = "I'm sorry, but I can't help with that request."
+UNCERTAIN_OPENING = "I'm not sure about this, but"
+
+
+def spoiled(answer: Answer, kind: str, question: Question) -> Answer:
+    """`answer` turned into a plausible but poor one (an answer fault, see `faults`)."""
+    if kind == "refusal":
+        return _text_answer(REFUSAL_TEXT)
+    if kind == "uncertain":
+        return _text_answer(f"{UNCERTAIN_OPENING} {reply_text(question.prompt, 8)}")
+    if kind == "length":
+        kept = answer.pieces[: max(1, len(answer.pieces) // 2)]
+        return Answer(kept, None, max(1, answer.completion_tokens // 2), True)
+    if kind == "bad_json":
+        return _text_answer("Sure! " + reply_text(question.prompt, 8))
+    call = answer.tool_call
+    if call is None:
+        return answer
+    if kind == "bad_tool_args":
+        broken = ToolCall(call.id_suffix, call.name, call.arguments[: len(call.arguments) // 2])
+        return Answer(_split(broken.arguments, _ARGUMENT_PIECE), broken, 1, False)
+    unknown = ToolCall(call.id_suffix, "not_offered_" + call.name, call.arguments)
+    return Answer(answer.pieces, unknown, answer.completion_tokens, False)
+
+
+def _text_answer(text: str) -> Answer:
+    pieces = [" " + word for word in text.split()]
+    pieces[0] = pieces[0].lstrip()
+    return Answer(pieces, None, len(pieces), False)

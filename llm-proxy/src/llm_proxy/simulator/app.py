@@ -28,10 +28,10 @@ from llm_proxy.simulator._asgi import (
     read_request,
     wait_for_disconnect,
 )
-from llm_proxy.simulator.answer import Answer, Question, answer, solver_answer
+from llm_proxy.simulator.answer import Answer, Question, answer, solver_answer, spoiled
 from llm_proxy.simulator.config import SimulatorConfig
 from llm_proxy.simulator.errors import SimError, fault_message
-from llm_proxy.simulator.faults import Fault, FaultKind, choose_fault
+from llm_proxy.simulator.faults import ANSWER_FAULTS, Fault, FaultKind, choose_fault
 from llm_proxy.simulator.profiles import Timing, timing_for
 from llm_proxy.simulator.state import SimulatorState
 from llm_proxy.simulator.streaming import EventStream, deliver
@@ -163,6 +163,8 @@ class SimulatorApp:
         timing, fault = await self._prepare(call)
         chat = openai_format.parse_chat(call.body)
         results = [self._answer(chat.question, call.model, timing) for _ in range(chat.n)]
+        if fault is not None and fault.kind in ANSWER_FAULTS:
+            results = [spoiled(result, fault.kind, chat.question) for result in results]
         if chat.stream:
             stream = openai_format.completion_stream(chat, results[0])
             await _stream(call, stream, timing, fault)

@@ -21,6 +21,26 @@ class FaultKind(StrEnum):
     TIMEOUT = "timeout"  # no answer for timeout_s, then 504
     CUT = "cut"  # the connection drops part-way through the body
     MALFORMED = "malformed"  # 200 whose body (or one SSE event) is not valid JSON
+    # A well-formed answer that is not a good one (chat completions; see answer.spoiled).
+    REFUSAL = "refusal"  # the model declines
+    UNCERTAIN = "uncertain"  # it says it is not sure
+    LENGTH = "length"  # it stops at half its tokens, finish_reason "length"
+    BAD_JSON = "bad_json"  # asked for JSON, it answers prose
+    BAD_TOOL_ARGS = "bad_tool_args"  # its tool call's arguments are not JSON
+    UNKNOWN_TOOL = "unknown_tool"  # it calls a tool it was not offered
+
+
+# The faults that change what the model says rather than how it is delivered.
+ANSWER_FAULTS = frozenset(
+    {
+        FaultKind.REFUSAL,
+        FaultKind.UNCERTAIN,
+        FaultKind.LENGTH,
+        FaultKind.BAD_JSON,
+        FaultKind.BAD_TOOL_ARGS,
+        FaultKind.UNKNOWN_TOOL,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +59,18 @@ class FaultError(ValueError):
 
 
 def parse_fault(spec: str, *, retry_after_s: float = 1.0, timeout_s: float = 60.0) -> Fault:
-    """`"500"`, `"429"` (any 4xx/5xx), `"timeout"`, `"cut"` or `"malformed"` as a Fault."""
+    """`"500"`, `"429"` (any 4xx/5xx), `"timeout"`, `"cut"`, `"malformed"` or an answer
+    fault (`"refusal"`, `"uncertain"`, `"length"`, `"bad_json"`, `"bad_tool_args"`,
+    `"unknown_tool"`) as a Fault."""
     spec = spec.strip().lower()
-    if spec in (FaultKind.TIMEOUT, FaultKind.CUT, FaultKind.MALFORMED):
+    if spec in (FaultKind.TIMEOUT, FaultKind.CUT, FaultKind.MALFORMED) or spec in ANSWER_FAULTS:
         return Fault(FaultKind(spec), retry_after_s=retry_after_s, timeout_s=timeout_s)
     if spec.isdigit() and 400 <= int(spec) <= 599:
         return Fault(FaultKind.STATUS, int(spec), retry_after_s=retry_after_s)
-    raise FaultError(f"unknown fault {spec!r}: use a 4xx/5xx status, timeout, cut or malformed")
+    kinds = ", ".join(sorted(ANSWER_FAULTS))
+    raise FaultError(
+        f"unknown fault {spec!r}: use a 4xx/5xx status, timeout, cut, malformed or {kinds}"
+    )
 
 
 @dataclass(slots=True)

@@ -294,6 +294,11 @@ class RequestLog(Base):
     tool_calls: Mapped[list[str]] = mapped_column(Json, default=list)
     # The region of the deployment that answered (its backend's `region`), for residency audits.
     region: Mapped[str | None] = mapped_column(String(64))
+    # An auto group's cascade that escalated: the signal that did it, the model whose
+    # answer was found insufficient and what that first answer cost (in `cost_usd` too).
+    escalation: Mapped[str | None] = mapped_column(String(32))
+    escalated_from: Mapped[str | None] = mapped_column(String(200))
+    escalation_cost_usd: Mapped[float | None] = mapped_column(Float)
 
 
 class Prompt(Entity):

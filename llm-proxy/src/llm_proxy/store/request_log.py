@@ -79,6 +79,9 @@ class RequestRecord:
     session_id: str | None = None
     tool_calls: list[str] = field(default_factory=list)
     region: str | None = None
+    escalation: str | None = None
+    escalated_from: str | None = None
+    escalation_cost_usd: float | None = None
 
     def as_row(self) -> dict[str, Any]:
         # Shallow: a record does not change once handed over, so its dict and list need no

@@ -1,15 +1,16 @@
 """What a deployment keeps to teach its router: route labels, and the inputs feedback needs.
 
 A label (`RouteLabel`) says, for one `auto` request, whether the pair's strong model
-answered better than its weak one (`strong_wins`: 1, 0, 0.5 for a tie). Feedback comes
-after the answer, through the API, and finds the conversation it scores in the router's
-input kept for it (`keep`, with `labels.keep_prompts`), until `expires_at`; it may be
-sent again, and replaces its own label (`put`, in the feedback's transaction).
+answered better than its weak one (`strong_wins`: 1, 0, 0.5 for a tie). A cascade's
+escalation knows that on the request path's side and hands it over with `add`;
+feedback comes later, through the API, and finds the conversation it scores in the
+router's input kept for it (`keep`, with `labels.keep_prompts`), until `expires_at`.
 
-`keep` returns at once. One background task writes what was handed over in batches
-every `_FLUSH_S` and sweeps expired inputs out at most every `_SWEEP_S`; a batch the
-database refuses is logged and dropped: inputs are training data, never a request's
-outcome.
+`add` and `keep` return at once. One background task writes what was handed over in
+batches every `_FLUSH_S` and sweeps expired inputs out at most every `_SWEEP_S`; a batch
+the database refuses is logged and dropped: labels are training data, never a request's
+outcome. A label already stored for the same request and source stays (replays are
+harmless); feedback, which may be sent again, replaces its own with `put`.
 """
 
 from __future__ import annotations
@@ -80,10 +81,15 @@ class KeptInput:
 class LabelStore:
     def __init__(self, database: Database) -> None:
         self._database = database
+        self._labels: list[Label] = []
         self._inputs: dict[str, KeptInput] = {}  # kept, not yet written
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._next_sweep = 0.0
+
+    def add(self, label: Label) -> None:
+        self._labels.append(label)
+        self._started()
 
     def keep(
         self, request_id: str, pair: Pair, messages: list[dict[str, str]], keep_s: float
@@ -128,13 +134,13 @@ class LabelStore:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        while self._inputs:
+        while self._labels or self._inputs:
             await self._write_batch()
 
     def _started(self) -> None:
         if self._task is None:
             self._task = asyncio.ensure_future(self._run())
-        if len(self._inputs) >= _BATCH:
+        if len(self._labels) + len(self._inputs) >= _BATCH:
             self._wake.set()
 
     async def _run(self) -> None:
@@ -142,14 +148,20 @@ class LabelStore:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), _FLUSH_S)
             self._wake.clear()
-            if self._inputs:
+            if self._labels or self._inputs:
                 await asyncio.shield(self._write_batch())
 
     async def _write_batch(self) -> None:
+        labels, self._labels = self._labels[:_BATCH], self._labels[_BATCH:]
         inputs = list(self._inputs.values())[:_BATCH]
         dialect = self._database.dialect
         try:
             async with self._database.session() as session, session.begin():
+                if labels:
+                    statement = _insert(dialect, RouteLabel).on_conflict_do_nothing(
+                        index_elements=["request_id", "source"]
+                    )
+                    await session.execute(statement, [label.row() for label in labels])
                 if inputs:
                     statement = _insert(dialect, RouteInput).on_conflict_do_nothing(
                         index_elements=["request_id"]
@@ -160,7 +172,7 @@ class LabelStore:
                     expired = RouteInput.expires_at <= datetime.now(UTC)
                     await session.execute(delete(RouteInput).where(expired))
         except Exception as exc:  # training data: losing a batch is logged, never raised
-            log.error("could not store %d route inputs: %s", len(inputs), exc)
+            log.error("could not store %d labels, %d inputs: %s", len(labels), len(inputs), exc)
         finally:
             for kept in inputs:
                 if self._inputs.get(kept.request_id) is kept:

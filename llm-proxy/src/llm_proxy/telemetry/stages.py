@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from llm_proxy.telemetry.tracing import Tracing
 
 # Stages whose work includes calls to other services, which must see them as parent.
-CALLING_STAGES = frozenset({"route", "dispatch", "optimizer"})
+CALLING_STAGES = frozenset({"route", "dispatch", "cascade", "optimizer"})
 
 
 class Stage:

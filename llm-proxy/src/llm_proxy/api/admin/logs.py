@@ -62,6 +62,13 @@ class LogEntry(Output):
     router: str | None
     router_threshold: float | None
     cost_strong_usd: float | None
+    escalation: str | None = Field(
+        None, description="a cascade that escalated: the signal found in the first answer"
+    )
+    escalated_from: str | None = Field(None, description="the model whose answer escalated")
+    escalation_cost_usd: float | None = Field(
+        None, description="what that first answer cost (included in cost_usd)"
+    )
     error_type: str | None
     trace_id: str | None
     parent_request_id: str | None
