@@ -19,6 +19,7 @@ from llm_proxy.api.admin import audit, backends, budgets, keys, routing, teams, 
 from llm_proxy.api.admin import cache as admin_cache
 from llm_proxy.api.admin import config as admin_config
 from llm_proxy.api.admin import denied_tokens as admin_denied_tokens
+from llm_proxy.api.admin import guardrails as admin_guardrails
 from llm_proxy.api.admin import limits as admin_limits
 from llm_proxy.api.admin import login as admin_login
 from llm_proxy.api.admin import logs as admin_logs
@@ -51,7 +52,7 @@ def build_app(gateway: Gateway) -> FastAPI:
         app.include_router(module.router)
     for module in (metrics, admin_logs, admin_sessions, admin_timeseries, admin_prompts, feedback):
         app.include_router(module.router)
-    for module in (audit, backends, routing, admin_denied_tokens):
+    for module in (audit, backends, routing, admin_denied_tokens, admin_guardrails):
         app.include_router(module.router)
     for module in (admin_login, admin_sso, admin_providers):
         app.include_router(module.router)

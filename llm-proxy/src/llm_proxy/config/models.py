@@ -498,6 +498,7 @@ class ManagedConfig(_Strict):
     cache: Cache = Cache()
     observability: Observability = Observability()
     policies: Policies = Policies()
+    guardrails: Guardrails = Guardrails()
 
 
 class GatewayConfig(ManagedConfig):
@@ -510,7 +511,6 @@ class GatewayConfig(ManagedConfig):
     auth: Auth = Auth()
     spend: Spend = Spend()
     optimizer: Optimizer = Optimizer()
-    guardrails: Guardrails = Guardrails()
     kong: KongSection = KongSection()
     responses: Responses = Responses()
 

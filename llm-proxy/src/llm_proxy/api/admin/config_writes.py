@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+from fastapi import Header
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
+from llm_proxy.api.admin.schemas import inline_defs
 from llm_proxy.config import ConfigError
 from llm_proxy.config.document import document_of, with_document
 from llm_proxy.gateway import Gateway
@@ -28,6 +30,14 @@ from llm_proxy.store.models import ConfigVersion
 from llm_proxy.upstream.registry import RegistryError
 
 Edit = Callable[[dict[str, Any]], None]
+IfMatch = Annotated[str | None, Header(description='the config version you read, e.g. "5"')]
+
+
+def json_request_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra` for a route that reads its JSON body itself (and the whole document
+    validates it): the body's schema, its `$defs` inlined."""
+    inlined = inline_defs(schema)
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inlined}}}}
 
 
 def require_database_mode(gateway: Gateway) -> None:

@@ -8,28 +8,27 @@ one. The rate-limit rules are a list, replaced whole.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from llm_proxy.api.admin.access import Admin, GatewayDep, Readonly, Session
 from llm_proxy.api.admin.config_writes import (
+    IfMatch,
     current_document,
     edit_config,
     etag,
     json_object,
+    json_request_body,
     json_value,
 )
-from llm_proxy.api.admin.schemas import inline_defs
 from llm_proxy.config.models import AutoGroup, Group, RateRule
 from llm_proxy.pipeline.errors import GatewayError
 
 router = APIRouter(tags=["Admin: routing"])
-
-IfMatch = Annotated[str | None, Header(description='the config version you read, e.g. "5"')]
 
 # URL name -> (the section's key under `routing`, the schema of one entry).
 _MAPS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -37,11 +36,6 @@ _MAPS: dict[str, tuple[str, dict[str, Any]]] = {
     "auto-groups": ("auto_groups", AutoGroup.model_json_schema()),
     "fallbacks": ("fallbacks", TypeAdapter(list[str]).json_schema()),
 }
-
-
-def _body(schema: dict[str, Any]) -> dict[str, Any]:
-    inlined = inline_defs(schema)
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": inlined}}}}
 
 
 def _map_routes(url: str, section: str, schema: dict[str, Any]) -> None:
@@ -67,7 +61,7 @@ def _map_routes(url: str, section: str, schema: dict[str, Any]) -> None:
     @router.put(
         f"/admin/routing/{url}/{{name}}",
         summary=f"Set a routing {noun} (a new config version)",
-        openapi_extra=_body(schema),
+        openapi_extra=json_request_body(schema),
     )
     async def put_entry(
         name: str,
@@ -119,7 +113,7 @@ _RULES_BODY = {
     "/admin/limits/rules",
     tags=["Admin: limits"],
     summary="Replace the rate-limit rules (a new config version)",
-    openapi_extra=_body(_RULES_BODY),
+    openapi_extra=json_request_body(_RULES_BODY),
 )
 async def put_rules(
     request: Request,
