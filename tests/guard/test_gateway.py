@@ -6,6 +6,8 @@ values never reach it, a blocked request does not reach it at all.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import time
 from typing import Any
 
@@ -233,3 +235,44 @@ def test_legacy_completions_are_redacted_and_restored(gateway: Gateway, sim: htt
     text = "".join(chunk.choices[0].text for chunk in streamed if chunk.choices)
     assert received(sim)[-1]["prompt"] == "mail [EMAIL_1] now"
     assert EMAIL in text and "[EMAIL_1]" not in text
+
+
+def _stored_input(gw: Gateway, response_id: str) -> Any:
+    """A stored response's input items, read from the gateway's own database (its SQLite
+    file): the API serves the response, not what it keeps of the input."""
+    database = gw.config_path.with_suffix(".db")
+    deadline = time.monotonic() + 10
+    while True:
+        with sqlite3.connect(database) as connection:
+            row = connection.execute(
+                "SELECT input_items FROM stored_responses WHERE id = ?", (response_id,)
+            ).fetchone()
+        if row is not None:
+            return json.loads(row[0])
+        assert time.monotonic() < deadline, "the response was not stored"
+        time.sleep(0.05)
+
+
+def test_responses_are_redacted_upstream_and_stored_redacted(
+    gateway: Gateway, sim: httpx.Client
+) -> None:
+    configure(gateway, {"policies": [PII]})
+    client = _openai(gateway)
+    response = client.responses.create(
+        model=MODEL, instructions=f"The caller is {PHONE}.", input=f"mail {EMAIL} now"
+    )
+    upstream = json.dumps(received(sim)[-1])
+    assert EMAIL not in upstream and PHONE not in upstream
+    assert "[EMAIL_1]" in upstream and "[PHONE_1]" in upstream
+    # The simulator quotes the prompt; the client gets the originals back ...
+    assert EMAIL in response.output_text and "[EMAIL_1]" not in response.output_text
+    # ... and what the gateway keeps of the conversation is what went upstream.
+    stored = client.responses.retrieve(response.id)
+    assert EMAIL not in stored.output_text and "[EMAIL_1]" in stored.output_text
+    assert _stored_input(gateway, response.id) == [
+        {"type": "message", "role": "user", "content": "mail [EMAIL_1] now"}
+    ]
+    follow_up = client.responses.create(
+        model=MODEL, previous_response_id=response.id, input="and again"
+    )
+    assert EMAIL not in json.dumps(received(sim)[-1]) and follow_up.output_text

@@ -88,6 +88,8 @@ async def continue_conversation(store: ResponseStore, ctx: RequestContext) -> An
     keep = body.get("store", True) is not False
 
     def answered(result: Reply | Stream) -> Reply | Stream:
+        # The input as it went upstream: what the guard redacted is kept redacted.
+        items = _as_items(body["input"])
         if isinstance(result, Reply):
             return _stored_reply(result, store, owner, items, previous_id, keep)
         # The relayed events are taken now: `result.events` is about to name the wrapper.
@@ -123,7 +125,11 @@ def _stored_reply(
         response["previous_response_id"] = previous_id
         reply.body = orjson.dumps(response)
     if keep:
-        store.save(owner, response, items)
+        # Kept as the guard left it (redacted), not as restored for the client.
+        kept = orjson.loads(reply.kept) if reply.kept is not None else response
+        if previous_id is not None:
+            kept["previous_response_id"] = previous_id
+        store.save(owner, kept, items)
     return reply
 
 

@@ -2,9 +2,10 @@
 
 Chat: each message's content (a string, or its text parts). Anthropic Messages: the system
 prompt and each message's text blocks, tool results included. Completions: the prompts.
-Embeddings: the inputs. Answers: each choice's message content (completions: its text), or
-each text block. Images, audio and tool-call
-arguments are not text a check reads.
+Embeddings: the inputs. Responses: the instructions and each input item's text (a string,
+a message's content or text parts, a function call's output). Answers: each choice's message
+content (completions: its text), each text block, or each output message's text parts.
+Images, audio and tool-call arguments are not text a check reads.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ def request_slots(api: str, body: dict[str, Any]) -> Iterator[Slot]:
     if api == "completions":
         yield from _strings(body, "prompt")
         return
+    if api == "responses":
+        yield from _strings(body, "instructions")
+        yield from _response_items(body)
+        return
     if api == "messages":
         yield from _content(body, "system")
     for message in body.get("messages") or ():
@@ -46,6 +51,11 @@ def reply_slots(api: str, body: Any) -> Iterator[Slot]:
         return
     if api == "messages":
         yield from _content(body, "content")
+        return
+    if api == "responses":
+        for item in body.get("output") or ():
+            if isinstance(item, dict) and item.get("type") == "message":
+                yield from _content(item, "content")
         return
     for choice in body.get("choices") or ():
         if not isinstance(choice, dict):
@@ -78,3 +88,17 @@ def _strings(holder: dict[str, Any], key: str) -> Iterator[Slot]:
         for index, item in enumerate(value):
             if isinstance(item, str):
                 yield Slot(value, index)
+
+
+def _response_items(body: dict[str, Any]) -> Iterator[Slot]:
+    items = body.get("input")
+    if isinstance(items, str):
+        yield Slot(body, "input")
+        return
+    for item in items if isinstance(items, list) else ():
+        if not isinstance(item, dict):
+            continue
+        if item.get("type") == "function_call_output":
+            yield from _strings(item, "output")
+        elif "content" in item:
+            yield from _content(item, "content")

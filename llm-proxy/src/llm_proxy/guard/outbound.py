@@ -7,29 +7,40 @@ answer that fails a block check is withheld whole (`Blocked`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from llm_proxy.guard import json_schema
-from llm_proxy.guard.bodies import reply_slots
+from llm_proxy.guard.bodies import Slot, reply_slots
 from llm_proxy.guard.hits import Blocked, Hit, blocking, tally
 from llm_proxy.guard.placeholders import Redactor
 from llm_proxy.guard.policies import Plan
 
 
+@dataclass(frozen=True, slots=True)
+class Screened:
+    """An answer after the response stage: as the client gets it, and as it may be kept."""
+
+    body: bytes
+    kept: bytes
+    hits: list[Hit]
+
+
 def screen_reply(
     plan: Plan, redactor: Redactor, api: str, body: bytes, request: dict[str, Any]
-) -> tuple[bytes, list[Hit]]:
-    """The answer's body as the client gets it, and the hits on it."""
+) -> Screened:
+    """The answer's body as the client gets it (originals restored), as it may be kept
+    (redacted, nothing restored), and the hits on it."""
     if not plan and not redactor.restores:
-        return body, []
+        return Screened(body, body, [])
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return body, []
+        return Screened(body, body, [])
     hits: list[Hit] = []
-    changed = False
+    redacted: list[tuple[Slot, str]] = []
     for slot in reply_slots(api, document):
         value = slot.get()
         findings = plan.screen.scan(value)
@@ -38,14 +49,19 @@ def screen_reply(
             value = redactor.redact(value, findings, restorable=False)
         if plan.json_schema is not None and api == "chat":
             hits.extend(schema_hits(plan, value, request))
-        restored = redactor.restore(value)
-        if restored != slot.get():
-            slot.set(restored)
-            changed = True
+        redacted.append((slot, value))
     blocked = blocking(hits)
     if blocked is not None:
         raise Blocked(blocked, hits)
-    return (orjson.dumps(document) if changed else body), hits
+    changed = [(slot, value) for slot, value in redacted if value != slot.get()]
+    for slot, value in changed:
+        slot.set(value)
+    kept = orjson.dumps(document) if changed else body
+    restored = [(slot, redactor.restore(value)) for slot, value in redacted]
+    restored = [(slot, value) for slot, value in restored if value != slot.get()]
+    for slot, value in restored:
+        slot.set(value)
+    return Screened(orjson.dumps(document) if restored else kept, kept, hits)
 
 
 def schema_hits(plan: Plan, content: str, request: dict[str, Any]) -> list[Hit]:

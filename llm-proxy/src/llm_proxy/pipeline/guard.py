@@ -72,13 +72,13 @@ class GuardStage:
             )
             return answer
         try:
-            body, hits = screen_reply(plan, redactor, ctx.api, answer.body, ctx.body)
+            screened = screen_reply(plan, redactor, ctx.api, answer.body, ctx.body)
         except Blocked as blocked:
             ctx.guard_hits.extend(blocked.hits)
             raise _refused(blocked) from None
-        ctx.guard_hits.extend(hits)
+        ctx.guard_hits.extend(screened.hits)
         # A new reply: the one given may be the cache's own.
-        return Reply(body, answer.usage, answer.model)
+        return Reply(screened.body, answer.usage, answer.model, kept=screened.kept)
 
 
 def _refused(blocked: Blocked) -> GatewayError:

@@ -23,6 +23,9 @@ class Reply:
     body: bytes
     usage: Usage
     model: str | None = None
+    # The answer as it may be kept (a stored response): what the guard redacted stays
+    # redacted here, also when `body` has the originals restored for the client.
+    kept: bytes | None = None
 
 
 class Frames(bytes):
