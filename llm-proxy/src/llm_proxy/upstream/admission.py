@@ -126,7 +126,9 @@ class Admission:
         if tag is None:
             tag = ticket.tags[group] = queue.tag(ticket, tokens)
         if not queue.waiters:
-            deployment = registry.pick(group, session, tried, caller, regions, ticket.headroom)
+            deployment = registry.pick(
+                group, session, tried, caller, regions, ticket.headroom, tokens
+            )
             if deployment is not None:
                 return self._admitted(queue, ticket, tag, tokens, deployment)
         started = time.monotonic()
@@ -141,7 +143,7 @@ class Admission:
                 now = time.monotonic()
                 if queue.first(waiter):
                     deployment = registry.pick(
-                        group, session, tried, caller, regions, ticket.headroom
+                        group, session, tried, caller, regions, ticket.headroom, tokens
                     )
                     if deployment is not None:
                         ticket.waited_s += now - started

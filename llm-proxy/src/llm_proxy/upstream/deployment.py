@@ -104,9 +104,13 @@ class Deployment:
         provider = "openai" if self.forwards_openai else self.backend.provider
         return f"{provider}/{self.backend.model}"
 
-    def at_capacity(self, now: float | None = None, headroom: float = 1.0) -> bool:
+    def at_capacity(
+        self, now: float | None = None, headroom: float = 1.0, incoming: int = 0
+    ) -> bool:
         """Full at `headroom` of its limits (a priority class below `high` sees only the
-        share not reserved for `high`)."""
+        share not reserved for `high`) for a request of `incoming` estimated tokens: one
+        that would take the window past max_tpm waits, unless the window is empty (else a
+        request larger than a whole window's quota could never go)."""
         backend = self.backend
         if backend.max_concurrency is not None and self.in_flight >= (
             backend.max_concurrency * headroom
@@ -119,4 +123,8 @@ class Deployment:
         scale = headroom * self.usage.window_s / 60.0
         if backend.max_rpm is not None and requests >= backend.max_rpm * scale:
             return True
-        return backend.max_tpm is not None and tokens >= backend.max_tpm * scale
+        if backend.max_tpm is None:
+            return False
+        return tokens >= backend.max_tpm * scale or (
+            tokens > 0 and tokens + incoming > backend.max_tpm * scale
+        )

@@ -128,9 +128,7 @@ class Dispatcher:
             number = 0
             while number < retries.max_attempts:
                 if ticket is None:
-                    deployment = await self._next(
-                        registry, group, session, attempt.tried, retries, record, caller, regions
-                    )
+                    deployment = await self._next(attempt, retries)
                 else:
                     deployment = await self.admission.acquire(
                         registry,
@@ -226,7 +224,12 @@ class Dispatcher:
     def _other(self, attempt: _Attempt[T]) -> Deployment | None:
         """A deployment of the group not tried yet that can take the request now."""
         other = attempt.registry.pick(
-            attempt.group, attempt.session, attempt.tried, attempt.caller, attempt.regions
+            attempt.group,
+            attempt.session,
+            attempt.tried,
+            attempt.caller,
+            attempt.regions,
+            tokens=attempt.estimated_tokens,
         )
         return None if other is None or other in attempt.tried else other
 
@@ -236,18 +239,20 @@ class Dispatcher:
         # in_flight stays raised: the pipeline lowers it when the answer is fully sent.
         return Dispatched(result, deployment)
 
-    async def _next(
-        self,
-        registry: Registry,
-        group: str,
-        session: str | None,
-        tried: list[Deployment],
-        retries: Retries,
-        record: Dispatch,
-        caller: str | None,
-        regions: frozenset[str] | None,
-    ) -> Deployment | None:
-        deployment = registry.pick(group, session, tried, caller, regions)
+    async def _next(self, attempt: _Attempt[T], retries: Retries) -> Deployment | None:
+        registry, group, regions = attempt.registry, attempt.group, attempt.regions
+
+        def pick() -> Deployment | None:
+            return registry.pick(
+                group,
+                attempt.session,
+                attempt.tried,
+                attempt.caller,
+                regions,
+                tokens=attempt.estimated_tokens,
+            )
+
+        deployment = pick()
         patience = retries.max_retry_after_s
         while deployment is None:
             wait = registry.soonest_ready_s(group, regions)
@@ -255,9 +260,9 @@ class Dispatcher:
                 return None
             # Every deployment is sitting out a short Retry-After: honour it, then go on.
             # The millisecond covers timers that fire a hair early (uvloop's resolution).
-            await _sleep(wait + 0.001, record)
+            await _sleep(wait + 0.001, attempt.record)
             patience -= wait
-            deployment = registry.pick(group, session, tried, caller, regions)
+            deployment = pick()
         return deployment
 
     async def _attempt(self, attempt: _Attempt[T], deployment: Deployment) -> T:

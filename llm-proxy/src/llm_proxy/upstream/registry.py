@@ -81,16 +81,18 @@ class Registry:
         caller: str | None = None,
         regions: frozenset[str] | None = None,
         headroom: float = 1.0,
+        tokens: int = 0,
     ) -> Deployment | None:
-        """A deployment that can take `caller`'s request now, preferring ones not tried yet;
-        only one in `regions` when they are given, below `headroom` of its limits."""
+        """A deployment that can take `caller`'s request (of `tokens` estimated) now,
+        preferring ones not tried yet; only one in `regions` when they are given, below
+        `headroom` of its limits."""
         now = time.monotonic()
         ready = [
             d
             for d in self.groups.get(group, ())
             if (regions is None or d.backend.region in regions)
             and d.health.available(now, caller)
-            and not d.at_capacity(now, headroom)
+            and not d.at_capacity(now, headroom, tokens)
         ]
         fresh = [d for d in ready if d not in avoid]
         candidates = fresh or ready
