@@ -139,7 +139,9 @@ async def list_versions(
     _: Readonly,
     session: Session,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    after: Annotated[int | None, Query(ge=1, description="list versions older than this")] = None,
+    after: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="list versions older than this")
+    ] = None,
 ) -> VersionList:
     rows, more = await config_versions.newest_first(session, limit, after)
     data = [VersionSummary.model_validate(row) for row in rows]
@@ -148,7 +150,7 @@ async def list_versions(
 
 @router.get("/versions/{version}", summary="One config version with its document")
 async def get_version(
-    version: Annotated[int, Path(ge=1)], _: Readonly, session: Session
+    version: Annotated[int, Path(ge=1, le=2**31 - 1)], _: Readonly, session: Session
 ) -> VersionOut:
     return VersionOut.model_validate(await _version_or_404(session, version))
 
