@@ -1,13 +1,14 @@
 """The response stage for a streamed answer: a sliding window across chunk boundaries.
 
-Each streamed text (a chat choice, a Messages content block) is released to the client only
-once nothing in it can still turn into a finding: the frames carrying its last `window`
-characters are held back, and so is anything a finding or a restorable placeholder still
-covers at the cut (a card number split over two chunks is seen whole before a digit of it
-leaves), and an unfinished private-key block. Held frames go out as they came, byte for byte,
-unless what they carry was redacted or restored: then the first of them carries the new text
-and the others none. A block ends the stream with an error event, and what it found never
-reaches the client. Frames that carry no text keep their place in the order.
+Each streamed text (a chat choice, a Messages content block, a Responses output text part)
+is released to the client only once nothing in it can still turn into a finding: the frames
+carrying its last `window` characters are held back, and so is anything a finding or a
+restorable placeholder still covers at the cut (a card number split over two chunks is seen
+whole before a digit of it leaves), and an unfinished private-key block. Held frames go out
+as they came, byte for byte, unless what they carry was redacted or restored: then the first
+of them carries the new text and the others none. A block ends the stream with an error
+event, and what it found never reaches the client. Frames that carry no text keep their
+place in the order.
 
 The relay gathers pieces until `_BATCH` bytes of frames have come (or the stream ends) and
 only then reads them, with the transport's own decoding when it shares it (`Frames`): the
@@ -21,7 +22,7 @@ import contextlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -31,7 +32,7 @@ from llm_proxy.guard.hits import Blocked, Hit, blocking, tally
 from llm_proxy.guard.outbound import schema_hits
 from llm_proxy.guard.placeholders import Redactor
 from llm_proxy.guard.policies import Plan
-from llm_proxy.upstream.transports.base import Frames
+from llm_proxy.upstream.transports.base import Frames, Stream
 
 # Bytes of frames gathered before they are read: a scan and a release cost the same few µs
 # whatever their length, so reading a dozen chat chunks at a time (about 50 characters)
@@ -49,6 +50,9 @@ _TEXT = {False: "content", True: "text"}
 # and the offsets of its text in the whole streamed text.
 _Frame = tuple[bytes | None, Any, int, int]
 Encode = Callable[[Any, str | None], bytes]
+# Which streamed text a window holds: a choice's or a block's index, or for the Responses
+# API an output item's index and its content part's.
+Key = int | tuple[int, int]
 
 
 def _frame_end(frame: _Frame) -> int:
@@ -67,6 +71,7 @@ class Window:
         "_plan",
         "_redactor",
         "_text",
+        "kept",
         "released",
     )
 
@@ -81,8 +86,11 @@ class Window:
         # Where `_text` starts in the whole streamed text: held frames keep their offsets
         # in the whole text, so releasing some does not renumber the others.
         self._base = 0
-        # Everything released, kept only when the answer's JSON must be checked at the end.
+        # Everything released as the client got it, and as it may be kept (redacted,
+        # nothing restored): recorded only when the relay needs the whole text at the end
+        # (the answer's JSON checked, the Responses API's closing events).
         self.released: list[str] | None = None
+        self.kept: list[str] | None = None
 
     @property
     def holding(self) -> bool:
@@ -136,14 +144,19 @@ class Window:
         region, self._text = text[:cut], text[cut:]
         released = [f for f in findings if f.end <= cut]
         if not released and not self._redactor.restores:
-            if self.released is not None:
-                self.released.append(region)
+            self._record(region, region)
             return self._frames_out(frames, None)
         self._hits.extend(tally("response", released))
-        out = self._redactor.restore(self._redactor.redact(region, released, restorable=False))
+        redacted = self._redactor.redact(region, released, restorable=False)
+        out = self._redactor.restore(redacted)
+        self._record(out, redacted)
+        return self._frames_out(frames, out if out != region else None)
+
+    def _record(self, out: str, kept: str) -> None:
         if self.released is not None:
             self.released.append(out)
-        return self._frames_out(frames, out if out != region else None)
+        if self.kept is not None:
+            self.kept.append(kept)
 
     def _frames_out(self, frames: list[_Frame], changed: str | None) -> list[bytes]:
         encode = self._encode
@@ -191,11 +204,20 @@ def guarded(
     redactor: Redactor,
     hits: list[Hit],
     request: dict[str, Any],
+    stream: Stream | None = None,
 ) -> AsyncIterator[bytes]:
-    """The client's stream with the response stage applied; `hits` fills as it flows."""
-    relay: _Relay = (
-        _Anthropic(plan, redactor, hits) if api == "messages" else _OpenAI(plan, redactor, hits)
-    )
+    """The client's stream with the response stage applied; `hits` fills as it flows.
+
+    `stream`: the answer these events belong to; a Responses API stream's `final` (what a
+    stored response keeps) becomes the response as the guard left it, or None once blocked.
+    """
+    relay: _Relay
+    if api == "messages":
+        relay = _Anthropic(plan, redactor, hits)
+    elif api == "responses":
+        relay = _Responses(plan, redactor, hits, stream)
+    else:
+        relay = _OpenAI(plan, redactor, hits)
     if api == "completions":
         relay.completions = True
     if plan.json_schema is not None and api == "chat":
@@ -250,7 +272,9 @@ class _Relay(ABC):
         self._plan = plan
         self._redactor = redactor
         self._hits = hits
-        self._windows: dict[int, Window] = {}
+        self._windows: dict[Key, Window] = {}
+        # Each window records the whole of its text (`Window.released`, `Window.kept`).
+        self.records = False
         # Legacy completions stream `choices[].text`, not `choices[].delta.content`.
         self.completions = False
         self.check_schema: Callable[[str], list[Hit]] | None = None
@@ -265,12 +289,14 @@ class _Relay(ABC):
             if window.holding:
                 out.extend(window.release())
 
-    def window(self, index: int) -> Window:
+    def window(self, index: Key) -> Window:
         window = self._windows.get(index)
         if window is None:
             window = Window(self._plan, self._redactor, self._hits, self.encode)
-            if self.check_schema is not None:
+            if self.check_schema is not None or self.records:
                 window.released = []
+            if self.records:
+                window.kept = []
             self._windows[index] = window
         return window
 
@@ -282,7 +308,7 @@ class _Relay(ABC):
         holding[-1].keep(frame)
         return []
 
-    def finish(self, index: int) -> list[bytes]:
+    def finish(self, index: Key) -> list[bytes]:
         """The rest of a text at its end; the JSON Schema check runs on the whole of it."""
         window = self.window(index)
         out = window.flush()
@@ -434,3 +460,147 @@ class _Anthropic(_Relay):
     def error_event(self, blocked: Blocked) -> bytes:
         error = {"type": "invalid_request_error", "message": str(blocked)}
         return b"event: error\ndata: " + orjson.dumps({"type": "error", "error": error}) + _END
+
+
+# The Responses API's events that end a response, each with the whole response object.
+_RESPONSES_FINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+class _Responses(_Relay):
+    """The Responses API: each output text part (an output item's index, a content part's
+    index) is a window of its `response.output_text.delta` events. The events that repeat
+    a part's text (`response.output_text.done`, `response.content_part.done`,
+    `response.output_item.done`, the final response) carry what the client was streamed,
+    and the stream's `final`, which a stored response keeps, what was kept: redacted,
+    nothing restored."""
+
+    def __init__(
+        self, plan: Plan, redactor: Redactor, hits: list[Hit], stream: Stream | None
+    ) -> None:
+        super().__init__(plan, redactor, hits)
+        self.records = True
+        self._stream = stream
+        # Each finished part's text: as streamed to the client, and as kept.
+        self._parts: dict[Key, tuple[str, str]] = {}
+        self._sequence = -1
+
+    def frame(self, raw: bytes, event: Any) -> list[bytes]:
+        if event is None:
+            data = raw.partition(b"data: ")[2]
+            if not data:
+                return self.passing(raw)
+            event = orjson.loads(data)
+        if not isinstance(event, dict):
+            return self.passing(raw)
+        sequence = event.get("sequence_number")
+        if isinstance(sequence, int):
+            self._sequence = sequence
+        kind = event.get("type")
+        if kind == "response.output_text.delta":
+            text = event.get("delta")
+            if isinstance(text, str):
+                self.window(_part(event)).push(raw, event, text)
+                return []
+            return self.passing(raw)
+        if kind == "response.output_text.done":
+            key = _part(event)
+            out = self.finish(key) if key in self._windows else []
+            event["text"] = self._text(key, event.get("text"))[0]
+            return [*out, *self.passing(self.encode(event, None))]
+        # A part's text is whole by the events that repeat it: what is held of it goes first.
+        if kind == "response.content_part.done":
+            part = event.get("part")
+            if _is_text(part):
+                out = self.finish_all()
+                part["text"] = self._text(_part(event), part["text"])[0]
+                return [*out, *self.passing(self.encode(event, None))]
+        elif kind == "response.output_item.done":
+            index = event.get("output_index")
+            if isinstance(index, int):
+                out = self.finish_all()
+                self._item(index, event.get("item"), 0)
+                return [*out, *self.passing(self.encode(event, None))]
+        elif kind in _RESPONSES_FINAL:
+            return [*self.finish_all(), *self.passing(self._final(event))]
+        return self.passing(raw)
+
+    def _final(self, event: dict[str, Any]) -> bytes:
+        """The final event as the client gets it; the stream's `final` as it may be kept."""
+        response = event.get("response")
+        if not isinstance(response, dict):
+            return self.encode(event, None)
+        kept = orjson.loads(orjson.dumps(response))
+        output = response.get("output")
+        for index, item in enumerate(output if isinstance(output, list) else ()):
+            self._item(index, item, 0)
+            self._item(index, kept["output"][index], 1)
+        if self._stream is not None:
+            self._stream.final = kept
+        return self.encode(event, None)
+
+    def _item(self, index: int, item: Any, version: int) -> None:
+        """An output message's text parts set to what was streamed (0) or kept (1)."""
+        if not isinstance(item, dict) or item.get("type") != "message":
+            return
+        content = item.get("content")
+        for position, part in enumerate(content if isinstance(content, list) else ()):
+            if _is_text(part):
+                part["text"] = self._text((index, position), part["text"])[version]
+
+    def _text(self, key: Key, upstream: Any) -> tuple[str, str]:
+        """A part's text as streamed and as kept: its window's, or, for a part that was not
+        streamed, the upstream's text screened whole."""
+        known = self._parts.get(key)
+        if known is not None:
+            return known
+        window = self._windows.get(key)
+        if window is not None and window.released is not None and window.kept is not None:
+            known = "".join(window.released), "".join(window.kept)
+        else:
+            known = self._screened(upstream if isinstance(upstream, str) else "")
+        self._parts[key] = known
+        return known
+
+    def _screened(self, text: str) -> tuple[str, str]:
+        findings = self._plan.screen.scan(text)
+        if findings:
+            self._hits.extend(tally("response", findings))
+            hit = blocking(self._hits)
+            if hit is not None:
+                raise Blocked(hit, self._hits)
+        kept = self._redactor.redact(text, findings, restorable=False)
+        return self._redactor.restore(kept), kept
+
+    def encode(self, event: Any, text: str | None) -> bytes:
+        if text is not None:
+            event["delta"] = text
+        kind = str(event.get("type") or "")
+        return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps(event) + _END
+
+    def error_event(self, blocked: Blocked) -> bytes:
+        if self._stream is not None:
+            # Nothing of a blocked answer is kept.
+            self._stream.final = None
+        self._sequence += 1
+        event = {
+            "type": "error",
+            "code": "content_policy_violation",
+            "message": str(blocked),
+            "param": None,
+            "sequence_number": self._sequence,
+        }
+        return b"event: error\ndata: " + orjson.dumps(event) + _END
+
+
+def _part(event: dict[str, Any]) -> tuple[int, int]:
+    """Which output text part an event is about."""
+    item, part = event.get("output_index"), event.get("content_index")
+    return (item if isinstance(item, int) else 0, part if isinstance(part, int) else 0)
+
+
+def _is_text(part: Any) -> TypeGuard[dict[str, Any]]:
+    return (
+        isinstance(part, dict)
+        and part.get("type") == "output_text"
+        and isinstance(part.get("text"), str)
+    )

@@ -68,7 +68,7 @@ class GuardStage:
         if isinstance(answer, Stream):
             answer.share_decoded = True
             answer.events = guarded(
-                answer.events, ctx.api, plan, redactor, ctx.guard_hits, ctx.body
+                answer.events, ctx.api, plan, redactor, ctx.guard_hits, ctx.body, answer
             )
             return answer
         try:
