@@ -153,7 +153,9 @@ def _addresses(service_name: str, service: dict[str, Any], root: Path) -> list[t
 def _kong_addresses(path: Path) -> list[str]:
     document = yaml.safe_load(path.read_text())
     addresses = [f"{s['host']}:{s['port']}" for s in document["services"]]
-    for plugin in [p for s in document["services"] for p in s.get("plugins", [])]:
+    scoped = [p for s in document["services"] for p in s.get("plugins", [])]
+    scoped += [p for s in document["services"] for r in s["routes"] for p in r.get("plugins", [])]
+    for plugin in scoped:
         redis = plugin.get("config", {}).get("redis")
         if redis:
             addresses.append(f"{redis['host']}:{redis['port']}")

@@ -3,6 +3,7 @@ what key-auth gets to look up, and what reaches llm-proxy."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -15,12 +16,30 @@ from tests.kong.kong_pdk import EdgeRequest, PreFunction
 KEY = "sk-gw-Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5"
 SECRET = "edge-secret-of-this-deployment"
 DIGEST = "x-gateway-key-digest"
+TOKEN_DIGEST = "x-gateway-token-digest"
+# A compact JWS's shape (the signature is not checked at the edge: llm-proxy verifies it).
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl_-"
+CONSUMER_HEADERS = (
+    "x-consumer-id",
+    "x-consumer-custom-id",
+    "x-consumer-username",
+    "x-consumer-groups",
+    "x-credential-identifier",
+    "x-anonymous-consumer",
+)
 
 
 def edge_plugin(name: str) -> dict[str, Any]:
     plugins = yaml.safe_load(BASE.read_text())["services"][0]["plugins"]
     found: dict[str, Any] = next(p for p in plugins if p["name"] == name)
     return found
+
+
+def token_route_matches(authorization: str) -> bool:
+    """Kong's header match for route llm-api-token: `~*` is a case-insensitive regex."""
+    routes = yaml.safe_load(BASE.read_text())["services"][0]["routes"]
+    (pattern,) = next(r for r in routes if r["name"] == "llm-api-token")["headers"]["authorization"]
+    return re.search(pattern.removeprefix("~*"), authorization, re.IGNORECASE) is not None
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +70,47 @@ def test_key_auth_gets_the_digest_and_llm_proxy_never_the_key(
     assert request.headers[DIGEST] == hash_secret(KEY)
     assert KEY not in "".join(request.headers.values())
     assert "authorization" not in request.headers and "x-api-key" not in request.headers
+
+
+def test_a_forged_consumer_never_reaches_llm_proxy(pre_function: PreFunction) -> None:
+    # Only key-auth, after the pre-function, names a consumer; on the token route nothing does.
+    forged = dict.fromkeys(CONSUMER_HEADERS, "key_of_someone_else")
+    for credential in ({"x-api-key": KEY}, {"authorization": f"Bearer {TOKEN}"}, {}):
+        request = through(pre_function, {**forged, **credential})
+        assert not set(CONSUMER_HEADERS) & set(request.headers)
+        assert request.headers["x-gateway-edge-secret"] == SECRET
+
+
+def test_a_signed_token_goes_on_for_llm_proxy_to_verify(pre_function: PreFunction) -> None:
+    request = through(pre_function, {"authorization": f"bearer  {TOKEN} ", TOKEN_DIGEST: "x"})
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    # The token route's rate limit is per token: its digest, not one a client chose.
+    assert request.headers[TOKEN_DIGEST] == hash_secret(TOKEN)
+    assert DIGEST not in request.headers
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        f"Bearer {TOKEN}",
+        f"BEARER {TOKEN}  ",
+        f"Bearer {TOKEN}.extra",
+        f"Bearer {TOKEN[:-1]}!",
+        "Bearer eyJ.only-two",
+        "Bearer eyJ..",
+        f"Bearer {KEY}",
+        f"Bearer x{TOKEN}",
+        f"Basic {TOKEN}",
+        f"Bearer {TOKEN} trailing",
+    ],
+)
+def test_the_token_route_and_the_pre_function_agree_on_what_a_token_is(
+    pre_function: PreFunction, authorization: str
+) -> None:
+    # A disagreement would send a token to key-auth (refused) or a key past it (llm-proxy
+    # would still check it, with no consumer named): both fail closed, but neither serves.
+    request = through(pre_function, {"authorization": authorization})
+    assert token_route_matches(authorization) is (TOKEN_DIGEST in request.headers)
 
 
 def test_no_key_leaves_key_auth_nothing_to_find(pre_function: PreFunction) -> None:

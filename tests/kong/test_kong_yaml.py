@@ -25,9 +25,15 @@ def base() -> Document:
     return document
 
 
-def plugin(document: Document, name: str) -> Document:
-    every = document["services"][0]["plugins"] + document["plugins"]
-    found: Document = next(p for p in every if p["name"] == name)
+def route(document: Document, name: str) -> Document:
+    found: Document = next(r for r in document["services"][0]["routes"] if r["name"] == name)
+    return found
+
+
+def plugin(document: Document, name: str, on: str = "llm-api") -> Document:
+    """`name` as it applies on route `on`: the route's own, else the service's or global."""
+    every = route(document, on)["plugins"] + document["services"][0]["plugins"]
+    found: Document = next(p for p in every + document["plugins"] if p["name"] == name)
     return found
 
 
@@ -35,7 +41,10 @@ def test_kong_yaml_is_valid_for_kong() -> None:
     document = base()
     assert structure_problems(document) == []
     assert field_problems(document) == []
-    for entry in document["services"][0]["plugins"]:
+    nested = document["services"][0]["plugins"] + [
+        entry for r in document["services"][0]["routes"] for entry in r["plugins"]
+    ]
+    for entry in nested:
         assert plugin_problems(entry, nested=True) == []
     for entry in document["plugins"]:
         assert plugin_problems(entry) == []
@@ -43,7 +52,9 @@ def test_kong_yaml_is_valid_for_kong() -> None:
 
 def test_the_edge_has_every_plugin_the_design_asks_for() -> None:
     document = base()
-    names = {p["name"] for p in document["services"][0]["plugins"] + document["plugins"]}
+    service = document["services"][0]
+    names = {p["name"] for p in service["plugins"] + document["plugins"]}
+    names |= {p["name"] for r in service["routes"] for p in r["plugins"]}
     assert {
         "pre-function",
         "key-auth",
@@ -59,12 +70,23 @@ def test_the_edge_has_every_plugin_the_design_asks_for() -> None:
     assert plugin(document, "rate-limiting")["config"]["policy"] == "redis"
 
 
+def test_signed_tokens_have_their_own_route_without_key_auth() -> None:
+    document = base()
+    token_route = route(document, "llm-api-token")
+    assert {p["name"] for p in token_route["plugins"]} == {"rate-limiting"}
+    limit = plugin(document, "rate-limiting", on="llm-api-token")["config"]
+    assert (limit["limit_by"], limit["header_name"]) == ("header", "x-gateway-token-digest")
+    assert limit["policy"] == "redis"
+    # key-auth guards the key route only: on the service it would refuse every token.
+    assert "key-auth" not in {p["name"] for p in document["services"][0]["plugins"]}
+    assert plugin(document, "key-auth")["config"]["hide_credentials"] is True
+
+
 def test_only_the_client_api_is_routed() -> None:
     routes = base()["services"][0]["routes"]
-    paths = [path for route in routes for path in route["paths"]]
-    assert paths == ["/v1/"]
+    assert {path for r in routes for path in r["paths"]} == {"/v1/"}
     # Streams must not be buffered at the edge.
-    assert all(route["response_buffering"] is False for route in routes)
+    assert all(r["response_buffering"] is False for r in routes)
 
 
 def test_the_pre_function_reads_both_headers_and_sets_the_edge_secret() -> None:
@@ -84,17 +106,17 @@ def test_the_pre_function_reads_both_headers_and_sets_the_edge_secret() -> None:
 Mutation = Callable[[Document], None]
 
 
-def _service_plugin(name: str) -> Callable[[Document], Document]:
-    return lambda d: next(p for p in d["services"][0]["plugins"] if p["name"] == name)
+def _route_plugin(name: str) -> Callable[[Document], Document]:
+    return lambda d: next(p for p in _route(d)["plugins"] if p["name"] == name)
 
 
 def _route(document: Document) -> Document:
-    route: Document = document["services"][0]["routes"][0]
-    return route
+    found: Document = document["services"][0]["routes"][0]
+    return found
 
 
-_rate = _service_plugin("rate-limiting")
-_key_auth = _service_plugin("key-auth")
+_rate = _route_plugin("rate-limiting")
+_key_auth = _route_plugin("key-auth")
 
 
 @pytest.mark.parametrize(
@@ -111,6 +133,7 @@ _key_auth = _service_plugin("key-auth")
         (lambda d: d["services"][0]["routes"][0].update(paths=["v1"]), "should start with"),
         (lambda d: d["services"][0]["routes"][0].update(service="llm-proxy"), "must be null"),
         (lambda d: d["services"][0].update(port=70000), "between 0 and 65535"),
+        (lambda d: d["services"][0]["routes"][1].update(headers={"host": ["a"]}), "'host'"),
         (lambda d: _route(d).update(protocols=["http", "tcp"]), "mutually exclusive"),
         (lambda d: _route(d).update(protocols=["http"], snis=["a.example"]), "'snis' can only"),
         (lambda d: d["plugins"][0]["config"].update(generator="uuid4"), "expected one of"),

@@ -58,7 +58,8 @@ async def test_a_config_kong_rejects_fails_the_sync_with_kongs_reasons(
 ) -> None:
     await key_table.add()
     base = yaml.safe_load(BASE.read_text())
-    limiter = next(p for p in base["services"][0]["plugins"] if p["name"] == "rate-limiting")
+    key_route = base["services"][0]["routes"][0]
+    limiter = next(p for p in key_route["plugins"] if p["name"] == "rate-limiting")
     limiter["config"]["policy"] = "cluster"  # only with a database
     path = tmp_path / "kong.yaml"
     path.write_text(yaml.safe_dump(base))
