@@ -100,6 +100,21 @@ class Stack:
                 time.sleep(0.05)
 
 
+def assert_rolled_up(stack: Stack, parent: str, calls: int) -> dict[str, Any]:
+    """The parent's record carries its sub-calls' summed tokens and cost; returns it."""
+    children = stack.sub_calls(parent, calls)
+    assert len(children) == calls
+    assert all(child["status"] == 200 for child in children)
+    assert all(child["model_routed"] == "gpt-4o-mini" for child in children)
+    record = stack.record(parent)
+    assert record["parent_request_id"] is None
+    assert record["prompt_tokens"] == sum(child["prompt_tokens"] for child in children)
+    assert record["completion_tokens"] == sum(child["completion_tokens"] for child in children)
+    assert record["cost_usd"] == pytest.approx(sum(child["cost_usd"] for child in children))
+    assert record["cost_usd"] > 0
+    return record
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     directory = tmp_path_factory.mktemp("optimizer")

@@ -9,7 +9,7 @@ import secrets
 
 import pytest
 
-from tests.optimizer.conftest import Stack
+from tests.optimizer.conftest import Stack, assert_rolled_up
 
 # The session's optimizer imports OptiLLM (seconds; a minute or more on a busy machine):
 # the first test to need it waits for that.
@@ -55,17 +55,7 @@ def test_an_approach_answers_and_its_fan_out_adds_up_under_the_parent(
     calls = calls_in(header)
     assert calls in FAN_OUT[approach]
 
-    parent = raw.headers["x-request-id"]
-    children = stack.sub_calls(parent, calls)
-    assert len(children) == calls
-    assert all(child["status"] == 200 for child in children)
-    assert all(child["model_routed"] == "gpt-4o-mini" for child in children)
-    record = stack.record(parent)
-    assert record["parent_request_id"] is None
-    assert record["prompt_tokens"] == sum(child["prompt_tokens"] for child in children)
-    assert record["completion_tokens"] == sum(child["completion_tokens"] for child in children)
-    assert record["cost_usd"] == pytest.approx(sum(child["cost_usd"] for child in children))
-    assert record["cost_usd"] > 0
+    record = assert_rolled_up(stack, raw.headers["x-request-id"], calls)
     assert completion.usage is not None
     assert completion.usage.prompt_tokens == record["prompt_tokens"]
     assert completion.usage.completion_tokens == record["completion_tokens"]

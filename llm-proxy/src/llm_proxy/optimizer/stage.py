@@ -6,6 +6,8 @@ fan-out and a request that does not fit is refused before any sub-call. `run` mi
 request's delegated credential, asks the optimizer, and when the answer is out ends the
 credential and rolls the sub-calls' own spend records up into the parent's usage and cost.
 The sub-calls settle the counters themselves; the parent's reservation is given back.
+A Messages request goes to the optimizer as chat and its answer comes back as Anthropic's
+(`messages`, LiteLLM's translation).
 
 A sub-call (a delegated credential) is held to its scope here: its request's model (no
 metadata nor routing-rule header to steer it elsewhere), and no approach of its own.
@@ -14,6 +16,7 @@ metadata nor routing-rule header to steer it elsewhere), and no approach of its 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from typing import Any
 
 import orjson
 
@@ -21,6 +24,7 @@ from llm_proxy.config.models import GatewayConfig, Rule
 from llm_proxy.identity import Identity
 from llm_proxy.optimizer.delegation import Delegation, Delegations, is_delegated
 from llm_proxy.optimizer.fanout import FanOut, OptimizerRun
+from llm_proxy.optimizer.messages import MessagesTranslation, Translated
 from llm_proxy.optimizer.selection import FIELD, check_allowed, select
 from llm_proxy.optimizer.service import OptimizerService, Unavailable
 from llm_proxy.pipeline.context import RequestContext
@@ -45,6 +49,7 @@ class OptimizerStage:
         self._config = config
         self.service = service
         self.delegations = Delegations()
+        self.messages = MessagesTranslation()
 
     def identify(self, ctx: RequestContext) -> Identity | None:
         """A sub-call's identity (its parent's caller) when it presents a delegated credential."""
@@ -73,9 +78,11 @@ class OptimizerStage:
             _use_model(ctx, selection.model)
             return
         check_allowed(selection, ctx.identity, config)
-        if ctx.api != "chat":
+        if ctx.api not in ("chat", "messages"):
             raise bad_request(
-                "Approaches run on chat completions (/v1/chat/completions).", param=FIELD
+                "Approaches run on chat completions (/v1/chat/completions) and messages "
+                "(/v1/messages).",
+                param=FIELD,
             )
         _use_model(ctx, selection.model)
         run = ctx.optimizer = OptimizerRun(selection.approaches, selection.model)
@@ -102,6 +109,7 @@ class OptimizerStage:
         if run.fallback is not None or config.url is None:
             run.expected_calls = 1
             return await plain()
+        translated = await self.messages.to_chat(ctx.body) if ctx.api == "messages" else None
         deadline_ms = _deadline_ms(ctx, config.deadline_ms, config.max_deadline_ms)
         timeout_s = deadline_ms / 1000 + config.fallback_timeout_s
         secret, delegation = self.delegations.mint(
@@ -119,8 +127,7 @@ class OptimizerStage:
         }
         # Each sub-call's output cap: the one the reservation counted per call.
         max_tokens = call_output_cap(ctx, self._config().limits)
-        body = {**ctx.body, FIELD: run.label, "max_tokens": max_tokens}
-        body.pop("max_completion_tokens", None)
+        body = _run_body(ctx, run, translated, max_tokens)
         try:
             if ctx.stream:
                 streamed = await self.service.stream(config.url, body, headers, timeout_s)
@@ -131,7 +138,10 @@ class OptimizerStage:
                     stream.usage = Usage(fanout.prompt_tokens, fanout.completion_tokens)
                     stream.completed = read_to_the_end
 
-                stream = Stream(_Relayed(streamed.events, end), model=run.model)
+                events = streamed.events
+                if translated is not None:
+                    events = self.messages.stream(translated, events, run.model)
+                stream = Stream(_Relayed(events, end), model=run.model)
                 return stream
             answer = await self.service.answer(config.url, body, headers, timeout_s)
         except Unavailable:
@@ -147,7 +157,10 @@ class OptimizerStage:
             raise
         run.detail = answer.summary
         fanout = await self._end(ctx, secret, delegation)
-        return Reply(_with_usage(answer.body, fanout), ctx.usage, run.model)
+        reply = _with_usage(answer.body, fanout)
+        if translated is not None:
+            reply = await self.messages.reply(translated, reply)
+        return Reply(reply, ctx.usage, run.model)
 
     async def _end(self, ctx: RequestContext, secret: str, delegation: Delegation) -> FanOut:
         """The credential ends with its request; the parent carries its sub-calls' sums."""
@@ -220,6 +233,20 @@ def _check_sub_call(
             code="delegation_scope",
             param="model",
         )
+
+
+def _run_body(
+    ctx: RequestContext, run: OptimizerRun, translated: Translated | None, max_tokens: int
+) -> dict[str, Any]:
+    """What the optimizer is sent: the chat request (a Messages request translated), its
+    approaches and each sub-call's output cap."""
+    chat = ctx.body if translated is None else translated.chat
+    body = {**chat, FIELD: run.label, "max_tokens": max_tokens}
+    body.pop("max_completion_tokens", None)
+    if translated is not None and ctx.stream:
+        # Anthropic's last stream event carries the usage: the optimizer sends it.
+        body["stream_options"] = {"include_usage": True}
+    return body
 
 
 def _use_model(ctx: RequestContext, model: str) -> None:
