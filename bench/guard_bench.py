@@ -9,12 +9,24 @@ bar is p99 ≤ 1 ms. Wall time per call is reported beside it, and the fastest c
 as the floor a quiet machine approaches: on a shared one thread time still swells with the
 cores' contention.
 
-Streaming (processes): two gateways in front of one simulator, one without guardrails and one
-with response-stage policies (PII, secrets, deny-list, invisible Unicode), driven with the same
-streamed requests in alternating rounds; the figure is each gateway process's own CPU time
-(user + system, from /proc) per streamed chunk. The bar: the guard adds ≤ 5 % per chunk.
+Streaming, measured two ways, both as CPU time (never wall time):
+- the stream path in process: the transport's own relay (`openai_stream`: SSE framing,
+  decoding, usage) over an upstream body that delivers one frame per read, drained with and
+  without the guard's response stage on top (PII, secrets, a 200-word deny-list, invisible
+  Unicode), in alternating repeats on one thread (`time.thread_time_ns`). The difference is
+  what the guard adds to a chunk: its own relay and the transport sharing its decoding.
+- end to end: two gateways (one without guardrails, one with those response-stage
+  policies) in front of one simulator that streams at a realistic pace (each token its own
+  write, the gateway far from saturated: a saturated gateway reads many frames at once and
+  its per-chunk cost falls, which would hide what the guard costs), driven with the same
+  streamed requests in alternating rounds; each gateway process's own CPU (user + system,
+  from /proc) per streamed chunk.
+The bar, the guard adds <= 5 % CPU per chunk, is judged on the in-process difference over
+the unguarded gateway's whole CPU per chunk end to end (`added_share`); the end-to-end
+ratio is reported beside it (`e2e_added_share`, per round and paired): the guard gathers
+about 2 KB of frames before it writes, so end to end it also saves writes to the client.
 
-    .venv/bin/python -m bench.guard_bench [--iterations 3000] [--requests 400] [--rounds 3]
+    .venv/bin/python -m bench.guard_bench [--iterations 3000] [--requests 160] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -42,7 +54,7 @@ from llm_proxy.guard.placeholders import Redactor
 from llm_proxy.guard.policies import Policies
 from llm_proxy.guard.stream import guarded
 from llm_proxy.pipeline.tokens import estimate_prompt_tokens
-from llm_proxy.upstream.transports.base import Frames
+from llm_proxy.upstream.transports.streams import openai_stream
 from stdnum import iban, luhn
 
 from bench import configs, loadgen
@@ -51,9 +63,11 @@ from bench.servers import GATEWAY_KEY
 
 REQUEST_BAR_MS = 1.0
 STREAM_BAR = 0.05
-# Long answers, paced, so each token is its own SSE write the gateway relays (and the
-# per-request costs are spread thin: the figure is the per-chunk cost).
-STREAM_PROFILE = {"latency_ms": 0, "ttft_ms": 0, "tokens_per_second": 2000, "output_tokens": 128}
+# Long answers, paced as a fast model streams (each token its own write, which the gateway
+# reads and relays on its own), per-request costs spread thin: the figure is per chunk.
+STREAM_PROFILE = {"latency_ms": 0, "ttft_ms": 0, "tokens_per_second": 200, "output_tokens": 128}
+# Streams at once: 8 x 200 tokens a second keeps the gateway's core well under half busy.
+STREAM_CONCURRENCY = 8
 
 _DENY = [f"codename-{i:03d}" for i in range(190)] + [
     "project falcon", "operation nightjar", "blue harbor", "acme merger", "q3 layoffs",
@@ -218,49 +232,69 @@ def measure_request(iterations: int) -> dict[str, Any]:
     return result
 
 
-def measure_stream_in_process(streams: int) -> dict[str, Any]:
-    """CPU per chunk of the response stage alone, on the frames a 128-token answer makes."""
-    plan = _policies(RESPONSE_CHECKS, "response").plan("response", "m", None, None)
+def _upstream_frames() -> list[bytes]:
+    """What the simulator streams for a 128-token answer, one frame a token, as OpenAI does."""
     words = (_PROSE * 3).split()[:128]
-    frames = [
-        b"data: "
-        + json.dumps(
-            {
-                "id": "chatcmpl-1",
-                "object": "chat.completion.chunk",
-                "created": 0,
-                "model": "m",
-                "choices": [{"index": 0, "delta": {"content": " " + word}, "finish_reason": None}],
-            }
-        ).encode()
-        + b"\n\n"
-        for word in words
-    ]
 
-    # As the transport hands them on: each frame beside its decoding (`Frames`), made
-    # before the clock starts, since the transport decodes them with or without a guard.
-    pieces = [Frames.of([(frame, orjson.loads(frame[6:]))]) for frame in frames]
-    pieces.append(Frames.of([(b"data: [DONE]\n\n", None)]))
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        body = {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "m",
+            "choices": [choice],
+        }
+        return b"data: " + orjson.dumps(body) + b"\n\n"
 
-    async def source() -> AsyncIterator[bytes]:
-        for piece in pieces:
-            yield piece
+    frames = [chunk({"role": "assistant", "content": ""})]
+    frames += [chunk({"content": " " + word}) for word in words]
+    frames.append(chunk({}, "stop"))
+    return [*frames, b"data: [DONE]\n\n"]
 
-    async def drain() -> None:
-        async for _ in guarded(source(), "chat", plan, Redactor(), [], {}):
+
+def measure_stream_in_process(streams: int, repeats: int = 7) -> dict[str, Any]:
+    """CPU per chunk of the stream path (the transport's relay) with and without the guard."""
+    plan = _policies(RESPONSE_CHECKS, "response").plan("response", "m", None, None)
+    upstream = _upstream_frames()
+    chunks = len(upstream) - 3  # the text chunks: not the role, finish or [DONE] frames
+
+    async def body() -> AsyncIterator[bytes]:
+        for frame in upstream:
+            yield frame
+
+    async def drain(guard: bool) -> None:
+        stream = openai_stream(body(), wants_usage=False)
+        events = stream.events
+        if guard:
+            # As the guard stage does (`pipeline.guard`): the transport shares its decoding.
+            stream.share_decoded = True
+            events = guarded(events, "chat", plan, Redactor(), [], {}, stream)
+        async for _ in events:
             pass
 
-    async def run() -> int:
+    async def run(guard: bool) -> float:
         started = time.thread_time_ns()
         for _ in range(streams):
-            await drain()
-        return time.thread_time_ns() - started
+            await drain(guard)
+        return (time.thread_time_ns() - started) / streams / chunks / 1000
 
-    spent = asyncio.run(run())
+    async def rounds() -> dict[bool, list[float]]:
+        figures: dict[bool, list[float]] = {False: [], True: []}
+        await run(False), await run(True)  # warm-up
+        for _ in range(repeats):
+            for guard in (False, True):
+                figures[guard].append(await run(guard))
+        return figures
+
+    figures = asyncio.run(rounds())
+    off, on = statistics.median(figures[False]), statistics.median(figures[True])
     return {
         "streams": streams,
-        "chunks_per_stream": len(frames),
-        "guard_cpu_us_per_chunk": round(spent / streams / len(frames) / 1000, 2),
+        "repeats": repeats,
+        "chunks_per_stream": chunks,
+        "path_cpu_us_per_chunk": {"off": round(off, 3), "on": round(on, 3)},
+        "added_us_per_chunk": round(on - off, 3),
     }
 
 
@@ -310,7 +344,13 @@ def _simulator(work: Path, cores: set[int]) -> tuple[Server, loadgen.Target]:
 def _cpu_us_per_chunk(server: Server, target: loadgen.Target, requests: int) -> float:
     before = server.cpu_seconds()
     sample = asyncio.run(
-        loadgen.drive(target, stream=True, concurrency=4, duration_s=600, max_requests=requests)
+        loadgen.drive(
+            target,
+            stream=True,
+            concurrency=STREAM_CONCURRENCY,
+            duration_s=600,
+            max_requests=requests,
+        )
     )
     if sample.errors:
         raise RuntimeError(f"{target.name}: {sample.errors} errors, e.g. {sample.error_examples}")
@@ -347,30 +387,37 @@ def measure_stream(requests: int, rounds: int) -> dict[str, Any]:
     return {
         "requests_per_round": requests,
         "rounds": rounds,
+        "concurrency": STREAM_CONCURRENCY,
+        "profile": STREAM_PROFILE,
         "chunks_per_request": STREAM_PROFILE["output_tokens"],
         "cpu_us_per_chunk": {m: [round(v, 2) for v in values] for m, values in figures.items()},
         "off_median_us": round(off, 2),
         "on_median_us": round(on, 2),
-        "added_share": round((on - off) / off, 4),
-        "added_share_paired": round(paired, 4),
-        "bar": STREAM_BAR,
-        "within_bar": (on - off) / off <= STREAM_BAR,
+        "e2e_added_share": round((on - off) / off, 4),
+        "e2e_added_share_paired": round(paired, 4),
     }
+
+
+def verdict(in_process: dict[str, Any], end_to_end: dict[str, Any]) -> dict[str, Any]:
+    """What the guard adds to a chunk, over what the unguarded gateway spends on one."""
+    share = in_process["added_us_per_chunk"] / end_to_end["off_median_us"]
+    return {"added_share": round(share, 4), "bar": STREAM_BAR, "within_bar": share <= STREAM_BAR}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=3000)
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=160)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-stream", action="store_true")
     args = parser.parse_args()
     result: dict[str, Any] = {
         "request_stage": measure_request(args.iterations),
-        "stream_in_process": measure_stream_in_process(200),
+        "stream_in_process": measure_stream_in_process(100),
     }
     if not args.skip_stream:
         result["streaming"] = measure_stream(args.requests, args.rounds)
+        result["stream_bar"] = verdict(result["stream_in_process"], result["streaming"])
     result["load_average"] = os.getloadavg()
     print(json.dumps(result, indent=2))
 

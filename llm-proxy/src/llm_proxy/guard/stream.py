@@ -53,6 +53,8 @@ Encode = Callable[[Any, str | None], bytes]
 # Which streamed text a window holds: a choice's or a block's index, or for the Responses
 # API an output item's index and its content part's.
 Key = int | tuple[int, int]
+# A frame as the transport handed it on: its bytes and its decoded payload (None: not decoded).
+Decoded = tuple[bytes, Any]
 
 
 def _frame_end(frame: _Frame) -> int:
@@ -227,11 +229,14 @@ def guarded(
 
 async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[bytes]:
     # Gathered here rather than in a method: this loop runs once per piece of the stream.
-    pending: list[bytes] = []
+    pending: list[Decoded] = []
     size = 0
     try:
         async for piece in events:
-            pending.append(piece)
+            if isinstance(piece, Frames):
+                pending += piece.decoded
+            else:
+                pending += _split(piece)
             size += len(piece)
             if size < _BATCH and not piece.endswith(_DONE):
                 continue
@@ -279,12 +284,9 @@ class _Relay(ABC):
         self.completions = False
         self.check_schema: Callable[[str], list[Hit]] | None = None
 
-    def read(self, pieces: list[bytes], out: list[bytes]) -> None:
-        """Every frame of `pieces` read, and what is now safe of each text added to `out`."""
-        if len(pieces) == 1:
-            self.frames(_frames_of(pieces[0]), out)
-        else:
-            self.frames([frame for piece in pieces for frame in _frames_of(piece)], out)
+    def read(self, frames: list[Decoded], out: list[bytes]) -> None:
+        """Every one of `frames` read, and what is now safe of each text added to `out`."""
+        self.frames(frames, out)
         for window in self._windows.values():
             if window.holding:
                 out.extend(window.release())
@@ -323,7 +325,7 @@ class _Relay(ABC):
     def finish_all(self) -> list[bytes]:
         return [frame for index in list(self._windows) for frame in self.finish(index)]
 
-    def frames(self, frames: list[tuple[bytes, Any]], out: list[bytes]) -> None:
+    def frames(self, frames: list[Decoded], out: list[bytes]) -> None:
         for raw, event in frames:
             out.extend(self.frame(raw, event))
 
@@ -340,36 +342,41 @@ class _Relay(ABC):
         """Each wire format's own (OpenAI, Anthropic)."""
 
 
-def _frames_of(piece: bytes) -> list[tuple[bytes, Any]]:
-    """A piece's frames (each with its terminator) and, when the transport shared them, their
-    decoded payloads."""
-    if isinstance(piece, Frames):
-        return piece.decoded
+def _split(piece: bytes) -> list[Decoded]:
+    """The frames of a piece the transport did not decode (each with its terminator)."""
     return [(frame + _END, None) for frame in piece.split(_END) if frame]
 
 
 class _OpenAI(_Relay):
-    def frames(self, frames: list[tuple[bytes, Any]], out: list[bytes]) -> None:
+    def frames(self, frames: list[Decoded], out: list[bytes]) -> None:
         # Most chunks carry the one choice's next words: held in this loop, without the
         # general path's calls (this loop is most of what the guard costs a chunk).
         window = self.window(0)
         completions = self.completions
+        field = _TEXT[completions]
         held: list[_Frame] = []
         texts: list[str] = []
         start = window.end
         for raw, chunk in frames:
-            choices = chunk.get("choices") if chunk.__class__ is dict else None
-            if choices and len(choices) == 1:
+            # Subscripts rather than checks: the rare frame without a text (the role, the
+            # finish, usage, [DONE]) costs an exception, each of the others nothing.
+            try:
+                choices = chunk["choices"]
                 choice = choices[0]
-                holder = choice if completions else choice.get("delta")
-                if not choice.get("index") and choice.get("finish_reason") is None:
-                    content = holder.get(_TEXT[completions]) if holder.__class__ is dict else None
-                    if content.__class__ is str:
-                        end = start + len(content)
-                        held.append((raw, chunk, start, end))
-                        texts.append(content)
-                        start = end
-                        continue
+                content = (choice if completions else choice["delta"])[field]
+            except (KeyError, IndexError, TypeError):
+                content = None
+            if (
+                content.__class__ is str
+                and len(choices) == 1
+                and choice.get("finish_reason") is None
+                and not choice.get("index")
+            ):
+                end = start + len(content)
+                held.append((raw, chunk, start, end))
+                texts.append(content)
+                start = end
+                continue
             if held:
                 window.extend(held, "".join(texts))
                 held, texts = [], []
