@@ -1,5 +1,8 @@
-"""A simulator playing the pair (a terse weak model, a fuller strong one), and gateways in
-front of it, each module its own Postgres database."""
+"""A simulator playing the pair (a terse weak model, a fuller strong one) and judges of
+their answers, and gateways in front of it, each module its own Postgres database.
+
+Each model marks its text answers with a quality (`[q3]`, `[q8]`, …) that the simulator's
+judges compare (`llm_proxy.simulator.judge`), so every verdict is known in advance."""
 
 from __future__ import annotations
 
@@ -15,13 +18,23 @@ from tests.support.databases import scratch_database
 from tests.support.processes import Gateway, Simulator, free_port, start_gateway
 
 WEAK, STRONG = "gpt-4o-mini", "gpt-4o"
+SAGE, TWIN = "sage-mini", "twin-4o"  # a weak model better than the strong one; one as good
+JUDGES = ("judge", "judge-first", "judge-slow", "judge-mute")
 
 SIM_CONFIG: dict[str, Any] = {
     "name": "sim",
     "record_limit": 20000,
     "default": {"output_tokens": 12},
     "models": {
-        STRONG: {"output_tokens": 40},
+        WEAK: {"quality": 3},
+        STRONG: {"output_tokens": 40, "quality": 8},
+        SAGE: {"quality": 9},
+        TWIN: {"quality": 8},
+        "judge": {"answers": "judge"},
+        # A judge that always prefers the first answer: judging both orders cancels it.
+        "judge-first": {"answers": "judge", "position_bias": "first"},
+        "judge-slow": {"answers": "judge", "latency_ms": 1500},
+        "judge-mute": {},  # an echo: it states no verdict
     },
 }
 

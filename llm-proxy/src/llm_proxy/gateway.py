@@ -231,7 +231,9 @@ class Gateway:
     async def close(self) -> None:
         if self._probes is not None:
             self._probes.cancel()
-        # Requests in flight have settled by now: drain their records, then disconnect.
+        # Requests in flight have settled by now (shadow runs are abandoned, and log their
+        # calls): drain their records, then disconnect.
+        await self.pipeline.shadow.close()
         await self.spend.close()
         await self.labels.close()
         if self.follower is not None:

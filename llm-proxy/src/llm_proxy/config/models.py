@@ -251,6 +251,34 @@ class Cascade(_Strict):
     label: bool = True
 
 
+class ShadowBudget(_Strict):
+    """Who pays for shadow calls: a virtual key (by id) or a team (by id or name), whose
+    limits and budgets they are counted against, as that key's or team's own requests."""
+
+    key: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    team: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+    @model_validator(mode="after")
+    def _one_payer(self) -> ShadowBudget:
+        if (self.key is None) == (self.team is None):
+            raise ValueError("name exactly one of 'key' (a key id) or 'team' (a team id or name)")
+        return self
+
+
+class Shadow(_Strict):
+    """Shadow judging: for `share` of the group's answered requests, the pair's other model
+    answers too and `judge_model` compares the two answers (in both orders); the verdict
+    is stored as a route label (source "shadow"). Runs after the client's answer is out."""
+
+    share: Annotated[float, Field(ge=0, le=1)]
+    judge_model: Annotated[str, Field(min_length=1)]
+    budget: ShadowBudget
+    # Shadow runs of this group at once, per replica; a request due past it is skipped.
+    max_concurrent: Annotated[int, Field(ge=1, le=1000)] = 4
+    # A run still going after this long is abandoned (its calls are logged as 499).
+    timeout_s: Annotated[float, Field(gt=0, le=3600)] = 120.0
+
+
 class AutoGroup(_Strict):
     """A model name (e.g. "auto") whose requests the router-service sends to a model."""
 
@@ -266,11 +294,16 @@ class AutoGroup(_Strict):
     strategy: Literal["route", "cascade"] = "route"
     labels: RouteLabels = RouteLabels()
     cascade: Cascade = Cascade()
+    shadow: Shadow | None = None
 
     @model_validator(mode="after")
     def _pair_for_a_cascade(self) -> AutoGroup:
         if self.strong is None and self.strategy == "cascade":
             raise ValueError("a cascade needs the group's 'strong' model")
+        if self.shadow is not None and self.strong in (None, self.weak_model):
+            raise ValueError(
+                "shadow judging needs a pair: a 'strong' model other than the weak one"
+            )
         return self
 
     @property
@@ -549,6 +582,9 @@ class GatewayConfig(ManagedConfig):
             check(f"routing.auto_groups.{name}.default", group.default, known)
             check(f"routing.auto_groups.{name}.strong", group.strong, known)
             check(f"routing.auto_groups.{name}.weak", group.weak, known)
+            if group.shadow is not None:
+                judge = group.shadow.judge_model
+                check(f"routing.auto_groups.{name}.shadow.judge_model", judge, known)
         for source, target in self.limits.degrade_to.items():
             check(f"limits.degrade_to.{source}", target, known)
         for source, target in self.routing.context_window_fallbacks.items():

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from llm_proxy.optimizer.delegation import Delegation
     from llm_proxy.optimizer.fanout import OptimizerRun
     from llm_proxy.pipeline.residency import Residency
+    from llm_proxy.pipeline.shadow import ShadowWatch
 
 Api = Literal["chat", "completions", "embeddings", "messages", "responses"]
 
@@ -149,6 +150,10 @@ class RequestContext:
     prompt: PromptUse | None = None
     # The tools the answer called, by name: a session's steps show them.
     tool_calls: list[str] = field(default_factory=list)
+    # An auto request due a shadow run (its answer is kept for the judge), or, on a
+    # shadow call, the request it judges.
+    shadow: ShadowWatch | None = None
+    shadow_of: str | None = None
 
     @property
     def metadata(self) -> dict[str, Any]:

@@ -97,6 +97,22 @@ async def _by_credential(
     return _usable(await _lookup(directory.key_by_secret(presented)))
 
 
+async def key_identity(key_id: str, directory: Directory) -> Identity:
+    """A virtual key named by its id, as its own requests are identified: for calls the
+    gateway makes on that key's account (shadow judging's)."""
+    return _usable(await _lookup(directory.key_by_id(key_id)))
+
+
+async def team_identity(team_ref: str, key_id: str, directory: Directory) -> Identity:
+    """A team (by id or name) as a caller of its own under `key_id`: its limits and budget
+    apply, as for the team's keys."""
+    grant = await _lookup(directory.team_grant(team_ref, None))
+    assert grant is not None  # a lookup always resolves to a grant, perhaps a refusal
+    if grant.refusal is not None:
+        raise GatewayError(401, grant.refusal, code="invalid_api_key")
+    return Identity(key_id=key_id, key_prefix=key_id, team_id=grant.team_id, scopes=grant.scopes)
+
+
 async def identify_admin(
     headers: dict[str, str], master_key: str, directory: Directory
 ) -> AdminGrant:

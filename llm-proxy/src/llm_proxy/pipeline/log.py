@@ -96,6 +96,7 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         session_id=_clip(ctx.session_id, 128),
         tool_calls=[name[:_NAME_LIMIT] for name in ctx.tool_calls[:50]],
         region=deployment.backend.region if deployment is not None else None,
+        shadow_of=ctx.shadow_of,
         **_escalation(ctx),
     )
 

@@ -19,7 +19,9 @@ applies); every estimate derives from it.
 An auto group with `strategy: cascade` has its weak model answer a non-streamed chat
 request first; when the verifier (`pipeline.verifier`) finds that answer insufficient the
 strong model answers instead, and the request is charged for both. What the path learns
-about its auto decisions goes to `pipeline.route_learning`.
+about its auto decisions goes to `pipeline.route_learning`; a share of an auto group's
+requests is judged against the pair's other model after it is answered
+(`pipeline.shadow`), through `ask`, this same path.
 
 Seams (`pipeline.seams`): `templates` as above; `guards` screen the request before the
 cache and every answer before it leaves; the `optimizer` admits its sub-calls at identify, marks the
@@ -29,6 +31,7 @@ dispatch. Unconfigured, each seam is an empty tuple (or None): it costs nothing.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -53,6 +56,7 @@ from llm_proxy.pipeline.route import plan_route
 from llm_proxy.pipeline.route_learning import RouteLearning
 from llm_proxy.pipeline.seams import Optimizer, Seams
 from llm_proxy.pipeline.settle import charge, escalated, release
+from llm_proxy.pipeline.shadow import ShadowJudging
 from llm_proxy.pipeline.tokens import output_cap
 from llm_proxy.pipeline.verifier import insufficient
 from llm_proxy.prices import Prices, highest
@@ -103,6 +107,7 @@ class RequestPath:
         self.spend = spend
         self.seams = seams or Seams()
         self.learning = RouteLearning(labels, config)
+        self.shadow = ShadowJudging(config, directory, labels, self.ask, telemetry.metrics)
 
     def begin(self, ctx: RequestContext, headers: Mapping[str, str]) -> None:
         """A request arrived: observe it from here on (its trace continues the caller's)."""
@@ -183,7 +188,8 @@ class RequestPath:
             lookup = await self.cache.lookup(ctx, registry.config)
         if lookup.answer is not None:
             return lookup.answer if screened else self._guarded(ctx, lookup.answer)
-        answer = self.cache.remember(ctx, lookup, await self._route_and_dispatch(ctx))
+        dispatched = self.shadow.watch(ctx, await self._route_and_dispatch(ctx))
+        answer = self.cache.remember(ctx, lookup, dispatched)
         if not screened:
             answer = self._guarded(ctx, answer)
         if isinstance(answer, Reply) and ctx.session_id is not None:
@@ -224,6 +230,7 @@ class RequestPath:
                     ctx, ctx.requested_model, auto_group, routing.router_service, served
                 )
             ctx.strong_prices = _strong_prices(registry, auto_group)
+            self.shadow.plan(ctx, ctx.requested_model, auto_group)
         self._plan(ctx, registry)
 
     async def _verified(self, ctx: RequestContext, registry: Registry, first: Reply) -> Answer:
@@ -323,8 +330,28 @@ class RequestPath:
             record = record_of(ctx)
             self.spend.record(record)
             self.learning.answered(ctx)
+            self.shadow.answered(ctx)
             if self.seams.optimizer is not None:
                 self.seams.optimizer.recorded(ctx, record)
+
+    async def ask(self, ctx: RequestContext) -> Reply:
+        """A request the gateway makes itself (a shadow call, `pipeline.shadow`), complete,
+        not streamed: the whole path from authorize to the spend log, as a client's takes.
+        Raises GatewayError when it is refused or fails (and is logged as such)."""
+        self.begin(ctx, {})
+        try:
+            answer = await self.run(ctx)
+        except GatewayError as error:
+            self.failed(ctx, error.status, error.message)
+            raise
+        except asyncio.CancelledError:
+            self.failed(ctx, 499, "The shadow run was abandoned before this answer.")
+            raise
+        except Exception:
+            self.failed(ctx, 500, "The gateway hit an internal error.")
+            raise
+        assert isinstance(answer, Reply)  # asked with stream false
+        return answer
 
     def _group_prices(self, model: str) -> Prices:
         return highest(d.price for d in self.registry().groups.get(model, ()))

@@ -96,14 +96,14 @@ UNCERTAIN_OPENING = "I'm not sure about this, but"
 def spoiled(answer: Answer, kind: str, question: Question) -> Answer:
     """`answer` turned into a plausible but poor one (an answer fault, see `faults`)."""
     if kind == "refusal":
-        return _text_answer(REFUSAL_TEXT)
+        return text_answer(REFUSAL_TEXT)
     if kind == "uncertain":
-        return _text_answer(f"{UNCERTAIN_OPENING} {reply_text(question.prompt, 8)}")
+        return text_answer(f"{UNCERTAIN_OPENING} {reply_text(question.prompt, 8)}")
     if kind == "length":
         kept = answer.pieces[: max(1, len(answer.pieces) // 2)]
         return Answer(kept, None, max(1, answer.completion_tokens // 2), True)
     if kind == "bad_json":
-        return _text_answer("Sure! " + reply_text(question.prompt, 8))
+        return text_answer("Sure! " + reply_text(question.prompt, 8))
     call = answer.tool_call
     if call is None:
         return answer
@@ -114,7 +114,8 @@ def spoiled(answer: Answer, kind: str, question: Question) -> Answer:
     return Answer(answer.pieces, unknown, answer.completion_tokens, False)
 
 
-def _text_answer(text: str) -> Answer:
+def text_answer(text: str) -> Answer:
+    """`text` as an answer, one word a token."""
     pieces = [" " + word for word in text.split()]
     pieces[0] = pieces[0].lstrip()
     return Answer(pieces, None, len(pieces), False)

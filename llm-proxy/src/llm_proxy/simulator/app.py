@@ -32,6 +32,7 @@ from llm_proxy.simulator.answer import Answer, Question, answer, solver_answer, 
 from llm_proxy.simulator.config import SimulatorConfig
 from llm_proxy.simulator.errors import SimError, fault_message
 from llm_proxy.simulator.faults import ANSWER_FAULTS, Fault, FaultKind, choose_fault
+from llm_proxy.simulator.judge import judged, marked
 from llm_proxy.simulator.profiles import Timing, timing_for
 from llm_proxy.simulator.state import SimulatorState
 from llm_proxy.simulator.streaming import EventStream, deliver
@@ -179,7 +180,12 @@ class SimulatorApp:
             solved = solver_answer(question, profile.accuracy, self.state.rng)
             if solved is not None:
                 return solved
-        return answer(question, timing.output_tokens)
+        if profile.answers == "judge":
+            return judged(question.prompt, profile.position_bias)
+        result = answer(question, timing.output_tokens)
+        if profile.quality is not None and question.response_format is None:
+            return marked(result, profile.quality)
+        return result
 
     async def messages(self, call: _Call) -> None:
         timing, fault = await self._prepare(call)

@@ -10,6 +10,8 @@ models:
   gpt-4o-mini: {ttft_ms: 200, tokens_per_second: 80, output_tokens: 64}
   flaky: {error_5xx_rate: 0.1, rate_429_rate: 0.05, retry_after_s: 2, cut_stream_rate: 0.02}
   noisy-solver: {answers: noisy-solver, accuracy: 0.6}
+  strong: {quality: 8}      # answers end with the mark [q8]
+  judge: {answers: judge}   # compares two marked answers: [[A]], [[B]] or [[C]]
 ```
 """
 
@@ -38,12 +40,23 @@ class ModelProfile(BaseModel):
     )
     output_tokens: int = Field(default=16, ge=1, description="Completion tokens when not capped.")
     embedding_dimensions: int = Field(default=1536, ge=1)
-    answers: Literal["echo", "noisy-solver"] = Field(
+    answers: Literal["echo", "noisy-solver", "judge"] = Field(
         default="echo",
         description="echo: quote the prompt; noisy-solver: answer the arithmetic word problem "
-        "the prompt quotes (word_problems.py) with a number, right with probability `accuracy`.",
+        "the prompt quotes (word_problems.py) with a number, right with probability `accuracy`; "
+        "judge: compare the two answers the prompt quotes by their quality marks (judge.py).",
     )
     accuracy: float = Field(default=0.6, ge=0, le=1)
+    quality: int | None = Field(
+        default=None,
+        ge=0,
+        le=9,
+        description="Mark each text answer with this quality (its last token), for a judge.",
+    )
+    position_bias: Literal["none", "first", "second"] = Field(
+        default="none",
+        description="A judge that always prefers the answer in this position, whatever the marks.",
+    )
 
     error_5xx_rate: float = Field(default=0, ge=0, le=1)
     rate_429_rate: float = Field(default=0, ge=0, le=1)

@@ -235,6 +235,7 @@ class RequestLog(Base):
         Index("ix_request_log_parent", "parent_request_id"),
         Index("ix_request_log_client_request", "client_request_id"),
         Index("ix_request_log_session_started", "session_id", "started_at"),
+        Index("ix_request_log_shadow_of", "shadow_of"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -299,6 +300,8 @@ class RequestLog(Base):
     escalation: Mapped[str | None] = mapped_column(String(32))
     escalated_from: Mapped[str | None] = mapped_column(String(200))
     escalation_cost_usd: Mapped[float | None] = mapped_column(Float)
+    # A shadow call (shadow judging; also tagged "shadow"): the auto request it judges.
+    shadow_of: Mapped[str | None] = mapped_column(String(128))
 
 
 class Prompt(Entity):

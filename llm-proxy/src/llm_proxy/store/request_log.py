@@ -82,6 +82,7 @@ class RequestRecord:
     escalation: str | None = None
     escalated_from: str | None = None
     escalation_cost_usd: float | None = None
+    shadow_of: str | None = None
 
     def as_row(self) -> dict[str, Any]:
         # Shallow: a record does not change once handed over, so its dict and list need no

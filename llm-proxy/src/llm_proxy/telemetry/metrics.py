@@ -136,6 +136,14 @@ class Metrics:
             ("group", "choice", "decided_by"),
             registry=own,
         )
+        self.shadow_runs = Counter(
+            "gateway_shadow_runs_total",
+            "Shadow judging runs of auto requests, by group and outcome (labelled, busy: "
+            "skipped at the concurrency cap, unjudged, failed, timeout, unpaid, unpaired, "
+            "unreadable).",
+            ("group", "outcome"),
+            registry=own,
+        )
         self.cache_lookups = Counter(
             "gateway_cache_lookups_total",
             "Response cache lookups by result (hit, semantic_hit, miss, bypass).",

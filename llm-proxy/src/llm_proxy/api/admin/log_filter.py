@@ -74,6 +74,13 @@ def _log_filter(
     parent_request_id: Annotated[
         str | None, Query(description="the sub-calls of this request's optimizer run")
     ] = None,
+    shadow: Annotated[
+        bool | None,
+        Query(description="true: only shadow calls (shadow judging); false: none of them"),
+    ] = None,
+    shadow_of: Annotated[
+        str | None, Query(max_length=128, description="the shadow calls judging this request")
+    ] = None,
 ) -> LogFilter:
     since, until = _instant(since, "since"), _instant(until, "until")
     if since is not None and until is not None and until <= since:
@@ -87,6 +94,7 @@ def _log_filter(
             (RequestLog.provider, provider),
             (RequestLog.parent_request_id, parent_request_id),
             (RequestLog.client_request_id, client_request_id),
+            (RequestLog.shadow_of, shadow_of),
         )
         if value is not None
     ]
@@ -100,6 +108,9 @@ def _log_filter(
         conditions.append(RequestLog.cache_hit.is_(cache == "hit"))
     if route is not None:
         conditions.append(_route(route))
+    if shadow is not None:
+        shadows = RequestLog.shadow_of.is_not(None)
+        conditions.append(shadows if shadow else ~shadows)
     return LogFilter(since, until, tuple(conditions), names_parent=parent_request_id is not None)
 
 

@@ -69,6 +69,10 @@ class LogEntry(Output):
     escalation_cost_usd: float | None = Field(
         None, description="what that first answer cost (included in cost_usd)"
     )
+    shadow_of: str | None = Field(
+        None,
+        description="a shadow call (shadow judging, tagged `shadow`): the auto request it judges",
+    )
     error_type: str | None
     trace_id: str | None
     parent_request_id: str | None
