@@ -135,28 +135,8 @@ def _started(
     optimizer_port: int,
     started: ExitStack,
 ) -> Stack:
-    simulator = start_simulator(SIM_CONFIG, directory)
-    started.callback(simulator.stop)
-    otlp = OtlpReceiver()
-    started.callback(otlp.stop)
-    tap = Wiretap(optimizer_port)
-    started.callback(tap.close)
-    sim = simulator.v1
-    config = {
-        # Idle connections closed after a second: the optimizer must notice and reconnect.
-        "gateway": {"keep_alive_s": 1},
-        "spend": {"spool_dir": str(directory / "spool"), "flush_interval_ms": 20},
-        "observability": {"tracing": True, "request_log": False},
-        "backends": [
-            {"name": "mini", "provider": "simulator", "endpoint": sim, "model": "gpt-4o-mini",
-             "input_cost_per_mtok": 150, "output_cost_per_mtok": 600},
-            {"name": "slow", "provider": "simulator", "endpoint": sim, "model": "m-slow",
-             "input_cost_per_mtok": 150, "output_cost_per_mtok": 600},
-            {"name": "embed", "provider": "simulator", "endpoint": sim,
-             "model": "text-embedding-3-small"},
-        ],
-        "optimizer": {"url": f"http://127.0.0.1:{tap.port}", "deadline_ms": 20000},
-    }  # fmt: skip
+    simulator, otlp, tap = start_around(directory, optimizer_port, started)
+    config = gateway_config(simulator, tap, directory)
     env = {
         "OTEL_TRACES_EXPORTER": "otlp",
         "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
@@ -172,11 +152,45 @@ def _started(
         )
     started.callback(gateway.stop)
     optimizer.wait_ready()
-    _read_catalogue(gateway)
+    read_catalogue(gateway)
     return Stack(simulator, gateway, optimizer.url, tap, otlp)
 
 
-def _read_catalogue(gateway: Gateway) -> None:
+def start_around(
+    directory: Path, optimizer_port: int, started: ExitStack
+) -> tuple[Simulator, OtlpReceiver, Wiretap]:
+    """What a gateway of these tests works with: the simulator, a trace receiver and the
+    wiretap in front of the optimizer; each stopped with `started`."""
+    simulator = start_simulator(SIM_CONFIG, directory)
+    started.callback(simulator.stop)
+    otlp = OtlpReceiver()
+    started.callback(otlp.stop)
+    tap = Wiretap(optimizer_port)
+    started.callback(tap.close)
+    return simulator, otlp, tap
+
+
+def gateway_config(simulator: Simulator, tap: Wiretap, directory: Path) -> dict[str, Any]:
+    """The session gateway's config: the simulator's models, the optimizer behind `tap`."""
+    sim = simulator.v1
+    return {
+        # Idle connections closed after a second: the optimizer must notice and reconnect.
+        "gateway": {"keep_alive_s": 1},
+        "spend": {"spool_dir": str(directory / "spool"), "flush_interval_ms": 20},
+        "observability": {"tracing": True, "request_log": False},
+        "backends": [
+            {"name": "mini", "provider": "simulator", "endpoint": sim, "model": "gpt-4o-mini",
+             "input_cost_per_mtok": 150, "output_cost_per_mtok": 600},
+            {"name": "slow", "provider": "simulator", "endpoint": sim, "model": "m-slow",
+             "input_cost_per_mtok": 150, "output_cost_per_mtok": 600},
+            {"name": "embed", "provider": "simulator", "endpoint": sim,
+             "model": "text-embedding-3-small"},
+        ],
+        "optimizer": {"url": f"http://127.0.0.1:{tap.port}", "deadline_ms": 20000},
+    }  # fmt: skip
+
+
+def read_catalogue(gateway: Gateway) -> None:
     """Runs until one goes through, before the tests: the gateway reads the optimizer's
     catalogue on first use, and on a machine busy enough for that (or the optimizer's first
     sub-call) to time out, the first test would get a plain call or a 502 instead."""

@@ -245,6 +245,8 @@ class Gateway:
         if self.sso is not None:
             await self.sso.close()
         await self.assignments.close()
+        if self.pipeline.seams.optimizer is not None:
+            await self.pipeline.seams.optimizer.close()
         await self.database.close()
         await self.dispatcher.fast.close()
         await self.dispatcher.translated.close()

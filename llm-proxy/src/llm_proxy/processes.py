@@ -51,12 +51,6 @@ def shared_state_problem(config: GatewayConfig, workers: int) -> str | None:
     """Why N workers cannot serve this config, in one line; None when they can."""
     if workers < 1:
         return f"--workers {workers}: needs at least 1"
-    if workers > 1 and config.optimizer.url:
-        # optimizer/delegation.py: a sub-call must reach the process that minted its credential.
-        return (
-            f"--workers {workers}: optimizer.url needs one worker (a delegated credential is "
-            "held by the process that minted it)"
-        )
     if workers == 1 or config.redis.url:
         return None
     shared = [
@@ -64,6 +58,8 @@ def shared_state_problem(config: GatewayConfig, workers: int) -> str | None:
         for name, on in (
             ("limits and budgets", config.limits.enabled),
             ("the cache", config.cache.enabled),
+            # optimizer/delegation.py: a sub-call may reach another worker than its parent.
+            ("the optimizer's delegated credentials", config.optimizer.url is not None),
         )
         if on
     ]

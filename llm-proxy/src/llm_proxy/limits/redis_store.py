@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from importlib import resources
 
-from redis.asyncio import BlockingConnectionPool, Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
@@ -23,6 +22,7 @@ from llm_proxy.limits.counters import (
     StoreUnavailable,
     Verdict,
 )
+from llm_proxy.store.redis_pool import bounded_redis
 
 _POOL_SIZE = 32
 # Lua's unpack() and Redis's argument handling stay comfortable below this many counters.
@@ -36,16 +36,7 @@ def _script(name: str) -> str:
 
 class RedisStore:
     def __init__(self, url: str, prefix: str, timeout_s: float) -> None:
-        # A bounded pool: a burst queues for a connection instead of opening hundreds
-        # at once, which on a busy loop would time out and fail open for no reason.
-        pool = BlockingConnectionPool.from_url(
-            url,
-            max_connections=_POOL_SIZE,
-            timeout=timeout_s,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-        )
-        self._redis = Redis(connection_pool=pool)
+        self._redis = bounded_redis(url, _POOL_SIZE, timeout_s)
         self._prefix = prefix + "limits:"
         self._reserve: AsyncScript = self._redis.register_script(_script("reserve.lua"))
         self._settle: AsyncScript = self._redis.register_script(_script("settle.lua"))

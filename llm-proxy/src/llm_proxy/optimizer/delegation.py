@@ -7,25 +7,23 @@ ends or its time runs out: anything else is refused. A sub-call runs as the call
 key's limits, budgets and team), its spend record names the parent request, and its
 tokens and cost are added to the parent's roll-up when that record is written.
 
-Held in this process (state on the gateway): the optimizer's sub-calls must reach the
-replica that minted the credential (see the README's optimizer section).
+Only the secret's digest is kept. Where: in Redis when `redis.url` is set
+(`delegation_redis`), so a sub-call may reach any worker or replica; in this process
+otherwise (`delegation_memory`), where one process serves the port.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import secrets
-import time
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
-from llm_proxy.optimizer.fanout import FanOut
 from llm_proxy.pipeline.errors import GatewayError
 
 if TYPE_CHECKING:
     from llm_proxy.identity import Identity
+    from llm_proxy.optimizer.fanout import FanOut
     from llm_proxy.pipeline.context import Api
     from llm_proxy.pipeline.residency import Residency
     from llm_proxy.store.request_log import RequestRecord
@@ -33,90 +31,96 @@ if TYPE_CHECKING:
 PREFIX = "sk-gwdel-"
 
 
-@dataclass(slots=True)
+class DelegationUnavailable(Exception):
+    """The store cannot keep a new credential now: the run does not start."""
+
+
+@dataclass(frozen=True, slots=True)
 class Delegation:
+    """What a credential was minted for; a sub-call carries it on its context."""
+
+    digest: str  # the credential's, the store's key for it
     parent_request_id: str
     identity: Identity
     model: str
     max_calls: int
-    expires_at: float  # time.monotonic()
-    calls: int = 0
-    in_flight: int = 0
-    fanout: FanOut = field(default_factory=FanOut)
     # The regions the parent request may be served in: its sub-calls may not go wider.
     residency: Residency | None = None
-    _idle: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def __post_init__(self) -> None:
-        self._idle.set()
 
 
-class Delegations:
-    def __init__(self) -> None:
-        self._by_hash: dict[str, Delegation] = {}
+class DelegationStore(Protocol):
+    async def mint(self, delegation: Delegation, ttl_s: float) -> None: ...
 
-    def mint(
-        self, parent_request_id: str, identity: Identity, model: str, max_calls: int, ttl_s: float
-    ) -> tuple[str, Delegation]:
-        self._forget_expired()
-        secret = PREFIX + secrets.token_urlsafe(32)
-        delegation = Delegation(
-            parent_request_id, identity, model, max_calls, time.monotonic() + ttl_s
-        )
-        self._by_hash[_digest(secret)] = delegation
-        return secret, delegation
-
-    def admit(self, presented: str, api: Api) -> Delegation:
-        """A sub-call arriving with `presented`: counted in flight, or refused."""
-        delegation = self._by_hash.get(_digest(presented))
-        if delegation is None or delegation.expires_at <= time.monotonic():
-            raise GatewayError(
-                401,
-                "This delegated credential is not valid: the request it was made for has "
-                "ended, or it never existed.",
-                code="invalid_api_key",
-            )
-        if api != "chat":
-            raise GatewayError(
-                403,
-                "A delegated credential makes chat completion sub-calls of its request only.",
-                code="delegation_scope",
-            )
-        if delegation.calls >= delegation.max_calls:
-            raise GatewayError(
-                429,
-                f"This request's optimizer run has made its {delegation.max_calls} sub-calls.",
-                code="optimizer_max_calls",
-            )
-        delegation.calls += 1
-        delegation.in_flight += 1
-        delegation._idle.clear()
-        return delegation
+    async def admit(self, digest: str, api: Api) -> Delegation:
+        """A sub-call: counted in flight, or refused (`unknown`, `out_of_scope`, `spent`)."""
+        ...
 
     def recorded(self, delegation: Delegation, record: RequestRecord) -> None:
         """A sub-call's spend record was written: it counts in its parent's roll-up."""
-        fanout = delegation.fanout
-        fanout.calls += 1
-        fanout.prompt_tokens += record.prompt_tokens
-        fanout.completion_tokens += record.completion_tokens
-        fanout.cost_usd += record.cost_usd
-        delegation.in_flight -= 1
-        if delegation.in_flight <= 0:
-            delegation._idle.set()
 
-    async def end(self, secret: str, delegation: Delegation, wait_s: float) -> FanOut:
-        """No more sub-calls; the sum of them, once those in flight (up to `wait_s`) ended."""
-        self._by_hash.pop(_digest(secret), None)
-        # A sub-call still running after that is counted by its own record, not the roll-up.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(delegation._idle.wait(), timeout=wait_s)
-        return delegation.fanout
+    async def end(self, digest: str, wait_s: float) -> FanOut:
+        """No more sub-calls; the sum of them, once those in flight (up to `wait_s`) ended.
+        A sub-call still running after that is counted by its own record, not the roll-up."""
+        ...
 
-    def _forget_expired(self) -> None:
-        now = time.monotonic()
-        expired = [d for d, delegation in self._by_hash.items() if delegation.expires_at <= now]
-        for digest in expired:
-            del self._by_hash[digest]
+    async def close(self) -> None: ...
+
+
+class Delegations:
+    """Credentials minted, presented and ended; kept in `store`."""
+
+    def __init__(self, store: DelegationStore) -> None:
+        self.store = store
+
+    async def mint(
+        self,
+        parent_request_id: str,
+        identity: Identity,
+        model: str,
+        max_calls: int,
+        residency: Residency | None,
+        ttl_s: float,
+    ) -> tuple[str, Delegation]:
+        secret = PREFIX + secrets.token_urlsafe(32)
+        delegation = Delegation(
+            _digest(secret), parent_request_id, identity, model, max_calls, residency
+        )
+        await self.store.mint(delegation, ttl_s)
+        return secret, delegation
+
+    async def admit(self, presented: str, api: Api) -> Delegation:
+        return await self.store.admit(_digest(presented), api)
+
+    def recorded(self, delegation: Delegation, record: RequestRecord) -> None:
+        self.store.recorded(delegation, record)
+
+    async def end(self, delegation: Delegation, wait_s: float) -> FanOut:
+        return await self.store.end(delegation.digest, wait_s)
+
+
+def unknown() -> GatewayError:
+    return GatewayError(
+        401,
+        "This delegated credential is not valid: the request it was made for has "
+        "ended, or it never existed.",
+        code="invalid_api_key",
+    )
+
+
+def out_of_scope() -> GatewayError:
+    return GatewayError(
+        403,
+        "A delegated credential makes chat completion sub-calls of its request only.",
+        code="delegation_scope",
+    )
+
+
+def spent(max_calls: int) -> GatewayError:
+    return GatewayError(
+        429,
+        f"This request's optimizer run has made its {max_calls} sub-calls.",
+        code="optimizer_max_calls",
+    )
 
 
 def is_delegated(presented: str | None) -> bool:

@@ -22,7 +22,15 @@ import orjson
 
 from llm_proxy.config.models import GatewayConfig, Rule
 from llm_proxy.identity import Identity
-from llm_proxy.optimizer.delegation import Delegation, Delegations, is_delegated
+from llm_proxy.optimizer.delegation import (
+    Delegation,
+    Delegations,
+    DelegationStore,
+    DelegationUnavailable,
+    is_delegated,
+)
+from llm_proxy.optimizer.delegation_memory import MemoryDelegations
+from llm_proxy.optimizer.delegation_redis import RedisDelegations
 from llm_proxy.optimizer.fanout import FanOut, OptimizerRun
 from llm_proxy.optimizer.messages import MessagesTranslation, Translated
 from llm_proxy.optimizer.selection import FIELD, check_allowed, select
@@ -48,15 +56,15 @@ class OptimizerStage:
     def __init__(self, config: Callable[[], GatewayConfig], service: OptimizerService) -> None:
         self._config = config
         self.service = service
-        self.delegations = Delegations()
+        self.delegations = Delegations(_store(config()))
         self.messages = MessagesTranslation()
 
-    def identify(self, ctx: RequestContext) -> Identity | None:
+    async def identify(self, ctx: RequestContext) -> Identity | None:
         """A sub-call's identity (its parent's caller) when it presents a delegated credential."""
         presented = credential(ctx.headers)
         if presented is None or not is_delegated(presented):
             return None
-        ctx.delegation = self.delegations.admit(presented, ctx.api)
+        ctx.delegation = await self.delegations.admit(presented, ctx.api)
         return ctx.delegation.identity
 
     def recorded(self, ctx: RequestContext, record: RequestRecord) -> None:
@@ -112,10 +120,18 @@ class OptimizerStage:
         translated = await self.messages.to_chat(ctx.body) if ctx.api == "messages" else None
         deadline_ms = _deadline_ms(ctx, config.deadline_ms, config.max_deadline_ms)
         timeout_s = deadline_ms / 1000 + config.fallback_timeout_s
-        secret, delegation = self.delegations.mint(
-            ctx.request_id, ctx.identity, run.model, config.max_calls, timeout_s + 30
-        )
-        delegation.residency = ctx.residency
+        try:
+            secret, delegation = await self.delegations.mint(
+                ctx.request_id,
+                ctx.identity,
+                run.model,
+                config.max_calls,
+                ctx.residency,
+                timeout_s + 30,
+            )
+        except DelegationUnavailable:
+            run.fallback, run.expected_calls = "unavailable", 1
+            return await plain()
         headers = {
             "content-type": "application/json",
             "authorization": f"Bearer {secret}",
@@ -134,7 +150,7 @@ class OptimizerStage:
                 run.detail = streamed.summary
 
                 async def end(read_to_the_end: bool) -> None:
-                    fanout = await self._end(ctx, secret, delegation)
+                    fanout = await self._end(ctx, delegation)
                     stream.usage = Usage(fanout.prompt_tokens, fanout.completion_tokens)
                     stream.completed = read_to_the_end
 
@@ -145,7 +161,7 @@ class OptimizerStage:
                 return stream
             answer = await self.service.answer(config.url, body, headers, timeout_s)
         except Unavailable:
-            fanout = await self._end(ctx, secret, delegation)
+            fanout = await self._end(ctx, delegation)
             if fanout.calls:
                 raise GatewayError(
                     502, "The optimizer failed mid-run.", code="optimizer_unavailable"
@@ -153,18 +169,21 @@ class OptimizerStage:
             run.fanout, run.fallback, run.expected_calls = None, "unavailable", 1
             return await plain()
         except BaseException:
-            await self._end(ctx, secret, delegation)
+            await self._end(ctx, delegation)
             raise
         run.detail = answer.summary
-        fanout = await self._end(ctx, secret, delegation)
+        fanout = await self._end(ctx, delegation)
         reply = _with_usage(answer.body, fanout)
         if translated is not None:
             reply = await self.messages.reply(translated, reply)
         return Reply(reply, ctx.usage, run.model)
 
-    async def _end(self, ctx: RequestContext, secret: str, delegation: Delegation) -> FanOut:
+    async def close(self) -> None:
+        await self.delegations.store.close()
+
+    async def _end(self, ctx: RequestContext, delegation: Delegation) -> FanOut:
         """The credential ends with its request; the parent carries its sub-calls' sums."""
-        fanout = await self.delegations.end(secret, delegation, _SETTLE_WAIT_S)
+        fanout = await self.delegations.end(delegation, _SETTLE_WAIT_S)
         assert ctx.optimizer is not None
         ctx.optimizer.fanout = fanout
         ctx.usage = Usage(fanout.prompt_tokens, fanout.completion_tokens)
@@ -233,6 +252,14 @@ def _check_sub_call(
             code="delegation_scope",
             param="model",
         )
+
+
+def _store(config: GatewayConfig) -> DelegationStore:
+    """In Redis when the gateway has one (any worker or replica may get a sub-call)."""
+    if config.redis.url is None:
+        return MemoryDelegations()
+    timeout_s = config.limits.redis_timeout_ms / 1000
+    return RedisDelegations(config.redis.url, config.redis.prefix, timeout_s)
 
 
 def _run_body(

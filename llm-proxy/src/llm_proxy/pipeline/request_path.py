@@ -116,7 +116,7 @@ class RequestPath:
     async def identify(self, ctx: RequestContext) -> None:
         optimizer = self.seams.optimizer
         with self.telemetry.stage(ctx, "auth"):
-            delegated = optimizer.identify(ctx) if optimizer is not None else None
+            delegated = await optimizer.identify(ctx) if optimizer is not None else None
             ctx.identity = delegated or await identify(ctx.headers, self.master_key, self.directory)
 
     async def template(self, ctx: RequestContext) -> None:
