@@ -24,13 +24,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_service(extra_env: dict[str, str] | None = None) -> Iterator[str]:
+def running_service(
+    extra_env: dict[str, str] | None = None, config: Path = CONFIG
+) -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **(extra_env or {})}
     env.pop("OPENAI_API_KEY", None)
     command = [sys.executable, "-m", "router_service", "serve", "--port", str(port)]
     process = subprocess.Popen(
-        [*command, "--config", str(CONFIG), "--log-level", "warning"],
+        [*command, "--config", str(config), "--log-level", "warning"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

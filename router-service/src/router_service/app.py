@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from fastapi import FastAPI
 
-from router_service.api import admin, embeddings, errors, health, route
+from router_service.api import admin, embeddings, errors, health, promotion, route
 from router_service.api.body_limit import BodyLimit
 from router_service.config import DEFAULT_CONFIG, load_config
 from router_service.embedding import MiniLMEncoder
@@ -22,11 +22,12 @@ def build_app(config_path: Path = DEFAULT_CONFIG) -> FastAPI:
     service = RouterService(config, MiniLMEncoder.from_package())
     service.warm_up()
     service.routers.start_background_loading()
+    service.start_watching()
     app = FastAPI(title="router-service", version="0.1.0")
     app.state.service = service
     app.state.admin_token = os.environ.get(admin.TOKEN_VARIABLE) or None
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
-    for module in (route, embeddings, health, admin):
+    for module in (route, embeddings, health, admin, promotion):
         app.include_router(module.router)
     return app

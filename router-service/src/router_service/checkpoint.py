@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from router_service.inputs import INPUT_KINDS, InputKind
+from router_service.inputs import INPUT_KINDS, InputKind, input_width
 
 DEFAULT_PATH = Path(__file__).with_name("checkpoints") / "minilm_router.npz"
 
@@ -45,6 +45,31 @@ class Checkpoint:
                 hidden = np.maximum(hidden, 0.0)
         logits = hidden[:, 0].astype(np.float64)
         return 1.0 / (1.0 + np.exp(-logits))
+
+
+def check_shape(checkpoint: Checkpoint) -> None:
+    """Raises ValueError unless the arrays fit together and the inputs the head reads: a
+    checkpoint from elsewhere must fail here, not on the request path."""
+    width = input_width(checkpoint.inputs)
+    for name in ("input_mean", "input_scale"):
+        if getattr(checkpoint, name).shape != (width,):
+            raise ValueError(f"{name} has shape {getattr(checkpoint, name).shape}, not ({width},)")
+    if not checkpoint.weights:
+        raise ValueError("no layers")
+    rows = width
+    for i, (weight, bias) in enumerate(zip(checkpoint.weights, checkpoint.biases, strict=True)):
+        if weight.ndim != 2 or weight.shape[0] != rows or bias.shape != (weight.shape[1],):
+            raise ValueError(f"layer {i}: weight {weight.shape}, bias {bias.shape} after {rows}")
+        rows = weight.shape[1]
+    if rows != 1:
+        raise ValueError(f"the last layer gives {rows} outputs, not 1")
+    vectors = (checkpoint.input_mean, checkpoint.input_scale, checkpoint.score_quantiles)
+    if not all(np.isfinite(a).all() for a in (*checkpoint.weights, *checkpoint.biases, *vectors)):
+        raise ValueError("weights, scales or score quantiles are not all finite")
+    if checkpoint.score_quantiles.ndim != 1 or len(checkpoint.score_quantiles) < 2:
+        raise ValueError(f"score quantiles have shape {checkpoint.score_quantiles.shape}")
+    if (checkpoint.input_scale == 0).any():
+        raise ValueError("an input scale is zero")
 
 
 def save(checkpoint: Checkpoint, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""`router-service serve | train | evaluate` (also `python -m router_service`).
+"""`router-service serve | train | evaluate | promote` (also `python -m router_service`).
 
 Each subcommand imports what it needs only when chosen: `serve` must start fast, and `train`
 and `evaluate` need the data of ../shared that a deployed service never has.
@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> None:
     _serve_arguments(commands.add_parser("serve", help="run the HTTP service"))
     _train_arguments(commands.add_parser("train", help="train our router, write the checkpoint"))
     _evaluate_arguments(commands.add_parser("evaluate", help="replay held-out outcomes"))
+    _promote_arguments(
+        commands.add_parser("promote", help="make a checkpoint live if it beats the live one")
+    )
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     arguments.run(arguments)
@@ -54,6 +57,25 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_PATH)
     _cache_argument(parser)
     _benchmarks_argument(parser)
+    parser.add_argument(
+        "--from-gateway",
+        metavar="DATABASE_URL",
+        default=None,
+        help="also fit on the gateway's route labels; evaluate on their held-out fifth",
+    )
+    parser.add_argument("--auto-group", default=None, help="only this auto group's labels")
+    parser.add_argument(
+        "--gateway-weight",
+        type=float,
+        default=0.5,
+        help="the deployment's labels' share of the fit, in [0, 1) (default 0.5)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="the checkpoint to measure against (default: the live one of --out's directory)",
+    )
     parser.set_defaults(run=_train)
 
 
@@ -75,7 +97,67 @@ def _train(arguments: argparse.Namespace) -> None:
     from router_service.evaluation.command import benchmarks
     from router_service.training.train import train
 
-    train(arguments.data_dir, arguments.out, arguments.cache, benchmarks(arguments.benchmarks))
+    wanted = benchmarks(arguments.benchmarks)
+    if arguments.from_gateway is not None:
+        _train_from_gateway(arguments, wanted)
+        return
+    train(arguments.data_dir, arguments.out, arguments.cache, wanted)
+
+
+def _train_from_gateway(arguments: argparse.Namespace, wanted: tuple[str, ...]) -> None:
+    import json
+
+    from router_service.checkpoint import DEFAULT_PATH
+    from router_service.training.from_gateway import (
+        GatewayTraining,
+        TrainingError,
+        train_from_gateway,
+    )
+    from router_service.training.gateway_labels import LabelsError
+
+    if arguments.out.resolve() == DEFAULT_PATH.resolve():
+        raise SystemExit("train --from-gateway: give --out in the service's checkpoints_dir")
+    job = GatewayTraining(
+        database_url=arguments.from_gateway,
+        out=arguments.out,
+        data_dir=arguments.data_dir,
+        cache=arguments.cache,
+        benchmarks=wanted,
+        auto_group=arguments.auto_group,
+        gateway_weight=arguments.gateway_weight,
+        baseline=arguments.baseline,
+    )
+    try:
+        evaluation = train_from_gateway(job)
+    except (TrainingError, LabelsError) as error:
+        raise SystemExit(f"train --from-gateway: {error}") from error
+    print(json.dumps(evaluation.as_json(), indent=2, sort_keys=True))
+
+
+def _promote_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "checkpoint", type=Path, help="a checkpoint of the checkpoints directory, evaluated"
+    )
+    parser.set_defaults(run=_promote)
+
+
+def _promote(arguments: argparse.Namespace) -> None:
+    """Decides as POST /admin/router/promote does and records the winner in its directory's
+    live.json, which the running replicas follow."""
+    import json
+    import sys
+
+    from router_service.checkpoint_evaluation import sha256_of
+    from router_service.live_checkpoint import live_path
+    from router_service.promotion import PromotionError, promote
+
+    directory: Path = arguments.checkpoint.parent
+    try:
+        decision = promote(directory, arguments.checkpoint.name, sha256_of(live_path(directory)))
+    except PromotionError as error:
+        print(json.dumps({"promoted": False, "reason": str(error), **error.figures}, indent=2))
+        sys.exit(1 if error.status == 409 else 2)
+    print(json.dumps(decision.as_json(), indent=2))
 
 
 def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:

@@ -92,6 +92,10 @@ class ServiceConfig(_Strict):
     torch_threads: int = Field(default=1, ge=1)
     # Larger request bodies are refused with 413 before they are parsed.
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Where `train --from-gateway` writes checkpoints and promotion picks them (by file name
+    # only) and records the live one (`live.json`); shared by the replicas. None: our router
+    # serves the shipped checkpoint and POST /admin/router/promote answers 409.
+    checkpoints_dir: Path | None = None
 
     @model_validator(mode="after")
     def _groups_use_known_routers(self) -> ServiceConfig:

@@ -13,7 +13,7 @@ import numpy as np
 
 from router_service.conversation import Message, routing_text
 from router_service.embedding import DIMENSIONS, MiniLMEncoder
-from router_service.features import LENGTH_FEATURE, cheap_features
+from router_service.features import LENGTH_FEATURE, NAMES, cheap_features
 
 Conversation = Sequence[Message]
 InputKind = Literal["embedding+features", "embedding", "features"]
@@ -34,6 +34,11 @@ def input_rows(
     if kind != "embedding":
         parts.append(np.stack([cheap_features(conversation) for conversation in conversations]))
     return np.hstack(parts)
+
+
+def input_width(kind: InputKind) -> int:
+    """How many columns a head reading `kind` takes."""
+    return {"embedding": DIMENSIONS, "features": len(NAMES)}.get(kind, DIMENSIONS + len(NAMES))
 
 
 def columns_of(rows: np.ndarray, kind: InputKind) -> np.ndarray:

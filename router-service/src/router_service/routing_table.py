@@ -92,6 +92,16 @@ class RoutingTable:
     def configured(self, name: str) -> AutoGroup | None:
         return self._config.get(name)
 
+    def redistribute(self, router: str, score_quantiles: np.ndarray) -> None:
+        """Resolve every group of `router` again against its new checkpoint's distribution
+        (thresholds recalibrated from traffic were the old checkpoint's scores)."""
+        resolved = dict(self._resolved)
+        for name, group in self._config.items():
+            if group.router == router:
+                resolved[name] = resolve_group(name, group, score_quantiles)
+                self.pending.pop(name, None)
+        self._resolved = resolved
+
     def recalibrate(self, name: str, score_quantiles: np.ndarray) -> ResolvedGroup:
         """Resolve group `name` again against the score distribution of its own traffic."""
         group = resolve_group(name, self._config[name], score_quantiles)

@@ -3,19 +3,29 @@ auto group, embed texts, recalibrate thresholds from recent scores."""
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from router_service import checkpoint as checkpoint_io
 from router_service.calibration import ScoreHistory, quantiles
+from router_service.checkpoint_evaluation import sha256_of
 from router_service.config import AutoGroup, ServiceConfig
 from router_service.conversation import Message, user_turns
 from router_service.embedding import MiniLMEncoder
+from router_service.live_checkpoint import SHIPPED, LiveRecord, LiveWatcher, read_record
+from router_service.promotion import Decision, PromotionError, promote
 from router_service.registry import Routers
 from router_service.routing_table import ResolvedGroup, RoutingTable
+from router_service.scorer import NAME as OUR_ROUTER
 from router_service.scorer import MiniLMScorer
+
+log = logging.getLogger(__name__)
 
 
 class RoutingError(Exception):
@@ -36,6 +46,14 @@ class RouteResult:
     latency_ms: float
 
 
+@dataclass(frozen=True)
+class LiveCheckpoint:
+    """The checkpoint our router serves: its file name (or "shipped") and content hash."""
+
+    name: str
+    sha256: str
+
+
 class RouterService:
     def __init__(self, config: ServiceConfig, encoder: MiniLMEncoder) -> None:
         self.config = config
@@ -43,6 +61,69 @@ class RouterService:
         self.routers = Routers(config.routers, encoder)
         self.table = RoutingTable(config.auto_groups, self.routers.distributions())
         self.history = ScoreHistory(config.history_size)
+        configured = config.routers.get(OUR_ROUTER, {}).get("checkpoint_path")
+        first = Path(configured) if configured else checkpoint_io.DEFAULT_PATH
+        self.live = LiveCheckpoint(first.name if configured else SHIPPED, sha256_of(first))
+        self._promotions = threading.Lock()
+        self._watcher: LiveWatcher | None = None
+        directory = config.checkpoints_dir
+        if directory is not None and OUR_ROUTER in self.routers.loaded:
+            record = read_record(directory)
+            if record is not None:
+                self._follow_at_start(record)
+            self._watcher = LiveWatcher(directory, self._follow)
+
+    def start_watching(self) -> None:
+        """Follow promotions made elsewhere (another replica, the `promote` command)."""
+        if self._watcher is not None:
+            self._watcher.start()
+
+    def promote(self, name: object) -> Decision:
+        """Promote the named checkpoint of the checkpoints directory if it beats the live one;
+        PromotionError says why not."""
+        scorer = self._our_scorer()
+        directory = self.config.checkpoints_dir
+        if directory is None:
+            raise PromotionError("no checkpoints_dir is configured", 409, "not_configured")
+        with self._promotions:
+            decision = promote(directory, name, self.live.sha256)
+            record = decision.record
+            self._use(scorer, decision.candidate.checkpoint, record.checkpoint, record.sha256)
+        return decision
+
+    def _follow_at_start(self, record: LiveRecord) -> None:
+        try:
+            self._follow(record)
+        except (OSError, ValueError, KeyError) as error:
+            log.warning("live checkpoint %s not served: %s", record.checkpoint, error)
+
+    def _follow(self, record: LiveRecord) -> None:
+        """Serve the checkpoint a live record names (written by a promotion elsewhere)."""
+        assert self.config.checkpoints_dir is not None  # only watched when there is one
+        with self._promotions:
+            if record.sha256 == self.live.sha256:
+                return
+            path = self.config.checkpoints_dir / record.checkpoint
+            if sha256_of(path) != record.sha256:
+                log.warning("%s differs from its live record: not served", path)
+                return
+            checkpoint = checkpoint_io.load(path)
+            checkpoint_io.check_shape(checkpoint)
+            self._use(self._our_scorer(), checkpoint, record.checkpoint, record.sha256)
+
+    def _our_scorer(self) -> MiniLMScorer:
+        scorer = self.routers.loaded.get(OUR_ROUTER)
+        if not isinstance(scorer, MiniLMScorer):
+            raise PromotionError(f"router {OUR_ROUTER} is not loaded", 409, "not_loaded")
+        return scorer
+
+    def _use(
+        self, scorer: MiniLMScorer, checkpoint: checkpoint_io.Checkpoint, name: str, sha: str
+    ) -> None:
+        scorer.use(checkpoint)
+        self.table.redistribute(OUR_ROUTER, checkpoint.score_quantiles)
+        self.live = LiveCheckpoint(name, sha)
+        log.info("live checkpoint: %s (%s)", name, sha[:12])
 
     def warm_up(self) -> None:
         """One pass through each loaded scorer: the first pass pays for kernel set-up, and the

@@ -31,14 +31,15 @@ class CalibrateRequest(BaseModel):
 
 @router.post("/admin/calibrate", response_model=None)
 def calibrate(body: CalibrateRequest, request: Request) -> JSONResponse | dict[str, Any]:
-    if not _authorised(request):
+    if not authorised(request):
         return error_response(401, "a valid admin bearer token is required", "unauthorized")
     service: RouterService = request.app.state.service
     names = [body.auto_group] if body.auto_group else service.share_groups()
     return service.recalibrate(names, body.scores, body.min_samples)
 
 
-def _authorised(request: Request) -> bool:
+def authorised(request: Request) -> bool:
+    """The admin bearer token, when one is set (the calls of `/admin/*` all need it)."""
     token: str | None = request.app.state.admin_token
     if not token:
         return True

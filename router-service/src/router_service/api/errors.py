@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -10,10 +12,13 @@ from starlette.exceptions import HTTPException
 from router_service.service import RoutingError
 
 
-def error_response(status: int, message: str, code: str, param: str | None = None) -> JSONResponse:
+def error_body(status: int, message: str, code: str, param: str | None = None) -> dict[str, Any]:
     kind = "invalid_request_error" if status < 500 else "service_unavailable"
-    body = {"error": {"message": message, "type": kind, "param": param, "code": code}}
-    return JSONResponse(body, status_code=status)
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def error_response(status: int, message: str, code: str, param: str | None = None) -> JSONResponse:
+    return JSONResponse(error_body(status, message, code, param), status_code=status)
 
 
 def install(app: FastAPI) -> None:

@@ -24,4 +24,5 @@ def health(request: Request) -> dict[str, Any]:
         "auto_groups": [describe(group) for group in groups if group is not None],
         "groups_awaiting_calibration": service.table.pending,
         "embedding_model": MODEL_NAME,
+        "checkpoint": {"name": service.live.name, "sha256": service.live.sha256},
     }

@@ -22,10 +22,16 @@ class Recipe:
     c: float
     within_benchmarks: bool
 
-    def fit(self, rows: np.ndarray, labels: np.ndarray, benchmark: np.ndarray) -> Head:
+    def fit(
+        self,
+        rows: np.ndarray,
+        labels: np.ndarray,
+        benchmark: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> Head:
         """A head on full rows (`embedding+features`) of the training items."""
         groups = benchmark if self.within_benchmarks else None
-        return fit_head(columns_of(rows, self.inputs), labels, self.c, groups)
+        return fit_head(columns_of(rows, self.inputs), labels, self.c, groups, sample_weight)
 
     def score(self, head: Head, rows: np.ndarray) -> np.ndarray:
         return head.score(columns_of(rows, self.inputs))

@@ -92,10 +92,16 @@ def data_prices() -> tuple[float, float]:
 
 
 def fit_checkpoint(
-    recipe: Recipe, data: Dataset, train_on: np.ndarray, metadata: dict[str, Any]
+    recipe: Recipe,
+    data: Dataset,
+    train_on: np.ndarray,
+    metadata: dict[str, Any],
+    sample_weight: np.ndarray | None = None,
 ) -> checkpoint_io.Checkpoint:
-    head = recipe.fit(data.rows[train_on], data.labels[train_on], data.benchmark[train_on])
-    scores = recipe.score(head, data.rows[train_on])
+    weights = sample_weight[train_on] if sample_weight is not None else None
+    rows, labels = data.rows[train_on], data.labels[train_on]
+    head = recipe.fit(rows, labels, data.benchmark[train_on], weights)
+    scores = recipe.score(head, rows)
     columns = head.weight.shape[0]
     return checkpoint_io.Checkpoint(
         weights=(head.weight,),
