@@ -16,7 +16,18 @@ import yaml
 from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
 
 MODEL = "gpt-4o-mini"
-SIM_CONFIG: dict[str, Any] = {"name": "sim", "record_limit": 200, "default": {"output_tokens": 24}}
+# Moderation-style classifiers on the simulator (simulator.moderation): one prompt, one verdict.
+MODERATION, SLOW_MODERATION = "guard-moderation", "guard-moderation-slow"
+_FLAGS = {"violence": ["attack plan"], "self_harm": ["hurt myself"]}
+SIM_CONFIG: dict[str, Any] = {
+    "name": "sim",
+    "record_limit": 200,
+    "default": {"output_tokens": 24},
+    "models": {
+        MODERATION: {"answers": "moderation", "flag_words": _FLAGS},
+        SLOW_MODERATION: {"answers": "moderation", "flag_words": _FLAGS, "latency_ms": 3000},
+    },
+}
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +41,12 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
 def gateway(simulator: Simulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     config = {
         "backends": [
-            {"name": "sim-mini", "provider": "simulator", "endpoint": simulator.v1, "model": MODEL}
+            {"name": name, "provider": "simulator", "endpoint": simulator.v1, "model": model}
+            for name, model in (
+                ("sim-mini", MODEL),
+                ("sim-moderation", MODERATION),
+                ("sim-moderation-slow", SLOW_MODERATION),
+            )
         ],
         "spend": {"flush_interval_ms": 20},
     }

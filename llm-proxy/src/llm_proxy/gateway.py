@@ -17,6 +17,7 @@ from llm_proxy.cache import ResponseCache
 from llm_proxy.config import GatewayConfig, load_config
 from llm_proxy.config.document import document_of, with_document
 from llm_proxy.config.secrets import resolve_setting
+from llm_proxy.guard.classifier import Classifier
 from llm_proxy.kong.follower import KongFollower
 from llm_proxy.limits.enforcer import Enforcer
 from llm_proxy.oidc.login import sso_login
@@ -98,6 +99,8 @@ class Gateway:
         self.draining = False
         self._reload_lock = asyncio.Lock()
         self.metrics_token = _metrics_token(config)
+        # The guard's classifier check calls models through this gateway (`serve_through`).
+        self.classifier = Classifier(master_key)
         self.kong: KongFollower | None = None
         if config.kong.admin_url is not None:
             self.kong = KongFollower(self.database, config.kong)
@@ -127,7 +130,7 @@ class Gateway:
         optimizer (each costs next to nothing while unused)."""
         return Seams(
             templates=(TemplateStage(self.prompts, self.assignments),),
-            guards=(GuardStage(lambda: self.config.guardrails),),
+            guards=(GuardStage(lambda: self.config.guardrails, self.classifier),),
             optimizer=OptimizerStage(lambda: self.config, self.optimizer),
         )
 
@@ -247,6 +250,7 @@ class Gateway:
         await self.assignments.close()
         if self.pipeline.seams.optimizer is not None:
             await self.pipeline.seams.optimizer.close()
+        await self.classifier.close()
         await self.database.close()
         await self.dispatcher.fast.close()
         await self.dispatcher.translated.close()

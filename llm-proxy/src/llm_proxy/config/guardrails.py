@@ -102,6 +102,26 @@ class JsonSchemaCheck(Strict):
     action: Verdict = "block"
 
 
+CLASSIFIER_INSTRUCTIONS = (
+    "You are a content-safety classifier. Read the user's text and answer only with JSON: "
+    '{"flagged": true or false, "categories": [the names of the policies it breaks]}.'
+)
+
+
+class ClassifierCheck(Strict):
+    """A model the gateway itself asks whether a request's text may pass (`guard.classifier`)."""
+
+    # A model (or group) this gateway serves: the call is routed like any request.
+    model: Annotated[str, Field(min_length=1, max_length=200)]
+    deadline_ms: Annotated[int, Field(gt=0, le=60_000)] = 1000
+    # No verdict in time (or none readable): open lets the request pass, closed refuses it.
+    fail: Literal["open", "closed"] = "open"
+    action: Verdict = "block"
+    instructions: Annotated[str, Field(min_length=1, max_length=4000)] = CLASSIFIER_INSTRUCTIONS
+    # The newest characters of the request's text sent to the classifier.
+    max_chars: Annotated[int, Field(gt=0, le=1_000_000)] = 20_000
+
+
 class Checks(Strict):
     pii: PiiCheck | None = None
     secrets: SecretsCheck | None = None
@@ -111,6 +131,7 @@ class Checks(Strict):
     injection: InjectionCheck | None = None
     caps: CapsCheck | None = None
     json_schema: JsonSchemaCheck | None = None
+    classifier: ClassifierCheck | None = None
 
 
 class Policy(Strict):
@@ -125,6 +146,12 @@ class Policy(Strict):
         if isinstance(data, dict) and True in data:
             data = {("on" if key is True else key): value for key, value in data.items()}
         return data
+
+    @model_validator(mode="after")
+    def _classifier_on_requests(self) -> Policy:
+        if self.checks.classifier is not None and "response" in self.on:
+            raise ValueError("the classifier check runs on requests only: on: [request]")
+        return self
 
 
 class Override(Strict):

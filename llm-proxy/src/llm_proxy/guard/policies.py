@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llm_proxy.config.guardrails import CapsCheck, Guardrails, JsonSchemaCheck, Policy, Stage
+from llm_proxy.config.guardrails import (
+    CapsCheck,
+    ClassifierCheck,
+    Guardrails,
+    JsonSchemaCheck,
+    Policy,
+    Stage,
+)
 from llm_proxy.guard.detectors import Detector, detectors_of
 from llm_proxy.guard.screen import Screen
 
@@ -24,9 +31,16 @@ class Plan:
     json_schema: JsonSchemaCheck | None = None
     # Characters a stream holds back: enough for the longest thing a detector looks for.
     window: int = 64
+    # Models asked about the request's text (request stage only), after the checks above.
+    classifiers: tuple[ClassifierCheck, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.screen) or bool(self.caps) or self.json_schema is not None
+        return (
+            bool(self.screen)
+            or bool(self.caps)
+            or self.json_schema is not None
+            or bool(self.classifiers)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +108,8 @@ class Policies:
             (len(w) for c in checks if c.deny_list is not None for w in c.deny_list.words),
             default=0,
         )
-        return Plan(Screen(detectors), caps, schema, max(self._window, longest + 1))
+        classifiers = tuple(c.classifier for c in checks if c.classifier is not None)
+        return Plan(Screen(detectors), caps, schema, max(self._window, longest + 1), classifiers)
 
 
 def _compile(policy: Policy) -> _Compiled:

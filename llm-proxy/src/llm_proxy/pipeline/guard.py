@@ -3,7 +3,9 @@
 Which policies apply is decided by the model asked for and the caller's team and key. The
 compiled policies follow the config: rebuilt when a reload brings a new guardrails section.
 A block becomes a 400 `content_policy_violation` in the endpoint's error shape (nothing is
-sent upstream), or, once a stream is under way, its closing error event.
+sent upstream), or, once a stream is under way, its closing error event. A classifier check
+(`guard.classifier`) runs after the others, on the request as they left it; the
+classifier's own calls are not guarded.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from llm_proxy.config.guardrails import Guardrails
+from llm_proxy.guard.bodies import request_slots
+from llm_proxy.guard.classifier import Classifier
 from llm_proxy.guard.hits import Blocked, header_value
 from llm_proxy.guard.inbound import screen_request
 from llm_proxy.guard.outbound import screen_reply
@@ -23,8 +27,9 @@ from llm_proxy.upstream.transports.base import Reply, Stream
 
 
 class GuardStage:
-    def __init__(self, config: Callable[[], Guardrails]) -> None:
+    def __init__(self, config: Callable[[], Guardrails], classifier: Classifier) -> None:
         self._config = config
+        self._classifier = classifier
         self._source: Guardrails | None = None
         self._policies = Policies(Guardrails())
 
@@ -44,7 +49,7 @@ class GuardStage:
 
     def inbound(self, ctx: RequestContext) -> None:
         plan = self._plan(ctx, "request")
-        if plan is None:
+        if plan is None or self._classifier.is_own(ctx.headers):
             return
         ctx.redactor = Redactor()
         body = ctx.body
@@ -59,6 +64,23 @@ class GuardStage:
             ctx.guard_hits.extend(blocked.hits)
             raise _refused(blocked) from None
         ctx.guard_hits.extend(hits)
+
+    async def classify(self, ctx: RequestContext) -> None:
+        """The request's text (as the other checks left it) judged by each classifier."""
+        plan = self._plan(ctx, "request")
+        if plan is None or not plan.classifiers or self._classifier.is_own(ctx.headers):
+            return
+        texts = [slot.get() for slot in request_slots(ctx.api, ctx.body)]
+        text = "\n\n".join(t for t in texts if t)
+        if not text:
+            return
+        for check in plan.classifiers:
+            try:
+                hits = await self._classifier.screen(check, text, ctx.request_id)
+            except Blocked as blocked:
+                ctx.guard_hits.extend(blocked.hits)
+                raise _refused(Blocked(blocked.hit, ctx.guard_hits)) from None
+            ctx.guard_hits.extend(hits)
 
     def outbound(self, ctx: RequestContext, answer: Reply | Stream) -> Reply | Stream:
         plan = self._plan(ctx, "response")

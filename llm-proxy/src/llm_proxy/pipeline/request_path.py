@@ -171,7 +171,7 @@ class RequestPath:
         any sub-call (what the guard redacts, the optimizer never sees), and its final
         answer before it leaves, as any answer is. Its plain-call fallback is not screened
         twice."""
-        self._screen(ctx)
+        await self._screen(ctx)
         with self.telemetry.stage(ctx, "optimizer"):
             answer = await optimizer.run(ctx, lambda: self._answer(ctx, screened=True))
         return self._guarded(ctx, answer)
@@ -183,7 +183,7 @@ class RequestPath:
         stage = self.telemetry.stage
         registry = self.registry()
         if not screened:
-            self._screen(ctx)
+            await self._screen(ctx)
         with stage(ctx, "cache"):
             lookup = await self.cache.lookup(ctx, registry.config)
         if lookup.answer is not None:
@@ -197,10 +197,11 @@ class RequestPath:
             ctx.tool_calls = tool_calls_of(orjson.loads(answer.body))
         return answer
 
-    def _screen(self, ctx: RequestContext) -> None:
+    async def _screen(self, ctx: RequestContext) -> None:
         for guard in self.seams.guards:
             with self.telemetry.stage(ctx, "guard"):
                 guard.inbound(ctx)
+                await guard.classify(ctx)
 
     def _guarded(self, ctx: RequestContext, answer: Answer) -> Answer:
         for guard in self.seams.guards:

@@ -14,6 +14,7 @@ import orjson
 from llm_proxy.simulator import (
     anthropic_format,
     control,
+    moderation,
     openai_format,
     responses_format,
     text_completions,
@@ -176,6 +177,8 @@ class SimulatorApp:
     def _answer(self, question: Question, model: str | None, timing: Timing) -> Answer:
         """The model's answer: its profile's kind of answer, or the echo when it has none."""
         profile = self.state.config.profile(model)
+        if profile.answers == "moderation":
+            return moderation.verdict(question, profile.flag_words)
         if profile.answers == "noisy-solver":
             solved = solver_answer(question, profile.accuracy, self.state.rng)
             if solved is not None:

@@ -12,6 +12,7 @@ models:
   noisy-solver: {answers: noisy-solver, accuracy: 0.6}
   strong: {quality: 8}      # answers end with the mark [q8]
   judge: {answers: judge}   # compares two marked answers: [[A]], [[B]] or [[C]]
+  moderation: {answers: moderation, flag_words: {violence: [attack plan]}}
 ```
 """
 
@@ -40,11 +41,12 @@ class ModelProfile(BaseModel):
     )
     output_tokens: int = Field(default=16, ge=1, description="Completion tokens when not capped.")
     embedding_dimensions: int = Field(default=1536, ge=1)
-    answers: Literal["echo", "noisy-solver", "judge"] = Field(
+    answers: Literal["echo", "noisy-solver", "judge", "moderation"] = Field(
         default="echo",
         description="echo: quote the prompt; noisy-solver: answer the arithmetic word problem "
         "the prompt quotes (word_problems.py) with a number, right with probability `accuracy`; "
-        "judge: compare the two answers the prompt quotes by their quality marks (judge.py).",
+        "judge: compare the two answers the prompt quotes by their quality marks (judge.py); "
+        "moderation: a classifier's JSON verdict on the prompt (moderation.py, `flag_words`).",
     )
     accuracy: float = Field(default=0.6, ge=0, le=1)
     quality: int | None = Field(
@@ -56,6 +58,10 @@ class ModelProfile(BaseModel):
     position_bias: Literal["none", "first", "second"] = Field(
         default="none",
         description="A judge that always prefers the answer in this position, whatever the marks.",
+    )
+    flag_words: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="moderation: category -> the words or phrases that flag a prompt for it.",
     )
 
     error_5xx_rate: float = Field(default=0, ge=0, le=1)
