@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from tests.optimizer.conftest import Stack
+from tests.optimizer.test_approaches import calls_in
 
 pytestmark = pytest.mark.timeout(600)
 QUESTION = [{"role": "user", "content": "How many legs do three spiders have?"}]
@@ -94,6 +95,28 @@ def test_past_the_deadline_one_plain_call_answers(stack: Stack) -> None:
     # The sample cut at the deadline, then the plain call that answered.
     assert [child["status"] for child in children].count(200) == 1
     assert f"calls={len(children)}" in header
+
+
+def test_a_run_stops_at_max_total_tokens_and_its_last_answer_stands(stack: Stack) -> None:
+    # About 30 tokens a sample here: the cap is crossed by the third of five.
+    optimizer = {"url": f"http://127.0.0.1:{stack.tap.port}", "max_total_tokens": 80}
+    with stack.reconfigured("optimizer", optimizer):
+        raw = stack.client().chat.completions.with_raw_response.create(
+            model="gpt-4o-mini",
+            messages=QUESTION,
+            max_tokens=64,
+            extra_body={"optillm_approach": "self_consistency"},
+        )
+    assert raw.parse().choices[0].message.content
+    header = raw.headers["x-gateway-optimizer"]
+    assert header.startswith("self_consistency; stopped=max_total_tokens; calls=")
+    calls = calls_in(header)
+    assert 1 <= calls < 5
+    children = stack.sub_calls(raw.headers["x-request-id"], expected=calls)
+    assert len(children) == calls
+    tokens = [child["prompt_tokens"] + child["completion_tokens"] for child in children]
+    # Checked before each call: the last one made crossed it, none was made after.
+    assert sum(tokens) >= 80 > sum(tokens) - max(tokens)
 
 
 def test_a_stream_keeps_the_connection_alive_then_delivers_the_final_answer(
