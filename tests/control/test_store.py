@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from llm_proxy.config.models import GatewayConfig, Spend
@@ -15,12 +16,12 @@ from llm_proxy.identity import Identity
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.log import record_of
 from llm_proxy.spend import SpendLog
-from llm_proxy.store.database import Database
+from llm_proxy.store.database import Database, alembic_config
 from llm_proxy.store.directory import Directory
 from llm_proxy.store.keys import create_key, revoke_key
-from llm_proxy.store.models import Base, RequestLog, Team, new_id
+from llm_proxy.store.models import Base, RequestLog, Team, new_id, usage_hourly
 from llm_proxy.store.request_log import RequestRecord, totals_by_scope
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, insert, select
 from sqlalchemy.engine import Connection
 
 from tests.support.databases import scratch_database
@@ -58,6 +59,47 @@ async def test_concurrent_migrations_build_exactly_the_models(
         assert await connection.run_sync(_differences) == []
     for replica in replicas:
         await replica.close()
+
+
+@pytest.mark.parametrize("backend", ["postgres", "sqlite"])
+def test_the_usage_rollup_sums_what_was_logged_before_it_and_after(
+    backend: str, fresh_postgres: str, tmp_path: Path
+) -> None:
+    url = fresh_postgres if backend == "postgres" else f"sqlite:///{tmp_path}/r.db"
+    engine = create_engine(url)
+    hour = datetime(2026, 3, 1, 10, tzinfo=UTC)
+
+    def logged(i: int, status: int = 200, parent: str | None = None) -> dict[str, object]:
+        record = RequestRecord(
+            request_id=f"r{i}",
+            started_at=hour + timedelta(minutes=i),
+            finished_at=hour + timedelta(minutes=i, seconds=1),
+            api="chat",
+            latency_ms=100.0 * (i + 1),
+            status=status,
+            team_id="team_a",
+            cost_usd=0.5,
+            parent_request_id=parent,
+        )
+        return record.as_row()
+
+    def rollup(connection: Connection) -> list[tuple[object, ...]]:
+        columns = usage_hourly.c
+        query = select(columns.hour_s, columns.requests, columns.errors, columns.cost_usd)
+        return [tuple(row) for row in connection.execute(query)]
+
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0017")
+        connection.execute(insert(RequestLog), [logged(0), logged(1, status=500)])
+        # A sub-call is counted on its parent only.
+        connection.execute(insert(RequestLog), [logged(2, parent="r0")])
+        command.upgrade(config, "head")
+        assert rollup(connection) == [(int(hour.timestamp()), 2, 1, 1.0)]
+        connection.execute(insert(RequestLog), [logged(3)])
+        assert rollup(connection) == [(int(hour.timestamp()), 3, 1, 1.5)]
+    engine.dispose()
 
 
 def _config() -> GatewayConfig:

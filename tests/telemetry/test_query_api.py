@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import math
 import secrets
 import time
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from llm_proxy.store.database import Database
+from llm_proxy.store.models import LATENCY_BOUNDS_MS
 from llm_proxy.store.request_log import RequestRecord, insert_records
 
 from tests.support.processes import Gateway, Simulator
@@ -58,8 +60,11 @@ def seed(database_url: str, records: list[RequestRecord]) -> None:
     async def write() -> None:
         database = Database(database_url)
         try:
-            async with database.engine.begin() as connection:
-                await insert_records(connection, [record.as_row() for record in records])
+            # Twice, as a spool replay after a crash would: the second insert changes
+            # nothing, in the log or in the hourly rollup its trigger keeps.
+            for _ in range(2):
+                async with database.engine.begin() as connection:
+                    await insert_records(connection, [record.as_row() for record in records])
         finally:
             await database.close()
 
@@ -185,11 +190,19 @@ def nearest_rank(values: list[float], p: float) -> float:
     return ordered[math.ceil(p * len(ordered)) - 1]
 
 
+def bucket_of(latency: float) -> tuple[float, float]:
+    """The rollup's latency bucket holding `latency`: [low, high)."""
+    bounds = (0.0, *LATENCY_BOUNDS_MS, math.inf)
+    i = bisect.bisect_right(bounds, latency)
+    return bounds[i - 1], bounds[i]
+
+
 def test_usage_timeseries_per_hour_and_team(seeded: Seeded) -> None:
     response = seeded.get(
         "/admin/usage/timeseries", **WINDOW, interval="1h", group_by="team", key_id=None
     )
     assert response.status_code == 200, response.text
+    assert response.json()["source"] == "rollup"
     ours = [p for p in response.json()["data"] if p["group"] and seeded.tag in p["group"]]
     expected = {}
     for hour in range(3):
@@ -213,8 +226,51 @@ def test_usage_timeseries_per_hour_and_team(seeded: Seeded) -> None:
         assert point["cost_usd"] == pytest.approx(sum(r.cost_usd for r in rows))
         assert point["errors"] == errors
         assert point["error_rate"] == pytest.approx(errors / len(rows))
+        # Read from latency buckets: within the exact value's bucket and the seen range.
         for name, p in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
-            assert point["latency_ms"][name] == nearest_rank(latencies, p), name
+            low, high = bucket_of(nearest_rank(latencies, p))
+            estimate = point["latency_ms"][name]
+            assert max(low, min(latencies)) <= estimate <= min(high, max(latencies)), name
+
+
+def test_the_rollup_and_the_log_rows_agree(seeded: Seeded) -> None:
+    """An hour from the rollup equals its four quarter-hours read from the log rows."""
+    team = seeded.team("a")
+    hourly = seeded.get("/admin/usage/timeseries", **WINDOW, interval="1h", team_id=team)
+    quarters = seeded.get("/admin/usage/timeseries", **WINDOW, interval="15m", team_id=team)
+    assert (hourly.json()["source"], quarters.json()["source"]) == ("rollup", "log")
+    summed: dict[datetime, dict[str, float]] = {}
+    names = ("requests", "errors", "tokens", "cost_usd", "cache_hits", "routing_saved_usd")
+    for point in quarters.json()["data"]:
+        hour = datetime.fromisoformat(point["start"]).replace(minute=0)
+        totals = summed.setdefault(hour, dict.fromkeys(names, 0.0))
+        for name in names:
+            totals[name] += point[name]
+    got = {datetime.fromisoformat(p["start"]): p for p in hourly.json()["data"]}
+    assert got.keys() == summed.keys() and len(got) == 3
+    for hour, totals in summed.items():
+        for name in names:
+            assert got[hour][name] == pytest.approx(totals[name]), name
+
+
+def test_a_rollup_series_covers_whole_hours(seeded: Seeded) -> None:
+    since, until = BASE + timedelta(minutes=40), BASE + timedelta(minutes=70)
+    response = seeded.get(
+        "/admin/usage/timeseries",
+        since=since.isoformat(),
+        until=until.isoformat(),
+        interval="1h",
+        team_id=seeded.team("b"),
+    ).json()
+    assert datetime.fromisoformat(response["since"]) == BASE
+    assert datetime.fromisoformat(response["until"]) == BASE + timedelta(hours=2)
+    # Every request of those two hours, not only those between 9:40 and 10:10.
+    hours = [
+        r
+        for r in seeded.records
+        if r.team_id == seeded.team("b") and r.started_at < BASE + timedelta(hours=2)
+    ]
+    assert sum(p["requests"] for p in response["data"]) == len(hours) == 7
 
 
 def test_one_series_for_everything_in_five_minute_steps(seeded: Seeded) -> None:
@@ -233,12 +289,16 @@ def test_one_series_for_everything_in_five_minute_steps(seeded: Seeded) -> None:
     ]
     # Each test session's databases are its own: this window holds this seed alone.
     per_bucket = {datetime.fromisoformat(p["start"]): p["requests"] for p in data}
-    expected: dict[datetime, int] = {}
+    expected: dict[datetime, list[RequestRecord]] = {}
     for r in rows:
         start = r.started_at.replace(minute=r.started_at.minute // 5 * 5)
-        expected[start] = expected.get(start, 0) + 1
-    assert per_bucket == expected
+        expected.setdefault(start, []).append(r)
+    assert per_bucket == {start: len(found) for start, found in expected.items()}
     assert all(p["group"] is None for p in data)
+    # Read from the log rows: exact nearest-rank percentiles.
+    for point in data:
+        latencies = [r.latency_ms for r in expected[datetime.fromisoformat(point["start"])]]
+        assert point["latency_ms"]["p95"] == nearest_rank(latencies, 0.95)
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,16 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Column,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
+    Table,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -302,6 +305,49 @@ class RequestLog(Base):
     escalation_cost_usd: Mapped[float | None] = mapped_column(Float)
     # A shadow call (shadow judging; also tagged "shadow"): the auto request it judges.
     shadow_of: Mapped[str | None] = mapped_column(String(128))
+
+
+# Upper bounds (exclusive) of the usage rollup's latency buckets, in ms; the last bucket
+# is everything from 120 s on. Fixed: the rollup's rows are counts in these buckets.
+LATENCY_BOUNDS_MS = (
+    10, 25, 50, 75, 100, 150, 200, 300, 400, 500, 750, 1000,
+    1500, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 60000, 120000,
+)  # fmt: skip
+LATENCY_BUCKETS = tuple(f"latency_b{i:02d}" for i in range(len(LATENCY_BOUNDS_MS) + 1))
+
+# The request log summed per hour, team, key, model asked for, model that answered and
+# provider, kept by a trigger on request_log's inserts (migration 0018), so it holds exactly
+# the rows inserted (a replayed record is no insert) and no writer can forget it. Only records
+# that are no one's sub-call count, as in the usage series. NULLs are stored as '' (they
+# cannot be part of the primary key). Read by store.usage_rollup.
+usage_hourly = Table(
+    "usage_hourly",
+    Base.metadata,
+    Column("hour_s", BigInteger, nullable=False),
+    Column("team_id", String(40), nullable=False),
+    Column("key_id", String(40), nullable=False),
+    Column("model_requested", String(200), nullable=False),
+    Column("model_routed", String(200), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("requests", Integer, nullable=False),
+    Column("errors", Integer, nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False),
+    Column("completion_tokens", BigInteger, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+    Column("cache_hits", Integer, nullable=False),
+    Column("cache_saved_usd", Float, nullable=False),
+    Column("routing_saved_usd", Float, nullable=False),
+    Column("latency_min_ms", Float, nullable=False),
+    Column("latency_max_ms", Float, nullable=False),
+    # Per hour and dimension: an int is plenty, and Postgres sums ints faster than bigints.
+    *(Column(name, Integer, nullable=False) for name in LATENCY_BUCKETS),
+    PrimaryKeyConstraint(
+        "hour_s", "team_id", "key_id", "model_requested", "model_routed", "provider"
+    ),
+    # Every logged request updates a row here: room on each page lets Postgres update in
+    # place (HOT, no index write) and prune the old versions as it goes.
+    postgresql_with={"fillfactor": 50},
+)
 
 
 class Prompt(Entity):

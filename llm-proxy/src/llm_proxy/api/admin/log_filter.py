@@ -45,6 +45,8 @@ class LogFilter:
     conditions: tuple[ColumnElement[bool], ...]
     # The filter names an optimizer run: it covers that run's sub-calls.
     names_parent: bool = False
+    # The filters given, by parameter name: what the usage rollup reads to know it covers them.
+    given: tuple[tuple[str, str], ...] = ()
 
     def where(self) -> list[ColumnElement[bool]]:
         time_range = []
@@ -111,7 +113,27 @@ def _log_filter(
     if shadow is not None:
         shadows = RequestLog.shadow_of.is_not(None)
         conditions.append(shadows if shadow else ~shadows)
-    return LogFilter(since, until, tuple(conditions), names_parent=parent_request_id is not None)
+    named = {
+        "team_id": team_id,
+        "key_id": key_id,
+        "user_id": user_id,
+        "model": model,
+        "provider": provider,
+        "client_request_id": client_request_id,
+        "parent_request_id": parent_request_id,
+        "status": status,
+        "cache": cache,
+        "route": route,
+        "shadow": None if shadow is None else str(shadow).lower(),
+        "shadow_of": shadow_of,
+    }
+    return LogFilter(
+        since,
+        until,
+        tuple(conditions),
+        names_parent=parent_request_id is not None,
+        given=tuple((name, value) for name, value in named.items() if value is not None),
+    )
 
 
 # Times outside these bounds are mistakes; inside them, a day either way stays a datetime.

@@ -8,6 +8,12 @@ Only buckets with requests are returned. An optimizer run's parent record carrie
 sub-calls' summed tokens and cost, so the series reads only records that are no one's
 sub-call (each fan-out counted once, on its parent, as the usage totals do), unless the
 filter names a parent: then it is that run's sub-calls.
+
+An interval of whole hours filtered only by team, key, model or provider (the dashboard's
+long views) is read from the hourly rollup instead (store.usage_rollup): its points cover
+whole hours, `since` and `until` widened to the hours they fall in (the answer says which),
+and its percentiles are interpolated in latency buckets. Anything else reads the log rows,
+with exact nearest-rank percentiles.
 """
 
 from __future__ import annotations
@@ -32,9 +38,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute
 
 from llm_proxy.api.admin.access import GatewayDep, Session, Viewer
-from llm_proxy.api.admin.log_filter import Filter, visible_to
+from llm_proxy.api.admin.log_filter import Filter, LogFilter, visible_to
 from llm_proxy.pipeline.errors import bad_request
 from llm_proxy.store.models import RequestLog
+from llm_proxy.store.usage_rollup import (
+    HOUR_S,
+    RollupPoint,
+    Scope,
+    covering_hours,
+    rollup_series,
+)
 
 router = APIRouter(prefix="/admin/usage", tags=["Admin: usage"])
 
@@ -83,6 +96,9 @@ class Series(BaseModel):
     until: datetime
     interval_s: int
     group_by: str
+    source: Literal["log", "rollup"] = Field(
+        description="`rollup`: read from the hourly rollup (whole hours, bucketed percentiles)"
+    )
     data: list[Point]
 
 
@@ -104,6 +120,9 @@ async def usage_timeseries(
             "choose a longer interval or a shorter range.",
             param="interval",
         )
+    scope = _rollup_scope(where, caller, step)
+    if scope is not None:
+        return await _from_rollup(session, step, since, until, group_by, scope)
     conditions = [RequestLog.started_at >= since, RequestLog.started_at < until]
     conditions += visible_to(caller)
     if not where.names_parent:
@@ -112,7 +131,60 @@ async def usage_timeseries(
     query = _series_query(bucket, group_by, [*conditions, *where.conditions])
     rows = (await session.execute(query)).all()
     points = [_point(row) for row in rows]
-    return Series(since=since, until=until, interval_s=step, group_by=group_by, data=points)
+    return Series(
+        since=since, until=until, interval_s=step, group_by=group_by, source="log", data=points
+    )
+
+
+_ROLLUP_FILTERS = {"team_id", "key_id", "model", "provider"}
+
+
+def _rollup_scope(where: LogFilter, caller: Viewer, step: int) -> Scope | None:
+    """The rollup's view of this query, when the rollup can answer it."""
+    given = dict(where.given)
+    if step % HOUR_S or not given.keys() <= _ROLLUP_FILTERS:
+        return None
+    if caller.grant is not None:
+        return Scope(**given)
+    if caller.key_id is None:
+        return None
+    return Scope(**given, own_key=caller.key_id, own_team=caller.team_id)
+
+
+async def _from_rollup(
+    session: Session, step: int, since: datetime, until: datetime, group_by: str, scope: Scope
+) -> Series:
+    first, last = covering_hours(since.timestamp(), until.timestamp())
+    found = await rollup_series(session, step, first, last, group_by, scope)
+    return Series(
+        since=datetime.fromtimestamp(first, UTC),
+        until=datetime.fromtimestamp(last, UTC),
+        interval_s=step,
+        group_by=group_by,
+        source="rollup",
+        data=[_rolled_point(point) for point in found],
+    )
+
+
+def _rolled_point(point: RollupPoint) -> Point:
+    sums = point.sums
+    requests = int(sums["requests"])
+    prompt, completion = int(sums["prompt_tokens"]), int(sums["completion_tokens"])
+    return Point(
+        start=datetime.fromtimestamp(point.bucket_s, UTC),
+        group=point.group,
+        requests=requests,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        tokens=prompt + completion,
+        cost_usd=float(sums["cost_usd"]),
+        errors=int(sums["errors"]),
+        error_rate=int(sums["errors"]) / requests,
+        latency_ms=Latency(**point.latency_ms),
+        cache_hits=int(sums["cache_hits"]),
+        cache_saved_usd=float(sums["cache_saved_usd"]),
+        routing_saved_usd=float(sums["routing_saved_usd"]),
+    )
 
 
 def _bucket(dialect: str, step: int) -> ColumnElement[int]:

@@ -1,0 +1,156 @@
+"""The usage series read from `usage_hourly` (the hourly rollup a trigger keeps) rather than
+from every request-log row: what makes 30 days of hourly points cheap at a million rows.
+
+A rollup row sums one hour of one team, key, model pair and provider, so it serves a series
+whose interval is whole hours and whose filters are among those dimensions. Counters are
+exact. Latency percentiles come from the rows' bucket counts: the bucket holding the
+nearest rank, interpolated by rank within it and clamped to the slowest and fastest request
+seen, so a percentile is off by at most its bucket's width (LATENCY_BOUNDS_MS).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import ColumnElement, case, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from llm_proxy.store.models import LATENCY_BOUNDS_MS, LATENCY_BUCKETS, usage_hourly
+
+HOUR_S = 3600
+PERCENTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+_SUMS = (
+    "requests",
+    "errors",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "cache_hits",
+    "cache_saved_usd",
+    "routing_saved_usd",
+)
+_c = usage_hourly.c
+
+
+def _named(column: ColumnElement[str]) -> ColumnElement[str | None]:
+    return func.nullif(column, "")
+
+
+_GROUPS: dict[str, ColumnElement[Any]] = {
+    "team": _named(_c.team_id),
+    "key": _named(_c.key_id),
+    "model": case((_c.model_routed != "", _c.model_routed), else_=_named(_c.model_requested)),
+    "provider": _named(_c.provider),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Which rollup rows a query covers: the filters it was given and what its caller sees."""
+
+    team_id: str | None = None
+    key_id: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    # A virtual key's session: its own key's and its team's rows only.
+    own_key: str | None = None
+    own_team: str | None = None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        found = [
+            column == value
+            for column, value in (
+                (_c.team_id, self.team_id),
+                (_c.key_id, self.key_id),
+                (_c.provider, self.provider),
+            )
+            if value is not None
+        ]
+        if self.model is not None:
+            found.append(or_(_c.model_requested == self.model, _c.model_routed == self.model))
+        if self.own_key is not None:
+            own = [_c.key_id == self.own_key]
+            if self.own_team is not None:
+                own.append(_c.team_id == self.own_team)
+            found.append(or_(*own))
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class RollupPoint:
+    bucket_s: int
+    group: str | None
+    sums: dict[str, float]
+    latency_ms: dict[str, float]
+
+
+async def rollup_series(
+    session: AsyncSession, step_s: int, since_s: int, until_s: int, group_by: str, scope: Scope
+) -> list[RollupPoint]:
+    """Points of `step_s` (a multiple of an hour) over the hours from `since_s` to `until_s`."""
+    if step_s % HOUR_S or since_s % HOUR_S or until_s % HOUR_S:
+        raise ValueError("the rollup serves whole hours only")
+    bucket = (_c.hour_s // step_s * step_s).label("bucket")
+    group = (_GROUPS[group_by] if group_by != "none" else literal(None)).label("grp")
+    counts = [func.sum(_c[name]).label(name) for name in (*_SUMS, *LATENCY_BUCKETS)]
+    query = (
+        select(
+            bucket,
+            group,
+            *counts,
+            func.min(_c.latency_min_ms).label("fastest"),
+            func.max(_c.latency_max_ms).label("slowest"),
+        )
+        .where(_c.hour_s >= since_s, _c.hour_s < until_s, *scope.conditions())
+        .group_by(bucket, group)
+        .order_by(bucket, group)
+    )
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return []
+    histogram = np.array([[row._mapping[n] for n in LATENCY_BUCKETS] for row in rows], np.int64)
+    fastest = np.array([row.fastest for row in rows], np.float64)
+    slowest = np.array([row.slowest for row in rows], np.float64)
+    figures = {name: percentile(histogram, fastest, slowest, p) for name, p in PERCENTILES}
+    return [
+        RollupPoint(
+            bucket_s=int(row.bucket),
+            group=row.grp,
+            sums={name: row._mapping[name] or 0 for name in _SUMS},
+            latency_ms={name: float(values[i]) for name, values in figures.items()},
+        )
+        for i, row in enumerate(rows)
+    ]
+
+
+_LOWER = np.array((0.0, *LATENCY_BOUNDS_MS), np.float64)
+_UPPER = np.array((*LATENCY_BOUNDS_MS, np.inf), np.float64)
+
+
+def percentile(
+    histogram: np.ndarray[Any, Any],
+    fastest: np.ndarray[Any, Any],
+    slowest: np.ndarray[Any, Any],
+    p: float,
+) -> np.ndarray[Any, Any]:
+    """Per row of bucket counts: the nearest-rank p-quantile, interpolated in its bucket."""
+    cumulative = np.cumsum(histogram, axis=1)
+    total = cumulative[:, -1]
+    rank = np.maximum(np.ceil(p * total), 1)
+    index = (cumulative < rank[:, None]).sum(axis=1)
+    rows = np.arange(len(histogram))
+    before = np.where(index > 0, cumulative[rows, np.maximum(index - 1, 0)], 0)
+    within = histogram[rows, index]
+    low = np.maximum(_LOWER[index], fastest)
+    high = np.minimum(_UPPER[index], slowest)
+    share = (rank - before) / np.maximum(within, 1)
+    estimate: np.ndarray[Any, Any] = np.clip(low + (high - low) * share, fastest, slowest)
+    return estimate
+
+
+def covering_hours(since_s: float, until_s: float) -> tuple[int, int]:
+    """The whole hours a range touches: from the hour `since_s` falls in to the end of
+    the hour `until_s` falls in (or `until_s` itself when it is on the hour)."""
+    return int(since_s // HOUR_S * HOUR_S), int(-(-until_s // HOUR_S) * HOUR_S)
