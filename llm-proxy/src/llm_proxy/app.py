@@ -46,8 +46,6 @@ def build_app(gateway: Gateway) -> FastAPI:
     )
     app.state.gateway = gateway
     app.state.pipeline = gateway.pipeline
-    # The guard's classifier calls go through this app, as any request does.
-    gateway.classifier.serve_through(app)
     for module in (openai, openai_responses, anthropic, health, admin_config, admin_cache):
         app.include_router(module.router)
     for module in (admin_limits, usage, keys, teams, users, budgets, tokens):

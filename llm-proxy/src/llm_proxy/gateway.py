@@ -24,7 +24,7 @@ from llm_proxy.oidc.login import sso_login
 from llm_proxy.optimizer.service import OptimizerService
 from llm_proxy.optimizer.stage import OptimizerStage
 from llm_proxy.pipeline.auto_route import RouterClient
-from llm_proxy.pipeline.guard import GuardStage
+from llm_proxy.pipeline.guard import GuardStage, classifier_calls
 from llm_proxy.pipeline.request_path import RequestPath
 from llm_proxy.pipeline.seams import Seams
 from llm_proxy.pipeline.template import TemplateStage
@@ -99,8 +99,8 @@ class Gateway:
         self.draining = False
         self._reload_lock = asyncio.Lock()
         self.metrics_token = _metrics_token(config)
-        # The guard's classifier check calls models through this gateway (`serve_through`).
-        self.classifier = Classifier(master_key)
+        # The guard's classifier check calls models through this gateway's request path.
+        self.classifier = Classifier()
         self.kong: KongFollower | None = None
         if config.kong.admin_url is not None:
             self.kong = KongFollower(self.database, config.kong)
@@ -124,6 +124,7 @@ class Gateway:
             labels=self.labels,
             seams=seams or self._seams(),
         )
+        self.classifier.asks_through(classifier_calls(self.pipeline.ask))
 
     def _seams(self) -> Seams:
         """The stages plugged into the request path: prompt templates, guardrails and the
@@ -250,7 +251,6 @@ class Gateway:
         await self.assignments.close()
         if self.pipeline.seams.optimizer is not None:
             await self.pipeline.seams.optimizer.close()
-        await self.classifier.close()
         await self.database.close()
         await self.dispatcher.fast.close()
         await self.dispatcher.translated.close()

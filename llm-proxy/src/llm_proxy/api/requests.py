@@ -38,8 +38,6 @@ _KEPT_HEADERS = (
     "x-credential-identifier",
     # identify: the mTLS client the certificate matched (api.client_cert).
     ":client-certificate",
-    # the guard: its own classifier calls (guard.classifier; a pseudo-header, as above).
-    ":guard-classifier",
     # the optimizer: how long its approaches may take.
     "x-gateway-deadline-ms",
     "cache-control",

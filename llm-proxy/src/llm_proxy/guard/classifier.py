@@ -1,15 +1,17 @@
 """The classifier check: a request's text judged by a configured model, through this gateway.
 
-The call is a chat completion into the gateway's own ASGI app, in process: identified (the
-master key), limited, routed, dispatched and logged like any request; its spend record has
-the tag `guard-classifier` and, as its correlation id, the id of the request it judged. It
-carries the pseudo-header `:guard-classifier` with this process's secret: no client can send
-a header whose name has a colon, and a request that carries it is not guarded at all (its
-text is the judged request's, already screened), so the classifier's own call never starts
-another. The model answers JSON (`{"flagged": true, "categories": ["violence"]}`) or, as
-Llama Guard does, `safe` / `unsafe` with its categories on the next line. No answer within
-the deadline, an error, or an answer that is neither is a failure: `fail: open` lets the
-request pass (an alert hit names why), `fail: closed` refuses it (a block hit).
+The call is a chat completion the gateway makes itself (`Ask`, the request path's own
+entry for such calls: as the master key, limited, routed, dispatched and logged like any
+request); its spend record has the tag `guard-classifier` and, as its correlation id, the id
+of the request it judged. It carries the pseudo-header `:guard-classifier` with this
+process's secret (only on its context: no client can send a header whose name has a colon,
+and the API layer never copies one from a request), and a request that carries it is not
+guarded at all (its text is the judged request's, already screened), so
+the classifier's own call never starts another. The model answers JSON
+(`{"flagged": true, "categories": ["violence"]}`) or, as Llama Guard does, `safe` / `unsafe`
+with its categories on the next line. No answer within the deadline, an error, or an answer
+that is neither is a failure: `fail: open` lets the request pass (an alert hit names why),
+`fail: closed` refuses it (a block hit).
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ import asyncio
 import hmac
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 
 from llm_proxy.config.guardrails import ClassifierCheck
@@ -31,6 +32,9 @@ from llm_proxy.guard.hits import Blocked, Hit
 HEADER = ":guard-classifier"
 TAG = "guard-classifier"
 _NOT_A_NAME = re.compile(r"[^a-z0-9_]+")
+# A chat completion made by the gateway itself: its body, the judged request's id and the
+# headers it carries in, to the answer's body; any failure raises.
+Ask = Callable[[dict[str, Any], str, dict[str, str]], Awaitable[bytes]]
 
 
 class Unjudged(Exception):
@@ -48,17 +52,15 @@ class Judgement:
 
 
 class Classifier:
-    """Sends texts to classifier models through the gateway's own app (`serve_through`)."""
+    """Sends texts to classifier models through the gateway itself (`asks_through`)."""
 
-    def __init__(self, master_key: str) -> None:
+    def __init__(self) -> None:
         self.token = secrets.token_urlsafe(24)
-        self._master_key = master_key
-        self._client: httpx.AsyncClient | None = None
+        self._ask: Ask | None = None
 
-    def serve_through(self, app: Any) -> None:
-        """The ASGI app the calls go into (the gateway's own, once it is built)."""
-        transport = httpx.ASGITransport(app=app)
-        self._client = httpx.AsyncClient(transport=transport, base_url="http://gateway")
+    def asks_through(self, ask: Ask) -> None:
+        """How the calls are made (the gateway's request path, once it is built)."""
+        self._ask = ask
 
     def is_own(self, headers: Mapping[str, str]) -> bool:
         """The request is a classifier call this process made."""
@@ -81,8 +83,8 @@ class Classifier:
         return [hit]
 
     async def judge(self, check: ClassifierCheck, text: str, request_id: str) -> Judgement:
-        client = self._client
-        if client is None:
+        ask = self._ask
+        if ask is None:
             raise Unjudged("error")
         body = {
             "model": check.model,
@@ -90,27 +92,16 @@ class Classifier:
                 {"role": "system", "content": check.instructions},
                 {"role": "user", "content": text[-check.max_chars :]},
             ],
-            "metadata": {"tags": [TAG]},
-        }
-        headers = {
-            "authorization": f"Bearer {self._master_key}",
-            HEADER: self.token,
-            "x-request-id": request_id,
         }
         try:
             async with asyncio.timeout(check.deadline_ms / 1000):
-                response = await client.post("/v1/chat/completions", json=body, headers=headers)
+                answer = await ask(body, request_id, {HEADER: self.token})
         except TimeoutError:
             raise Unjudged("timeout") from None
-        except httpx.HTTPError:
+        except Exception:
+            # Refused, failed upstream, whatever it was: no verdict, and `fail` decides.
             raise Unjudged("error") from None
-        if response.status_code != 200:
-            raise Unjudged("error")
-        return judgement_of(_content(response.content))
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        return judgement_of(_content(answer))
 
 
 def _content(body: bytes) -> str:

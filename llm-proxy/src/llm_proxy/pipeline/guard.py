@@ -10,11 +10,13 @@ classifier's own calls are not guarded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from llm_proxy.config.guardrails import Guardrails
 from llm_proxy.guard.bodies import request_slots
-from llm_proxy.guard.classifier import Classifier
+from llm_proxy.guard.classifier import TAG, Ask, Classifier
 from llm_proxy.guard.hits import Blocked, header_value
 from llm_proxy.guard.inbound import screen_request
 from llm_proxy.guard.outbound import screen_reply
@@ -23,6 +25,7 @@ from llm_proxy.guard.policies import Plan, Policies
 from llm_proxy.guard.stream import guarded
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
+from llm_proxy.pipeline.identify import MASTER
 from llm_proxy.upstream.transports.base import Reply, Stream
 
 
@@ -101,6 +104,26 @@ class GuardStage:
         ctx.guard_hits.extend(screened.hits)
         # A new reply: the one given may be the cache's own.
         return Reply(screened.body, answer.usage, answer.model, kept=screened.kept)
+
+
+def classifier_calls(ask: Callable[[RequestContext], Awaitable[Reply]]) -> Ask:
+    """The classifier's calls as requests the gateway makes itself (`RequestPath.ask`), as
+    the master key, tagged, correlated with the request they judge."""
+
+    async def call(body: dict[str, Any], judged: str, headers: dict[str, str]) -> bytes:
+        ctx = RequestContext(
+            request_id=f"req_{uuid.uuid4().hex}",
+            api="chat",
+            body=body,
+            headers=headers,
+            identity=MASTER,
+            requested_model=body["model"],
+            tags=[TAG],
+            client_request_id=judged,
+        )
+        return (await ask(ctx)).body
+
+    return call
 
 
 def _refused(blocked: Blocked) -> GatewayError:

@@ -336,9 +336,10 @@ class RequestPath:
                 self.seams.optimizer.recorded(ctx, record)
 
     async def ask(self, ctx: RequestContext) -> Reply:
-        """A request the gateway makes itself (a shadow call, `pipeline.shadow`), complete,
-        not streamed: the whole path from authorize to the spend log, as a client's takes.
-        Raises GatewayError when it is refused or fails (and is logged as such)."""
+        """A request the gateway makes itself (a shadow call, `pipeline.shadow`; the guard's
+        classifier call, `guard.classifier`), complete, not streamed: the whole path from
+        authorize to the spend log, as a client's takes. Raises GatewayError when it is
+        refused or fails (and is logged as such)."""
         self.begin(ctx, {})
         try:
             answer = await self.run(ctx)
@@ -346,7 +347,7 @@ class RequestPath:
             self.failed(ctx, error.status, error.message)
             raise
         except asyncio.CancelledError:
-            self.failed(ctx, 499, "The shadow run was abandoned before this answer.")
+            self.failed(ctx, 499, "The gateway's own call was abandoned before its answer.")
             raise
         except Exception:
             self.failed(ctx, 500, "The gateway hit an internal error.")
