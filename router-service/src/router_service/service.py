@@ -78,6 +78,10 @@ class RouterService:
         if self._watcher is not None:
             self._watcher.start()
 
+    def stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+
     def promote(self, name: object) -> Decision:
         """Promote the named checkpoint of the checkpoints directory if it beats the live one;
         PromotionError says why not."""

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from router_service.service import RouterService
+from router_service.tracing import annotate
 
 router = APIRouter()
 
@@ -32,6 +33,17 @@ class RouteResponse(BaseModel):
 def route(body: RouteRequest, request: Request) -> RouteResponse:
     service: RouterService = request.app.state.service
     result = service.route(body.messages, body.auto_group)
+    annotate(
+        {
+            "router.auto_group": body.auto_group,
+            "router.model": result.model,
+            "router.name": result.router,
+            "router.score": result.score,
+            "router.threshold": result.threshold,
+            "router.latency_ms": result.latency_ms,
+            "router.checkpoint": service.live.name,
+        }
+    )
     return RouteResponse(
         model=result.model,
         score=result.score,
