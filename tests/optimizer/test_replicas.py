@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -115,3 +116,32 @@ def test_the_other_replica_holds_the_credential_to_its_model_cap_and_run(
     for refused in after:
         assert refused.status_code == 401
         assert "ended" in refused.json()["error"]["message"]
+
+
+def test_without_its_redis_a_gateway_mints_no_credential_and_admits_none(
+    replicas: Replicas, tmp_path: Path
+) -> None:
+    stack = replicas.stack
+    config = gateway_config(stack.simulator, stack.tap, tmp_path)
+    config["observability"]["tracing"] = False
+    # Nothing listens there: every Redis call fails at once.
+    config["redis"] = {"url": f"redis://127.0.0.1:{free_port()}/0"}
+    gateway = start_gateway(config, tmp_path, master_key=MASTER, ready_timeout_s=300)
+    try:
+        with gateway.client() as client:
+            before = len(stack.tap.credentials())
+            answer = client.post(
+                "/v1/chat/completions", json={**CHAT, "optillm_approach": "moa"}, timeout=120
+            )
+            forged = "sk-gwdel-" + "x" * 43
+            refused = client.post(
+                "/v1/chat/completions", json=CHAT, headers={"authorization": f"Bearer {forged}"}
+            )
+    finally:
+        gateway.stop()
+    # One plain call answered; the optimizer was never asked.
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["x-gateway-optimizer"] == "moa; fallback=unavailable"
+    assert len(stack.tap.credentials()) == before
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "delegation_unavailable"
