@@ -30,8 +30,11 @@ def ensure_litellm() -> Path:
     return LITELLM_VENV / "bin" / "litellm"
 
 
-def start_simulator(work: Path, cores: set[int]) -> tuple[Server, Target]:
-    config = configs.write_simulator(work)
+def start_simulator(
+    work: Path, cores: set[int], config: Path | None = None
+) -> tuple[Server, Target]:
+    """The simulator with `config` (default: the profiles of `bench/configs.py`)."""
+    config = config or configs.write_simulator(work)
     port = free_port()
     argv = [sys.executable, "-m", "llm_proxy.simulator", "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--config", str(config)]

@@ -63,6 +63,11 @@ GROUPS: dict[str, Any] = {
     },
     "sampled": {"default": WEAK, "strong": STRONG, "shadow": _shadow(share=0.01)},
     "unjudged": {"default": WEAK, "strong": STRONG},
+    "unpaid": {
+        "default": WEAK,
+        "strong": STRONG,
+        "shadow": {**_shadow(), "budget": {"team": "no-such-team"}},
+    },
 }
 
 
@@ -237,6 +242,28 @@ def test_shadow_calls_are_tagged_and_charged_to_the_shadow_budget_not_the_caller
         assert paid["cost_usd"] >= sum(c["cost_usd"] for c in calls) > 0
 
 
+def test_a_virtual_key_can_pay_for_the_shadow_calls(gw: Gateway, database: str) -> None:
+    budget = create(gw, "/admin/budgets", {"name": "key-payer-budget", "usd_daily": 1000})
+    team = create(gw, "/admin/teams", {"name": "key-payer", "budget_id": budget["id"]})
+    key = create(gw, "/admin/keys", {"name": "key-payer", "team_id": team["id"]})
+    config = yaml.safe_load(gw.config_path.read_text())
+    shadow = {**_shadow(), "budget": {"key": key["id"]}}
+    config["routing"]["auto_groups"]["key-paid"] = {**GROUPS["auto"], "shadow": shadow}
+    gw.config_path.write_text(yaml.safe_dump(config))
+    with gw.client() as http:
+        assert http.post("/admin/config/reload").status_code == 200
+    raw = _ask(gw, "key-paid")
+    request_id = raw.headers["x-request-id"]
+    [label] = wait_for_labels(database, request_id)
+    assert label["strong_wins"] == 1.0
+    calls = _shadow_calls(gw, request_id)
+    assert {(c["key_id"], c["team_id"]) for c in calls} == {(key["id"], team["id"])}
+    with gw.client() as http:
+        usage = http.get(f"/v1/keys/{key['id']}/usage").json()["daily"]
+    assert usage["requests"] == 3
+    assert usage["cost_usd"] == pytest.approx(sum(c["cost_usd"] for c in calls))
+
+
 def test_a_streamed_request_is_shadowed_after_its_end(gw: Gateway, database: str) -> None:
     client = openai.OpenAI(base_url=gw.v1, api_key=gw.master_key, max_retries=0)
     with client.chat.completions.with_streaming_response.create(
@@ -302,6 +329,11 @@ def test_a_failing_shadow_run_leaves_the_client_alone(
     calls = _shadow_calls(gw, raw.headers["x-request-id"])
     statuses = sorted(c["status"] for c in calls)
     assert statuses[0] == 200 and statuses[1] >= 500 and statuses[2] >= 500
+    # Shadow calls nobody can be charged for are never made.
+    raw = _ask(gw, "unpaid")
+    assert raw.status_code == 200
+    assert _eventually_runs(gw, "unpaid", "unpaid", 1) == {"unpaid": 1}
+    assert _shadow_calls(gw, raw.headers["x-request-id"], count=1, wait_s=0.2) == []
     # A group without shadow judging is never shadowed.
     raw = _ask(gw, "unjudged")
     log_record(gw, raw.headers["x-request-id"])

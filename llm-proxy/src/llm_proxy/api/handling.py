@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -56,9 +57,15 @@ async def handle(
     except Exception:
         pipeline.failed(ctx, 500, "The gateway hit an internal error.")
         raise
-    if isinstance(result, Reply):
-        return reply_response(ctx, result)
-    return stream_response(ctx, result, pipeline, error_event)
+    response = (
+        reply_response(ctx, result)
+        if isinstance(result, Reply)
+        else stream_response(ctx, result, pipeline, error_event)
+    )
+    if ctx.shadow is not None:
+        # Due a shadow run: it starts once the whole response has been sent.
+        response.background = BackgroundTask(pipeline.delivered, ctx)
+    return response
 
 
 class ClientDisconnected(Exception):

@@ -20,8 +20,8 @@ An auto group with `strategy: cascade` has its weak model answer a non-streamed 
 request first; when the verifier (`pipeline.verifier`) finds that answer insufficient the
 strong model answers instead, and the request is charged for both. What the path learns
 about its auto decisions goes to `pipeline.route_learning`; a share of an auto group's
-requests is judged against the pair's other model after it is answered
-(`pipeline.shadow`), through `ask`, this same path.
+requests is judged against the pair's other model once its answer is delivered
+(`pipeline.shadow`, started by `delivered`), through `ask`, this same path.
 
 Seams (`pipeline.seams`): `templates` as above; `guards` screen the request before the
 cache and every answer before it leaves; the `optimizer` admits its sub-calls at identify, marks the
@@ -331,9 +331,13 @@ class RequestPath:
             record = record_of(ctx)
             self.spend.record(record)
             self.learning.answered(ctx)
-            self.shadow.answered(ctx)
             if self.seams.optimizer is not None:
                 self.seams.optimizer.recorded(ctx, record)
+
+    async def delivered(self, ctx: RequestContext) -> None:
+        """The answer's last byte is out (the API layer calls this after sending a request
+        that is due a shadow run): the run may start."""
+        self.shadow.answered(ctx)
 
     async def ask(self, ctx: RequestContext) -> Reply:
         """A request the gateway makes itself (a shadow call, `pipeline.shadow`; the guard's

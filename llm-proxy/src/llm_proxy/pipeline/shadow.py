@@ -5,10 +5,10 @@ answer is out; the verdict becomes a route label (source "shadow").
 Deciding is a counter per group, not dice: its n-th request is due when n * share passes a
 whole number, so exactly floor(n * share) of n requests are (in each replica). A due request's
 answer is kept for the judge as it passes (a stream's frames, a reply's body, as the
-upstream said them: what the guard redacted stays redacted). The run is started when the
-request is logged, after a stream's last byte or once a complete answer is settled, as a
-task of its own: the handler hands its response to the server before the task first runs,
-so it never delays the client.
+upstream said them: what the guard redacted stays redacted). The run starts, as a task of
+its own, once the response's last byte has been sent (`answered`, called by the API layer
+through `RequestPath.delivered`): reading the kept answer and every shadow call happen
+after the client has it all, so they never delay it.
 
 Each shadow call goes through the gateway's own request path (`ask`), so limits, budgets,
 guards, metrics, traces and the spend log see it as any request; it is charged to the
@@ -128,7 +128,7 @@ class ShadowJudging:
         return answer
 
     def answered(self, ctx: RequestContext) -> None:
-        """A request was logged: start its shadow run if it is due one and can have it."""
+        """A request's answer is out: start its shadow run if it is due one and can have it."""
         watch, ctx.shadow = ctx.shadow, None
         if watch is None or ctx.route is None:
             return
