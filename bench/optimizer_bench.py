@@ -11,10 +11,13 @@ five alike answers) turns a p = 0.6 solver into a better one, at five times the 
 What it cannot: approaches whose gain comes from the model judging, critiquing or rating
 drafts (moa, bon) need a real model; the simulator neither reads drafts nor rates them, so
 they land near p whatever they cost. It also reports the optimizer's CPU per sub-call (its
-process's CPU time over the run divided by the sub-calls it made): the overhead bar.
+process's CPU time over the run divided by the sub-calls it made): the overhead bar. With
+`--redis URL` the gateway keeps its delegated credentials in that Redis (as replicas do),
+and its CPU per request includes those round trips.
 
     .venv/bin/python -m bench.optimizer_bench [--problems 200] [--accuracy 0.6]
         [--approaches none,self_consistency,moa,bon] [--concurrency 8] [--seed 7] [--warmup 20]
+        [--redis redis://127.0.0.1:6379/0]
 """
 
 from __future__ import annotations
@@ -69,11 +72,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=20, help="problems asked before measuring")
     parser.add_argument("--out", type=Path, default=None, help="also write the rows as JSON")
+    parser.add_argument("--redis", default=None, help="the gateway's redis.url (default: none)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     problems = [generate(rng) for _ in range(args.problems)]
     with tempfile.TemporaryDirectory(prefix="optimizer-bench-") as scratch:
-        servers, url = _start_stack(Path(scratch), args.accuracy, args.seed)
+        servers, url = _start_stack(Path(scratch), args.accuracy, args.seed, args.redis)
         try:
             rows = []
             for name in _names(args):
@@ -96,7 +100,9 @@ def _names(args: argparse.Namespace) -> list[str]:
     return [name.strip() for name in args.approaches.split(",") if name.strip()]
 
 
-def _start_stack(directory: Path, accuracy: float, seed: int) -> tuple[dict[str, Server], str]:
+def _start_stack(
+    directory: Path, accuracy: float, seed: int, redis_url: str | None
+) -> tuple[dict[str, Server], str]:
     sim_port, gateway_port, optimizer_port = free_port(), free_port(), free_port()
     cores = {0, 1}
     sim_config = {
@@ -121,6 +127,10 @@ def _start_stack(directory: Path, accuracy: float, seed: int) -> tuple[dict[str,
         ],
         "optimizer": {"url": f"http://127.0.0.1:{optimizer_port}"},
     }
+    if redis_url is not None:
+        # A prefix of its own: the run's keys touch no one else's.
+        prefix = f"bench-optimizer-{random.getrandbits(32):08x}:"
+        gateway_config["redis"] = {"url": redis_url, "prefix": prefix}
     (directory / "gateway.yaml").write_text(yaml.safe_dump(gateway_config))
     python = sys.executable
     env = {"GATEWAY_MASTER_KEY": MASTER, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
@@ -221,7 +231,8 @@ def _sub_calls(client: httpx.Client, request_id: str) -> int:
 
 
 def _print(rows: list[Row], args: argparse.Namespace) -> None:
-    print(f"noisy-solver p={args.accuracy}, {args.problems} problems, seed {args.seed}")
+    where = f"delegations in Redis ({args.redis})" if args.redis else "delegations in process"
+    print(f"noisy-solver p={args.accuracy}, {args.problems} problems, seed {args.seed}, {where}")
     print("| approach | accuracy | calls/problem | tokens | cost (USD) | cost / none | "
           "optimizer CPU ms/sub-call | gateway CPU ms/request | wall s |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|")
