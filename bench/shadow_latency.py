@@ -1,5 +1,5 @@
-"""Client latency of `auto` requests with shadow judging on every request (share 1.0) against
-none (share 0): the bar of issue 19 is at most 1 ms more at p50.
+"""Client latency of `auto` requests with shadow judging on every request (share 1.0, or
+`--share`) against none (share 0): the bar of issue 19 is at most 1 ms more at p50.
 
 Two gateways (file config, SQLite) in front of one simulator that plays the pair (quality
 marks on their answers) and the judge, each with a 5 ms answer; both gateways on core 0,
@@ -15,11 +15,12 @@ gateway, and times each from send to its last byte:
   previous request's shadow run on the gateway's one core: the CPU a run takes from the
   requests around it, at share 1.0 (at a share of 0.01 it would be a hundredth of that).
 
-Streamed and complete answers are measured apart. The figure is the p50 with share 1.0
-minus the p50 with share 0 (all rounds pooled), beside the load average. The shadow runs
-counted by the shadowing gateway's /metrics are checked against the requests it served.
+Streamed and complete answers are measured apart. The figure is the shadowing gateway's p50
+minus the other's (all rounds pooled), beside the load average; the shadow runs its /metrics
+counted are printed beside the requests it served.
 
     .venv/bin/python -m bench.shadow_latency [--requests 300] [--rounds 2] [--gap-ms 100]
+        [--share 1.0]
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ def _shadow_runs(base: str) -> dict[str, float]:
     return runs
 
 
-def measure(requests: int, rounds: int, gap_ms: float) -> dict[str, Any]:
+def measure(requests: int, rounds: int, gap_ms: float, share: float) -> dict[str, Any]:
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="shadow-bench-") as tmp:
         work = Path(tmp)
@@ -151,8 +152,8 @@ def measure(requests: int, rounds: int, gap_ms: float) -> dict[str, Any]:
         simulator, sim_base = _simulator(work, client_cores)
         pin_self(client_cores)
         gateways = {
-            "share_1": _gateway(work, "share-1", sim_base, 1.0),
-            "share_0": _gateway(work, "share-0", sim_base, 0.0),
+            "shadowed": _gateway(work, "shadowed", sim_base, share),
+            "unshadowed": _gateway(work, "unshadowed", sim_base, 0.0),
         }
         headers = {"authorization": f"Bearer {KEY}"}
         clients = {
@@ -175,8 +176,8 @@ def measure(requests: int, rounds: int, gap_ms: float) -> dict[str, Any]:
                     samples[modes[2]][name] += _back_to_back(http, requests)
                 served += 3 * requests
             time.sleep(1.0)  # the last runs end
-            runs = _shadow_runs(gateways["share_1"][1])
-            quiet = _shadow_runs(gateways["share_0"][1])
+            runs = _shadow_runs(gateways["shadowed"][1])
+            quiet = _shadow_runs(gateways["unshadowed"][1])
         finally:
             for http in clients.values():
                 http.close()
@@ -188,19 +189,20 @@ def measure(requests: int, rounds: int, gap_ms: float) -> dict[str, Any]:
         "rounds": rounds,
         "gap_ms": gap_ms,
         "bar_ms": BAR_MS,
+        "share": share,
         "load_average_before": [round(v, 2) for v in load_before],
         "load_average_after": [round(v, 2) for v in os.getloadavg()],
         "cores": os.cpu_count(),
-        "shadow_runs_share_1": runs,
-        "shadow_runs_share_0": quiet,
+        "shadow_runs_shadowed": runs,
+        "shadow_runs_unshadowed": quiet,
         "requests_per_gateway": served,
     }
     for mode, by_gateway in samples.items():
-        on = statistics.median(by_gateway["share_1"])
-        off = statistics.median(by_gateway["share_0"])
+        on = statistics.median(by_gateway["shadowed"])
+        off = statistics.median(by_gateway["unshadowed"])
         result[mode] = {
-            "p50_ms_share_1": round(on, 3),
-            "p50_ms_share_0": round(off, 3),
+            "p50_ms_shadowed": round(on, 3),
+            "p50_ms_unshadowed": round(off, 3),
             "p50_added_ms": round(on - off, 3),
             "within_bar": on - off <= BAR_MS,
         }
@@ -212,8 +214,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--gap-ms", type=float, default=100.0)
+    parser.add_argument("--share", type=float, default=1.0, help="the shadowing gateway's")
     args = parser.parse_args()
-    print(json.dumps(measure(args.requests, args.rounds, args.gap_ms), indent=2))
+    print(json.dumps(measure(args.requests, args.rounds, args.gap_ms, args.share), indent=2))
 
 
 if __name__ == "__main__":

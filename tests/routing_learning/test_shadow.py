@@ -63,6 +63,11 @@ GROUPS: dict[str, Any] = {
     },
     "sampled": {"default": WEAK, "strong": STRONG, "shadow": _shadow(share=0.01)},
     "unjudged": {"default": WEAK, "strong": STRONG},
+    "thrifty": {
+        "default": WEAK,
+        "strong": STRONG,
+        "shadow": {**_shadow(), "budget": {"team": "thrifty-payer"}},
+    },
     "unpaid": {
         "default": WEAK,
         "strong": STRONG,
@@ -262,6 +267,20 @@ def test_a_virtual_key_can_pay_for_the_shadow_calls(gw: Gateway, database: str) 
         usage = http.get(f"/v1/keys/{key['id']}/usage").json()["daily"]
     assert usage["requests"] == 3
     assert usage["cost_usd"] == pytest.approx(sum(c["cost_usd"] for c in calls))
+
+
+def test_the_payers_budget_is_enforced_on_shadow_calls(gw: Gateway, database: str) -> None:
+    # A budget the first shadow call spends: a scope is served while it is under budget.
+    budget = create(gw, "/admin/budgets", {"name": "thrifty", "usd_daily": 0.000001})
+    create(gw, "/admin/teams", {"name": "thrifty-payer", "budget_id": budget["id"]})
+    raw = _ask(gw, "thrifty")
+    assert raw.status_code == 200
+    assert _eventually_runs(gw, "thrifty", "failed", 1) == {"failed": 1}
+    assert labels(database, raw.headers["x-request-id"]) == []
+    calls = _shadow_calls(gw, raw.headers["x-request-id"])
+    refused = [c for c in calls if c["status"] == 429]
+    assert len(calls) == 3 and len(refused) == 2
+    assert {c["model_requested"] for c in refused} == {"judge"}
 
 
 def test_a_streamed_request_is_shadowed_after_its_end(gw: Gateway, database: str) -> None:
