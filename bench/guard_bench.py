@@ -9,6 +9,9 @@ bar is p99 ≤ 1 ms. Wall time per call is reported beside it, and the fastest c
 as the floor a quiet machine approaches: on a shared one thread time still swells with the
 cores' contention.
 
+A catastrophic regex rule, `(a+)+$`, on 10-80 KB of `a`s ending in `!`: CPU per KB, which a
+linear scan keeps flat as the text doubles (a backtracking engine would not finish).
+
 Streaming, measured two ways, both as CPU time (never wall time):
 - the stream path in process: the transport's own relay (`openai_stream`: SSE framing,
   decoding, usage) over an upstream body that delivers one frame per read, drained with and
@@ -17,10 +20,11 @@ Streaming, measured two ways, both as CPU time (never wall time):
   what the guard adds to a chunk: its own relay and the transport sharing its decoding.
 - end to end: two gateways (one without guardrails, one with those response-stage
   policies) in front of one simulator that streams at a realistic pace (each token its own
-  write, the gateway far from saturated: a saturated gateway reads many frames at once and
-  its per-chunk cost falls, which would hide what the guard costs), driven with the same
-  streamed requests in alternating rounds; each gateway process's own CPU (user + system,
-  from /proc) per streamed chunk.
+  write, the gateway far from saturated: a saturated gateway reads many frames at once, so
+  its per-chunk cost is not what a stream at a model's pace costs, and how many frames it
+  gathers depends on how far behind it is), driven with the same streamed requests in
+  alternating rounds; each gateway process's own CPU (user + system, from /proc) per
+  streamed chunk. `--saturated` streams at 2,000 tokens a second, 4 at once, instead.
 The bar, the guard adds <= 5 % CPU per chunk, is judged on the in-process difference over
 the unguarded gateway's whole CPU per chunk end to end (`added_share`); the end-to-end
 ratio is reported beside it (`e2e_added_share`, per round and paired): the guard gathers
@@ -68,6 +72,8 @@ STREAM_BAR = 0.05
 STREAM_PROFILE = {"latency_ms": 0, "ttft_ms": 0, "tokens_per_second": 200, "output_tokens": 128}
 # Streams at once: 8 x 200 tokens a second keeps the gateway's core well under half busy.
 STREAM_CONCURRENCY = 8
+# `--saturated`: as fast as the gateway can read, 4 streams at once.
+SATURATED = ({**STREAM_PROFILE, "tokens_per_second": 2000}, 4)
 
 _DENY = [f"codename-{i:03d}" for i in range(190)] + [
     "project falcon", "operation nightjar", "blue harbor", "acme merger", "q3 layoffs",
@@ -232,6 +238,35 @@ def measure_request(iterations: int) -> dict[str, Any]:
     return result
 
 
+def measure_regex(
+    sizes: tuple[int, ...] = (10_000, 20_000, 40_000, 80_000, 160_000),
+) -> dict[str, Any]:
+    """A catastrophic rule, `(a+)+$`, through the request stage on runs of `a`s that end in
+    a character that defeats it (the worst case for a backtracking engine): CPU per KB stays
+    flat as the text doubles when the scan is linear."""
+    rule = {"name": "a_run", "pattern": "(a+)+$"}
+    checks = {"regex": {"rules": [rule], "action": "alert"}}
+    plan = _policies(checks, "request").plan("request", "m", None, None)
+    figures: dict[str, Any] = {}
+    # Ending in `!`: nothing matches (a backtracking engine tries every split of the run);
+    # after a `b`: the run itself matches, so the rule's own scan runs too.
+    for name, text in (("no_match", lambda n: "a" * n + "!"), ("match", lambda n: "b" + "a" * n)):
+        for size in sizes:
+            body = {"model": "m", "messages": [{"role": "user", "content": text(size)}]}
+            samples = []
+            for _ in range(30):
+                work = copy.deepcopy(body)
+                started = time.thread_time_ns()
+                screen_request(plan, Redactor(), "chat", work, lambda: 0)
+                samples.append(time.thread_time_ns() - started)
+            median = statistics.median(samples) / 1e6
+            figures[f"{name}_{size // 1000}kb"] = {
+                "median_ms": round(median, 4),
+                "ms_per_kb": round(median / size * 1000, 5),
+            }
+    return figures
+
+
 def _upstream_frames() -> list[bytes]:
     """What the simulator streams for a 128-token answer, one frame a token, as OpenAI does."""
     words = (_PROSE * 3).split()[:128]
@@ -329,9 +364,11 @@ def _gateway(
     return server, loadgen.Target(name, f"{url}/v1/chat/completions", GATEWAY_KEY)
 
 
-def _simulator(work: Path, cores: set[int]) -> tuple[Server, loadgen.Target]:
+def _simulator(
+    work: Path, cores: set[int], profile: dict[str, Any]
+) -> tuple[Server, loadgen.Target]:
     path = work / "simulator.yaml"
-    path.write_text(yaml.safe_dump({"name": "guard-bench", "default": STREAM_PROFILE}))
+    path.write_text(yaml.safe_dump({"name": "guard-bench", "default": profile}))
     port = free_port()
     argv = [sys.executable, "-m", "llm_proxy.simulator", "--host", "127.0.0.1"]
     argv += ["--port", str(port), "--config", str(path)]
@@ -341,13 +378,15 @@ def _simulator(work: Path, cores: set[int]) -> tuple[Server, loadgen.Target]:
     return server, loadgen.Target("direct", f"{base}/v1/chat/completions", "x")
 
 
-def _cpu_us_per_chunk(server: Server, target: loadgen.Target, requests: int) -> float:
+def _cpu_us_per_chunk(
+    server: Server, target: loadgen.Target, requests: int, concurrency: int
+) -> float:
     before = server.cpu_seconds()
     sample = asyncio.run(
         loadgen.drive(
             target,
             stream=True,
-            concurrency=STREAM_CONCURRENCY,
+            concurrency=concurrency,
             duration_s=600,
             max_requests=requests,
         )
@@ -358,22 +397,27 @@ def _cpu_us_per_chunk(server: Server, target: loadgen.Target, requests: int) -> 
     return (server.cpu_seconds() - before) * 1e6 / chunks
 
 
-def measure_stream(requests: int, rounds: int) -> dict[str, Any]:
+def measure_stream(
+    requests: int,
+    rounds: int,
+    profile: dict[str, Any] = STREAM_PROFILE,
+    concurrency: int = STREAM_CONCURRENCY,
+) -> dict[str, Any]:
     guarded = {"policies": [{"name": "out", "on": ["response"], "checks": RESPONSE_CHECKS}]}
     with tempfile.TemporaryDirectory(prefix="guard-bench-") as tmp:
         work = Path(tmp)
-        simulator, direct = _simulator(work, {1} if cpu_count() > 1 else {0})
+        simulator, direct = _simulator(work, {1} if cpu_count() > 1 else {0}, profile)
         servers = {
             "off": _gateway(work, "off", direct, {}),
             "on": _gateway(work, "on", direct, guarded),
         }
         try:
             for server, target in servers.values():
-                _cpu_us_per_chunk(server, target, min(100, requests))  # warm-up
+                _cpu_us_per_chunk(server, target, min(100, requests), concurrency)  # warm-up
             figures: dict[str, list[float]] = {mode: [] for mode in servers}
             for _ in range(rounds):
                 for mode, (server, target) in servers.items():
-                    figures[mode].append(_cpu_us_per_chunk(server, target, requests))
+                    figures[mode].append(_cpu_us_per_chunk(server, target, requests, concurrency))
         finally:
             for server, _ in servers.values():
                 server.stop()
@@ -387,9 +431,9 @@ def measure_stream(requests: int, rounds: int) -> dict[str, Any]:
     return {
         "requests_per_round": requests,
         "rounds": rounds,
-        "concurrency": STREAM_CONCURRENCY,
-        "profile": STREAM_PROFILE,
-        "chunks_per_request": STREAM_PROFILE["output_tokens"],
+        "concurrency": concurrency,
+        "profile": profile,
+        "chunks_per_request": profile["output_tokens"],
         "cpu_us_per_chunk": {m: [round(v, 2) for v in values] for m, values in figures.items()},
         "off_median_us": round(off, 2),
         "on_median_us": round(on, 2),
@@ -410,13 +454,16 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=160)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-stream", action="store_true")
+    parser.add_argument("--saturated", action="store_true", help="stream as fast as it can")
     args = parser.parse_args()
     result: dict[str, Any] = {
         "request_stage": measure_request(args.iterations),
+        "regex_linear": measure_regex(),
         "stream_in_process": measure_stream_in_process(100),
     }
     if not args.skip_stream:
-        result["streaming"] = measure_stream(args.requests, args.rounds)
+        profile, concurrency = SATURATED if args.saturated else (STREAM_PROFILE, STREAM_CONCURRENCY)
+        result["streaming"] = measure_stream(args.requests, args.rounds, profile, concurrency)
         result["stream_bar"] = verdict(result["stream_in_process"], result["streaming"])
     result["load_average"] = os.getloadavg()
     print(json.dumps(result, indent=2))
