@@ -6,7 +6,7 @@ records. Admitting a sub-call (the cap checked and counted), adding a record to 
 roll-up and ending the run are each one atomic script, so two processes never admit past
 `max_calls` and a sub-call admitted elsewhere still counts on its parent. An ended run is
 marked at once (no sub-call is admitted after it), read when its last sub-call in flight is
-recorded (polled, up to the wait), then deleted.
+recorded (at once in the usual case, else polled up to the wait), then deleted.
 
 A Redis that cannot be reached fails closed: no credential is minted (the request gets one
 plain call, see the stage) and no sub-call admitted (503).
@@ -66,10 +66,14 @@ redis.call('HINCRBYFLOAT', KEYS[1], 'cost_usd', ARGV[3])
 redis.call('HINCRBY', KEYS[1], 'in_flight', -1)
 return 1
 """
+# Marks the run ended and answers its roll-up (false: gone); deleted at once when no
+# sub-call is in flight, the usual case: one round trip.
 _END = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('HSET', KEYS[1], 'ended', '1')
-return 1
+local roll_up = redis.call('HMGET', KEYS[1], unpack(ARGV))
+if tonumber(roll_up[1] or '0') <= 0 then redis.call('DEL', KEYS[1]) end
+return roll_up
 """
 _ROLL_UP = ("in_flight", "done", "prompt_tokens", "completion_tokens", "cost_usd")
 
@@ -93,6 +97,7 @@ class RedisDelegations:
         }
         key = self._key(delegation.digest)
         try:
+            # One round trip; MULTI keeps a half-written credential from ever being seen.
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.hset(key, mapping=fields)
                 pipe.pexpire(key, int(ttl_s * 1000))
@@ -125,16 +130,11 @@ class RedisDelegations:
     async def end(self, digest: str, wait_s: float) -> FanOut:
         key = self._key(digest)
         try:
-            if not await self._end(keys=[key]):
+            values = await self._end(keys=[key], args=_ROLL_UP)
+            if not values:
                 return FanOut()
-            deadline = time.monotonic() + wait_s
-            while True:
-                values = await self._redis.hmget(key, _ROLL_UP)
-                in_flight = int(values[0] or 0)
-                if in_flight <= 0 or time.monotonic() >= deadline:
-                    break
-                await asyncio.sleep(_POLL_S)
-            await self._redis.delete(key)
+            if int(values[0] or 0) > 0:
+                values = await self._settled(key, time.monotonic() + wait_s)
         except RedisError:
             # The sub-calls' own records still count; the parent then carries none.
             return FanOut()
@@ -149,6 +149,15 @@ class RedisDelegations:
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
         await self._redis.aclose()
+
+    async def _settled(self, key: str, deadline: float) -> list[Any]:
+        """The roll-up once no sub-call is in flight (or at the deadline); then deleted."""
+        while True:
+            await asyncio.sleep(_POLL_S)
+            values: list[Any] = await self._redis.hmget(key, _ROLL_UP)
+            if int(values[0] or 0) <= 0 or time.monotonic() >= deadline:
+                await self._redis.delete(key)
+                return values
 
     async def _add(self, digest: str, args: list[Any]) -> None:
         try:
