@@ -4,58 +4,21 @@ key's own rate limit."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import openai
 import pytest
-from aiohttp import web
 
 from tests.limits.conftest import MASTER_KEY, Counters, chat, launch
 from tests.support.databases import scratch_database
 from tests.support.processes import Gateway, Simulator
+from tests.support.webhooks import Webhook
 
 # $1 per output token and nothing for input: a request capped at 10 tokens costs $10.
 PRICEY = {"input_cost_per_mtok": 0, "output_cost_per_mtok": 1_000_000}
-
-
-class Webhook:
-    """A real HTTP receiver on loopback, recording what the gateway posts to it."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.url = ""
-        self._ready = threading.Event()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-        self._ready.wait(10)
-
-    def _serve(self) -> None:
-        asyncio.set_event_loop(self._loop)
-        app = web.Application()
-        app.router.add_post("/alerts", self._receive)
-        runner = web.AppRunner(app)
-        self._loop.run_until_complete(runner.setup())
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
-        port = runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}/alerts"
-        self._ready.set()
-        self._loop.run_forever()
-        self._loop.run_until_complete(runner.cleanup())
-
-    async def _receive(self, request: web.Request) -> web.Response:
-        self.received.append(await request.json())
-        return web.Response(status=204)
-
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
 
 
 @pytest.fixture(scope="module")
@@ -116,11 +79,7 @@ def client(gw: Gateway, key: str) -> openai.OpenAI:
 
 def wait_for(webhook: Webhook, count: int) -> list[dict[str, Any]]:
     """Alerts are posted in the background: wait (bounded) until `count` have arrived."""
-    for _ in range(250):
-        if len(webhook.received) >= count:
-            break
-        threading.Event().wait(0.02)
-    return list(webhook.received)
+    return webhook.wait_for(count)
 
 
 def test_budget_alerts_once_at_80_and_100_percent_then_429(

@@ -46,6 +46,7 @@ from llm_proxy.upstream.probes import probe_forever
 from llm_proxy.upstream.registry import Registry, RegistryError
 from llm_proxy.upstream.transports.passthrough import PassthroughTransport
 from llm_proxy.upstream.transports.translated import TranslatedTransport
+from llm_proxy.webhooks import Webhooks
 
 log = logging.getLogger("llm_proxy")
 
@@ -101,6 +102,7 @@ class Gateway:
         self.metrics_token = _metrics_token(config)
         # The guard's classifier check calls models through this gateway's request path.
         self.classifier = Classifier()
+        self.guard_alerts = Webhooks("guardrail alert")
         self.kong: KongFollower | None = None
         if config.kong.admin_url is not None:
             self.kong = KongFollower(self.database, config.kong)
@@ -131,7 +133,9 @@ class Gateway:
         optimizer (each costs next to nothing while unused)."""
         return Seams(
             templates=(TemplateStage(self.prompts, self.assignments),),
-            guards=(GuardStage(lambda: self.config.guardrails, self.classifier),),
+            guards=(
+                GuardStage(lambda: self.config.guardrails, self.classifier, self.guard_alerts),
+            ),
             optimizer=OptimizerStage(lambda: self.config, self.optimizer),
         )
 
@@ -249,6 +253,7 @@ class Gateway:
         if self.sso is not None:
             await self.sso.close()
         await self.assignments.close()
+        await self.guard_alerts.close()
         if self.pipeline.seams.optimizer is not None:
             await self.pipeline.seams.optimizer.close()
         await self.database.close()

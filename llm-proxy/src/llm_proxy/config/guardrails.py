@@ -171,9 +171,18 @@ class Override(Strict):
         return self
 
 
+class GuardAlerts(Strict):
+    """Where hits are posted (in the background, one POST per request that had any)."""
+
+    webhook_url: Annotated[str, Field(pattern=r"^https?://", max_length=2000)]
+    # Hits of these actions are posted.
+    actions: Annotated[list[Action], Field(min_length=1)] = ["alert", "block"]
+
+
 class Guardrails(Strict):
     policies: list[Policy] = []
     overrides: list[Override] = []
+    alerts: GuardAlerts | None = None
     # Characters of a streamed answer held back, so what spans chunks is seen whole.
     stream_window_chars: Annotated[int, Field(ge=16, le=4096)] = 64
 

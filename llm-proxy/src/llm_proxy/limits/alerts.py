@@ -7,19 +7,15 @@ request waits for it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
-
-import aiohttp
 
 from llm_proxy.cost import NANO_PER_USD
 from llm_proxy.limits.counters import Crossing, Dimension
 from llm_proxy.limits.metrics import LimitsMetrics
+from llm_proxy.webhooks import Webhooks
 
 log = logging.getLogger("llm_proxy.limits")
-
-_WEBHOOK_TIMEOUT = aiohttp.ClientTimeout(total=5)
 
 
 def alert_payload(crossing: Crossing) -> dict[str, Any]:
@@ -43,8 +39,7 @@ def alert_payload(crossing: Crossing) -> dict[str, Any]:
 class AlertSink:
     def __init__(self, metrics: LimitsMetrics) -> None:
         self._metrics = metrics
-        self._session: aiohttp.ClientSession | None = None
-        self._sending: set[asyncio.Task[None]] = set()
+        self._webhooks = Webhooks("budget alert")
 
     def fire(self, crossings: list[Crossing], webhook_url: str | None) -> None:
         for crossing in crossings:
@@ -63,22 +58,7 @@ class AlertSink:
             for hook in self._metrics.on_alert:
                 hook(crossing)
             if webhook_url:
-                task = asyncio.ensure_future(self._post(webhook_url, payload))
-                self._sending.add(task)
-                task.add_done_callback(self._sending.discard)
-
-    async def _post(self, url: str, payload: dict[str, Any]) -> None:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=_WEBHOOK_TIMEOUT)
-        try:
-            async with self._session.post(url, json=payload) as response:
-                if response.status >= 400:
-                    log.error("budget alert webhook answered %d", response.status)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.error("budget alert webhook failed: %s", exc)
+                self._webhooks.send(webhook_url, payload)
 
     async def close(self) -> None:
-        if self._sending:
-            await asyncio.wait(self._sending, timeout=5)
-        if self._session is not None:
-            await self._session.close()
+        await self._webhooks.close()

@@ -10,6 +10,7 @@ classifier's own calls are not guarded.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from llm_proxy.config.guardrails import Guardrails
 from llm_proxy.guard.bodies import request_slots
 from llm_proxy.guard.classifier import TAG, Ask, Classifier
-from llm_proxy.guard.hits import Blocked, header_value
+from llm_proxy.guard.hits import Blocked, header_value, merge
 from llm_proxy.guard.inbound import screen_request
 from llm_proxy.guard.outbound import screen_reply
 from llm_proxy.guard.placeholders import Redactor
@@ -27,12 +28,18 @@ from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import MASTER
 from llm_proxy.upstream.transports.base import Reply, Stream
+from llm_proxy.webhooks import Webhooks
+
+log = logging.getLogger("llm_proxy.guard")
 
 
 class GuardStage:
-    def __init__(self, config: Callable[[], Guardrails], classifier: Classifier) -> None:
+    def __init__(
+        self, config: Callable[[], Guardrails], classifier: Classifier, webhooks: Webhooks
+    ) -> None:
         self._config = config
         self._classifier = classifier
+        self._webhooks = webhooks
         self._source: Guardrails | None = None
         self._policies = Policies(Guardrails())
 
@@ -84,6 +91,30 @@ class GuardStage:
                 ctx.guard_hits.extend(blocked.hits)
                 raise _refused(Blocked(blocked.hit, ctx.guard_hits)) from None
             ctx.guard_hits.extend(hits)
+
+    def finished(self, ctx: RequestContext) -> None:
+        """A request's alert hits to the log, and its hits to the alerts webhook (by check
+        and entity, never the text)."""
+        if not ctx.guard_hits:
+            return
+        hits = merge(ctx.guard_hits)
+        alerted = [hit for hit in hits if hit.action == "alert"]
+        if alerted:
+            log.warning("guardrail alert: %s %s", ctx.request_id, header_value(alerted))
+        alerts = self._config().alerts
+        posted = [hit for hit in hits if alerts is not None and hit.action in alerts.actions]
+        if alerts is None or not posted:
+            return
+        payload = {
+            "type": "guardrails.hit",
+            "request_id": ctx.request_id,
+            "key_id": ctx.identity.key_id,
+            "team_id": ctx.identity.team_id,
+            "model": ctx.requested_model,
+            "status": ctx.status,
+            "hits": [hit.as_dict() for hit in posted],
+        }
+        self._webhooks.send(alerts.webhook_url, payload)
 
     def outbound(self, ctx: RequestContext, answer: Reply | Stream) -> Reply | Stream:
         plan = self._plan(ctx, "response")

@@ -327,6 +327,8 @@ class RequestPath:
     def log(self, ctx: RequestContext) -> None:
         """Metrics, the log line and the trace; one spend record per identified request."""
         self.telemetry.finish(ctx)
+        for guard in self.seams.guards:
+            guard.finished(ctx)
         if ctx.identity.is_master or ctx.identity.key_id is not None:
             record = record_of(ctx)
             self.spend.record(record)
