@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,14 +72,26 @@ def config_for(directory: Path, url: str) -> Path:
     return path
 
 
+# The usage series over a fixed range, read from the hourly rollup: a restore rebuilds it
+# from the log rows it restores (the rollup itself is not in a backup).
+SERIES_RANGE = {
+    "since": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+    "until": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+    "interval": "1h",
+    "group_by": "key",
+}
+
+
 def answers(gateway: Gateway) -> dict[str, Any]:
     with admin(gateway) as http:
         versions = http.get("/admin/config/versions").json()["data"]
         paths = READS + [f"/admin/config/versions/{v['version']}" for v in versions]
         got = {path: http.get(path, params={"limit": 200}) for path in paths}
+        got["series"] = http.get("/admin/usage/timeseries", params=SERIES_RANGE)
     assert all(r.status_code == 200 for r in got.values()), {p: r.text for p, r in got.items()}
     bodies = {path: r.json() for path, r in got.items()}
     bodies["/admin/config"].pop("applied_version")  # which this replica runs: not state
+    assert bodies["series"]["source"] == "rollup" and bodies["series"]["data"]
     return bodies
 
 

@@ -23,7 +23,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, DateTime, Integer, Table, delete, func, select, text
 
 from llm_proxy.store.database import Database, alembic_config
-from llm_proxy.store.models import Base, RequestLog, UTCDateTime
+from llm_proxy.store.models import Base, RequestLog, UTCDateTime, usage_hourly
 
 FORMAT = "llm-proxy-backup"
 FORMAT_VERSION = 1
@@ -35,10 +35,19 @@ class BackupError(Exception):
     pass
 
 
+# Kept by a trigger from the request log's inserts: never backed up, rebuilt as the
+# log's rows are restored.
+_DERIVED = (usage_hourly,)
+
+
 def tables(with_logs: bool) -> list[Table]:
     """The tables a backup holds, parents before children."""
     logs = RequestLog.__table__
-    return [t for t in Base.metadata.sorted_tables if with_logs or t is not logs]
+    return [
+        t
+        for t in Base.metadata.sorted_tables
+        if (with_logs or t is not logs) and t not in _DERIVED
+    ]
 
 
 async def create(database: Database, out: IO[bytes], with_logs: bool) -> dict[str, int]:
@@ -116,6 +125,8 @@ def _load(
     for table in reversed(targets):
         if table.name in occupied:
             connection.execute(delete(table))
+    for table in _DERIVED:
+        connection.execute(delete(table))
     by_name = {t.name: t for t in targets}
     counts: dict[str, int] = {}
     for table_name, rows in _batches(source):
