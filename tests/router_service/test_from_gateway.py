@@ -353,3 +353,14 @@ def test_too_few_labels_train_nothing(database: str, labelled: int, tmp_path: Pa
     with pytest.raises(SystemExit, match="0 route labels of auto group 'elsewhere'"):
         train(database, out, tmp_path / "cache.npy", "--auto-group", "elsewhere")
     assert not out.exists()
+
+
+def test_a_database_the_gateway_never_used_is_a_clear_error(tmp_path: Path) -> None:
+    with scratch_database("router_no_labels") as url, pytest.raises(SystemExit) as refused:
+        train(url, tmp_path / "none.npz", tmp_path / "cache.npy")
+    assert str(refused.value) == (
+        'train --from-gateway: cannot read route_labels: relation "route_labels" does not exist'
+    )
+    with pytest.raises(SystemExit, match="not a database URL"):
+        train("nonsense", tmp_path / "none.npz", tmp_path / "cache.npy")
+    assert not (tmp_path / "none.npz").exists()

@@ -77,7 +77,10 @@ def read_labels(database_url: str, auto_group: str | None = None) -> list[Gatewa
             rows = connection.execute(text(_QUERY.format(where=where)), {"group": auto_group})
             labels = [label for row in rows if (label := _label(row._mapping)) is not None]
     except SQLAlchemyError as error:
-        raise LabelsError(f"cannot read route_labels: {type(error).__name__}: {error}") from error
+        # The driver's own message, without SQLAlchemy's statement and link.
+        cause = getattr(error, "orig", None) or error
+        message = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        raise LabelsError(f"cannot read route_labels: {message}") from error
     finally:
         engine.dispose()
     return labels
