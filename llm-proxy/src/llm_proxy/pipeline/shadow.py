@@ -40,7 +40,7 @@ from llm_proxy.pipeline.auto_route import router_input
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import key_identity, team_identity
-from llm_proxy.pipeline.judge import answer_text, judge_body, strong_wins, verdict_of
+from llm_proxy.pipeline.judge import Verdict, answer_text, judge_body, strong_wins, verdict_of
 from llm_proxy.pipeline.route_learning import pair_of
 from llm_proxy.store.directory import Directory
 from llm_proxy.store.route_labels import Label, LabelStore, Pair
@@ -196,42 +196,51 @@ class ShadowJudging:
         except GatewayError as error:
             log.warning("shadow judging of group %s: %s", job.group, error.message)
             return "unpaid"
+        try:
+            strong, weak = await self._answers(job, payer)
+            strong_first, weak_first = await self._verdicts(job, payer, strong, weak)
+        except GatewayError:
+            return "failed"  # refused or failed, and logged as such by the request path
+        if strong_first is None or weak_first is None:
+            return "unjudged"
+        label = Label(
+            request_id=job.request_id,
+            source="shadow",
+            pair=job.pair,
+            messages=job.messages,
+            strong_wins=strong_wins(strong_first, weak_first),
+            detail={"judge_model": job.shadow.judge_model, "verdicts": [strong_first, weak_first]},
+        )
+        self._labels.add(label)
+        return "labelled"
+
+    async def _answers(self, job: _Job, payer: Identity) -> tuple[str, str]:
+        """The strong and the weak model's answers: the client's, and the other's, asked now."""
         pair = job.pair
         routed_strong = pair.routed_model == pair.strong_model
         other = pair.weak_model if routed_strong else pair.strong_model
         asked = {k: v for k, v in job.body.items() if k not in _NOT_REPEATED}
-        try:
-            reply = await self._ask(self._call(job, payer, {**asked, "model": other}))
-        except GatewayError:
-            return "failed"
+        reply = await self._ask(self._call(job, payer, {**asked, "model": other}))
         theirs = answer_text(orjson.loads(reply.body), job.max_chars)
-        strong, weak = (job.answer, theirs) if routed_strong else (theirs, job.answer)
+        return (job.answer, theirs) if routed_strong else (theirs, job.answer)
+
+    async def _verdicts(
+        self, job: _Job, payer: Identity, strong: str, weak: str
+    ) -> tuple[Verdict | None, Verdict | None]:
+        """The judge's verdicts with the strong answer as A, then as B, asked at once."""
         judge = job.shadow.judge_model
         orders = (
             judge_body(judge, job.messages, strong, weak),
             judge_body(judge, job.messages, weak, strong),
         )
         calls = [self._ask(self._call(job, payer, body)) for body in orders]
-        replies = await asyncio.gather(*calls, return_exceptions=True)
-        if any(isinstance(r, BaseException) for r in replies):
-            for failure in replies:
-                if isinstance(failure, BaseException) and not isinstance(failure, GatewayError):
-                    raise failure
-            return "failed"
-        verdicts = [verdict_of(r.body) for r in replies if isinstance(r, Reply)]
-        strong_first, weak_first = verdicts
-        if strong_first is None or weak_first is None:
-            return "unjudged"
-        label = Label(
-            request_id=job.request_id,
-            source="shadow",
-            pair=pair,
-            messages=job.messages,
-            strong_wins=strong_wins(strong_first, weak_first),
-            detail={"judge_model": judge, "verdicts": [strong_first, weak_first]},
-        )
-        self._labels.add(label)
-        return "labelled"
+        # Both are awaited whatever happens to the other: each is logged as it ends.
+        first, second = await asyncio.gather(*calls, return_exceptions=True)
+        for outcome in (first, second):
+            if isinstance(outcome, BaseException):
+                raise outcome
+        assert isinstance(first, Reply) and isinstance(second, Reply)
+        return verdict_of(first.body), verdict_of(second.body)
 
     async def _payer(self, job: _Job) -> Identity:
         budget = job.shadow.budget
