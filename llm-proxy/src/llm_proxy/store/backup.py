@@ -44,9 +44,7 @@ def tables(with_logs: bool) -> list[Table]:
     """The tables a backup holds, parents before children."""
     logs = RequestLog.__table__
     return [
-        t
-        for t in Base.metadata.sorted_tables
-        if (with_logs or t is not logs) and t not in _DERIVED
+        t for t in Base.metadata.sorted_tables if (with_logs or t is not logs) and t not in _DERIVED
     ]
 
 
