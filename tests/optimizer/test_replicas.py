@@ -6,13 +6,19 @@ and the second holds it to the same scope: its model, `max_calls`, the run's lif
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import openai
 import pytest
+import yaml
 
 from tests.optimizer.conftest import (
     MASTER,
@@ -25,7 +31,13 @@ from tests.optimizer.conftest import (
 from tests.optimizer.test_approaches import QUESTION, calls_in
 from tests.optimizer.test_delegation import CHAT, held_run, sim_total
 from tests.support.databases import scratch_database, scratch_redis_prefix
-from tests.support.processes import Gateway, free_port, spawn_optimizer, start_gateway
+from tests.support.processes import (
+    Gateway,
+    free_port,
+    spawn_optimizer,
+    start_gateway,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -145,3 +157,60 @@ def test_without_its_redis_a_gateway_mints_no_credential_and_admits_none(
     assert len(stack.tap.credentials()) == before
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "delegation_unavailable"
+
+
+def test_two_workers_on_one_port_serve_runs_whose_sub_calls_reach_either(
+    replicas: Replicas, tmp_path: Path
+) -> None:
+    """docker-compose's default: GATEWAY_WORKERS=2 with the optimizer (and Redis)."""
+    stack = replicas.stack
+    port, optimizer_port = free_port(), free_port()
+    optimizer = spawn_optimizer(
+        optimizer_port, f"http://127.0.0.1:{port}/v1", tmp_path / "optimizer.log"
+    )
+    with ExitStack() as started:
+        started.callback(optimizer.stop)
+        database = started.enter_context(scratch_database("optimizer_workers"))
+        prefix = started.enter_context(scratch_redis_prefix("optimizer_workers"))
+        config = gateway_config(stack.simulator, stack.tap, tmp_path)
+        config["observability"]["tracing"] = False
+        config["optimizer"]["url"] = optimizer.url
+        config["database"] = {"url": database}
+        config["redis"] = {"url": "redis://127.0.0.1:6379/0", "prefix": prefix}
+        workers = start_workers(config, tmp_path, port)
+        started.callback(workers.stop)
+        optimizer.wait_ready()
+        read_catalogue(workers)
+        client = openai.OpenAI(base_url=workers.v1, api_key=MASTER, max_retries=0)
+        ask = {
+            "model": "gpt-4o-mini",
+            "messages": QUESTION,
+            "max_tokens": 64,
+            "extra_body": {"optillm_approach": "moa"},
+        }
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(
+                pool.map(
+                    lambda _: client.chat.completions.with_raw_response.create(**ask), range(8)
+                )
+            )
+        on_workers = dataclasses.replace(stack, gateway=workers)
+        for raw in answers:
+            assert calls_in(raw.headers["x-gateway-optimizer"]) == 3
+            assert_rolled_up(on_workers, raw.headers["x-request-id"], 3)
+
+
+def start_workers(config: dict[str, Any], directory: Path, port: int) -> Gateway:
+    """`llm-proxy serve --workers 2` on `port`: one supervisor, two worker processes."""
+    path = directory / f"workers-{port}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env = {**os.environ, "GATEWAY_MASTER_KEY": MASTER, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    command = [sys.executable, "-m", "llm_proxy", "serve", "--config", str(path)]
+    command += ["--port", str(port), "--workers", "2"]
+    process = subprocess.Popen(
+        command, cwd=directory, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(process, f"{url}/ready", timeout_s=300)
+    return Gateway(process, url, MASTER, path)
