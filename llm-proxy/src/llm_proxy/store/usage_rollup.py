@@ -94,12 +94,12 @@ async def rollup_series(
         raise ValueError("the rollup serves whole hours only")
     bucket = (_c.hour_s // step_s * step_s).label("bucket")
     group = (_GROUPS[group_by] if group_by != "none" else literal(None)).label("grp")
-    counts = [func.sum(_c[name]).label(name) for name in (*_SUMS, *LATENCY_BUCKETS)]
+    sums = [func.sum(_c[name]).label(name) for name in (*_SUMS, *LATENCY_BUCKETS)]
     query = (
         select(
             bucket,
             group,
-            *counts,
+            *sums,
             func.min(_c.latency_min_ms).label("fastest"),
             func.max(_c.latency_max_ms).label("slowest"),
         )
@@ -107,19 +107,22 @@ async def rollup_series(
         .group_by(bucket, group)
         .order_by(bucket, group)
     )
-    rows = (await session.execute(query)).all()
+    # Read by position: a row's `_mapping` is built anew on each access.
+    rows = [tuple(row) for row in (await session.execute(query)).all()]
     if not rows:
         return []
-    histogram = np.array([[row._mapping[n] for n in LATENCY_BUCKETS] for row in rows], np.int64)
-    fastest = np.array([row.fastest for row in rows], np.float64)
-    slowest = np.array([row.slowest for row in rows], np.float64)
-    figures = {name: percentile(histogram, fastest, slowest, p) for name, p in PERCENTILES}
+    counts = len(_SUMS)
+    histogram = np.array([row[2 + counts : -2] for row in rows], np.int64)
+    fastest = np.array([row[-2] for row in rows], np.float64)
+    slowest = np.array([row[-1] for row in rows], np.float64)
+    figures = [percentile(histogram, fastest, slowest, p).tolist() for _, p in PERCENTILES]
+    names = [name for name, _ in PERCENTILES]
     return [
         RollupPoint(
-            bucket_s=int(row.bucket),
-            group=row.grp,
-            sums={name: row._mapping[name] or 0 for name in _SUMS},
-            latency_ms={name: float(values[i]) for name, values in figures.items()},
+            bucket_s=int(row[0]),
+            group=row[1],
+            sums=dict(zip(_SUMS, row[2 : 2 + counts], strict=True)),
+            latency_ms=dict(zip(names, (values[i] for values in figures), strict=True)),
         )
         for i, row in enumerate(rows)
     ]
