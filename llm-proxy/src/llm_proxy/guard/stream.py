@@ -10,9 +10,12 @@ of them carries the new text and the others none. A block ends the stream with a
 event, and what it found never reaches the client. Frames that carry no text keep their
 place in the order.
 
-The relay gathers pieces until `_BATCH` bytes of frames have come (or the stream ends) and
-only then reads them, with the transport's own decoding when it shares it (`Frames`): the
-per-piece cost is an append, and the frames' text is scanned once per batch.
+The relay gathers pieces until `_BATCH` bytes of frames have come, `_GATHER_S` has passed
+since the first of them or since the piece before (checked as each piece arrives: a slow
+stream is read piece by piece and waits for no batch) or the stream ends, and only then
+reads them, with the
+transport's own decoding when it shares it (`Frames`): the per-piece cost is an append, and
+the frames' text is scanned once per batch.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeGuard
@@ -38,6 +42,9 @@ from llm_proxy.upstream.transports.base import Frames, Stream
 # whatever their length, so reading a dozen chat chunks at a time (about 50 characters)
 # rather than each on its own keeps what the guard adds to a chunk to a fraction of a µs.
 _BATCH = 2048
+# ... or for this long: a fast stream fills a batch in a few ms, a model's pace would make a
+# client wait a second for 2 KB (what the window holds back comes on top).
+_GATHER_S = 0.02
 # An unfinished private-key block is held back up to this much, then released as it is.
 _MAX_HOLD = 16384
 _PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*_\d+\]")
@@ -231,14 +238,23 @@ async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[byt
     # Gathered here rather than in a method: this loop runs once per piece of the stream.
     pending: list[Decoded] = []
     size = 0
+    first = last = 0.0
+    clock = time.monotonic
     try:
         async for piece in events:
             if isinstance(piece, Frames):
                 pending += piece.decoded
             else:
                 pending += _split(piece)
+            now = clock()
+            if not size:
+                first = now
+            # A piece after a long pause is read at once (the stream is slow: a batch would
+            # save little and keep the client waiting), as is a batch gathered long enough.
+            slow, last = now - last >= _GATHER_S, now
             size += len(piece)
-            if size < _BATCH and not piece.endswith(_DONE):
+            gathering = size < _BATCH and not slow and now - first < _GATHER_S
+            if gathering and not piece.endswith(_DONE):
                 continue
             out: list[bytes] = []
             try:
