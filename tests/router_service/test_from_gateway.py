@@ -116,15 +116,12 @@ def simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
     sim.stop()
 
 
-@pytest.fixture(scope="module")
-def gw(
-    simulator: Simulator, service: str, database: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Gateway]:
+def gateway_config(simulator: Simulator, service: str, database: str) -> dict[str, Any]:
     backends = [
         {"name": n, "provider": "simulator", "endpoint": simulator.v1, "model": m}
         for n, m in (("weak", WEAK), ("strong", STRONG))
     ]
-    config = {
+    return {
         "database": {"url": database},
         "backends": backends,
         "routing": {
@@ -134,6 +131,13 @@ def gw(
             "router_service": {"url": service, "deadline_ms": 5000},
         },
     }
+
+
+@pytest.fixture(scope="module")
+def gw(
+    simulator: Simulator, service: str, database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    config = gateway_config(simulator, service, database)
     gateway = start_gateway(config, tmp_path_factory.mktemp("gw"))
     yield gateway
     gateway.stop()
@@ -364,3 +368,18 @@ def test_a_database_the_gateway_never_used_is_a_clear_error(tmp_path: Path) -> N
     with pytest.raises(SystemExit, match="not a database URL"):
         train("nonsense", tmp_path / "none.npz", tmp_path / "cache.npy")
     assert not (tmp_path / "none.npz").exists()
+
+
+def test_the_embedded_gateways_sqlite_file_is_read_too(
+    simulator: Simulator, service: str, tmp_path: Path
+) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+    gateway = start_gateway(gateway_config(simulator, service, database), tmp_path)
+    try:
+        for question in cooking()[:4]:
+            ask_and_score(gateway, question, 0.0)
+    finally:
+        gateway.stop()
+    # Four labels, every one read with its conversation: too few to hold five out.
+    with pytest.raises(SystemExit, match=r"4 route labels: \d to train and \d held out"):
+        train(database, tmp_path / "few.npz", tmp_path / "cache.npy")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from router_service.conversation import Message
@@ -86,15 +86,23 @@ def read_labels(database_url: str, auto_group: str | None = None) -> list[Gatewa
     return labels
 
 
-def _sqlalchemy_url(database_url: str) -> str:
-    """The gateway's `database.url` as it is written there, or a plain `postgresql://` one."""
-    url = database_url.replace("postgresql://", "postgresql+psycopg://", 1)
-    url = url.replace("postgres://", "postgresql+psycopg://", 1)
+# The gateway's asynchronous drivers, and plain URLs, as the synchronous ones read here.
+_DRIVERS = {
+    "postgresql": "postgresql+psycopg",
+    "postgres": "postgresql+psycopg",
+    "postgresql+asyncpg": "postgresql+psycopg",
+    "sqlite+aiosqlite": "sqlite",
+}
+
+
+def _sqlalchemy_url(database_url: str) -> URL:
+    """The gateway's `database.url` as it is written there (Postgres, or the embedded
+    default's SQLite file), or a plain `postgresql://` one."""
     try:
-        make_url(url)
+        url = make_url(database_url)
     except ArgumentError as error:
         raise LabelsError(f"not a database URL: {error}") from error
-    return url
+    return url.set(drivername=_DRIVERS.get(url.drivername, url.drivername))
 
 
 def _label(row: Any) -> GatewayLabel | None:
