@@ -34,7 +34,9 @@ from tests.routing_learning.conftest import (
     wait_for_labels,
 )
 from tests.support.databases import scratch_redis_prefix
-from tests.support.processes import Gateway, Simulator, free_port, start_gateway
+from tests.support.processes import Gateway, Simulator, free_port
+from tests.telemetry.conftest import launch, tracing_env
+from tests.telemetry.otlp_receiver import OtlpReceiver, ReceivedSpan
 
 PAYER = "shadow-payer"  # the team shadow calls are charged to (by name)
 MODELS = (WEAK, STRONG, SAGE, TWIN, *JUDGES)
@@ -99,14 +101,22 @@ def _config(simulator: Simulator, database: str, redis_prefix: str) -> dict[str,
 
 
 @pytest.fixture(scope="module")
+def otlp() -> Iterator[OtlpReceiver]:
+    receiver = OtlpReceiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="module")
 def gw(
     simulator: Simulator,
     database: str,
     redis_prefix: str,
+    otlp: OtlpReceiver,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Gateway]:
     config = _config(simulator, database, redis_prefix)
-    gateway = start_gateway(config, tmp_path_factory.mktemp("gw-shadow"))
+    gateway = launch(config, tmp_path_factory.mktemp("gw-shadow"), tracing_env(otlp))
     budget = create(gateway, "/admin/budgets", {"name": "shadow-budget", "usd_daily": 1000})
     create(gateway, "/admin/teams", {"name": PAYER, "budget_id": budget["id"]})
     yield gateway
@@ -303,6 +313,31 @@ def test_a_streamed_request_is_shadowed_after_its_end(gw: Gateway, database: str
     # The client's request ended before any shadow call began.
     ended = datetime.fromisoformat(streamed["finished_at"])
     assert all(datetime.fromisoformat(c["started_at"]) >= ended for c in calls)
+
+
+def test_shadow_calls_join_the_judged_requests_trace(
+    gw: Gateway, database: str, otlp: OtlpReceiver
+) -> None:
+    trace = "7be2a0d3c1f84b0e9a6d5c4b3a291807"
+    raw = _ask(gw, "auto", extra_headers={"traceparent": f"00-{trace}-00f067aa0ba902b7-01"})
+    request_id = raw.headers["x-request-id"]
+    wait_for_labels(database, request_id)
+    calls = {c["request_id"] for c in _shadow_calls(gw, request_id)}
+    assert {log_record(gw, call)["trace_id"] for call in calls} == {trace}
+
+    def roots(spans: list[ReceivedSpan]) -> dict[str, ReceivedSpan]:
+        return {
+            str(s.attributes["gateway.request_id"]): s
+            for s in spans
+            if s.trace_id == trace and "gateway.request_id" in s.attributes
+        }
+
+    found = roots(otlp.wait_for(lambda spans: len(roots(spans)) >= 4))
+    assert set(found) == {request_id, *calls}
+    # Each shadow call's own span is a child of the judged request's.
+    judged = found[request_id]
+    assert {found[call].parent_span_id for call in calls} == {judged.span_id}
+    assert all(found[call].start_ns >= judged.end_ns for call in calls)
 
 
 def test_the_share_is_honoured_over_2000_requests(gw: Gateway, database: str) -> None:

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 
 from opentelemetry import propagate
 from opentelemetry.context import Context
+from opentelemetry.trace import Span, set_span_in_context
 
 # Set in a request's task when its trace is live; tasks it starts inherit it, so any
 # outgoing call they make (upstream attempts, the router-service) carries the trace.
@@ -26,6 +27,14 @@ def activate() -> None:
 def extract(headers: Mapping[str, str]) -> Context:
     """The caller's trace context (`traceparent`, `tracestate`), if it sent one."""
     return propagate.extract(headers)
+
+
+def span_headers(span: Span) -> dict[str, str]:
+    """`traceparent`/`tracestate` naming `span` as the parent, e.g. of a call made later on
+    a request's behalf (shadow judging's), when that span is no longer current."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier, context=set_span_in_context(span))
+    return carrier
 
 
 def trace_headers() -> dict[str, str]:

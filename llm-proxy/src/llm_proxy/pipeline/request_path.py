@@ -345,8 +345,9 @@ class RequestPath:
         """A request the gateway makes itself (a shadow call, `pipeline.shadow`; the guard's
         classifier call, `guard.classifier`), complete, not streamed: the whole path from
         authorize to the spend log, as a client's takes. Raises GatewayError when it is
-        refused or fails (and is logged as such)."""
-        self.begin(ctx, {})
+        refused or fails (and is logged as such). A `traceparent` in `ctx.headers` makes it
+        part of that trace."""
+        self.begin(ctx, ctx.headers)
         try:
             answer = await self.run(ctx)
         except GatewayError as error:

@@ -11,7 +11,8 @@ through `RequestPath.delivered`): reading the kept answer and every shadow call 
 after the client has it all, so they never delay it.
 
 Each shadow call goes through the gateway's own request path (`ask`), so limits, budgets,
-guards, metrics, traces and the spend log see it as any request; it is charged to the
+guards, metrics, traces and the spend log see it as any request (its span a child of the
+judged request's, in that trace); it is charged to the
 group's `shadow.budget` (a key, or a team), tagged `shadow`, its `shadow_of` naming the
 request judged. The caller's key, team and counters never see it. The other model answers
 first, then the judge twice at once, the two answers in each order (`pipeline.judge`).
@@ -45,6 +46,7 @@ from llm_proxy.pipeline.route_learning import pair_of
 from llm_proxy.store.directory import Directory
 from llm_proxy.store.route_labels import Label, LabelStore, Pair
 from llm_proxy.telemetry.metrics import Metrics
+from llm_proxy.trace_context import span_headers
 from llm_proxy.upstream.transports.base import Reply, Stream
 from llm_proxy.usage import Usage
 
@@ -87,6 +89,8 @@ class _Job:
     messages: list[dict[str, str]]
     answer: str
     max_chars: int
+    # The judged request's trace, which its shadow calls join (empty when tracing is off).
+    trace: dict[str, str]
 
 
 class ShadowJudging:
@@ -169,6 +173,7 @@ class ShadowJudging:
             messages=router_input(ctx.body, max_chars),
             answer=answer_text(completion, max_chars),
             max_chars=max_chars,
+            trace=span_headers(ctx.span) if ctx.span is not None else {},
         )
 
     async def close(self) -> None:
@@ -254,7 +259,7 @@ class ShadowJudging:
             request_id=f"req_{uuid.uuid4().hex}",
             api="chat",
             body=body,
-            headers={},
+            headers=dict(job.trace),
             identity=payer,
             requested_model=body["model"],
             tags=[SHADOW_TAG],
