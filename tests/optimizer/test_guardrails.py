@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import anthropic
 import pytest
 
 from tests.optimizer.conftest import Stack
@@ -47,3 +48,21 @@ def test_the_parent_is_screened_before_the_fan_out_and_its_answer_restored(stack
     # The simulator quotes what it got; the parent's answer has the address back.
     assert EMAIL in answer and "[EMAIL_1]" not in answer
     assert "request/pii.email=redact:1" in raw.headers["x-gateway-guardrails"]
+
+
+@pytest.mark.usefixtures("redacting")
+def test_a_streamed_message_is_screened_the_same_way(stack: Stack) -> None:
+    seen = len(stack.tap.sent())
+    client = anthropic.Anthropic(
+        base_url=stack.gateway.url, api_key=stack.gateway.master_key, max_retries=0
+    )
+    with client.messages.stream(
+        model="gpt-4o-mini",
+        max_tokens=64,
+        messages=[{"role": "user", "content": f"Write to {EMAIL} about the train."}],
+        extra_body={"optillm_approach": "re2"},
+    ) as stream:
+        text = stream.get_final_text()
+    to_optimizer = stack.tap.sent()[seen:]
+    assert b"[EMAIL_1]" in to_optimizer and EMAIL.encode() not in to_optimizer
+    assert EMAIL in text and "[EMAIL_1]" not in text
