@@ -16,6 +16,7 @@ import pytest
 
 from tests.guard.conftest import MODEL, configure, received
 from tests.guard.test_gateway import DENY, EMAIL, PII, PRIVATE_KEY
+from tests.support import openapi
 from tests.support.processes import Gateway
 
 SECRETS = {"name": "secrets", "on": ["response"], "checks": {"secrets": {"action": "redact"}}}
@@ -25,9 +26,13 @@ def _client(gw: Gateway) -> openai.OpenAI:
     return openai.OpenAI(base_url=gw.v1, api_key=gw.master_key, max_retries=0)
 
 
-def _events(gw: Gateway, text: str) -> list[Any]:
-    stream = _client(gw).responses.create(model=MODEL, input=text, stream=True)
-    return list(stream)
+def _events(gw: Gateway, text: str, **asked: Any) -> list[Any]:
+    """The stream's events, each valid against OpenAI's OpenAPI document."""
+    stream = _client(gw).responses.create(model=MODEL, input=text, stream=True, **asked)
+    events = list(stream)
+    for event in events:
+        openapi.validate("ResponseStreamEvent", event.to_dict())
+    return events
 
 
 def _streamed(events: list[Any]) -> str:
@@ -98,3 +103,23 @@ def test_a_blocked_streamed_response_ends_with_an_error_event(
     with pytest.raises(openai.NotFoundError):
         _client(gateway).responses.retrieve(created.response.id)
     assert len(received(sim)) == 1
+
+
+def test_a_streamed_tool_call_passes_untouched(gateway: Gateway, sim: httpx.Client) -> None:
+    configure(gateway, {"policies": [PII, SECRETS]})
+    tool = {
+        "type": "function",
+        "name": "get_weather",
+        "description": "The weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+        },
+    }
+    events = _events(gateway, f"Weather where {EMAIL} lives?", tools=[tool])
+    deltas = [e.delta for e in events if e.type == "response.function_call_arguments.delta"]
+    (completed,) = [e for e in events if e.type == "response.completed"]
+    (call,) = completed.response.output
+    assert call.type == "function_call" and call.name == "get_weather"
+    assert call.arguments == "".join(deltas) and "city" in call.arguments
