@@ -250,6 +250,7 @@ def wait_live(service: str, name: str) -> dict[str, Any]:
 def test_the_better_checkpoint_goes_live_and_a_worse_one_is_refused(
     service: str,
     replica: str,
+    service_config: Path,
     database: str,
     candidate: dict[str, Any],
     checkpoints: Path,
@@ -269,6 +270,9 @@ def test_the_better_checkpoint_goes_live_and_a_worse_one_is_refused(
     assert record["checkpoint"] == "candidate.npz"
     # The other replica follows the record.
     assert wait_live(replica, "candidate.npz")["sha256"] == candidate["candidate"]["sha256"]
+    # A replica started now serves it from the start.
+    with running_service({}, service_config) as late:
+        assert live(late)["name"] == "candidate.npz"
     # Swapped in the running service: cooking now scores above code and proofs.
     after = [scores(service, kind).mean() for kind in kinds]
     assert after[0] > after[1]
