@@ -425,6 +425,31 @@ def test_bad_shadow_config_names_the_place(tmp_path: Path) -> None:
     )
 
 
+def test_the_admin_api_validates_shadow_config_as_the_file_is(gw: Gateway) -> None:
+    with gw.client() as http:
+        document = http.get("/admin/config").json()["document"]
+        assert document["routing"]["auto_groups"]["auto"]["shadow"]["share"] == 1.0
+        document["routing"]["auto_groups"]["auto"]["shadow"]["share"] = -0.5
+        document["routing"]["auto_groups"]["sage"]["shadow"]["judge_model"] = "nobody"
+        refused = http.post("/admin/config/preview", json={"document": document})
+        assert refused.status_code == 400
+        message = refused.json()["error"]["message"]
+        assert "routing.auto_groups.auto.shadow.share: Input should be greater" in message
+        document["routing"]["auto_groups"]["auto"]["shadow"]["share"] = 0.5
+        refused = http.post("/admin/config/preview", json={"document": document})
+        assert refused.status_code == 400
+        assert (
+            "routing.auto_groups.sage.shadow.judge_model: no backend serves 'nobody'"
+            in (refused.json()["error"]["message"])
+        )
+        document["routing"]["auto_groups"]["sage"]["shadow"]["judge_model"] = "judge"
+        accepted = http.post("/admin/config/preview", json={"document": document})
+        assert accepted.status_code == 200, accepted.text
+        assert [c["path"] for c in accepted.json()["diff"]] == [
+            "routing.auto_groups.auto.shadow.share"
+        ]
+
+
 def _config_problems(directory: Path, groups: dict[str, Any]) -> str:
     backends = [{"name": m, "provider": "openai", "model": m} for m in (WEAK, STRONG)]
     path = directory / "gateway.yaml"
