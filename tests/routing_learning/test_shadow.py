@@ -65,6 +65,11 @@ GROUPS: dict[str, Any] = {
     },
     "sampled": {"default": WEAK, "strong": STRONG, "shadow": _shadow(share=0.01)},
     "unjudged": {"default": WEAK, "strong": STRONG},
+    "hasty": {
+        "default": WEAK,
+        "strong": STRONG,
+        "shadow": _shadow("judge-slow", timeout_s=0.5),
+    },
     "thrifty": {
         "default": WEAK,
         "strong": STRONG,
@@ -383,6 +388,16 @@ def test_a_failing_shadow_run_leaves_the_client_alone(
     calls = _shadow_calls(gw, raw.headers["x-request-id"])
     statuses = sorted(c["status"] for c in calls)
     assert statuses[0] == 200 and statuses[1] >= 500 and statuses[2] >= 500
+    # A run past its timeout is abandoned: its judge calls are logged as abandoned (499).
+    raw = _ask(gw, "hasty")
+    assert raw.status_code == 200
+    assert _eventually_runs(gw, "hasty", "timeout", 1) == {"timeout": 1}
+    calls = _shadow_calls(gw, raw.headers["x-request-id"])
+    assert sorted((c["model_requested"], c["status"]) for c in calls) == [
+        (STRONG, 200),
+        ("judge-slow", 499),
+        ("judge-slow", 499),
+    ]
     # Shadow calls nobody can be charged for are never made.
     raw = _ask(gw, "unpaid")
     assert raw.status_code == 200
