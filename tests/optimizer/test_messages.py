@@ -15,6 +15,25 @@ from tests.optimizer.test_approaches import calls_in
 
 pytestmark = pytest.mark.timeout(600)
 QUESTION: list[Any] = [{"role": "user", "content": "How many wheels have four bicycles?"}]
+TOOL_TURNS: list[Any] = [
+    {"role": "user", "content": "What is the weather in Oslo?"},
+    {
+        "role": "assistant",
+        "content": [
+            {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Oslo"}}
+        ],
+    },
+    {
+        "role": "user",
+        "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "4 C, rain"}],
+    },
+]
+TOOLS: list[Any] = [
+    {
+        "name": "weather",
+        "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+    }
+]
 
 
 def client(stack: Stack) -> anthropic.Anthropic:
@@ -96,26 +115,7 @@ def test_a_streamed_message_hears_keep_alives_while_the_sub_calls_run(stack: Sta
 def test_a_conversation_with_tool_results_reaches_every_sub_call_unflattened(
     stack: Stack,
 ) -> None:
-    messages: list[Any] = [
-        {"role": "user", "content": "What is the weather in Oslo?"},
-        {
-            "role": "assistant",
-            "content": [
-                {"type": "tool_use", "id": "toolu_1", "name": "weather", "input": {"city": "Oslo"}}
-            ],
-        },
-        {
-            "role": "user",
-            "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "4 C, rain"}],
-        },
-        {"role": "user", "content": "Should I take an umbrella?"},
-    ]
-    tools: list[Any] = [
-        {
-            "name": "weather",
-            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
-        }
-    ]
+    messages: list[Any] = [*TOOL_TURNS, {"role": "user", "content": "Should I take an umbrella?"}]
     with stack.sim() as sim:
         sim.post("/_sim/reset").raise_for_status()
         message = client(stack).messages.create(
@@ -123,7 +123,7 @@ def test_a_conversation_with_tool_results_reaches_every_sub_call_unflattened(
             max_tokens=64,
             system="You are terse.",
             messages=messages,
-            tools=tools,
+            tools=TOOLS,
             extra_body={"optillm_approach": "moa"},
         )
         received = [r["body"] for r in sim.get("/_sim/requests").json()["requests"]]
@@ -164,3 +164,21 @@ def test_a_disallowed_approach_is_refused_in_anthropics_error_shape(stack: Stack
         assert approach in body["error"]["message"]
     with stack.sim() as sim:
         assert int(sim.get("/_sim/stats").json()["total"]) == before
+
+
+def test_what_an_approach_cannot_honour_is_a_400_in_anthropics_shape(stack: Stack) -> None:
+    before = len(stack.tap.sent())
+    with pytest.raises(anthropic.BadRequestError, match="ends with a tool message") as refused:
+        client(stack).messages.create(
+            model="gpt-4o-mini",
+            max_tokens=64,
+            messages=TOOL_TURNS,
+            tools=TOOLS,
+            extra_body={"optillm_approach": "re2"},
+        )
+    body = refused.value.body
+    assert isinstance(body, dict) and body["type"] == "error"
+    assert body["error"]["type"] == "invalid_request_error"
+    # The optimizer was asked and said why; no sub-call was made.
+    assert len(stack.tap.sent()) > before
+    assert stack.sub_calls(stack.tap.parents()[-1], expected=0) == []
