@@ -26,7 +26,8 @@ import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeGuard
+from itertools import accumulate, islice
+from typing import Any, TypeGuard, cast
 
 import orjson
 
@@ -39,11 +40,13 @@ from llm_proxy.guard.policies import Plan
 from llm_proxy.upstream.transports.base import Frames, Stream
 
 # Bytes of frames gathered before they are read: a scan and a release cost the same few µs
-# whatever their length, so reading a dozen chat chunks at a time (about 50 characters)
-# rather than each on its own keeps what the guard adds to a chunk to a fraction of a µs.
-_BATCH = 2048
-# ... or for this long: a fast stream fills a batch in a few ms, a model's pace would make a
-# client wait a second for 2 KB (what the window holds back comes on top).
+# (about 10) whatever their length, so reading some 50 chat chunks at a time rather than
+# each on its own keeps what they add to a chunk to a fraction of a µs (at 2 KB, a dozen
+# chunks, they were most of what the guard cost).
+_BATCH = 8192
+# ... or for this long, which bounds the wait whatever `_BATCH` is: a stream at 2,000 tokens
+# a second brings about 7 KB in it, a model's pace would make a client wait seconds for
+# 8 KB (what the window holds back comes on top).
 _GATHER_S = 0.02
 # An unfinished private-key block is held back up to this much, then released as it is.
 _MAX_HOLD = 16384
@@ -53,9 +56,6 @@ _DONE = b"data: [DONE]\n\n"
 # Where a chunk's text is: `delta.content`, or a legacy completion's `text`.
 _TEXT = {False: "content", True: "text"}
 
-# A held frame: its bytes as they came (None: to be encoded from `event`), its parsed event,
-# and the offsets of its text in the whole streamed text.
-_Frame = tuple[bytes | None, Any, int, int]
 Encode = Callable[[Any, str | None], bytes]
 # Which streamed text a window holds: a choice's or a block's index, or for the Responses
 # API an output item's index and its content part's.
@@ -64,20 +64,25 @@ Key = int | tuple[int, int]
 Decoded = tuple[bytes, Any]
 
 
-def _frame_end(frame: _Frame) -> int:
-    return frame[3]
-
-
 class Window:
-    """One streamed text, released in safe runs of frames."""
+    """One streamed text, released in safe runs of frames.
+
+    The held frames are three parallel lists, so that holding a run of them and releasing
+    one are list operations done in C rather than a Python object per frame: `_raws[i]`,
+    frame i's bytes as they came (None: to be encoded from its event), `_events[i]`, its
+    parsed event (None: a frame without text), and `_ends[i]`, where its text ends in the
+    whole streamed text (it starts where frame i-1's ends, the first at `_base`).
+    """
 
     __slots__ = (
         "_base",
         "_encode",
-        "_frames",
+        "_ends",
+        "_events",
         "_hits",
         "_hold",
         "_plan",
+        "_raws",
         "_redactor",
         "_text",
         "kept",
@@ -90,10 +95,13 @@ class Window:
         self._hits = hits
         self._encode = encode
         self._hold = plan.window
-        self._frames: list[_Frame] = []
+        self._raws: list[bytes | None] = []
+        self._events: list[Any] = []
+        self._ends: list[int] = []
         self._text = ""
-        # Where `_text` starts in the whole streamed text: held frames keep their offsets
-        # in the whole text, so releasing some does not renumber the others.
+        # Where `_text` starts in the whole streamed text (and the first held frame's text):
+        # held frames keep their offsets in the whole text, so releasing some does not
+        # renumber the others.
         self._base = 0
         # Everything released as the client got it, and as it may be kept (redacted,
         # nothing restored): recorded only when the relay needs the whole text at the end
@@ -103,23 +111,26 @@ class Window:
 
     @property
     def holding(self) -> bool:
-        return bool(self._frames)
+        return bool(self._raws)
 
     def push(self, raw: bytes | None, event: Any, text: str) -> None:
         """Hold a frame carrying `text`."""
         self._text += text
-        end = self._base + len(self._text)
-        self._frames.append((raw, event, end - len(text), end))
+        self._raws.append(raw)
+        self._events.append(event)
+        self._ends.append(self._base + len(self._text))
 
     @property
     def end(self) -> int:
         """Where the held text ends in the whole streamed text."""
         return self._base + len(self._text)
 
-    def extend(self, frames: list[_Frame], text: str) -> None:
-        """Hold frames (their offsets from `end` on) that together carry `text`."""
-        self._frames += frames
-        self._text += text
+    def extend(self, raws: list[bytes], events: list[Any], texts: list[str]) -> None:
+        """Hold frames, the i-th of them carrying `texts[i]`."""
+        self._ends += islice(accumulate(map(len, texts), initial=self.end), 1, None)
+        self._raws += raws
+        self._events += events
+        self._text += "".join(texts)
 
     def release(self) -> list[bytes]:
         """The held frames now safe to send (none while the text is within the window)."""
@@ -127,11 +138,12 @@ class Window:
 
     def keep(self, raw: bytes) -> None:
         """A frame without text, behind the held ones: it keeps its place."""
-        end = self._base + len(self._text)
-        self._frames.append((raw, None, end, end))
+        self._raws.append(raw)
+        self._events.append(None)
+        self._ends.append(self._base + len(self._text))
 
     def flush(self) -> list[bytes]:
-        return self._release(final=True) if self._frames else []
+        return self._release(final=True) if self._raws else []
 
     def _release(self, final: bool) -> list[bytes]:
         text = self._text
@@ -143,23 +155,26 @@ class Window:
             assert hit is not None
             raise Blocked(hit, self._hits)
         limit = self._base + (len(text) if final else self._boundary(text, findings))
-        held = self._frames
-        count = bisect.bisect_right(held, limit, key=_frame_end)
+        count = bisect.bisect_right(self._ends, limit)
         if count == 0:
             return []
-        frames, self._frames = held[:count], held[count:]
-        cut = frames[-1][3] - self._base
+        raws, events, ends = self._raws[:count], self._events[:count], self._ends[:count]
+        del self._raws[:count], self._events[:count], self._ends[:count]
+        start = self._base
+        cut = ends[-1] - start
         self._base += cut
         region, self._text = text[:cut], text[cut:]
         released = [f for f in findings if f.end <= cut]
         if not released and not self._redactor.restores:
             self._record(region, region)
-            return self._frames_out(frames, None)
+            return self._unchanged(raws, events)
         self._hits.extend(tally("response", released))
         redacted = self._redactor.redact(region, released, restorable=False)
         out = self._redactor.restore(redacted)
         self._record(out, redacted)
-        return self._frames_out(frames, out if out != region else None)
+        if out == region:
+            return self._unchanged(raws, events)
+        return self._changed(raws, events, start, ends, out)
 
     def _record(self, out: str, kept: str) -> None:
         if self.released is not None:
@@ -167,17 +182,30 @@ class Window:
         if self.kept is not None:
             self.kept.append(kept)
 
-    def _frames_out(self, frames: list[_Frame], changed: str | None) -> list[bytes]:
+    def _unchanged(self, raws: list[bytes | None], events: list[Any]) -> list[bytes]:
+        """Released frames as they came (the usual case: all of them have their bytes)."""
+        if None not in raws:
+            return cast("list[bytes]", raws)
         encode = self._encode
-        if changed is None:
-            return [raw if raw is not None else encode(event, None) for raw, event, _, _ in frames]
+        return [
+            raw if raw is not None else encode(event, None)
+            for raw, event in zip(raws, events, strict=True)
+        ]
+
+    def _changed(
+        self, raws: list[bytes | None], events: list[Any], start: int, ends: list[int], text: str
+    ) -> list[bytes]:
+        """Released frames whose text became `text`: the first with text carries it all."""
+        encode = self._encode
         out: list[bytes] = []
-        for raw, event, start, end in frames:
+        changed = text
+        for raw, event, end in zip(raws, events, ends, strict=True):
             if event is None or (start == end and raw is not None):
                 out.append(raw if raw is not None else encode(event, None))
             else:
                 out.append(encode(event, changed))
                 changed = ""
+            start = end
         return out
 
     def _boundary(self, text: str, findings: list[Finding]) -> int:
@@ -238,24 +266,22 @@ async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[byt
     # Gathered here rather than in a method: this loop runs once per piece of the stream.
     pending: list[Decoded] = []
     size = 0
-    first = last = 0.0
+    due = last = 0.0
     clock = time.monotonic
     try:
         async for piece in events:
-            if isinstance(piece, Frames):
-                pending += piece.decoded
-            else:
-                pending += _split(piece)
+            pending += piece.decoded if isinstance(piece, Frames) else _split(piece)
             now = clock()
             if not size:
-                first = now
+                due = now + _GATHER_S
+            size += len(piece)
             # A piece after a long pause is read at once (the stream is slow: a batch would
             # save little and keep the client waiting), as is a batch gathered long enough.
-            slow, last = now - last >= _GATHER_S, now
-            size += len(piece)
-            gathering = size < _BATCH and not slow and now - first < _GATHER_S
-            if gathering and not piece.endswith(_DONE):
-                continue
+            if size < _BATCH and now < due and now - last < _GATHER_S:
+                last = now
+                if not piece.endswith(_DONE):
+                    continue
+            last = now
             out: list[bytes] = []
             try:
                 relay.read(pending, out)
@@ -370,9 +396,9 @@ class _OpenAI(_Relay):
         window = self.window(0)
         completions = self.completions
         field = _TEXT[completions]
-        held: list[_Frame] = []
+        raws: list[bytes] = []
+        chunks: list[Any] = []
         texts: list[str] = []
-        start = window.end
         for raw, chunk in frames:
             # Subscripts rather than checks: the rare frame without a text (the role, the
             # finish, usage, [DONE]) costs an exception, each of the others nothing.
@@ -388,18 +414,16 @@ class _OpenAI(_Relay):
                 and choice.get("finish_reason") is None
                 and not choice.get("index")
             ):
-                end = start + len(content)
-                held.append((raw, chunk, start, end))
+                raws.append(raw)
+                chunks.append(chunk)
                 texts.append(content)
-                start = end
                 continue
-            if held:
-                window.extend(held, "".join(texts))
-                held, texts = [], []
+            if raws:
+                window.extend(raws, chunks, texts)
+                raws, chunks, texts = [], [], []
             out.extend(self.frame(raw, chunk))
-            start = window.end
-        if held:
-            window.extend(held, "".join(texts))
+        if raws:
+            window.extend(raws, chunks, texts)
 
     def frame(self, raw: bytes, event: Any) -> list[bytes]:
         if event is None:
