@@ -273,6 +273,10 @@ def test_the_better_checkpoint_goes_live_and_a_worse_one_is_refused(
     # A replica started now serves it from the start.
     with running_service({}, service_config) as late:
         assert live(late)["name"] == "candidate.npz"
+        # Started without an admin token: promotion over HTTP is closed, not open.
+        closed = promote(late, "candidate.npz", headers={})
+        assert closed.status_code == 403, closed.text
+        assert closed.json()["error"]["code"] == "admin_token_not_set"
     # Swapped in the running service: cooking now scores above code and proofs.
     after = [scores(service, kind).mean() for kind in kinds]
     assert after[0] > after[1]
