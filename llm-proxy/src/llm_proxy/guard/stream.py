@@ -13,9 +13,8 @@ place in the order.
 The relay gathers pieces until `_BATCH` bytes of frames have come, `_GATHER_S` has passed
 since the first of them or since the piece before (checked as each piece arrives: a slow
 stream is read piece by piece and waits for no batch) or the stream ends, and only then
-reads them, with the
-transport's own decoding when it shares it (`Frames`): the per-piece cost is an append, and
-the frames' text is scanned once per batch.
+reads them, with the transport's own decoding when it shares it (`Frames`): the per-piece
+cost is an append and a clock reading, and the frames' text is scanned once per batch.
 """
 
 from __future__ import annotations
@@ -26,7 +25,8 @@ import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
-from itertools import accumulate, islice
+from itertools import accumulate, chain, islice
+from operator import attrgetter
 from typing import Any, TypeGuard, cast
 
 import orjson
@@ -52,6 +52,7 @@ _GATHER_S = 0.02
 _MAX_HOLD = 16384
 _PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*_\d+\]")
 _END = b"\n\n"
+_DECODED = attrgetter("decoded")
 _DONE = b"data: [DONE]\n\n"
 # Where a chunk's text is: `delta.content`, or a legacy completion's `text`.
 _TEXT = {False: "content", True: "text"}
@@ -264,13 +265,13 @@ def guarded(
 
 async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[bytes]:
     # Gathered here rather than in a method: this loop runs once per piece of the stream.
-    pending: list[Decoded] = []
+    pending: list[bytes] = []
     size = 0
     due = last = 0.0
     clock = time.monotonic
     try:
         async for piece in events:
-            pending += piece.decoded if isinstance(piece, Frames) else _split(piece)
+            pending.append(piece)
             now = clock()
             if not size:
                 due = now + _GATHER_S
@@ -279,12 +280,13 @@ async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[byt
             # save little and keep the client waiting), as is a batch gathered long enough.
             if size < _BATCH and now < due and now - last < _GATHER_S:
                 last = now
-                if not piece.endswith(_DONE):
+                # (A JSON frame ends in `}`: its last byte says it is not [DONE].)
+                if piece[-3:-2] != b"]" or not piece.endswith(_DONE):
                     continue
             last = now
             out: list[bytes] = []
             try:
-                relay.read(pending, out)
+                relay.read(_decoded(pending), out)
             except Blocked as blocked:
                 out.append(relay.error_event(blocked))
                 yield b"".join(out)
@@ -294,7 +296,7 @@ async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[byt
                 yield b"".join(out)
         out = []
         try:
-            relay.read(pending, out)
+            relay.read(_decoded(pending), out)
         except Blocked as blocked:
             out.append(relay.error_event(blocked))
         if out:
@@ -304,7 +306,7 @@ async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[byt
         # before its error does.
         out = []
         with contextlib.suppress(Blocked):
-            relay.read(pending, out)
+            relay.read(_decoded(pending), out)
         if out:
             yield b"".join(out)
         raise
@@ -382,6 +384,19 @@ class _Relay(ABC):
     @abstractmethod
     def error_event(self, blocked: Blocked) -> bytes:
         """Each wire format's own (OpenAI, Anthropic)."""
+
+
+def _decoded(pieces: list[bytes]) -> list[Decoded]:
+    """The frames of the pieces gathered, each beside its payload when the transport shares it."""
+    try:
+        # Read once per batch, in C: a shared piece's frames are its `decoded`.
+        return list(chain.from_iterable(map(_DECODED, pieces)))
+    except AttributeError:
+        return [
+            frame
+            for piece in pieces
+            for frame in (piece.decoded if isinstance(piece, Frames) else _split(piece))
+        ]
 
 
 def _split(piece: bytes) -> list[Decoded]:
