@@ -106,11 +106,16 @@ class _Scope:
     def within(self, code: np.ndarray, bound: int) -> np.ndarray:
         """Rows whose code is at most `bound` bits from `code` (the nearest `_RERANKED`)."""
         count = len(self.ids)
-        distance = np.bitwise_count(self.codes[0, :count] ^ code[0])
-        scratch = np.empty_like(distance)
-        for word in range(1, _WORDS):
-            np.bitwise_count(self.codes[word, :count] ^ code[word], out=scratch)
-            distance += scratch
+        differing = np.empty(count, dtype=np.uint64)
+        bits = np.empty(count, dtype=np.uint8)
+        # Summed in uint16: bitwise_count gives uint8, and six words of it wrap past 255.
+        distance = np.zeros(count, dtype=np.uint16)
+        for word in range(_WORDS):
+            # Into buffers made once a scan: at 100k codes a fresh array per step costs more
+            # than the step.
+            np.bitwise_xor(self.codes[word, :count], code[word], out=differing)
+            np.bitwise_count(differing, out=bits)
+            np.add(distance, bits, out=distance)
         rows = np.flatnonzero(distance <= bound)
         if rows.size > _RERANKED:
             # A query near the middle of the crowd passes the bound for many codes; the
