@@ -166,7 +166,13 @@ def fingerprint(tokens: list[Token]) -> Fingerprint:
 
 
 def tokens_of(fingerprint: Fingerprint) -> list[Token]:
-    return [Token.decode(encoded) for encoded in fingerprint]
+    return [_decoded(encoded) for encoded in fingerprint]
+
+
+# The guard decodes every candidate's fingerprint on every lookup, and building a frozen
+# Token costs ~20 times a cache hit; the same encoded tokens recur across prompts, and a
+# Token is immutable, so one copy serves them all.
+_decoded = lru_cache(maxsize=1 << 16)(Token.decode)
 
 
 def _pieces(text: str) -> list[_Piece]:
