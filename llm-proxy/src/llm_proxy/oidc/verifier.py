@@ -137,12 +137,29 @@ def _parts(token: str) -> _Parts:
     try:
         if len(segments) != 3:
             raise ValueError("not three segments")
-        header, claims = (_json(_base64url(part)) for part in segments[:2])
+        header = _header(segments[0])
+        claims = _json(_base64url(segments[1]))
         signature = _base64url(segments[2])
     except ValueError:
         raise TokenRejected("The token is not a well-formed JWT.") from None
     signed = f"{segments[0]}.{segments[1]}".encode("ascii")
     return _Parts(header, claims, signed, signature)
+
+
+# An issuer signs every token with one of a few headers ({alg, kid, typ}): each is decoded
+# once. Bounded; a token's own header is never trusted beyond what it names.
+_HEADERS: dict[str, dict[str, Any]] = {}
+_MAX_HEADERS = 256
+
+
+def _header(segment: str) -> dict[str, Any]:
+    header = _HEADERS.get(segment)
+    if header is None:
+        header = _json(_base64url(segment))
+        if len(_HEADERS) >= _MAX_HEADERS:
+            _HEADERS.clear()
+        _HEADERS[segment] = header
+    return header
 
 
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
@@ -173,13 +190,13 @@ def _check_claims(claims: dict[str, Any], config: JwtIssuer) -> None:
     """RFC 7519's registered claims: `exp` and `aud` required, times within the clock skew
     (the issuer, `iss`, was matched exactly to pick the key)."""
     now, skew = time.time(), config.clock_skew_s
-    for name in ("exp", "aud"):
-        if claims.get(name) is None:
-            raise TokenRejected(f"The token lacks the required claim '{name}'.")
-    exp, nbf, iat = (_number(claims, name) for name in ("exp", "nbf", "iat"))
+    if claims.get("exp") is None or claims.get("aud") is None:
+        name = "exp" if claims.get("exp") is None else "aud"
+        raise TokenRejected(f"The token lacks the required claim '{name}'.")
+    exp, nbf, iat = _number(claims, "exp"), _number(claims, "nbf"), _number(claims, "iat")
     if exp is not None and exp <= now - skew:
         raise TokenRejected("The token has expired.")
-    if any(t is not None and t > now + skew for t in (nbf, iat)):
+    if (nbf is not None and nbf > now + skew) or (iat is not None and iat > now + skew):
         raise TokenRejected("The token is not valid yet (its nbf or iat is in the future).")
     audience = claims["aud"]
     audiences = [audience] if isinstance(audience, str) else audience
