@@ -55,6 +55,21 @@ def test_deep_or_huge_metadata_is_refused_and_nothing_is_written(
     assert _count(gateway, resource, name) == 0
 
 
+@pytest.mark.parametrize("resource", ["keys", "teams", "users", "organizations"])
+def test_metadata_with_a_lone_surrogate_is_refused_and_nothing_is_written(
+    gateway: Gateway, resource: str
+) -> None:
+    # Valid JSON (a \udfff escape) that no UTF-8 can store: the fuzzer's 500 on creates.
+    name = unique(resource)
+    email = f', "email": "{name}@example.com"' if resource == "users" else ""
+    raw = f'{{"name": "{name}", "metadata": {{"k": "\\udfff"}}{email}}}'
+    with admin(gateway) as http:
+        refused = http.post(f"/admin/{resource}", content=raw, headers=JSON)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["error"]["param"] == "metadata"
+    assert _count(gateway, resource, name) == 0
+
+
 def test_listings_still_answer_after_refused_metadata(gateway: Gateway) -> None:
     created = create(gateway, "keys", name=unique("shallow"), metadata={"a": {"b": [1, 2]}})
     for levels in (300, 900):

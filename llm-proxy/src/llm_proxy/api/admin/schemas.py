@@ -30,7 +30,12 @@ def _bounded_metadata(value: dict[str, Any]) -> dict[str, Any]:
                 if depth >= METADATA_MAX_DEPTH:
                     raise ValueError(f"nested more than {METADATA_MAX_DEPTH} levels deep")
                 pending.append((child, depth + 1))
-    if len(orjson.dumps(value)) > METADATA_MAX_BYTES:
+    try:
+        encoded = orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        # A lone surrogate (a \ud800 escape in the JSON) parses into a str no UTF-8 can hold.
+        raise ValueError("holds text that is not valid Unicode (a lone surrogate)") from None
+    if len(encoded) > METADATA_MAX_BYTES:
         raise ValueError(f"larger than {METADATA_MAX_BYTES} bytes as JSON")
     return value
 
