@@ -15,6 +15,7 @@ import openai
 import pytest
 
 from tests.guard.conftest import MODEL, configure
+from tests.support import openapi
 from tests.support.processes import Gateway
 
 SCHEMA: Any = {
@@ -70,3 +71,54 @@ def test_a_streamed_answer_that_fails_its_schema_ends_with_an_error(
         for _ in stream:
             pass
     assert "json_schema" in ended.value.message
+
+
+# The Responses API asks with `text.format`, the schema beside its type.
+TEXT_FORMAT: Any = {"format": {"type": "json_schema", "name": "city", **SCHEMA["json_schema"]}}
+QUESTION = "Which city is the capital of France?"
+
+
+def test_a_response_whose_output_text_fails_its_text_format_is_withheld(
+    gateway: Gateway, sim: httpx.Client
+) -> None:
+    configure(gateway, {"policies": [POLICY]})
+    client = _client(gateway)
+    fitting = client.responses.create(model=MODEL, input=QUESTION, text=TEXT_FORMAT)
+    assert "city" in json.loads(fitting.output_text)
+    _spoil_next(sim)
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.responses.create(model=MODEL, input=QUESTION, text=TEXT_FORMAT)
+    assert refused.value.code == "content_policy_violation"
+    assert refused.value.response.headers["x-gateway-guardrails"] == (
+        "response/json_schema.invalid=block:1"
+    )
+    # A plain-text format asks for no JSON: prose passes.
+    _spoil_next(sim)
+    plain = client.responses.create(model=MODEL, input=QUESTION, text={"format": {"type": "text"}})
+    assert plain.output_text.startswith("Sure!")
+
+
+def test_a_streamed_response_that_fails_its_text_format_ends_with_an_error_event(
+    gateway: Gateway, sim: httpx.Client
+) -> None:
+    configure(gateway, {"policies": [POLICY]})
+    client = _client(gateway)
+    fitting = list(
+        client.responses.create(model=MODEL, input=QUESTION, text=TEXT_FORMAT, stream=True)
+    )
+    assert fitting[-1].type == "response.completed"
+    assert "city" in json.loads(fitting[-1].response.output_text)
+    _spoil_next(sim)
+    events = list(
+        client.responses.create(model=MODEL, input=QUESTION, text=TEXT_FORMAT, stream=True)
+    )
+    for event in events:
+        openapi.validate("ResponseStreamEvent", event.to_dict())
+    assert events[-1].type == "error"
+    assert events[-1].code == "content_policy_violation"
+    assert "json_schema" in events[-1].message
+    assert not [e for e in events if e.type == "response.completed"]
+    # The answer that failed is not kept.
+    (created,) = [e for e in events if e.type == "response.created"]
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(created.response.id)

@@ -234,3 +234,14 @@ def test_scripted_answer_faults_spoil_one_answer_of_one_model(
     assert shows(spoiled["choices"][0])
     again = sim.post("/v1/chat/completions", json=chat("gpt-4o", **extra)).json()
     assert not shows(again["choices"][0])
+
+
+def test_bad_json_spoils_a_responses_api_answer_that_asked_for_json(
+    sim: httpx.Client, openapi: Validate
+) -> None:
+    body = {"model": "gpt-4o", "input": "Which city?", "text": {"format": {"type": "json_object"}}}
+    assert sim.post("/v1/responses", json=body).json()["output"][0]["content"][0]["text"][0] == "{"
+    sim.post("/_sim/faults", json={"fault": "bad_json", "model": "gpt-4o"}).raise_for_status()
+    spoiled = sim.post("/v1/responses", json=body).json()
+    openapi("Response", spoiled)
+    assert spoiled["output"][0]["content"][0]["text"].startswith("Sure!")

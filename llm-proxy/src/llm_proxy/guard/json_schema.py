@@ -1,5 +1,7 @@
-"""Whether an answer is the JSON its request's `response_format` asked for (`jsonschema`).
+"""Whether an answer is the JSON its request asked for (`jsonschema`).
 
+Chat asks with `response_format` (`{"type": "json_schema", "json_schema": {"schema": …}}`),
+the Responses API with `text.format` (`{"type": "json_schema", "schema": …}`).
 `json_schema` formats are validated against their schema (its own `$schema` dialect, else
 draft 2020-12); `json_object` needs a JSON object. A request that asked for neither, or
 whose schema is itself invalid (the provider refuses those), is not checked.
@@ -13,15 +15,26 @@ import orjson
 from jsonschema import exceptions, validators
 
 
-def asked_schema(body: dict[str, Any]) -> dict[str, Any] | bool | None:
-    """The schema a chat request asks its answer to meet: a schema, True (any object), None."""
-    response_format = body.get("response_format")
-    if not isinstance(response_format, dict):
+def asked_schema(api: str, body: dict[str, Any]) -> dict[str, Any] | bool | None:
+    """The schema a request asks its answer to meet: a schema, True (any object), None."""
+    if api == "responses":
+        text = body.get("text")
+        format_ = text.get("format") if isinstance(text, dict) else None
+        # The Responses API puts the schema beside the type, chat one level down.
+        return _schema_of(format_, format_)
+    if api == "chat":
+        response_format = body.get("response_format")
+        spec = response_format.get("json_schema") if isinstance(response_format, dict) else None
+        return _schema_of(response_format, spec)
+    return None
+
+
+def _schema_of(format_: Any, spec: Any) -> dict[str, Any] | bool | None:
+    if not isinstance(format_, dict):
         return None
-    if response_format.get("type") == "json_object":
+    if format_.get("type") == "json_object":
         return True
-    spec = response_format.get("json_schema")
-    if response_format.get("type") == "json_schema" and isinstance(spec, dict):
+    if format_.get("type") == "json_schema" and isinstance(spec, dict):
         schema = spec.get("schema")
         if isinstance(schema, dict):
             return schema

@@ -47,9 +47,14 @@ def screen_reply(
         if findings:
             hits.extend(tally("response", findings))
             value = redactor.redact(value, findings, restorable=False)
-        if plan.json_schema is not None and api == "chat":
-            hits.extend(schema_hits(plan, value, request))
+        if api == "chat":
+            # Each choice is an answer of its own.
+            hits.extend(schema_hits(plan, api, value, request))
         redacted.append((slot, value))
+    if api == "responses":
+        # The output text is every output message's text parts together (the SDKs'
+        # `output_text`): that is what `text.format` shapes.
+        hits.extend(schema_hits(plan, api, "".join(value for _, value in redacted), request))
     blocked = blocking(hits)
     if blocked is not None:
         raise Blocked(blocked, hits)
@@ -64,10 +69,13 @@ def screen_reply(
     return Screened(orjson.dumps(document) if restored else kept, kept, hits)
 
 
-def schema_hits(plan: Plan, content: str, request: dict[str, Any]) -> list[Hit]:
-    """A hit when the content is not what the request's response_format asked for."""
-    schema = json_schema.asked_schema(request)
-    if plan.json_schema is None or schema is None or not content:
+def schema_hits(plan: Plan, api: str, content: str, request: dict[str, Any]) -> list[Hit]:
+    """A hit when the content is not the JSON the request asked for (chat's
+    `response_format`, the Responses API's `text.format`)."""
+    if plan.json_schema is None or not content:
+        return []
+    schema = json_schema.asked_schema(api, request)
+    if schema is None:
         return []
     if json_schema.violation(content, schema) is None:
         return []

@@ -24,7 +24,7 @@ import contextlib
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from itertools import accumulate, chain, islice
 from operator import attrgetter
 from typing import Any, TypeGuard, cast
@@ -258,8 +258,12 @@ def guarded(
         relay = _OpenAI(plan, redactor, hits)
     if api == "completions":
         relay.completions = True
-    if plan.json_schema is not None and api == "chat":
-        relay.check_schema = lambda text: schema_hits(plan, text, request)
+    if plan.json_schema is not None and api in ("chat", "responses"):
+        check = lambda text: schema_hits(plan, api, text, request)  # noqa: E731
+        if isinstance(relay, _Responses):
+            relay.check_output = check
+        else:
+            relay.check_schema = check
     return _run(events, relay)
 
 
@@ -359,12 +363,16 @@ class _Relay(ABC):
         window = self.window(index)
         out = window.flush()
         if self.check_schema is not None and window.released is not None:
-            found = self.check_schema("".join(window.released))
-            self._hits.extend(found)
-            hit = blocking(found)
-            if hit is not None:
-                raise Blocked(hit, self._hits)
+            self.schema_checked(self.check_schema, "".join(window.released))
         return out
+
+    def schema_checked(self, check: Callable[[str], list[Hit]], text: str) -> None:
+        """`text` checked against the schema the request asked for; raises Blocked."""
+        found = check(text)
+        self._hits.extend(found)
+        hit = blocking(found)
+        if hit is not None:
+            raise Blocked(hit, self._hits)
 
     def finish_all(self) -> list[bytes]:
         return [frame for index in list(self._windows) for frame in self.finish(index)]
@@ -542,6 +550,9 @@ class _Responses(_Relay):
         super().__init__(plan, redactor, hits)
         self.records = True
         self._stream = stream
+        # The schema check runs once, on the whole output text at the final event (not
+        # per part, as `check_schema` would).
+        self.check_output: Callable[[str], list[Hit]] | None = None
         # Each finished part's text: as streamed to the client, and as kept.
         self._parts: dict[Key, tuple[str, str]] = {}
         self._sequence = -1
@@ -596,6 +607,10 @@ class _Responses(_Relay):
         for index, item in enumerate(output if isinstance(output, list) else ()):
             self._item(index, item, 0)
             self._item(index, kept["output"][index], 1)
+        if self.check_output is not None:
+            # Every output message's text parts together (the SDKs' `output_text`), as the
+            # client was streamed them: a failure ends the stream in place of this event.
+            self.schema_checked(self.check_output, "".join(_output_text(output)))
         if self._stream is not None:
             self._stream.final = kept
         return self.encode(event, None)
@@ -658,6 +673,14 @@ def _part(event: dict[str, Any]) -> tuple[int, int]:
     """Which output text part an event is about."""
     item, part = event.get("output_index"), event.get("content_index")
     return (item if isinstance(item, int) else 0, part if isinstance(part, int) else 0)
+
+
+def _output_text(output: Any) -> Iterator[str]:
+    """The text parts of a response's output messages, in order."""
+    for item in output if isinstance(output, list) else ():
+        if isinstance(item, dict) and item.get("type") == "message":
+            content = item.get("content")
+            yield from (p["text"] for p in (content or ()) if _is_text(p))
 
 
 def _is_text(part: Any) -> TypeGuard[dict[str, Any]]:

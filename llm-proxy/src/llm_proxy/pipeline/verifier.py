@@ -106,7 +106,7 @@ def _bad_tool_call(request: dict[str, Any], calls: Any) -> bool:
 
 
 def _bad_json(request: dict[str, Any], content: Any) -> bool:
-    schema = json_schema.asked_schema(request)
+    schema = json_schema.asked_schema("chat", request)
     if schema is None:
         return False
     return not isinstance(content, str) or json_schema.violation(content, schema) is not None

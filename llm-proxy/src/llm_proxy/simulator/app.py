@@ -222,6 +222,8 @@ class SimulatorApp:
         timing, fault = await self._prepare(call)
         request = responses_format.parse_responses(call.body)
         result = answer(request.question, timing.output_tokens)
+        if fault is not None and fault.kind in ANSWER_FAULTS:
+            result = spoiled(result, fault.kind, request.question)
         if request.stream:
             await _stream(call, responses_format.response_stream(request, result), timing, fault)
         else:

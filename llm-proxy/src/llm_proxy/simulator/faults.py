@@ -21,7 +21,8 @@ class FaultKind(StrEnum):
     TIMEOUT = "timeout"  # no answer for timeout_s, then 504
     CUT = "cut"  # the connection drops part-way through the body
     MALFORMED = "malformed"  # 200 whose body (or one SSE event) is not valid JSON
-    # A well-formed answer that is not a good one (chat completions; see answer.spoiled).
+    # A well-formed answer that is not a good one (chat completions and the Responses API;
+    # see answer.spoiled).
     REFUSAL = "refusal"  # the model declines
     UNCERTAIN = "uncertain"  # it says it is not sure
     LENGTH = "length"  # it stops at half its tokens, finish_reason "length"
