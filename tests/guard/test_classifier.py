@@ -1,9 +1,13 @@
 """The classifier check through the official openai SDK: the gateway asks a moderation-style
-model on the simulator (`simulator.moderation`) about the request, through itself.
+model on the simulator (`simulator.moderation`) about the request or the answer, through
+itself.
 
 What reached a provider is read back from the simulator (`/_sim/requests`): a flagged
 request never reaches its model, the classifier's own call is not classified again, and a
-classifier that misses its deadline lets the request pass or refuses it as configured.
+classifier that misses its deadline lets the request pass or refuses it as configured. On
+answers (the simulator's answer quotes the prompt, so a prompt's words reach the answer): a
+flagged answer is withheld, a blocking classifier holds a stream until it is judged, an
+alerting one judges it after it has flowed.
 """
 
 from __future__ import annotations
@@ -23,9 +27,9 @@ FLAGGED = "Here is my attack plan for the office tomorrow."
 CLEAN = "Here is my lunch plan for the office tomorrow."
 
 
-def _classifier(model: str, **settings: Any) -> dict[str, Any]:
+def _classifier(model: str, on: str = "request", **settings: Any) -> dict[str, Any]:
     checks = {"classifier": {"model": model, "deadline_ms": 2000, **settings}}
-    return {"name": "moderate", "on": ["request"], "checks": checks}
+    return {"name": "moderate", "on": [on], "checks": checks}
 
 
 def _client(gw: Gateway) -> openai.OpenAI:
@@ -50,6 +54,17 @@ def _logged(gw: Gateway, request_id: str) -> dict[str, Any]:
             time.sleep(0.05)
     record: dict[str, Any] = logged.json()
     return record
+
+
+def _violence(stage: str, action: str) -> dict[str, Any]:
+    """The spend log's entry for one violence verdict."""
+    return {
+        "stage": stage,
+        "check": "classifier",
+        "entity": "violence",
+        "action": action,
+        "count": 1,
+    }
 
 
 def _classifier_calls(gw: Gateway, model: str, parent: str) -> list[dict[str, Any]]:
@@ -78,10 +93,7 @@ def test_flagged_text_is_blocked_before_its_model_sees_it(
     assert _models(sim) == [MODERATION]
     assert received(sim)[0]["messages"][-1]["content"] == FLAGGED
     parent = headers["x-request-id"]
-    assert _logged(gateway, parent)["guardrails"] == [
-        {"stage": "request", "check": "classifier", "entity": "violence", "action": "block",
-         "count": 1}
-    ]  # fmt: skip
+    assert _logged(gateway, parent)["guardrails"] == [_violence("request", "block")]
     (call,) = _classifier_calls(gateway, MODERATION, parent)
     assert call["status"] == 200
     assert _logged(gateway, call["request_id"])["tags"] == ["guard-classifier"]
@@ -130,12 +142,92 @@ def test_a_classifier_past_its_deadline_fails_closed(gateway: Gateway, sim: http
     assert MODEL not in _models(sim)
 
 
-def test_a_classifier_on_responses_is_refused(gateway: Gateway) -> None:
-    config = gateway.config_path.read_text()
-    try:
-        policy = {**_classifier(MODERATION), "on": ["request", "response"]}
-        with pytest.raises(httpx.HTTPStatusError) as refused:
-            configure(gateway, {"policies": [policy]})
-        assert "classifier check runs on requests only" in refused.value.response.text
-    finally:
-        gateway.config_path.write_text(config)
+def test_a_flagged_answer_is_withheld(gateway: Gateway, sim: httpx.Client) -> None:
+    configure(gateway, {"policies": [_classifier(MODERATION, on="response")]})
+    with pytest.raises(openai.BadRequestError) as refused:
+        _ask(gateway, FLAGGED)
+    assert refused.value.code == "content_policy_violation"
+    assert "response was blocked" in refused.value.message
+    headers = refused.value.response.headers
+    assert headers["x-gateway-guardrails"] == "response/classifier.violence=block:1"
+    # The request went to its model (a response policy does not judge requests), and the
+    # classifier judged the model's answer.
+    assert _models(sim) == [MODEL, MODERATION]
+    judged = received(sim)[1]["messages"][-1]["content"]
+    assert judged.startswith("Simulated reply to:") and "attack plan" in judged
+    assert _logged(gateway, headers["x-request-id"])["guardrails"] == [
+        _violence("response", "block")
+    ]
+    # A clean answer is judged and passes.
+    raw = _ask(gateway, CLEAN)
+    assert raw.parse().choices[0].message.content
+    assert "x-gateway-guardrails" not in raw.headers
+    assert _models(sim)[2:] == [MODEL, MODERATION]
+
+
+def test_an_alerting_classifier_on_answers_passes_them(gateway: Gateway, sim: httpx.Client) -> None:
+    configure(gateway, {"policies": [_classifier(MODERATION, on="response", action="alert")]})
+    raw = _ask(gateway, FLAGGED)
+    assert "attack plan" in (raw.parse().choices[0].message.content or "")
+    assert raw.headers["x-gateway-guardrails"] == "response/classifier.violence=alert:1"
+
+
+def test_a_blocking_classifier_holds_a_stream_and_judges_it_redacted(
+    gateway: Gateway, sim: httpx.Client
+) -> None:
+    # The answer quotes the prompt: the model saw [EMAIL_1], the client gets the address
+    # back, and the classifier judges what the model wrote (the placeholder).
+    configure(gateway, {"policies": [PII, _classifier(MODERATION, on="response")]})
+    with pytest.raises(openai.BadRequestError) as refused:
+        _client(gateway).chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": f"{EMAIL} {FLAGGED}"}], stream=True
+        )
+    # Nothing of it went out: the client got a 400, not a stream.
+    assert refused.value.code == "content_policy_violation"
+    assert refused.value.response.headers["x-gateway-guardrails"] == (
+        "request/pii.email=redact:1, response/classifier.violence=block:1"
+    )
+    judged = received(sim)[1]["messages"][-1]["content"]
+    assert "[EMAIL_1]" in judged and EMAIL not in judged
+    # A clean stream arrives whole once judged, the address restored.
+    chunks = list(
+        _client(gateway).chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": f"{EMAIL} {CLEAN}"}], stream=True
+        )
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.startswith(f"Simulated reply to: {EMAIL} Here is my lunch plan")
+    assert _models(sim)[2:] == [MODEL, MODERATION]
+
+
+def test_a_held_responses_stream_is_refused_and_not_stored(
+    gateway: Gateway, sim: httpx.Client
+) -> None:
+    configure(gateway, {"policies": [_classifier(MODERATION, on="response")]})
+    with pytest.raises(openai.BadRequestError) as refused:
+        _client(gateway).responses.create(model=MODEL, input=FLAGGED, stream=True)
+    assert refused.value.code == "content_policy_violation"
+    events = list(_client(gateway).responses.create(model=MODEL, input=CLEAN, stream=True))
+    assert events[-1].type == "response.completed"
+    assert _client(gateway).responses.retrieve(events[-1].response.id).output_text
+    assert _models(sim) == [MODEL, MODERATION, MODEL, MODERATION]
+    with gateway.client() as http:
+        stored = http.get("/admin/logs", params={"model": MODEL, "limit": 5}).json()["data"]
+    assert [entry["status"] for entry in stored[:2]] == [200, 400]
+
+
+def test_an_alerting_classifier_judges_a_stream_once_it_has_flowed(
+    gateway: Gateway, sim: httpx.Client
+) -> None:
+    configure(gateway, {"policies": [_classifier(MODERATION, on="response", action="alert")]})
+    raw = _client(gateway).chat.completions.with_raw_response.create(
+        model=MODEL, messages=[{"role": "user", "content": FLAGGED}], stream=True
+    )
+    # The headers left before the verdict; the stream came whole.
+    assert "x-gateway-guardrails" not in raw.headers
+    text = "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices)
+    assert "attack plan" in text
+    assert _logged(gateway, raw.headers["x-request-id"])["guardrails"] == [
+        _violence("response", "alert")
+    ]
+    assert _models(sim) == [MODEL, MODERATION]

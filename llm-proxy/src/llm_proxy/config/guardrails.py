@@ -109,7 +109,8 @@ CLASSIFIER_INSTRUCTIONS = (
 
 
 class ClassifierCheck(Strict):
-    """A model the gateway itself asks whether a request's text may pass (`guard.classifier`)."""
+    """A model the gateway itself asks whether a request's (or an answer's) text may pass
+    (`guard.classifier`)."""
 
     # A model (or group) this gateway serves: the call is routed like any request.
     model: Annotated[str, Field(min_length=1, max_length=200)]
@@ -118,7 +119,7 @@ class ClassifierCheck(Strict):
     fail: Literal["open", "closed"] = "open"
     action: Verdict = "block"
     instructions: Annotated[str, Field(min_length=1, max_length=4000)] = CLASSIFIER_INSTRUCTIONS
-    # The newest characters of the request's text sent to the classifier.
+    # The newest characters of the text sent to the classifier.
     max_chars: Annotated[int, Field(gt=0, le=1_000_000)] = 20_000
 
 
@@ -146,12 +147,6 @@ class Policy(Strict):
         if isinstance(data, dict) and True in data:
             data = {("on" if key is True else key): value for key, value in data.items()}
         return data
-
-    @model_validator(mode="after")
-    def _classifier_on_requests(self) -> Policy:
-        if self.checks.classifier is not None and "response" in self.on:
-            raise ValueError("the classifier check runs on requests only: on: [request]")
-        return self
 
 
 class Override(Strict):

@@ -1,4 +1,5 @@
-"""The classifier check: a request's text judged by a configured model, through this gateway.
+"""The classifier check: a request's or an answer's text judged by a configured model,
+through this gateway.
 
 The call is a chat completion the gateway makes itself (`Ask`, the request path's own
 entry for such calls: as the master key, limited, routed, dispatched and logged like any
@@ -67,17 +68,20 @@ class Classifier:
         presented = headers.get(HEADER)
         return presented is not None and hmac.compare_digest(presented, self.token)
 
-    async def screen(self, check: ClassifierCheck, text: str, request_id: str) -> list[Hit]:
-        """The hits of one classifier check on `text`; raises Blocked when one blocks."""
+    async def screen(
+        self, check: ClassifierCheck, text: str, request_id: str, stage: str = "request"
+    ) -> list[Hit]:
+        """The hits of one classifier check on `text` (of the request or the response
+        `stage`); raises Blocked when one blocks."""
         try:
             judgement = await self.judge(check, text, request_id)
         except Unjudged as failure:
             action = "block" if check.fail == "closed" else "alert"
-            hit = Hit("request", "classifier", failure.reason, action)
+            hit = Hit(stage, "classifier", failure.reason, action)
         else:
             if not judgement.flagged:
                 return []
-            hit = Hit("request", "classifier", judgement.category, check.action)
+            hit = Hit(stage, "classifier", judgement.category, check.action)
         if hit.action == "block":
             raise Blocked(hit, [hit])
         return [hit]

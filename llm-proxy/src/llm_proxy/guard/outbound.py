@@ -26,6 +26,8 @@ class Screened:
     body: bytes
     kept: bytes
     hits: list[Hit]
+    # The answer's texts as kept, together (what a classifier on answers judges).
+    text: str = ""
 
 
 def screen_reply(
@@ -62,11 +64,12 @@ def screen_reply(
     for slot, value in changed:
         slot.set(value)
     kept = orjson.dumps(document) if changed else body
+    text = "\n\n".join(value for _, value in redacted if value)
     restored = [(slot, redactor.restore(value)) for slot, value in redacted]
     restored = [(slot, value) for slot, value in restored if value != slot.get()]
     for slot, value in restored:
         slot.set(value)
-    return Screened(orjson.dumps(document) if restored else kept, kept, hits)
+    return Screened(orjson.dumps(document) if restored else kept, kept, hits, text)
 
 
 def schema_hits(plan: Plan, api: str, content: str, request: dict[str, Any]) -> list[Hit]:

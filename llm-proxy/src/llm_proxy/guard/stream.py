@@ -235,6 +235,24 @@ class Window:
                 return max(cut, 0)
 
 
+class Transcript:
+    """What a guarded stream kept of its texts (redacted, nothing restored), for a look at
+    the whole answer once it has ended (the classifier on answers)."""
+
+    __slots__ = ("_relay",)
+
+    def __init__(self) -> None:
+        self._relay: _Relay | None = None
+
+    def text(self) -> str:
+        """Each streamed text (a choice, a block, an output part) as kept, in order."""
+        relay = self._relay
+        if relay is None:
+            return ""
+        kept = ("".join(window.kept or ()) for window in relay.windows())
+        return "\n\n".join(text for text in kept if text)
+
+
 def guarded(
     events: AsyncIterator[bytes],
     api: str,
@@ -243,11 +261,13 @@ def guarded(
     hits: list[Hit],
     request: dict[str, Any],
     stream: Stream | None = None,
+    transcript: Transcript | None = None,
 ) -> AsyncIterator[bytes]:
     """The client's stream with the response stage applied; `hits` fills as it flows.
 
     `stream`: the answer these events belong to; a Responses API stream's `final` (what a
     stored response keeps) becomes the response as the guard left it, or None once blocked.
+    `transcript`: records the kept text as it is released (off unless asked: it costs).
     """
     relay: _Relay
     if api == "messages":
@@ -258,6 +278,9 @@ def guarded(
         relay = _OpenAI(plan, redactor, hits)
     if api == "completions":
         relay.completions = True
+    if transcript is not None:
+        relay.records = True
+        transcript._relay = relay
     if plan.json_schema is not None and api in ("chat", "responses"):
         check = lambda text: schema_hits(plan, api, text, request)  # noqa: E731
         if isinstance(relay, _Responses):
@@ -338,6 +361,9 @@ class _Relay(ABC):
         for window in self._windows.values():
             if window.holding:
                 out.extend(window.release())
+
+    def windows(self) -> list[Window]:
+        return list(self._windows.values())
 
     def window(self, index: Key) -> Window:
         window = self._windows.get(index)

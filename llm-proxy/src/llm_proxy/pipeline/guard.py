@@ -4,29 +4,38 @@ Which policies apply is decided by the model asked for and the caller's team and
 compiled policies follow the config: rebuilt when a reload brings a new guardrails section.
 A block becomes a 400 `content_policy_violation` in the endpoint's error shape (nothing is
 sent upstream), or, once a stream is under way, its closing error event. A classifier check
-(`guard.classifier`) runs after the others, on the request as they left it; the
-classifier's own calls are not guarded.
+(`guard.classifier`) runs after the others, on the request or the answer as they left it
+(redacted); the classifier's own calls are not guarded.
+
+A classifier on answers needs the whole answer. A complete one is judged before it is
+returned. A stream is held whole when a verdict could withhold it (a classifier whose
+action is block, or that fails closed): the client's stream starts only once the answer is
+judged, so a refused one is a 400 like any other and nothing of it was sent (the price: no
+byte before the model has finished). With only alerting classifiers the stream flows as it
+comes and its text is judged once it has ended: the verdict reaches the spend log, the
+metric and the alerts, not the response's headers, which went first.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
-from llm_proxy.config.guardrails import Guardrails
+from llm_proxy.config.guardrails import ClassifierCheck, Guardrails
 from llm_proxy.guard.bodies import request_slots
 from llm_proxy.guard.classifier import TAG, Ask, Classifier
-from llm_proxy.guard.hits import Blocked, header_value, merge
+from llm_proxy.guard.hits import Blocked, blocking, header_value, merge
 from llm_proxy.guard.inbound import screen_request
 from llm_proxy.guard.outbound import screen_reply
 from llm_proxy.guard.placeholders import Redactor
 from llm_proxy.guard.policies import Plan, Policies
-from llm_proxy.guard.stream import guarded
+from llm_proxy.guard.stream import Transcript, guarded
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import MASTER
+from llm_proxy.upstream.errors import UpstreamError
 from llm_proxy.upstream.transports.base import Reply, Stream
 from llm_proxy.webhooks import Webhooks
 
@@ -81,12 +90,17 @@ class GuardStage:
         if plan is None or not plan.classifiers or self._classifier.is_own(ctx.headers):
             return
         texts = [slot.get() for slot in request_slots(ctx.api, ctx.body)]
-        text = "\n\n".join(t for t in texts if t)
+        await self._judged(ctx, plan.classifiers, "\n\n".join(t for t in texts if t), "request")
+
+    async def _judged(
+        self, ctx: RequestContext, checks: Sequence[ClassifierCheck], text: str, stage: str
+    ) -> None:
+        """`text` judged by each classifier; a block refuses the request (or the answer)."""
         if not text:
             return
-        for check in plan.classifiers:
+        for check in checks:
             try:
-                hits = await self._classifier.screen(check, text, ctx.request_id)
+                hits = await self._classifier.screen(check, text, ctx.request_id, stage)
             except Blocked as blocked:
                 ctx.guard_hits.extend(blocked.hits)
                 raise _refused(Blocked(blocked.hit, ctx.guard_hits)) from None
@@ -116,25 +130,72 @@ class GuardStage:
         }
         self._webhooks.send(alerts.webhook_url, payload)
 
-    def outbound(self, ctx: RequestContext, answer: Reply | Stream) -> Reply | Stream:
+    async def outbound(self, ctx: RequestContext, answer: Reply | Stream) -> Reply | Stream:
         plan = self._plan(ctx, "response")
         redactor = ctx.redactor
         if plan is None or redactor is None or (not plan and not redactor.restores):
             return answer
         if isinstance(answer, Stream):
-            answer.share_decoded = True
-            answer.events = guarded(
-                answer.events, ctx.api, plan, redactor, ctx.guard_hits, ctx.body, answer
-            )
-            return answer
+            return await self._stream(ctx, plan, redactor, answer)
         try:
             screened = screen_reply(plan, redactor, ctx.api, answer.body, ctx.body)
         except Blocked as blocked:
             ctx.guard_hits.extend(blocked.hits)
             raise _refused(blocked) from None
         ctx.guard_hits.extend(screened.hits)
+        await self._judged(ctx, plan.classifiers, screened.text, "response")
         # A new reply: the one given may be the cache's own.
         return Reply(screened.body, answer.usage, answer.model, kept=screened.kept)
+
+    async def _stream(
+        self, ctx: RequestContext, plan: Plan, redactor: Redactor, stream: Stream
+    ) -> Stream:
+        stream.share_decoded = True
+        transcript = Transcript() if plan.classifiers else None
+        stream.events = guarded(
+            stream.events, ctx.api, plan, redactor, ctx.guard_hits, ctx.body, stream, transcript
+        )
+        if transcript is None:
+            return stream
+        if any(check.action == "block" or check.fail == "closed" for check in plan.classifiers):
+            stream.events = await self._held(ctx, plan, stream.events, transcript)
+        else:
+            stream.events = self._judged_after(ctx, plan, stream.events, transcript)
+        return stream
+
+    async def _held(
+        self, ctx: RequestContext, plan: Plan, events: AsyncIterator[bytes], transcript: Transcript
+    ) -> AsyncIterator[bytes]:
+        """The whole stream read and judged before any of it goes out: the events to send,
+        or a refusal (`GatewayError`) when the guard or a classifier blocked it."""
+        pieces: list[bytes] = []
+        broke: UpstreamError | None = None
+        try:
+            async for piece in events:
+                pieces.append(piece)
+        except UpstreamError as error:
+            # Judged as far as it came; the client gets that much, then the error.
+            broke = error
+        finally:
+            await _close(events)
+        blocked = blocking(hit for hit in ctx.guard_hits if hit.stage == "response")
+        if blocked is not None:
+            # The stream's own block: withheld whole, as a 400, in place of its error event.
+            raise _refused(Blocked(blocked, ctx.guard_hits))
+        await self._judged(ctx, plan.classifiers, transcript.text(), "response")
+        return _replay(pieces, broke)
+
+    async def _judged_after(
+        self, ctx: RequestContext, plan: Plan, events: AsyncIterator[bytes], transcript: Transcript
+    ) -> AsyncIterator[bytes]:
+        """The stream as it comes; its text judged once it has ended (alerts only)."""
+        try:
+            async for piece in events:
+                yield piece
+        finally:
+            await _close(events)
+        if blocking(hit for hit in ctx.guard_hits if hit.stage == "response") is None:
+            await self._judged(ctx, plan.classifiers, transcript.text(), "response")
 
 
 def classifier_calls(ask: Callable[[RequestContext], Awaitable[Reply]]) -> Ask:
@@ -155,6 +216,19 @@ def classifier_calls(ask: Callable[[RequestContext], Awaitable[Reply]]) -> Ask:
         return (await ask(ctx)).body
 
     return call
+
+
+async def _replay(pieces: list[bytes], broke: UpstreamError | None) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        yield piece
+    if broke is not None:
+        raise broke
+
+
+async def _close(events: AsyncIterator[bytes]) -> None:
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 def _refused(blocked: Blocked) -> GatewayError:

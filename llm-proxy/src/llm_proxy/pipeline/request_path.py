@@ -174,7 +174,7 @@ class RequestPath:
         await self._screen(ctx)
         with self.telemetry.stage(ctx, "optimizer"):
             answer = await optimizer.run(ctx, lambda: self._answer(ctx, screened=True))
-        return self._guarded(ctx, answer)
+        return await self._guarded(ctx, answer)
 
     async def _answer(self, ctx: RequestContext, screened: bool = False) -> Answer:
         """guard (in) → cache → route → dispatch → guard (out). The cache keeps what the
@@ -187,11 +187,11 @@ class RequestPath:
         with stage(ctx, "cache"):
             lookup = await self.cache.lookup(ctx, registry.config)
         if lookup.answer is not None:
-            return lookup.answer if screened else self._guarded(ctx, lookup.answer)
+            return lookup.answer if screened else await self._guarded(ctx, lookup.answer)
         dispatched = self.shadow.watch(ctx, await self._route_and_dispatch(ctx))
         answer = self.cache.remember(ctx, lookup, dispatched)
         if not screened:
-            answer = self._guarded(ctx, answer)
+            answer = await self._guarded(ctx, answer)
         if isinstance(answer, Reply) and ctx.session_id is not None:
             # An agent's step: what it called shows in its session (read only then).
             ctx.tool_calls = tool_calls_of(orjson.loads(answer.body))
@@ -203,9 +203,9 @@ class RequestPath:
                 guard.inbound(ctx)
                 await guard.classify(ctx)
 
-    def _guarded(self, ctx: RequestContext, answer: Answer) -> Answer:
+    async def _guarded(self, ctx: RequestContext, answer: Answer) -> Answer:
         for guard in self.seams.guards:
-            answer = guard.outbound(ctx, answer)
+            answer = await guard.outbound(ctx, answer)
         return answer
 
     async def _route_and_dispatch(self, ctx: RequestContext) -> Answer:
