@@ -25,6 +25,7 @@ SIM_CONFIG = {
         "gpt-4o-mini": {"output_tokens": 12},
         "claude-3-5-haiku-latest": {"output_tokens": 10},
         "paced": {"ttft_ms": 20, "tokens_per_second": 400, "output_tokens": 6},
+        "late-close": {"close_after_ms": 400},
         "slow-whole": {"latency_ms": 30},
         "flaky-5xx": {"error_5xx_rate": 1.0},
         "flaky-429": {"rate_429_rate": 1.0, "retry_after_s": 2},

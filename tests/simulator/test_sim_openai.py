@@ -6,6 +6,7 @@ import base64
 import json
 import math
 import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -101,6 +102,20 @@ def test_stream_without_usage_option_has_no_usage_chunk(sim: httpx.Client) -> No
     chunks = [json.loads(data) for _, data in events[:-1]]
     assert all(chunk["choices"] for chunk in chunks)
     assert all("usage" not in chunk for chunk in chunks)
+
+
+def test_a_late_closing_stream_ends_its_body_after_its_last_event(sim: httpx.Client) -> None:
+    body = {"model": "late-close", "messages": HELLO, "stream": True}
+    with sim.stream("POST", "/v1/chat/completions", json=body) as response:
+        received = b""
+        started = time.monotonic()
+        for piece in response.iter_raw():
+            received += piece
+            if received.endswith(b"data: [DONE]\n\n"):
+                done_s = time.monotonic() - started
+        ended_s = time.monotonic() - started
+    assert sse_events(received.decode())[-1] == (None, "[DONE]")
+    assert done_s < 0.3 <= ended_s - done_s
 
 
 def test_paced_model_streams_every_token(client: openai.OpenAI) -> None:

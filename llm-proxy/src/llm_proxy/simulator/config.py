@@ -40,6 +40,12 @@ class ModelProfile(BaseModel):
         default=None, gt=0, description="Streaming rate after the first token; unset = instant."
     )
     output_tokens: int = Field(default=16, ge=1, description="Completion tokens when not capped.")
+    close_after_ms: float = Field(
+        default=0,
+        ge=0,
+        description="How long a stream's body stays open after its last event ([DONE], "
+        "message_stop, ...) before it ends, as behind a proxy that closes late.",
+    )
     embedding_dimensions: int = Field(default=1536, ge=1)
     answers: Literal["echo", "noisy-solver", "judge", "moderation"] = Field(
         default="echo",

@@ -14,6 +14,7 @@ class Timing:
     ttft_ms: float
     token_interval_s: float  # pause between streamed tokens; 0 = as fast as possible
     output_tokens: int
+    close_after_s: float = 0.0  # the stream's body ends this long after its last event
 
     def total_s(self, tokens: int) -> float:
         """How long a non-streaming answer of `tokens` tokens takes."""
@@ -46,4 +47,5 @@ def timing_for(profile: ModelProfile, headers: Mapping[str, str]) -> Timing:
         ttft_ms=profile.ttft_ms if ttft is None else ttft,
         token_interval_s=1 / rate if rate else 0.0,
         output_tokens=profile.output_tokens if tokens is None else max(1, int(tokens)),
+        close_after_s=profile.close_after_ms / 1000,
     )

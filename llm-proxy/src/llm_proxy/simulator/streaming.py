@@ -50,7 +50,11 @@ async def deliver(
         await asyncio.sleep(timing.ttft_ms / 1000)
     first, rest = tokens[:1], tokens[1:]
     if not timing.token_interval_s:
-        await _send(responder, [*stream.head, *first, *rest, *tail], done=kind is not FaultKind.CUT)
+        frames = [*stream.head, *first, *rest, *tail]
+        if kind is FaultKind.CUT:
+            await _send(responder, frames, done=False)
+        else:
+            await _end(responder, frames, timing)
         return not client_gone()
     await _send(responder, [*stream.head, *first], done=False)
     for frame in rest:
@@ -59,8 +63,17 @@ async def deliver(
             return False
         await _send(responder, [frame], done=False)
     if kind is not FaultKind.CUT:
-        await _send(responder, tail, done=True)
+        await _end(responder, tail, timing)
     return True
+
+
+async def _end(responder: Responder, frames: list[bytes], timing: Timing) -> None:
+    """The last frames, then the end of the body (`close_after_s` later, when set)."""
+    if timing.close_after_s:
+        await _send(responder, frames, done=False)
+        await asyncio.sleep(timing.close_after_s)
+        frames = []
+    await _send(responder, frames, done=True)
 
 
 async def _send(responder: Responder, frames: list[bytes], *, done: bool) -> None:
