@@ -62,14 +62,11 @@ def stream_response(
 ) -> StreamingResponse:
     headers = gateway_headers(ctx)
     headers["cache-control"] = "no-cache"
-    finished = False
     relayed = _Relayed()
 
-    async def finish() -> None:
-        nonlocal finished
-        if not finished:
-            finished = True
-            await _close(stream.events)
+    def record() -> None:
+        if not relayed.recorded:
+            relayed.recorded = True
             if not relayed.whole and ctx.status < 400:
                 # Logged like a non-streamed request whose client left: 499, not 200.
                 ctx.status = 499
@@ -77,8 +74,14 @@ def stream_response(
             ctx.tool_calls = stream.tool_calls
             pipeline.finish(ctx, stream.usage)
 
+    async def finish() -> None:
+        if not relayed.closed:
+            relayed.closed = True
+            await _close(stream.events)
+            record()
+
     return _SettledStream(
-        _relay(ctx, stream, pipeline, error_event, finish, relayed),
+        _relay(ctx, stream, pipeline, error_event, finish, record, relayed),
         finish,
         media_type="text/event-stream",
         headers=headers,
@@ -104,9 +107,12 @@ class _SettledStream(StreamingResponse):
 
 @dataclass(slots=True)
 class _Relayed:
-    """Whether the relay reached the stream's end (else its client left first)."""
+    """How far the relay got: the stream's end reached (else its client left first), its
+    record handed to the spend log, its upstream body closed."""
 
     whole: bool = False
+    recorded: bool = False
+    closed: bool = False
 
 
 async def _relay(
@@ -115,18 +121,27 @@ async def _relay(
     pipeline: RequestPath,
     error_event: Callable[[str], bytes],
     finish: Callable[[], Awaitable[None]],
+    record: Callable[[], None],
     relayed: _Relayed,
 ) -> AsyncIterator[bytes]:
+    # The record is written (to the spend log's write-ahead file) before the client can
+    # see the end: the piece that carries it ([DONE], message_stop, response.completed)
+    # is the first one read after the upstream completed, and an error event is the last.
+    # A process killed once the client has its answer has its record on disk.
     # Starlette cancels this generator when the client goes away; the finally clause
     # then closes the upstream body and settles what was streamed so far.
     try:
         async for event in stream.events:
+            if stream.completed and not relayed.recorded:
+                relayed.whole = True
+                record()
             yield event
         relayed.whole = True
     except UpstreamError as error:
         pipeline.stream_failed(ctx, error)
-        yield error_event(error.message)
         relayed.whole = True
+        record()
+        yield error_event(error.message)
     finally:
         await finish()
 
