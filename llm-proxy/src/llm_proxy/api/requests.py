@@ -7,7 +7,6 @@ JSON encoders) stop at a few hundred levels with an error that would be a 500.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
@@ -15,6 +14,7 @@ from starlette.requests import Request
 
 from llm_proxy.api.body_limit import BodyTooLarge
 from llm_proxy.api.content import check_anthropic_messages, check_openai_messages
+from llm_proxy.ids import new_request_id
 from llm_proxy.pipeline.authorize import default_model
 from llm_proxy.pipeline.context import Api, RequestContext
 from llm_proxy.pipeline.errors import GatewayError, bad_request
@@ -25,26 +25,29 @@ _MAX_CHOICES = 128
 # A client's x-request-id is kept up to this long (the spend log's column).
 CLIENT_REQUEST_ID_CHARS = 128
 # Only these request headers matter to the pipeline; the rest are never looked at.
-_KEPT_HEADERS = (
-    "authorization",
-    "x-api-key",
-    "x-session-id",
-    "x-request-id",
-    "anthropic-version",
-    "anthropic-beta",
-    # identify: Kong's edge secret and the consumer it vouches for.
-    "x-gateway-edge-secret",
-    "x-consumer-username",
-    "x-credential-identifier",
-    # identify: the mTLS client the certificate matched (api.client_cert).
-    ":client-certificate",
-    # the optimizer: how long its approaches may take.
-    "x-gateway-deadline-ms",
-    "cache-control",
-    "x-gateway-cache",
-    # policies: the regions a request narrows itself to, and its priority class.
-    "x-gateway-region",
-    "x-gateway-priority",
+_KEPT_HEADERS = frozenset(
+    name.encode("latin-1")
+    for name in (
+        "authorization",
+        "x-api-key",
+        "x-session-id",
+        "x-request-id",
+        "anthropic-version",
+        "anthropic-beta",
+        # identify: Kong's edge secret and the consumer it vouches for.
+        "x-gateway-edge-secret",
+        "x-consumer-username",
+        "x-credential-identifier",
+        # identify: the mTLS client the certificate matched (api.client_cert).
+        ":client-certificate",
+        # the optimizer: how long its approaches may take.
+        "x-gateway-deadline-ms",
+        "cache-control",
+        "x-gateway-cache",
+        # policies: the regions a request narrows itself to, and its priority class.
+        "x-gateway-region",
+        "x-gateway-priority",
+    )
 )
 
 
@@ -55,10 +58,15 @@ def new_context(request: Request, api: Api) -> RequestContext:
     another request's (or another team's) and so merge or hide spend records. It is kept,
     clipped, as the correlation id.
     """
-    headers = {name: request.headers[name] for name in _KEPT_HEADERS if name in request.headers}
+    headers: dict[str, str] = {}
+    # One pass over the raw headers (ASGI gives the names lower-cased); the first of a
+    # repeated header counts, as with Starlette's `Headers`.
+    for name, value in request.scope["headers"]:
+        if name in _KEPT_HEADERS:
+            headers.setdefault(name.decode("latin-1"), value.decode("latin-1"))
     correlation = headers.pop("x-request-id", None)
     return RequestContext(
-        request_id=f"req_{uuid.uuid4().hex}",
+        request_id=new_request_id(),
         api=api,
         body={},
         headers=headers,

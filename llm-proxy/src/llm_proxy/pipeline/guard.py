@@ -19,7 +19,6 @@ metric and the alerts, not the response's headers, which went first.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
@@ -32,6 +31,7 @@ from llm_proxy.guard.outbound import screen_reply
 from llm_proxy.guard.placeholders import Redactor
 from llm_proxy.guard.policies import Plan, Policies
 from llm_proxy.guard.stream import Transcript, guarded
+from llm_proxy.ids import new_request_id
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import MASTER
@@ -204,7 +204,7 @@ def classifier_calls(ask: Callable[[RequestContext], Awaitable[Reply]]) -> Ask:
 
     async def call(body: dict[str, Any], judged: str, headers: dict[str, str]) -> bytes:
         ctx = RequestContext(
-            request_id=f"req_{uuid.uuid4().hex}",
+            request_id=new_request_id(),
             api="chat",
             body=body,
             headers=headers,

@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +36,7 @@ import orjson
 from llm_proxy.cache.replay import collect
 from llm_proxy.config.models import AutoGroup, GatewayConfig, Shadow
 from llm_proxy.identity import Identity
+from llm_proxy.ids import new_request_id
 from llm_proxy.pipeline.auto_route import router_input
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
@@ -256,7 +256,7 @@ class ShadowJudging:
 
     def _call(self, job: _Job, payer: Identity, body: dict[str, Any]) -> RequestContext:
         return RequestContext(
-            request_id=f"req_{uuid.uuid4().hex}",
+            request_id=new_request_id(),
             api="chat",
             body=body,
             headers=dict(job.trace),

@@ -7,10 +7,10 @@ the caller saw.
 
 from __future__ import annotations
 
-import uuid
-
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from llm_proxy.ids import new_request_id
 
 
 class AdminRequestIds:
@@ -21,7 +21,7 @@ class AdminRequestIds:
         if scope["type"] != "http" or not scope["path"].startswith("/admin"):
             await self.app(scope, receive, send)
             return
-        request_id = f"req_{uuid.uuid4().hex}"
+        request_id = new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
