@@ -12,8 +12,9 @@ returned. A stream is held whole when a verdict could withhold it (a classifier 
 action is block, or that fails closed): the client's stream starts only once the answer is
 judged, so a refused one is a 400 like any other and nothing of it was sent (the price: no
 byte before the model has finished). With only alerting classifiers the stream flows as it
-comes and its text is judged once it has ended: the verdict reaches the spend log, the
-metric and the alerts, not the response's headers, which went first.
+comes and its text is judged once the upstream has ended, before the client gets the end:
+the verdict reaches the spend log, the metric and the alerts, not the response's headers,
+which went first.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ class GuardStage:
         if any(check.action == "block" or check.fail == "closed" for check in plan.classifiers):
             stream.events = await self._held(ctx, plan, stream.events, transcript)
         else:
-            stream.events = self._judged_after(ctx, plan, stream.events, transcript)
+            stream.events = self._judged_after(ctx, plan, stream.events, stream, transcript)
         return stream
 
     async def _held(
@@ -186,14 +187,29 @@ class GuardStage:
         return _replay(pieces, broke)
 
     async def _judged_after(
-        self, ctx: RequestContext, plan: Plan, events: AsyncIterator[bytes], transcript: Transcript
+        self,
+        ctx: RequestContext,
+        plan: Plan,
+        events: AsyncIterator[bytes],
+        stream: Stream,
+        transcript: Transcript,
     ) -> AsyncIterator[bytes]:
-        """The stream as it comes; its text judged once it has ended (alerts only)."""
+        """The stream as it comes; its text judged once the upstream has ended (alerts
+        only), before the piece that carries the end goes on: the verdict is then in the
+        request's record, which is written before its client sees the end (`api.responses`)."""
+        judged = False
         try:
             async for piece in events:
+                if stream.completed and not judged:
+                    judged = True
+                    await self._judged_answer(ctx, plan, transcript)
                 yield piece
         finally:
             await _close(events)
+        if not judged:
+            await self._judged_answer(ctx, plan, transcript)
+
+    async def _judged_answer(self, ctx: RequestContext, plan: Plan, transcript: Transcript) -> None:
         if blocking(hit for hit in ctx.guard_hits if hit.stage == "response") is None:
             await self._judged(ctx, plan.classifiers, transcript.text(), "response")
 
