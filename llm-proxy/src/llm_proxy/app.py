@@ -15,7 +15,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from llm_proxy.api import anthropic, feedback, health, metrics, openai, openai_responses, usage
-from llm_proxy.api.admin import audit, backends, budgets, keys, routing, teams, tokens, users
+from llm_proxy.api.admin import (
+    audit,
+    backends,
+    budgets,
+    keys,
+    logged_prompts,
+    routing,
+    teams,
+    tokens,
+    users,
+)
 from llm_proxy.api.admin import cache as admin_cache
 from llm_proxy.api.admin import config as admin_config
 from llm_proxy.api.admin import denied_tokens as admin_denied_tokens
@@ -54,7 +64,7 @@ def build_app(gateway: Gateway) -> FastAPI:
         app.include_router(module.router)
     for module in (audit, backends, routing, admin_denied_tokens, admin_guardrails):
         app.include_router(module.router)
-    for module in (admin_login, admin_sso, admin_providers):
+    for module in (admin_login, admin_sso, admin_providers, logged_prompts):
         app.include_router(module.router)
     if gateway.config.gateway.ui_dir:
         mount_dashboard(app, Path(gateway.config.gateway.ui_dir))

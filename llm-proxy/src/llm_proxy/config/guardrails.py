@@ -3,7 +3,9 @@
 A policy names checks, each with its action, and the stages it runs on. The global list
 applies to every request; an override for a model, a team or a key (applied in that order,
 so the most specific wins) replaces global policies of the same name, adds new ones, or
-disables some by name.
+disables some by name. A team's or a key's override may also opt that tenant in to prompt
+logging (`log_prompts`: the key's choice beats its team's), kept redacted and encrypted
+under `prompt_log.keys`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Annotated, Any, Literal
 import re2
 from pydantic import Field, field_validator, model_validator
 
-from llm_proxy.config.base import Strict
+from llm_proxy.config.base import Strict, secret_reference
 
 Action = Literal["block", "redact", "alert"]
 Verdict = Literal["block", "alert"]
@@ -158,11 +160,44 @@ class Override(Strict):
     policies: list[Policy] = []
     # Global (or less specific) policies that do not apply here, by name.
     disable: list[str] = []
+    # A tenant's prompts and answers kept with its request log records (redacted, then
+    # encrypted): true opts in, false opts out (a key of a team that opted in), unset
+    # leaves it to the team (or off).
+    log_prompts: bool | None = None
 
     @model_validator(mode="after")
     def _one_scope(self) -> Override:
         if sum(scope is not None for scope in (self.model, self.team, self.key)) != 1:
             raise ValueError("an override names exactly one of model, team, key")
+        if self.model is not None and self.log_prompts is not None:
+            raise ValueError("log_prompts is a tenant's choice: set it on a team or a key")
+        return self
+
+
+class PromptLogKey(Strict):
+    """A key logged prompts are encrypted with: its id is stored beside each ciphertext."""
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")]
+    key_ref: str
+
+    @field_validator("key_ref")
+    @classmethod
+    def _reference(cls, value: str) -> str:
+        secret_reference(value)
+        return value
+
+
+class PromptLog(Strict):
+    """The keys of opted-in tenants' logged prompts (AES-GCM): the first encrypts new
+    records, every one decrypts those it encrypted (rotation: put the new key first)."""
+
+    keys: Annotated[list[PromptLogKey], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> PromptLog:
+        ids = [key.id for key in self.keys]
+        if len(ids) != len(set(ids)):
+            raise ValueError("prompt_log.keys: key ids must be unique")
         return self
 
 
@@ -180,6 +215,7 @@ class Guardrails(Strict):
     alerts: GuardAlerts | None = None
     # Characters of a streamed answer held back, so what spans chunks is seen whole.
     stream_window_chars: Annotated[int, Field(ge=16, le=4096)] = 64
+    prompt_log: PromptLog | None = None
 
     @model_validator(mode="after")
     def _unique_names(self) -> Guardrails:
@@ -189,4 +225,6 @@ class Guardrails(Strict):
             names = [policy.name for policy in policies]
             if len(names) != len(set(names)):
                 raise ValueError(f"{scope}: policy names must be unique")
+        if self.prompt_log is None and any(o.log_prompts for o in self.overrides):
+            raise ValueError("log_prompts needs prompt_log.keys to encrypt the prompts with")
         return self

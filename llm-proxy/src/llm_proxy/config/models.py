@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from llm_proxy.config.base import Strict
+from llm_proxy.config.base import Strict, secret_reference
 from llm_proxy.config.client_auth import ClientCertificate, DashboardSso, JwtAuth
 from llm_proxy.config.guardrails import Guardrails
 from llm_proxy.config.optimizer import Optimizer
@@ -85,13 +85,7 @@ class GatewaySection(_Strict):
     @field_validator("edge_secret_ref")
     @classmethod
     def _edge_secret_reference(cls, value: str | None) -> str | None:
-        return _reference(value)
-
-
-def _reference(value: str | None) -> str | None:
-    if value is not None and not value.startswith(("env:", "file:")):
-        raise ValueError("must be a reference 'env:NAME' or 'file:PATH', never the secret")
-    return value
+        return secret_reference(value)
 
 
 class Deadlines(_Strict):
@@ -351,7 +345,7 @@ class Observability(_Strict):
     @field_validator("metrics_token_ref")
     @classmethod
     def _metrics_token_reference(cls, value: str | None) -> str | None:
-        return _reference(value)
+        return secret_reference(value)
 
 
 class RateRule(_Strict):

@@ -26,8 +26,6 @@ class Screened:
     body: bytes
     kept: bytes
     hits: list[Hit]
-    # The answer's texts as kept, together (what a classifier on answers judges).
-    text: str = ""
 
 
 def screen_reply(
@@ -64,12 +62,21 @@ def screen_reply(
     for slot, value in changed:
         slot.set(value)
     kept = orjson.dumps(document) if changed else body
-    text = "\n\n".join(value for _, value in redacted if value)
     restored = [(slot, redactor.restore(value)) for slot, value in redacted]
     restored = [(slot, value) for slot, value in restored if value != slot.get()]
     for slot, value in restored:
         slot.set(value)
-    return Screened(orjson.dumps(document) if restored else kept, kept, hits, text)
+    return Screened(orjson.dumps(document) if restored else kept, kept, hits)
+
+
+def kept_text(api: str, body: bytes) -> str:
+    """An answer's texts together: what a classifier on answers judges, and what a prompt
+    log keeps (of the answer as kept: redacted by the policies, nothing restored)."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ""
+    return "\n\n".join(text for slot in reply_slots(api, document) if (text := slot.get()))
 
 
 def schema_hits(plan: Plan, api: str, content: str, request: dict[str, Any]) -> list[Hit]:

@@ -3,7 +3,8 @@
 Overrides apply from the least to the most specific (model, team, key): a policy of the same
 name replaces the one before it, a new name adds one, `disable` removes by name. Policies are
 compiled once per config; the plan for each combination of overrides is built on first use
-and kept on this object, which is rebuilt when the config is.
+and kept on this object, which is rebuilt when the config is. Whether a tenant's prompts
+are logged is its key's override's `log_prompts`, else its team's, else not.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class Policies:
         self._global = tuple(_compile(policy) for policy in config.policies)
         self._overrides: dict[tuple[str, str], list[tuple[tuple[_Compiled, ...], tuple[str, ...]]]]
         self._overrides = {}
+        self._log_prompts: dict[tuple[str, str], bool] = {}
         for override in config.overrides:
             scope = next(
                 (kind, name)
@@ -67,11 +69,23 @@ class Policies:
             )
             compiled = tuple(_compile(policy) for policy in override.policies)
             self._overrides.setdefault(scope, []).append((compiled, tuple(override.disable)))
+            if override.log_prompts is not None:
+                self._log_prompts[scope] = override.log_prompts
         self._plans: dict[tuple[tuple[str, str], ...], dict[Stage, Plan]] = {}
 
     @property
     def enabled(self) -> bool:
         return bool(self._global or self._overrides)
+
+    def logs_prompts(self, team: str | None, key: str | None) -> bool:
+        """The tenant opted in to prompt logging (its key's choice first, then its team's)."""
+        if not self._log_prompts:
+            return False
+        for kind, name in (("key", key), ("team", team)):
+            choice = self._log_prompts.get((kind, name)) if name is not None else None
+            if choice is not None:
+                return choice
+        return False
 
     def plan(self, stage: Stage, model: str, team: str | None, key: str | None) -> Plan:
         scopes = tuple(

@@ -9,6 +9,7 @@ and the prompt charged for when the upstream reports no usage.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -146,6 +147,11 @@ class RequestContext:
     # What the guard stages found and did (never the text), and the request's placeholders.
     guard_hits: list[Hit] = field(default_factory=list)
     redactor: Redactor | None = None
+    # A tenant that opted in to prompt logging: the answer's text as kept (redacted by the
+    # policies, nothing restored), read when the record is made; then the prompt and
+    # answer as the record keeps them (`guard.prompt_log`: redacted, then sealed).
+    logged_answer: Callable[[], str] | None = None
+    sealed_prompt: dict[str, str] | None = None
     # The prompt template the request was made from, if it named one.
     prompt: PromptUse | None = None
     # The tools the answer called, by name: a session's steps show them.

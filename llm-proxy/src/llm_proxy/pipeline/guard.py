@@ -15,6 +15,11 @@ byte before the model has finished). With only alerting classifiers the stream f
 comes and its text is judged once the upstream has ended, before the client gets the end:
 the verdict reaches the spend log, the metric and the alerts, not the response's headers,
 which went first.
+
+A tenant that opted in to prompt logging (`log_prompts` on its key's or team's override)
+has its request and answer kept with its spend record: redacted, then sealed under
+`guardrails.prompt_log.keys` (`guard.prompt_log`), made as the record is; nothing of the
+kind for anyone else.
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from llm_proxy.config.guardrails import ClassifierCheck, Guardrails
+from llm_proxy.config.secrets import SecretError
+from llm_proxy.guard import prompt_log
 from llm_proxy.guard.bodies import request_slots
 from llm_proxy.guard.classifier import TAG, Ask, Classifier
 from llm_proxy.guard.hits import Blocked, blocking, header_value, merge
 from llm_proxy.guard.inbound import screen_request
-from llm_proxy.guard.outbound import screen_reply
+from llm_proxy.guard.outbound import kept_text, screen_reply
 from llm_proxy.guard.placeholders import Redactor
 from llm_proxy.guard.policies import Plan, Policies
 from llm_proxy.guard.stream import Transcript, guarded
@@ -36,6 +43,7 @@ from llm_proxy.ids import new_request_id
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import MASTER
+from llm_proxy.store.keyring import Keyring
 from llm_proxy.upstream.errors import UpstreamError
 from llm_proxy.upstream.transports.base import Reply, Stream
 from llm_proxy.webhooks import Webhooks
@@ -50,14 +58,20 @@ class GuardStage:
         self._config = config
         self._classifier = classifier
         self._webhooks = webhooks
-        self._source: Guardrails | None = None
-        self._policies = Policies(Guardrails())
+        self._source = Guardrails()
+        self._policies = Policies(self._source)
+        # The prompt log's keys under the config in force, resolved on first use.
+        self._keyring: Keyring | None = None
 
-    def _plan(self, ctx: RequestContext, stage: str) -> Plan | None:
+    def _current(self) -> Policies:
         config = self._config()
         if config is not self._source:
             self._policies, self._source = Policies(config), config
-        if not self._policies.enabled:
+            self._keyring = None
+        return self._policies
+
+    def _plan(self, ctx: RequestContext, stage: str) -> Plan | None:
+        if not self._current().enabled:
             return None
         identity = ctx.identity
         return self._policies.plan(
@@ -107,9 +121,16 @@ class GuardStage:
                 raise _refused(Blocked(blocked.hit, ctx.guard_hits)) from None
             ctx.guard_hits.extend(hits)
 
+    def logs_prompts(self, ctx: RequestContext) -> bool:
+        """The request's tenant opted in to prompt logging."""
+        return self._current().logs_prompts(ctx.identity.team_id, ctx.identity.key_id)
+
     def finished(self, ctx: RequestContext) -> None:
-        """A request's alert hits to the log, and its hits to the alerts webhook (by check
-        and entity, never the text)."""
+        """The request's prompt sealed for its record (opted-in tenants only); its alert
+        hits to the log, and its hits to the alerts webhook (by check and entity, never
+        the text)."""
+        if self.logs_prompts(ctx):
+            self._seal(ctx)
         if not ctx.guard_hits:
             return
         hits = merge(ctx.guard_hits)
@@ -131,32 +152,66 @@ class GuardStage:
         }
         self._webhooks.send(alerts.webhook_url, payload)
 
+    def _seal(self, ctx: RequestContext) -> None:
+        keyring = self._prompt_keyring(ctx.request_id)
+        if keyring is None:
+            return
+        answer = ctx.logged_answer() if ctx.logged_answer is not None else None
+        redactor = ctx.redactor or Redactor()
+        try:
+            ctx.sealed_prompt = prompt_log.sealed(
+                keyring, ctx.request_id, ctx.body, answer, redactor
+            )
+        except TypeError:
+            log.warning("prompt of %s not logged: its body is not JSON", ctx.request_id)
+
+    def _prompt_keyring(self, request_id: str) -> Keyring | None:
+        """The keys of the config in force (tried again while they cannot be resolved, so
+        a key put in place later counts at once); None: nothing can be logged."""
+        if self._keyring is None and self._source.prompt_log is not None:
+            try:
+                self._keyring = prompt_log.keyring_of(self._source.prompt_log)
+            except SecretError as error:
+                log.error("prompt of %s not logged: %s", request_id, error)
+        return self._keyring
+
     async def outbound(self, ctx: RequestContext, answer: Reply | Stream) -> Reply | Stream:
         plan = self._plan(ctx, "response")
         redactor = ctx.redactor
-        if plan is None or redactor is None or (not plan and not redactor.restores):
+        if plan is None or redactor is None:
+            return answer
+        logs = self.logs_prompts(ctx)
+        if not plan and not redactor.restores and not logs:
             return answer
         if isinstance(answer, Stream):
-            return await self._stream(ctx, plan, redactor, answer)
+            return await self._stream(ctx, plan, redactor, answer, logs)
         try:
             screened = screen_reply(plan, redactor, ctx.api, answer.body, ctx.body)
         except Blocked as blocked:
             ctx.guard_hits.extend(blocked.hits)
             raise _refused(blocked) from None
         ctx.guard_hits.extend(screened.hits)
-        await self._judged(ctx, plan.classifiers, screened.text, "response")
+        kept, api = screened.kept, ctx.api
+        if plan.classifiers:
+            await self._judged(ctx, plan.classifiers, kept_text(api, kept), "response")
+        if logs:
+            ctx.logged_answer = lambda: kept_text(api, kept)
         # A new reply: the one given may be the cache's own.
-        return Reply(screened.body, answer.usage, answer.model, kept=screened.kept)
+        return Reply(screened.body, answer.usage, answer.model, kept=kept)
 
     async def _stream(
-        self, ctx: RequestContext, plan: Plan, redactor: Redactor, stream: Stream
+        self, ctx: RequestContext, plan: Plan, redactor: Redactor, stream: Stream, logs: bool
     ) -> Stream:
         stream.share_decoded = True
-        transcript = Transcript() if plan.classifiers else None
+        transcript = Transcript() if plan.classifiers or logs else None
         stream.events = guarded(
             stream.events, ctx.api, plan, redactor, ctx.guard_hits, ctx.body, stream, transcript
         )
         if transcript is None:
+            return stream
+        if logs:
+            ctx.logged_answer = transcript.text
+        if not plan.classifiers:
             return stream
         if any(check.action == "block" or check.fail == "closed" for check in plan.classifiers):
             stream.events = await self._held(ctx, plan, stream.events, transcript)
@@ -180,10 +235,15 @@ class GuardStage:
         finally:
             await _close(events)
         blocked = blocking(hit for hit in ctx.guard_hits if hit.stage == "response")
-        if blocked is not None:
-            # The stream's own block: withheld whole, as a 400, in place of its error event.
-            raise _refused(Blocked(blocked, ctx.guard_hits))
-        await self._judged(ctx, plan.classifiers, transcript.text(), "response")
+        try:
+            if blocked is not None:
+                # The stream's own block: withheld whole, a 400 in place of its error event.
+                raise _refused(Blocked(blocked, ctx.guard_hits))
+            await self._judged(ctx, plan.classifiers, transcript.text(), "response")
+        except GatewayError:
+            # Nothing of a withheld answer is kept, in a prompt log either.
+            ctx.logged_answer = None
+            raise
         return _replay(pieces, broke)
 
     async def _judged_after(

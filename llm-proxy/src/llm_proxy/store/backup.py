@@ -1,4 +1,5 @@
-"""Backups of the control plane: every table but the request log (unless asked), as JSON lines.
+"""Backups of the control plane: every table but the request log and its logged prompts
+(unless asked), as JSON lines.
 
 The first line is a header naming the format, its version and the schema revision the
 rows were read at; then one line per row, `{"table": …, "row": {…}}`, parents before
@@ -23,7 +24,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, DateTime, Integer, Table, delete, func, select, text
 
 from llm_proxy.store.database import Database, alembic_config
-from llm_proxy.store.models import Base, RequestLog, UTCDateTime, usage_hourly
+from llm_proxy.store.models import Base, LoggedPrompt, RequestLog, UTCDateTime, usage_hourly
 
 FORMAT = "llm-proxy-backup"
 FORMAT_VERSION = 1
@@ -42,9 +43,9 @@ _DERIVED = (usage_hourly,)
 
 def tables(with_logs: bool) -> list[Table]:
     """The tables a backup holds, parents before children."""
-    logs = RequestLog.__table__
+    logs = (RequestLog.__table__, LoggedPrompt.__table__)
     return [
-        t for t in Base.metadata.sorted_tables if (with_logs or t is not logs) and t not in _DERIVED
+        t for t in Base.metadata.sorted_tables if (with_logs or t not in logs) and t not in _DERIVED
     ]
 
 

@@ -1,5 +1,5 @@
 """The tables: organizations, teams, users, budgets, virtual keys, admin tokens, dashboard
-sessions, the request log, stored Responses API answers.
+sessions, the request log and its opted-in prompts, stored Responses API answers.
 
 Ids are short prefixed strings (`team_…`, `key_…`), so a log line or a URL says what it names.
 Every timestamp is UTC. Limits left as NULL mean "no limit on that dimension".
@@ -25,6 +25,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -497,6 +498,23 @@ class AuditEntry(Base):
     client: Mapped[str | None] = mapped_column(String(64))
     before: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     after: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class LoggedPrompt(Base):
+    """An opted-in tenant's prompt and answer (`guard.prompt_log`): redacted, then sealed.
+
+    One row per request log row of the same `request_id`, written with it; a table of its
+    own, so logging prompts never alters `request_log` (and only opted-in requests have a
+    row). `sealed` is base64(nonce ‖ ciphertext ‖ tag) of the redacted document, bound to
+    the request id; `key_id` names the `guardrails.prompt_log.keys` key that sealed it.
+    """
+
+    __tablename__ = "prompt_log"
+
+    request_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    logged_at: Mapped[datetime] = mapped_column()
+    key_id: Mapped[str] = mapped_column(String(40), index=True)
+    sealed: Mapped[str] = mapped_column(Text)
 
 
 class StoredResponse(Base):

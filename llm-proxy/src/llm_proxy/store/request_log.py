@@ -21,7 +21,7 @@ from sqlalchemy import JSON, Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from llm_proxy.store.models import RequestLog, UTCDateTime
+from llm_proxy.store.models import LoggedPrompt, RequestLog, UTCDateTime
 
 Scope = Literal["key", "team", "user"]
 _SCOPE_COLUMNS: dict[Scope, Any] = {
@@ -83,6 +83,9 @@ class RequestRecord:
     escalated_from: str | None = None
     escalation_cost_usd: float | None = None
     shadow_of: str | None = None
+    # An opted-in tenant's prompt and answer, redacted and sealed (`guard.prompt_log`):
+    # `{key_id, sealed}`, written to `prompt_log` with the row, never to `request_log`.
+    sealed_prompt: dict[str, str] | None = None
 
     def as_row(self) -> dict[str, Any]:
         # Shallow: a record does not change once handed over, so its dict and list need no
@@ -92,10 +95,14 @@ class RequestRecord:
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(RequestRecord))
 _field_values = operator.attrgetter(*_FIELDS)
+# The request log's columns: every field but the sealed prompt, which has a table of its own.
+_SEALED = "sealed_prompt"
+_COLUMNS = tuple(name for name in _FIELDS if name != _SEALED)
 
 
 async def insert_records(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows, skipping request ids already logged: replays and retries are harmless.
+    A row's sealed prompt goes to `prompt_log`, in the same transaction.
 
     On SQLite and psycopg the statement is rendered once and the driver's executemany gets
     parameters made ready here, in the form SQLAlchemy's column types would bind: its
@@ -103,27 +110,36 @@ async def insert_records(connection: AsyncConnection, rows: Sequence[dict[str, A
     """
     if not rows:
         return
-    fast = _row_insert(connection.dialect.name, connection.dialect.paramstyle)
-    if fast is not None:
-        await connection.exec_driver_sql(fast.sql, [fast.parameters(row) for row in rows])
-        return
     dialect = connection.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(RequestLog).on_conflict_do_nothing(index_elements=["request_id"])
-    await connection.execute(statement, list(rows))
+    fast = _row_insert(dialect, connection.dialect.paramstyle)
+    if fast is not None:
+        await connection.exec_driver_sql(fast.sql, [fast.parameters(row) for row in rows])
+    else:
+        statement = insert(RequestLog).on_conflict_do_nothing(index_elements=["request_id"])
+        columns = [{name: row[name] for name in _COLUMNS if name in row} for row in rows]
+        await connection.execute(statement, columns)
+    prompts = [
+        {"request_id": row["request_id"], "logged_at": row["finished_at"], **sealed}
+        for row in rows
+        if (sealed := row.get(_SEALED))
+    ]
+    if prompts:
+        statement = insert(LoggedPrompt).on_conflict_do_nothing(index_elements=["request_id"])
+        await connection.execute(statement, prompts)
 
 
 class _RowInsert:
     """The request log's INSERT … ON CONFLICT DO NOTHING for one driver, and its rows' values."""
 
     def __init__(self, placeholders: list[str], convert: dict[str, Callable[[Any], Any]]) -> None:
-        names = ", ".join(f'"{name}"' for name in _FIELDS)
+        names = ", ".join(f'"{name}"' for name in _COLUMNS)
         self.sql = (
             f'INSERT INTO "{RequestLog.__tablename__}" ({names}) VALUES '
             f'({", ".join(placeholders)}) ON CONFLICT ("request_id") DO NOTHING'
         )
-        self._values = operator.itemgetter(*_FIELDS)
-        self._convert = [(i, convert[n]) for i, n in enumerate(_FIELDS) if n in convert]
+        self._values = operator.itemgetter(*_COLUMNS)
+        self._convert = [(i, convert[n]) for i, n in enumerate(_COLUMNS) if n in convert]
 
     def parameters(self, row: dict[str, Any]) -> tuple[Any, ...]:
         try:
@@ -151,15 +167,15 @@ _ROW_DEFAULTS = {spec.name: _default(spec) for spec in dataclasses.fields(Reques
 @functools.cache
 def _row_insert(dialect: str, paramstyle: str) -> _RowInsert | None:
     columns = RequestLog.__table__.c
-    times = [n for n in _FIELDS if isinstance(columns[n].type, UTCDateTime)]
-    documents = [n for n in _FIELDS if isinstance(columns[n].type, JSON)]
+    times = [n for n in _COLUMNS if isinstance(columns[n].type, UTCDateTime)]
+    documents = [n for n in _COLUMNS if isinstance(columns[n].type, JSON)]
     if dialect == "sqlite" and paramstyle == "qmark":
         # SQLite keeps both as text: DateTime's naive-UTC format, JSON as a JSON string.
         convert = dict.fromkeys(times, _sqlite_time) | dict.fromkeys(documents, _json_text)
-        return _RowInsert(["?"] * len(_FIELDS), convert)
+        return _RowInsert(["?"] * len(_COLUMNS), convert)
     if dialect == "postgresql" and paramstyle in ("format", "pyformat"):
         # psycopg sends a str as "unknown": the cast reads it as the JSONB the column holds.
-        placeholders = ["%s::jsonb" if n in documents else "%s" for n in _FIELDS]
+        placeholders = ["%s::jsonb" if n in documents else "%s" for n in _COLUMNS]
         convert = dict.fromkeys(times, _utc) | dict.fromkeys(documents, _json_text)
         return _RowInsert(placeholders, convert)
     return None
@@ -211,6 +227,11 @@ async def find_requests(
 async def find_request(session: AsyncSession, request_id: str) -> RequestLog | None:
     query = select(RequestLog).where(RequestLog.request_id == request_id)
     return (await session.scalars(query)).first()
+
+
+async def find_prompt(session: AsyncSession, request_id: str) -> LoggedPrompt | None:
+    """The sealed prompt of a request whose tenant opted in to prompt logging, if any."""
+    return await session.get(LoggedPrompt, request_id)
 
 
 def _filtered(query: Select[Any], where: LogFilter) -> Select[Any]:

@@ -9,18 +9,11 @@ another key is named as such instead of failing as "tampered".
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import os
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from llm_proxy.config.secrets import SecretError, resolve_secret
+from llm_proxy.store.keyring import Keyring, KeyringError, derive
 
-_NONCE_BYTES = 12
 _INFO = b"llm-proxy provider credentials v1"
 # Shown in place of a stored key: enough to tell keys apart, never enough to use one.
 SHOWN_CHARS = 4
@@ -34,8 +27,9 @@ class Vault:
     def __init__(self, secret: str) -> None:
         if not secret:
             raise VaultError("the gateway's secret key is empty")
-        self._current = _derive(secret)
-        self.key_id = _fingerprint(self._current)
+        key = derive(secret, _INFO)
+        self.key_id = _fingerprint(key)
+        self._ring = Keyring({self.key_id: key})
 
     @classmethod
     def from_reference(cls, reference: str) -> Vault | None:
@@ -46,9 +40,7 @@ class Vault:
             return None
 
     def seal(self, credential_id: str, plaintext: str) -> str:
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = AESGCM(self._current).encrypt(nonce, plaintext.encode(), credential_id.encode())
-        return base64.b64encode(nonce + sealed).decode()
+        return self._ring.seal(credential_id, plaintext.encode())
 
     def open(self, credential_id: str, key_id: str, ciphertext: str) -> str:
         if key_id != self.key_id:
@@ -56,24 +48,15 @@ class Vault:
                 f"{credential_id} was sealed with another secret key ({key_id});"
                 " set that key or re-enter the credential"
             )
-        raw = base64.b64decode(ciphertext)
         try:
-            plain = AESGCM(self._current).decrypt(
-                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], credential_id.encode()
-            )
-        except InvalidTag:
+            return self._ring.open(credential_id, key_id, ciphertext).decode()
+        except KeyringError:
             raise VaultError(f"{credential_id} does not decrypt: tampered or wrong key") from None
-        return plain.decode()
 
 
 def shown(plaintext: str) -> str:
     """What an answer may show of a key: its last four characters."""
     return plaintext[-SHOWN_CHARS:] if len(plaintext) > 2 * SHOWN_CHARS else ""
-
-
-def _derive(secret: str) -> bytes:
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO)
-    return hkdf.derive(secret.encode())
 
 
 def _fingerprint(key: bytes) -> str:

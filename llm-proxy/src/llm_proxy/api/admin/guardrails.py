@@ -2,10 +2,11 @@
 
 The global policies are a list kept by name: list them, read, put (replace in place or
 add at the end) or delete one. An override applies to one model, team or key
-(`/admin/guardrails/overrides/{scope}/{name}`): its policies and the global ones it
-disables. Every write is a new config version, validated as gateway.yaml is (a pattern RE2
-cannot run, an unknown entity, a duplicate name: 400 and nothing written), audited, and
-applied by every replica.
+(`/admin/guardrails/overrides/{scope}/{name}`): its policies, the global ones it
+disables, and (a team's or a key's) whether that tenant's prompts are logged. Every
+write is a new config version, validated as gateway.yaml is (a pattern RE2 cannot run, an
+unknown entity, a duplicate name: 400 and nothing written), audited, and applied by every
+replica.
 """
 
 from __future__ import annotations
@@ -115,6 +116,10 @@ _OVERRIDE_BODY = {
     "properties": {
         "policies": {"type": "array", "items": inline_defs(Policy.model_json_schema())},
         "disable": {"type": "array", "items": {"type": "string"}},
+        "log_prompts": {
+            "type": ["boolean", "null"],
+            "description": "a team's or key's opt-in (true) or opt-out (false) to prompt logging",
+        },
     },
     "additionalProperties": False,
 }
@@ -153,10 +158,12 @@ async def put_override(
     if_match: IfMatch = None,
 ) -> JSONResponse:
     body = await json_object(request)
-    unknown = set(body) - {"policies", "disable"}
+    unknown = set(body) - {"policies", "disable", "log_prompts"}
     if unknown:
         raise GatewayError(
-            400, f"Unknown field {sorted(unknown)[0]!r}: an override has policies and disable."
+            400,
+            f"Unknown field {sorted(unknown)[0]!r}: "
+            "an override has policies, disable and log_prompts.",
         )
     # The document spells out every field (defaults from the model); the whole document's
     # validation then checks the body's.

@@ -1,0 +1,79 @@
+"""What an opted-in tenant's request log keeps of its prompt and answer: redacted, then sealed.
+
+Every string of the request (as it went upstream: what a policy redacted is a placeholder
+already) and the answer's text (as kept: nothing restored) pass a screen for every kind of
+personal data and secret with the action redact, whatever the policies do with them: an
+email a policy only alerts on, or blocks, is a placeholder here too (numbered along with
+the request's own placeholders). The document, `{"request": …, "response": …}`, is then
+sealed (`store.keyring`, AES-GCM) under the first of `guardrails.prompt_log.keys`, bound to
+the request id, and the record keeps the ciphertext beside that key's id, so keys rotate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from llm_proxy.config.guardrails import PII_ENTITIES, Checks, PiiCheck, PromptLog
+from llm_proxy.config.secrets import resolve_setting
+from llm_proxy.guard.detectors import detectors_of
+from llm_proxy.guard.placeholders import Redactor
+from llm_proxy.guard.screen import Screen
+from llm_proxy.store.keyring import Keyring, derive
+
+_PURPOSE = b"llm-proxy prompt log v1"
+_EVERYTHING = Screen(
+    detectors_of(Checks(pii=PiiCheck(entities=list(PII_ENTITIES), action="redact")))
+)
+
+
+def keyring_of(config: PromptLog) -> Keyring:
+    """The keys `config` names, resolved now; raises SecretError naming the one missing."""
+    keys = {}
+    for index, key in enumerate(config.keys):
+        secret = resolve_setting(key.key_ref, f"guardrails.prompt_log.keys.{index}.key_ref")
+        keys[key.id] = derive(secret, _PURPOSE)
+    return Keyring(keys)
+
+
+def sealed(
+    keyring: Keyring,
+    request_id: str,
+    request: dict[str, Any],
+    answer: str | None,
+    redactor: Redactor,
+) -> dict[str, str]:
+    """The record's `sealed_prompt`: the key's id and the redacted document sealed.
+
+    Raises TypeError for a document JSON cannot hold (nothing is logged then)."""
+    document = {
+        "request": _redacted(request, redactor),
+        "response": None if answer is None else _text(answer, redactor),
+    }
+    return {
+        "key_id": keyring.sealing_key,
+        "sealed": keyring.seal(request_id, orjson.dumps(document)),
+    }
+
+
+def opened(keyring: Keyring, request_id: str, key_id: str, sealed: str) -> Any:
+    """The document `sealed` sealed (still redacted); raises KeyringError."""
+    return orjson.loads(keyring.open(request_id, key_id, sealed))
+
+
+def _redacted(value: Any, redactor: Redactor) -> Any:
+    """Every string in `value` redacted, object keys included (a body is nested 64 deep at
+    most: the API layer refuses deeper ones)."""
+    if isinstance(value, str):
+        return _text(value, redactor)
+    if isinstance(value, dict):
+        return {_text(key, redactor): _redacted(item, redactor) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item, redactor) for item in value]
+    return value
+
+
+def _text(value: str, redactor: Redactor) -> str:
+    findings = _EVERYTHING.scan(value)
+    return redactor.redact(value, findings, restorable=False) if findings else value
