@@ -48,8 +48,13 @@ class Counters:
         self.client = redis.Redis.from_url(REDIS_URL)
         self.prefix = f"gwtest:limits:{uuid.uuid4().hex}:"
 
+    @property
+    def stored(self) -> str:
+        """What the gateway puts before a counter's name: the prefix, hash-tagged."""
+        return f"{{{self.prefix}limits}}:"
+
     def total(self, key: str) -> int:
-        value = self.client.hget(f"{self.prefix}limits:{key}", "t")
+        value = self.client.hget(f"{self.stored}{key}", "t")
         return int(value) if value is not None else 0
 
     def eventually(self, key: str, expected: int, timeout_s: float = 5.0) -> int:
@@ -59,8 +64,16 @@ class Counters:
             time.sleep(0.02)
         return value
 
+    def keys(self) -> list[bytes]:
+        """Every key under the prefix (hash-tagged ones start with the tag's brace)."""
+        return [
+            key
+            for match in (self.prefix, "{" + self.prefix)
+            for key in self.client.scan_iter(match=f"{match}*", count=500)
+        ]
+
     def clean(self) -> None:
-        keys = list(self.client.scan_iter(match=f"{self.prefix}*", count=500))
+        keys = self.keys()
         if keys:
             self.client.delete(*keys)
         self.client.close()

@@ -16,6 +16,7 @@ from llm_proxy.limits.counters import (
     Dimension,
     Enforce,
 )
+from llm_proxy.limits.leases import Delivered, Lease
 from llm_proxy.limits.memory_store import MemoryStore
 from llm_proxy.limits.periods import today
 from llm_proxy.limits.redis_store import RedisStore
@@ -23,19 +24,25 @@ from llm_proxy.limits.redis_store import RedisStore
 from tests.limits.conftest import REDIS_URL
 
 
-@pytest.fixture(params=["redis", "memory"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[CounterStore]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
+@pytest.fixture
+async def redis_store() -> AsyncIterator[RedisStore]:
+    """A Redis store under a fresh prefix, its keys (all hash-tagged) deleted after."""
     prefix = f"gwtest:limits:{uuid.uuid4().hex}:"
     counters = RedisStore(REDIS_URL, prefix, timeout_s=2)
     yield counters
     await counters.close()
     with redis.Redis.from_url(REDIS_URL) as client:
-        keys = list(client.scan_iter(match=f"{prefix}*"))
+        keys = list(client.scan_iter(match=f"{{{prefix}*"))
         if keys:
             client.delete(*keys)
+
+
+@pytest.fixture(params=["redis", "memory"])
+def store(request: pytest.FixtureRequest) -> CounterStore:
+    if request.param == "memory":
+        return MemoryStore()
+    redis_counters: RedisStore = request.getfixturevalue("redis_store")
+    return redis_counters
 
 
 def window(name: str, limit: int, window_ms: int = 60_000) -> Counter:
@@ -113,3 +120,53 @@ async def test_count_only_charges_are_never_refused(store: CounterStore) -> None
     for _ in range(3):
         assert (await store.reserve([Charge(counted, 5)])).admitted
     assert await store.read([counted]) == [15]
+
+
+async def test_an_ended_lease_is_given_back_once_and_its_late_settle_changes_nothing(
+    redis_store: RedisStore,
+) -> None:
+    tokens, spend = window("leased", 100), budget("leased", 10_000)
+    charges = [Charge(tokens, 60), Charge(spend, 500)]
+    lease = Lease("req_dead", 0)
+    verdict = await redis_store.reserve(charges, lease, lease_ms=300)
+    assert await redis_store.sweep(10) == 0  # not ended yet
+    await asyncio.sleep(0.4)
+    assert await redis_store.sweep(10) == 1
+    assert await redis_store.sweep(10) == 0
+    assert await redis_store.read([tokens, spend]) == [0, 0]
+    # Its holder was only slow: settling now must not give it back a second time.
+    late = [Adjustment(c, verdict.at_ms, 7, lease) for c in charges]
+    await redis_store.settle(late)
+    assert await redis_store.read([tokens, spend]) == [0, 0]
+
+
+async def test_a_renewed_lease_outlives_its_first_end(redis_store: RedisStore) -> None:
+    counter = window("renewed", 100)
+    lease = Lease("req_alive", 0)
+    verdict = await redis_store.reserve([Charge(counter, 40)], lease, lease_ms=300)
+    for _ in range(3):
+        await asyncio.sleep(0.15)
+        await redis_store.renew([lease.holder], 300)
+    assert await redis_store.sweep(10) == 0
+    await redis_store.settle([Adjustment(Charge(counter, 40), verdict.at_ms, 12, lease)])
+    assert await redis_store.read([counter]) == [12]
+    await asyncio.sleep(0.4)
+    assert await redis_store.sweep(10) == 0  # settled: nothing left to end
+    assert await redis_store.read([counter]) == [12]
+
+
+async def test_a_delivered_answer_settles_its_lease_with_its_usage(
+    redis_store: RedisStore,
+) -> None:
+    requests = Counter("answered:rpm", Dimension.REQUESTS, 100, window_ms=60_000)
+    tokens = window("answered:tpm", 1000)
+    spend = budget("answered", 10**12)
+    # Two parts (the limits' and the budget's reserve calls) under one request's lease.
+    lease = Lease("req_answered", 0)
+    await redis_store.reserve([Charge(requests, 1), Charge(tokens, 300)], lease, lease_ms=60_000)
+    await redis_store.reserve([Charge(spend, 9_000)], Lease("req_answered", 1), lease_ms=60_000)
+    answer = Delivered("req_answered", True, 20, 30, 4_000)
+    assert await redis_store.settle_delivered([answer, Delivered("req_other", True, 1, 1, 1)]) == 1
+    assert await redis_store.read([requests, tokens, spend]) == [1, 50, 4_000]
+    assert await redis_store.settle_delivered([answer]) == 0  # once
+    assert await redis_store.read([requests, tokens, spend]) == [1, 50, 4_000]

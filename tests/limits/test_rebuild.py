@@ -50,7 +50,7 @@ def rebuild(config_path: Path) -> subprocess.CompletedProcess[str]:
 def budget_counters(store: Counters) -> dict[str, tuple[int, int]]:
     """Every budget counter: (held, settled), by its key as the gateway names it."""
     found: dict[str, tuple[int, int]] = {}
-    stored = f"{store.prefix}limits:"
+    stored = store.stored
     for raw in store.client.scan_iter(match=f"{stored}budget:*", count=500):
         key = raw.decode()
         if ":alert:" in key:
@@ -62,7 +62,7 @@ def budget_counters(store: Counters) -> dict[str, tuple[int, int]]:
 
 def lose_redis(store: Counters) -> None:
     """What a Redis loss leaves: none of this gateway's keys (only its own prefix)."""
-    keys = list(store.client.scan_iter(match=f"{store.prefix}*", count=500))
+    keys = store.keys()
     if keys:
         store.client.delete(*keys)
 
@@ -132,7 +132,7 @@ def test_rebuilt_counters_equal_the_lost_ones_and_budgets_hold_again(
     ]
     assert budget_counters(store) == before
     for counter in before:
-        assert 0 < store.client.pttl(f"{store.prefix}limits:{counter}") <= 32 * 86_400_000
+        assert 0 < store.client.pttl(f"{store.stored}{counter}") <= 32 * 86_400_000
 
     caller.chat.completions.create(**chat("m-pricey", max_tokens=10))  # $50: the last one
     with pytest.raises(openai.RateLimitError) as refused:
@@ -150,7 +150,7 @@ def test_a_rebuild_never_lowers_a_counter(gw: Gateway, store: Counters) -> None:
     counter = f"budget:team:{team['id']}:tokens:{today().name}"
     assert settled(store)[counter][0] > 0
     # Newer than the log: what a counter holds for requests still in flight.
-    store.client.hset(f"{store.prefix}limits:{counter}", mapping={"t": 10_000, "s": 9_000})
+    store.client.hset(f"{store.stored}{counter}", mapping={"t": 10_000, "s": 9_000})
     done = rebuild(gw.config_path)
     assert done.returncode == 0, done.stderr
     assert budget_counters(store)[counter] == (10_000, 9_000)

@@ -37,7 +37,12 @@ def scratch_redis_prefix(area: str, url: str = "redis://127.0.0.1:6379/0") -> It
         yield prefix
     finally:
         client = redis.Redis.from_url(url)
-        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        # Hash-tagged keys (the limits' `{<prefix>limits}:…`) start with the tag's brace.
+        keys = [
+            k
+            for match in (prefix, "{" + prefix)
+            for k in client.scan_iter(match=f"{match}*", count=1000)
+        ]
         if keys:
             client.delete(*keys)
         client.close()

@@ -20,6 +20,7 @@ from llm_proxy.config.secrets import resolve_setting
 from llm_proxy.guard.classifier import Classifier
 from llm_proxy.kong.follower import KongFollower
 from llm_proxy.limits.enforcer import Enforcer
+from llm_proxy.limits.leases import delivered
 from llm_proxy.oidc.login import sso_login
 from llm_proxy.optimizer.service import OptimizerService
 from llm_proxy.optimizer.stage import OptimizerStage
@@ -221,6 +222,9 @@ class Gateway:
         if self.kong is not None:
             self.kong.start()
         self.spend.start()
+        # Answers a dead process delivered but never settled: their leases settle now.
+        await self.enforcer.settle_delivered([delivered(row) for row in self.spend.adopted()])
+        self.enforcer.start()
 
     def warm_translation(self) -> None:
         """Import LiteLLM now, in a worker thread, if some backend needs it for every request

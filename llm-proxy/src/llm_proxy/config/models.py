@@ -390,6 +390,9 @@ class Limits(_Strict):
     # A Redis that does not answer within this is treated as down for redis_retry_s.
     redis_timeout_ms: Annotated[float, Field(gt=0)] = 500.0
     redis_retry_s: Annotated[float, Field(ge=0)] = 1.0
+    # A reservation in Redis is leased for this long, renewed while its request is in
+    # flight; a replica that dies holding it has it given back (or settled) once it ends.
+    lease_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
 
 
 class SemanticCache(_Strict):

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
+from llm_proxy.limits.leases import Delivered, Lease
+
 BUCKETS = 60
 
 
@@ -85,6 +87,8 @@ class Adjustment:
     charge: Charge
     at_ms: int
     actual: int
+    # The lease it was reserved under: settling it ends that lease's part.
+    lease: Lease | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +101,11 @@ class Crossing:
 
 
 class CounterStore(Protocol):
-    async def reserve(self, charges: list[Charge]) -> Verdict:
-        """All or nothing: every charge is added, or none when one does not fit."""
+    async def reserve(
+        self, charges: list[Charge], lease: Lease | None = None, lease_ms: int = 0
+    ) -> Verdict:
+        """All or nothing: every charge is added, or none when one does not fit; admitted
+        under `lease`, they are held for `lease_ms` unless renewed."""
         ...
 
     async def settle(self, adjustments: list[Adjustment]) -> list[Crossing]:
@@ -107,6 +114,18 @@ class CounterStore(Protocol):
 
     async def read(self, counters: list[Counter]) -> list[int]:
         """Current totals, for the usage API."""
+        ...
+
+    async def renew(self, holders: list[str], lease_ms: int) -> None:
+        """The requests still in flight: their leases end `lease_ms` from now again."""
+        ...
+
+    async def sweep(self, most: int) -> int:
+        """Give back the reservations of up to `most` ended leases; how many ended."""
+        ...
+
+    async def settle_delivered(self, answers: list[Delivered]) -> int:
+        """Settle leases of a dead replica with what its answers used; how many there were."""
         ...
 
     async def close(self) -> None: ...

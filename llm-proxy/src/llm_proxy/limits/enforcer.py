@@ -3,7 +3,9 @@
 It picks the store (Redis when `redis.url` is set, in process otherwise), batches
 settles, hands crossed budget thresholds to the alerts, and applies the fail mode when
 the store does not answer: after a failure the store is left alone for `redis_retry_s`,
-so a dead Redis costs one short timeout, not one per request.
+so a dead Redis costs one short timeout, not one per request. While it runs it renews the
+leases of its requests in flight and sweeps the ended leases of dead replicas
+(`limits.leases`).
 """
 
 from __future__ import annotations
@@ -22,11 +24,15 @@ from llm_proxy.limits.counters import (
     StoreUnavailable,
     Verdict,
 )
+from llm_proxy.limits.leases import Delivered, Lease
 from llm_proxy.limits.memory_store import MemoryStore
 from llm_proxy.limits.metrics import LimitsMetrics
 from llm_proxy.limits.redis_store import RedisStore
 
 log = logging.getLogger("llm_proxy.limits")
+
+# Ended leases given back per sweep call; a sweep calls again while calls come back full.
+_SWEEP_BATCH = 100
 
 
 def open_store(config: GatewayConfig) -> CounterStore:
@@ -45,12 +51,29 @@ class Enforcer:
         self._down_until = 0.0
         self._pending: list[Adjustment] = []
         self._flusher: asyncio.Task[None] | None = None
+        # The lease parts this replica holds: renewed until their requests settle.
+        self._live: set[Lease] = set()
+        self._keeper: asyncio.Task[None] | None = None
+        self._leased = isinstance(self.store, RedisStore)
 
     def configure(self, limits: Limits) -> None:
         """Follow a config reload (the store itself stays: its URL needs a restart)."""
         self._policy = limits
 
-    async def reserve(self, charges: list[Charge]) -> Verdict | None:
+    def start(self) -> None:
+        """Renew this replica's leases and sweep ended ones, while the loop runs."""
+        if self._leased and self._keeper is None:
+            self._keeper = asyncio.ensure_future(self._keep())
+
+    async def settle_delivered(self, answers: list[Delivered]) -> None:
+        """A dead replica's answers (its adopted write-ahead file): settle their leases."""
+        try:
+            self.metrics.leases_settled += await self.store.settle_delivered(answers)
+        except StoreUnavailable as exc:
+            # Their leases end all the same; the sweep gives them back.
+            self._went_down(exc)
+
+    async def reserve(self, charges: list[Charge], lease: Lease | None = None) -> Verdict | None:
         """The store's verdict; None when it is down and the fail mode is open.
 
         Raises StoreUnavailable when it is down and the fail mode is closed.
@@ -58,9 +81,13 @@ class Enforcer:
         self.metrics.reservations += 1
         if time.monotonic() >= self._down_until:
             try:
-                return await self.store.reserve(charges)
+                verdict = await self.store.reserve(charges, lease, self._lease_ms)
             except StoreUnavailable as exc:
                 self._went_down(exc)
+            else:
+                if verdict.admitted and lease is not None and self._leased:
+                    self._live.add(lease)
+                return verdict
         if self._policy.fail_mode == "closed":
             self.metrics.fail_closed += 1
             raise StoreUnavailable("the rate-limit store is unavailable")
@@ -71,6 +98,9 @@ class Enforcer:
         """Queue real amounts; they are written in the background, batched."""
         if not adjustments:
             return
+        for adjustment in adjustments:
+            if adjustment.lease is not None:
+                self._live.discard(adjustment.lease)
         self._pending += adjustments
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.ensure_future(self._flush())
@@ -88,6 +118,9 @@ class Enforcer:
             await asyncio.shield(self._flusher)
 
     async def close(self) -> None:
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
         await self.drain()
         await self.alerts.close()
         await self.store.close()
@@ -105,6 +138,29 @@ class Enforcer:
                 self._lost(batch)
                 continue
             self.alerts.fire(crossings, self._policy.alerts.webhook_url)
+
+    @property
+    def _lease_ms(self) -> int:
+        return round(self._policy.lease_s * 1000)
+
+    async def _keep(self) -> None:
+        while True:
+            await asyncio.sleep(self._policy.lease_s / 3)
+            if time.monotonic() < self._down_until:
+                continue
+            try:
+                await self._renew_and_sweep()
+            except StoreUnavailable as exc:
+                self._went_down(exc)
+
+    async def _renew_and_sweep(self) -> None:
+        if self._live:
+            await self.store.renew(sorted({lease.holder for lease in self._live}), self._lease_ms)
+        while True:
+            ended = await self.store.sweep(_SWEEP_BATCH)
+            self.metrics.leases_ended += ended
+            if ended < _SWEEP_BATCH:
+                return
 
     def _went_down(self, exc: StoreUnavailable) -> None:
         self.metrics.store_errors += 1

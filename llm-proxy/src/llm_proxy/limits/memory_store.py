@@ -1,7 +1,8 @@
 """Counters in process, for the embedded default (no Redis): the same windows and answers.
 
 The event loop runs one coroutine at a time and none of these methods awaits, so each
-call is as atomic here as a Lua script is in Redis.
+call is as atomic here as a Lua script is in Redis. Leases are not kept: a reservation
+here dies with its process, the only holder it can have.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from llm_proxy.limits.counters import (
     Enforce,
     Verdict,
 )
+from llm_proxy.limits.leases import Delivered, Lease
 
 # Settles of a period's last requests still land after it ends.
 _PERIOD_GRACE_MS = 3_600_000
@@ -62,7 +64,9 @@ class MemoryStore:
         self._windows_ms: dict[str, int] = {}
         self._next_sweep_ms = 0
 
-    async def reserve(self, charges: list[Charge]) -> Verdict:
+    async def reserve(
+        self, charges: list[Charge], lease: Lease | None = None, lease_ms: int = 0
+    ) -> Verdict:
         now = _now_ms()
         if now >= self._next_sweep_ms:
             self._sweep(now)
@@ -100,6 +104,15 @@ class MemoryStore:
                 period = self._period(counter, now)
                 totals.append(period.total if period else 0)
         return totals
+
+    async def renew(self, holders: list[str], lease_ms: int) -> None:
+        return None
+
+    async def sweep(self, most: int) -> int:
+        return 0
+
+    async def settle_delivered(self, answers: list[Delivered]) -> int:
+        return 0
 
     async def close(self) -> None:
         self._windows.clear()

@@ -20,5 +20,7 @@ class LimitsMetrics:
     store_errors: int = 0
     settles_lost: int = 0  # real usage that could not be written (store down)
     alerts: int = 0
+    leases_ended: int = 0  # reservations of dead replicas given back by the sweep
+    leases_settled: int = 0  # ... settled from their spend write-ahead file instead
     # Called with every budget threshold crossed (the Prometheus exporter hooks in here).
     on_alert: list[Callable[[Crossing], None]] = field(default_factory=list)

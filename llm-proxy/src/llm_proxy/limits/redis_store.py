@@ -3,6 +3,10 @@
 Settles are queued and sent together: while one batch is on the wire the next one
 gathers, so under load many requests share a round trip and no request waits for it.
 Timeouts are short on purpose: a dead Redis must cost a request milliseconds, not hang it.
+
+Every key shares one hash tag (`{<prefix>limits}`), so on a Redis Cluster each script's
+keys are in one slot: a reservation on several counters stays all or nothing, and the
+leases (`limits.leases`) sit beside the counters they hold.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from importlib import resources
 
+import orjson
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
@@ -22,6 +27,7 @@ from llm_proxy.limits.counters import (
     StoreUnavailable,
     Verdict,
 )
+from llm_proxy.limits.leases import Delivered, Lease
 from llm_proxy.store.redis_pool import bounded_redis
 
 _POOL_SIZE = 32
@@ -37,15 +43,23 @@ def _script(name: str) -> str:
 class RedisStore:
     def __init__(self, url: str, prefix: str, timeout_s: float) -> None:
         self._redis = bounded_redis(url, _POOL_SIZE, timeout_s)
-        self._prefix = prefix + "limits:"
+        self._prefix = "{" + prefix + "limits}:"
+        self._leases = self._prefix + "leases"
         self._reserve: AsyncScript = self._redis.register_script(_script("reserve.lua"))
         self._settle: AsyncScript = self._redis.register_script(_script("settle.lua"))
         self._read: AsyncScript = self._redis.register_script(_script("read.lua"))
         self._rebuild: AsyncScript = self._redis.register_script(_script("rebuild.lua"))
+        self._renew: AsyncScript = self._redis.register_script(_script("renew.lua"))
+        self._due: AsyncScript = self._redis.register_script(_script("due.lua"))
+        self._expire: AsyncScript = self._redis.register_script(_script("expire.lua"))
 
-    async def reserve(self, charges: list[Charge]) -> Verdict:
+    async def reserve(
+        self, charges: list[Charge], lease: Lease | None = None, lease_ms: int = 0
+    ) -> Verdict:
         keys = [self._prefix + c.counter.key for c in charges]
-        args: list[int] = []
+        args: list[int | str] = ["" if lease is None else lease.part, lease_ms]
+        if lease is not None:
+            keys += [self._lease_key(lease.holder), self._leases]
         for charge in charges:
             counter = charge.counter
             args += [
@@ -54,6 +68,7 @@ class RedisStore:
                 counter.window_ms,
                 counter.enforce.value,
                 counter.period_end_ms,
+                counter.dimension.value,
             ]
         reply = await self._call(self._reserve, keys, args)
         states = tuple(
@@ -70,6 +85,12 @@ class RedisStore:
 
     async def _settle_batch(self, adjustments: list[Adjustment]) -> list[Crossing]:
         keys = [self._prefix + a.charge.counter.key for a in adjustments]
+        # An adjustment without a lease names its counter again in the lease's place.
+        keys += [
+            key if a.lease is None else self._lease_key(a.lease.holder)
+            for key, a in zip(keys, adjustments, strict=True)
+        ]
+        keys.append(self._leases)
         args: list[int | str] = []
         for adjustment in adjustments:
             counter = adjustment.charge.counter
@@ -80,6 +101,7 @@ class RedisStore:
                 adjustment.actual,
                 counter.limit,
                 ",".join(f"{t:g}" for t in counter.alert_thresholds),
+                "" if adjustment.lease is None else adjustment.lease.part,
             ]
         reply = await self._call(self._settle, keys, args)
         counters = [a.charge.counter for a in adjustments]
@@ -105,15 +127,65 @@ class RedisStore:
             raised += [bool(r) for r in await self._call(self._rebuild, keys, args)]
         return raised
 
+    async def renew(self, holders: list[str], lease_ms: int) -> None:
+        for start in range(0, len(holders), _SETTLE_BATCH):
+            batch = holders[start : start + _SETTLE_BATCH]
+            keys = [self._leases, *(self._lease_key(h) for h in batch)]
+            await self._count(self._renew, keys, [lease_ms])
+
+    async def sweep(self, most: int) -> int:
+        due = await self._call(self._due, [self._leases], [most])
+        leases = [key.decode() if isinstance(key, bytes) else str(key) for key in due]
+        return await self._end(leases, [(0, 0, 0, 0)] * len(leases), only_ended=True)
+
+    async def settle_delivered(self, answers: list[Delivered]) -> int:
+        ended = 0
+        for start in range(0, len(answers), _SETTLE_BATCH):
+            batch = answers[start : start + _SETTLE_BATCH]
+            leases = [self._lease_key(a.holder) for a in batch]
+            usage = [(int(a.served), a.input_tokens, a.output_tokens, a.nano_usd) for a in batch]
+            ended += await self._end(leases, usage, only_ended=False)
+        return ended
+
+    async def _end(
+        self, leases: list[str], usage: list[tuple[int, int, int, int]], only_ended: bool
+    ) -> int:
+        """Run expire.lua on these leases, naming every counter their parts hold."""
+        if not leases:
+            return 0
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for lease in leases:
+                    pipe.hvals(lease)
+                bodies = await pipe.execute()
+        except (TimeoutError, RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
+        counters = {charge[0] for body in bodies for part in body for charge in orjson.loads(part)}
+        keys = [self._leases, *leases, *sorted(counters)]
+        args: list[int | str] = ["1" if only_ended else "0", len(leases)]
+        args += [n for row in usage for n in row]
+        return await self._count(self._expire, keys, args)
+
+    def _lease_key(self, holder: str) -> str:
+        return self._prefix + "lease:" + holder
+
     async def _call(
         self, script: AsyncScript, keys: list[str], args: Sequence[int | str]
     ) -> list[int | bytes]:
-        try:
-            reply = await script(keys=keys, args=args)
-        except (TimeoutError, RedisError, OSError) as exc:
-            raise StoreUnavailable(f"redis: {exc}") from exc
+        reply = await self._run(script, keys, args)
         assert isinstance(reply, list)
         return reply
+
+    async def _count(self, script: AsyncScript, keys: list[str], args: Sequence[int | str]) -> int:
+        reply = await self._run(script, keys, args)
+        assert isinstance(reply, int)
+        return reply
+
+    async def _run(self, script: AsyncScript, keys: list[str], args: Sequence[int | str]) -> object:
+        try:
+            return await script(keys=keys, args=args)
+        except (TimeoutError, RedisError, OSError) as exc:
+            raise StoreUnavailable(f"redis: {exc}") from exc
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llm_proxy.limits.counters import Adjustment, Charge, Dimension
+from llm_proxy.limits.leases import Lease
 from llm_proxy.usage import Usage
 
 
@@ -24,16 +25,25 @@ class Estimate:
 @dataclass(slots=True)
 class Reservation:
     estimate: Estimate = field(default_factory=Estimate)
-    held: list[tuple[Charge, int]] = field(default_factory=list)  # (charge, store time ms)
+    # (charge, store time ms, the lease it is held under)
+    held: list[tuple[Charge, int, Lease | None]] = field(default_factory=list)
+    # Reserve calls admitted so far: each is a part of its own in the request's lease.
+    parts: int = 0
 
-    def hold(self, charges: list[Charge], at_ms: int) -> None:
-        self.held += [(charge, at_ms) for charge in charges]
+    def lease(self, holder: str) -> Lease:
+        """The lease the next reserve call is held under."""
+        return Lease(holder, self.parts)
+
+    def hold(self, charges: list[Charge], at_ms: int, lease: Lease | None = None) -> None:
+        self.held += [(charge, at_ms, lease) for charge in charges]
+        self.parts += 1
 
     def close(self, usage: Usage | None, nano_usd: int = 0) -> list[Adjustment]:
         """The real amounts, once: None releases everything (the request was not served)."""
         held, self.held = self.held, []
         return [
-            Adjustment(charge, at_ms, _actual(charge, usage, nano_usd)) for charge, at_ms in held
+            Adjustment(charge, at_ms, _actual(charge, usage, nano_usd), lease)
+            for charge, at_ms, lease in held
         ]
 
 

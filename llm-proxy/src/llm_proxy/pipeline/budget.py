@@ -85,11 +85,12 @@ class BudgetStage:
         prices = self.prices(self.limits.model_of(ctx))
         cost = nano_usd(cost_usd(prices, Usage(guess.input_tokens, guess.output_tokens)))
         charges = budget_charges(counters, guess, cost)
-        verdict = await self.limits.check(charges)
+        lease = ctx.reservation.lease(ctx.request_id)
+        verdict = await self.limits.check(charges, lease)
         if verdict is None:
             return []
         if verdict.admitted:
-            ctx.reservation.hold(charges, verdict.at_ms)
+            ctx.reservation.hold(charges, verdict.at_ms, lease)
             return []
         return verdict.refused(charges)
 

@@ -26,6 +26,7 @@ from llm_proxy.limits.counters import (
 )
 from llm_proxy.limits.enforcer import Enforcer
 from llm_proxy.limits.headers import go_duration, rate_limit_headers, retry_after_s
+from llm_proxy.limits.leases import Lease
 from llm_proxy.limits.metrics import LimitsMetrics
 from llm_proxy.limits.plan import rate_charges, rate_counters
 from llm_proxy.limits.reservation import Estimate
@@ -61,12 +62,13 @@ class LimitsStage:
         queued = False
         while True:
             charges = self._charges(ctx, policy)
-            verdict = await self.check(charges) if charges else None
+            lease = ctx.reservation.lease(ctx.request_id)
+            verdict = await self.check(charges, lease) if charges else None
             if verdict is None:
                 return
             checked = list(zip(charges, verdict.states, strict=True))
             if verdict.admitted:
-                ctx.reservation.hold(charges, verdict.at_ms)
+                ctx.reservation.hold(charges, verdict.at_ms, lease)
                 ctx.rate_limit_headers = rate_limit_headers(checked)
                 return
             if self._degrade(ctx, policy):
@@ -82,10 +84,10 @@ class LimitsStage:
                 queued = True
             await asyncio.sleep(pause)
 
-    async def check(self, charges: list[Charge]) -> Verdict | None:
+    async def check(self, charges: list[Charge], lease: Lease) -> Verdict | None:
         """The store's verdict; None when it is down and the gateway fails open."""
         try:
-            return await self.enforcer.reserve(charges)
+            return await self.enforcer.reserve(charges, lease)
         except StoreUnavailable:
             retry = str(math.ceil(self.config().limits.redis_retry_s) or 1)
             raise GatewayError(

@@ -58,6 +58,10 @@ class Spool:
             rows += _parse(path)
         return rows
 
+    def adopted(self) -> list[dict[str, Any]]:
+        """The records of dead processes taken over by `open()`."""
+        return [row for path, _ in self._adopted for row in _parse(path)]
+
     def clear(self) -> None:
         """Everything read was written to the database: forget it."""
         assert self._own is not None

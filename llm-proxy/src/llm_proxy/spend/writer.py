@@ -60,6 +60,11 @@ class SpendLog:
         if len(self._queue) >= self._config.batch_size:
             self._wake.set()
 
+    def adopted(self) -> list[dict[str, Any]]:
+        """After `start()`: the records of dead processes it took over (their write-ahead
+        files and spools), for their reservations to be settled."""
+        return self._spool.adopted()
+
     def start(self) -> None:
         # The file locked first, so the spool does not take our own for an orphan.
         self._wal.open()

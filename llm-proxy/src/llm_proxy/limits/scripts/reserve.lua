@@ -1,6 +1,7 @@
--- Reserve amounts on counters, all or nothing.
--- KEYS: one hash per counter.
--- ARGV: 5 per counter: limit, amount, window_ms (0: calendar period), enforce, period_end_ms.
+-- Reserve amounts on counters, all or nothing, under a lease.
+-- KEYS: one hash per counter, then the lease's hash and the set of leases (when leased).
+-- ARGV: lease part ("": not leased), lease length ms, then 6 per counter: limit, amount,
+--   window_ms (0: calendar period), enforce, period_end_ms, dimension.
 --   enforce: 0 counted only, 1 the amount must fit under the limit, 2 admitted while the
 --   total is below the limit.
 -- Reply: {admitted, now_ms, then per counter: used, reset_ms, wait_ms}; wait_ms is 0 for a
@@ -69,10 +70,16 @@ local function add(key, amount, window_ms, period_end)
   end
 end
 
+local part, lease_ms = ARGV[1], tonumber(ARGV[2])
+local n = #KEYS
+if part ~= '' then
+  n = n - 2
+end
+
 local reply = {1, now}
 local admitted = 1
-for i, key in ipairs(KEYS) do
-  local a = (i - 1) * 5
+for i = 1, n do
+  local key, a = KEYS[i], 2 + (i - 1) * 6
   local used, reset, wait = check(
     key, tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]),
     tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]))
@@ -83,9 +90,10 @@ for i, key in ipairs(KEYS) do
   reply[#reply + 1] = reset
   reply[#reply + 1] = wait
 end
+local charges = {}
 if admitted == 1 then
-  for i, key in ipairs(KEYS) do
-    local a = (i - 1) * 5
+  for i = 1, n do
+    local key, a = KEYS[i], 2 + (i - 1) * 6
     local window_ms = tonumber(ARGV[a + 3])
     add(key, ARGV[a + 2], window_ms, tonumber(ARGV[a + 5]))
     local r = 2 + (i - 1) * 3
@@ -94,6 +102,11 @@ if admitted == 1 then
       local bms = bucket_ms(window_ms)
       reply[r + 2] = (math.floor(now / bms) + BUCKETS) * bms - now
     end
+    charges[i] = {key, ARGV[a + 3], int(now), ARGV[a + 2], ARGV[a + 6]}
+  end
+  if part ~= '' then
+    redis.call('HSET', KEYS[n + 1], part, cjson.encode(charges))
+    redis.call('ZADD', KEYS[n + 2], now + lease_ms, KEYS[n + 1])
   end
 end
 reply[1] = admitted

@@ -1,7 +1,9 @@
 -- Settle held reservations with real amounts, and report budget thresholds crossed.
--- KEYS: one hash per counter.
--- ARGV: 6 per counter: window_ms (0: calendar period), reserved_at_ms, delta (real minus
---   reserved), real amount, limit, alert thresholds ("0.8,1" or "").
+-- KEYS: n counter hashes, then n lease hashes (the i-th adjustment's), then the set of leases.
+-- ARGV: 7 per counter: window_ms (0: calendar period), reserved_at_ms, delta (real minus
+--   reserved), real amount, limit, alert thresholds ("0.8,1" or ""), lease part ("": none).
+-- A leased adjustment applies only while its lease part is held: once the lease ended and
+-- the sweep gave the reservation back, settling it too would give it back twice.
 -- Reply: flat triples {counter index, threshold, settled total} for each threshold crossed
 -- for the first time in its period (deduplicated by SET NX on '<key>:alert:<threshold>').
 local crossed = {}
@@ -19,24 +21,35 @@ local function alert(i, key, settled, limit, thresholds)
   end
 end
 
-for i, key in ipairs(KEYS) do
-  local a = (i - 1) * 6
+local n = (#KEYS - 1) / 2
+local leases = KEYS[#KEYS]
+local held = {}
+
+local function is_held(lease, part)
+  if part == '' then
+    return true
+  end
+  local id = lease .. '\n' .. part
+  if held[id] == nil then
+    held[id] = redis.call('HEXISTS', lease, part) == 1
+  end
+  return held[id]
+end
+
+for i = 1, n do
+  local key, lease, a = KEYS[i], KEYS[n + i], (i - 1) * 7
   local window_ms, at, delta = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), ARGV[a + 3]
-  if window_ms > 0 then
-    local bms = bucket_ms(window_ms)
-    local bucket = math.floor(at / bms)
-    local _, lo = trim(key, math.floor(now / bms))
-    -- A reservation whose bucket has left the window already counts for nothing.
-    if lo and bucket >= lo and redis.call('HEXISTS', key, bucket) == 1 then
-      redis.call('HINCRBY', key, bucket, delta)
-      redis.call('HINCRBY', key, 't', delta)
-    end
-  elseif redis.call('EXISTS', key) == 1 then
-    redis.call('HINCRBY', key, 't', delta)
-    local settled = redis.call('HINCRBY', key, 's', ARGV[a + 4])
-    if ARGV[a + 6] ~= '' then
+  if is_held(lease, ARGV[a + 7]) then
+    local settled = apply(key, window_ms, at, delta, ARGV[a + 4])
+    if settled and ARGV[a + 6] ~= '' then
       alert(i, key, settled, tonumber(ARGV[a + 5]), ARGV[a + 6])
     end
+  end
+end
+for i = 1, n do
+  local part = ARGV[(i - 1) * 7 + 7]
+  if part ~= '' then
+    drop_part(KEYS[n + i], part, leases)
   end
 end
 return crossed

@@ -48,3 +48,36 @@ local function trim(key, current)
   end
   return total, lo, hi
 end
+
+-- Replace what a reservation held on one counter by the real amount: `delta` (real minus
+-- held) on the total, and on the bucket it was held in while that is still inside the
+-- window. Returns a calendar period's settled total, nil for a window or a counter gone.
+local function apply(key, window_ms, at, delta, actual)
+  if window_ms > 0 then
+    local bms = bucket_ms(window_ms)
+    local bucket = math.floor(at / bms)
+    local _, lo = trim(key, math.floor(now / bms))
+    -- A reservation whose bucket has left the window already counts for nothing.
+    if lo and bucket >= lo and redis.call('HEXISTS', key, bucket) == 1 then
+      redis.call('HINCRBY', key, bucket, delta)
+      redis.call('HINCRBY', key, 't', delta)
+    end
+    return nil
+  end
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('HINCRBY', key, 't', delta)
+    return redis.call('HINCRBY', key, 's', actual)
+  end
+  return nil
+end
+
+-- A lease is a hash (its request's), one field per reserve call ("part") holding the
+-- charges as JSON [[counter key, window_ms, at_ms, amount, dimension], ...]; the sorted
+-- set of leases scores each by when it ends. Settling a part removes it; the last part
+-- gone removes the lease.
+local function drop_part(lease, part, leases)
+  redis.call('HDEL', lease, part)
+  if redis.call('EXISTS', lease) == 0 then
+    redis.call('ZREM', leases, lease)
+  end
+end
