@@ -53,6 +53,10 @@ def build_app(gateway: Gateway) -> FastAPI:
         summary="One OpenAI- and Anthropic-compatible endpoint for every LLM provider.",
         version="0.1.0",
         lifespan=_lifespan,
+        # The gateway makes its own spans and metrics (llm_proxy.telemetry). FastAPI's
+        # built-in ones would add a second server span to every trace, and even switched
+        # off by an absent provider they look the provider up on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.gateway = gateway
     app.state.pipeline = gateway.pipeline

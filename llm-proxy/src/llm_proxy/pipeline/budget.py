@@ -81,7 +81,9 @@ class BudgetStage:
             # An optimizer run's whole fan-out must fit in what is left: refused before its
             # first sub-call rather than let through to cross the budget on its last one.
             counters = [_fit(counter) for counter in counters]
-        guess = ctx.reservation.estimate
+        if not counters:
+            return []
+        guess = self.limits.estimated(ctx)
         prices = self.prices(self.limits.model_of(ctx))
         cost = nano_usd(cost_usd(prices, Usage(guess.input_tokens, guess.output_tokens)))
         charges = budget_charges(counters, guess, cost)

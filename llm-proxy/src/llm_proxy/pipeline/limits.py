@@ -111,9 +111,16 @@ class LimitsStage:
         """The model the client means: aliases resolved, since rules name real models."""
         return self.config().routing.aliases.get(ctx.requested_model, ctx.requested_model)
 
+    def estimated(self, ctx: RequestContext) -> Estimate:
+        """The request's estimate, counted on first need: one that no counter charges
+        counts here nothing (a cache hit then counts nothing at all)."""
+        if not ctx.reservation.estimate.total_tokens:
+            ctx.reservation.estimate = estimate(ctx, self.config().limits)
+        return ctx.reservation.estimate
+
     def _charges(self, ctx: RequestContext, policy: Limits) -> list[Charge]:
         counters = rate_counters(ctx.identity, policy.rules, self.model_of(ctx))
-        return rate_charges(counters, ctx.reservation.estimate)
+        return rate_charges(counters, self.estimated(ctx)) if counters else []
 
     def _degrade(self, ctx: RequestContext, policy: Limits) -> bool:
         cheaper = policy.degrade_to.get(ctx.requested_model)

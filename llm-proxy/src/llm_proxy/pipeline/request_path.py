@@ -48,7 +48,7 @@ from llm_proxy.pipeline.cache import CacheStage
 from llm_proxy.pipeline.context import CASCADE, RequestContext, RouteDecision
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import identify
-from llm_proxy.pipeline.limits import LimitsStage, estimate
+from llm_proxy.pipeline.limits import LimitsStage
 from llm_proxy.pipeline.log import record_of
 from llm_proxy.pipeline.priority import ticket_for
 from llm_proxy.pipeline.residency import ResidencyRules
@@ -141,11 +141,6 @@ class RequestPath:
             if run is not None and ctx.residency is not None and run.model not in served:
                 raise ctx.residency.refusal(run.model)
         authorize(ctx)
-        policy = registry.config.limits
-        if policy.enabled:
-            # Counted here only if something will charge it; else at dispatch (a cache hit
-            # then counts nothing at all).
-            ctx.reservation.estimate = estimate(ctx, policy)
         with stage(ctx, "limits"):
             await self.limits.reserve(ctx)
         try:
@@ -272,8 +267,7 @@ class RequestPath:
             raise ctx.residency.refusal(ctx.requested_model) from None
 
     async def _dispatch(self, ctx: RequestContext, registry: Registry) -> Answer:
-        if not ctx.reservation.estimate.total_tokens:  # not counted yet (limits are off)
-            ctx.reservation.estimate = estimate(ctx, registry.config.limits)
+        estimated = self.limits.estimated(ctx)
         try:
             dispatched = await self.dispatcher.run(
                 registry,
@@ -281,7 +275,7 @@ class RequestPath:
                 _call(ctx),
                 ctx.dispatch,
                 session=ctx.session_id,
-                estimated_tokens=ctx.reservation.estimate.total_tokens,
+                estimated_tokens=estimated.total_tokens,
                 wire=_WIRES.get(ctx.api, "openai"),
                 caller=ctx.identity.caller,
                 regions=ctx.regions,

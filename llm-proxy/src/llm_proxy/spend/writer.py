@@ -41,7 +41,8 @@ class SpendLog:
         self._config = config
         self._spool = Spool(Path(config.spool_dir), database.url)
         self._wal = WriteAhead(Path(config.spool_dir), self._spool.tag)
-        self._queue: list[RequestRecord] = []
+        # Rows, not records: each is made once, for the write-ahead file and the insert.
+        self._queue: list[dict[str, Any]] = []
         self._in_flight: list[dict[str, Any]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -55,8 +56,9 @@ class SpendLog:
 
     def record(self, record: RequestRecord) -> None:
         """Hand over a finished request's record: on local disk when this returns."""
-        self._wal.append(record.as_row())
-        self._queue.append(record)
+        row = record.as_row()
+        self._wal.append(row)
+        self._queue.append(row)
         if len(self._queue) >= self._config.batch_size:
             self._wake.set()
 
@@ -113,7 +115,7 @@ class SpendLog:
             # The writer must outlive any one failure (a full disk, a bug); the rows of
             # the batch at hand are put back in front to be tried again.
             log.exception("spend log: flush failed; retrying")
-            self._queue[:0] = [RequestRecord(**row) for row in self._in_flight]
+            self._queue[:0] = self._in_flight
             self._in_flight = []
             await asyncio.sleep(self._config.retry_interval_s)
 
@@ -121,8 +123,8 @@ class SpendLog:
         size = self._config.batch_size
         while self._queue:
             batch, self._queue = self._queue[:size], self._queue[size:]
-            self._in_flight = [record.as_row() for record in batch]
-            await self._write(self._in_flight)
+            self._in_flight = batch
+            await self._write(batch)
             self._in_flight = []
 
     async def _write(self, rows: list[dict[str, Any]]) -> None:
@@ -176,7 +178,7 @@ class SpendLog:
                 log.error("spend log: dropping record %s: %s", row.get("request_id"), exc.orig)
 
     def _spool_leftovers(self) -> None:
-        rows = self._in_flight + [record.as_row() for record in self._queue]
+        rows = self._in_flight + self._queue
         self._queue = []
         if rows:
             self._spool.append(rows)
