@@ -12,6 +12,7 @@ import signal
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 
 from tests.support.processes import Simulator, start_simulator
@@ -59,3 +60,15 @@ def backend(simulator: Simulator, name: str, model: str, **extra: Any) -> dict[s
         "model": model,
         **extra,
     }
+
+
+def logged(dsn: str, request_ids: list[str]) -> dict[str, int]:
+    """How many spend-log rows each of these request ids has (absent: none)."""
+    dsn = dsn.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as connection:
+        rows = connection.execute(
+            "SELECT request_id, count(*) FROM request_log WHERE request_id = ANY(%s)"
+            " GROUP BY request_id",
+            (request_ids,),
+        ).fetchall()
+    return {request_id: count for request_id, count in rows}

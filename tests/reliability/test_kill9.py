@@ -19,11 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 
 from bench import openloop
-from tests.reliability.conftest import SIM_CONFIG, backend
+from tests.reliability.conftest import SIM_CONFIG, backend, logged
 from tests.support.databases import scratch_database
 from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
 
@@ -46,17 +45,6 @@ def config(simulator: Simulator, database_url: str, spool: Path) -> dict[str, An
         "observability": {"request_log": False},
         "spend": {"flush_interval_ms": 2000, "batch_size": 10000, "spool_dir": str(spool)},
     }
-
-
-def logged(database_url: str, request_ids: list[str]) -> dict[str, int]:
-    dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn) as connection:
-        rows = connection.execute(
-            "SELECT request_id, count(*) FROM request_log WHERE request_id = ANY(%s)"
-            " GROUP BY request_id",
-            (request_ids,),
-        ).fetchall()
-    return {request_id: count for request_id, count in rows}
 
 
 @pytest.fixture(scope="module")
