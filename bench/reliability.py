@@ -2,7 +2,6 @@
 
     .venv/bin/python -m bench.reliability failover   # two simulators, one SIGSTOPped
     .venv/bin/python -m bench.reliability wal        # CPU per spend record, with and without
-    .venv/bin/python -m bench.reliability soak --seconds 1800   # RSS, fds, p99 over time
 
 `failover`: one gateway (`llm-proxy serve`, one worker) in front of two simulators serving
 one model under the priority strategy; open-loop load (`bench.openloop`, 50 req/s, half
@@ -11,9 +10,7 @@ reports client errors, the latency of the requests the hang caught (sent from 1 
 it on), and when the last request that needed a hedge was sent: after that, every
 request went straight to the backup. `wal`: `SpendLog.record` on a real record, timed
 with the process's CPU clock, with the write-ahead file on and off. Print `uptime` with
-the figures: this machine is shared. `soak`: one gateway (one worker, exact cache on) and
-one simulator, open-loop plain and streamed requests, a third of them repeats (cache
-hits); every `--window` seconds the gateway's RSS, open fds and that window's p99.
+the figures: this machine is shared. The soak is `bench.soak`.
 """
 
 from __future__ import annotations
@@ -173,50 +170,16 @@ def wal_cost(records: int) -> dict[str, Any]:
     }
 
 
-def soak(rate: float, seconds: float, window: float) -> list[dict[str, Any]]:
-    curve: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as directory:
-        work = Path(directory)
-        simulator, sim_url = _simulator(work, "sim")
-        servers = [simulator]
-        try:
-            gateway, url = _gateway(work, sim_url, sim_url, cache={"enabled": True})
-            servers.append(gateway)
-            started = time.monotonic()
-            while time.monotonic() - started < seconds:
-                schedule = openloop.Schedule(url, _KEY, rate, window, repeat_every=3)
-                outcomes = asyncio.run(openloop.run(schedule))
-                latencies = sorted(o.took_s for o in outcomes)
-                point = {
-                    "at_s": round(time.monotonic() - started),
-                    "requests": len(outcomes),
-                    "errors": sum(1 for o in outcomes if not o.answered),
-                    "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))] * 1000, 1),
-                    "rss_mib": round(gateway.rss_bytes() / 2**20, 1),
-                    "fds": len(os.listdir(f"/proc/{gateway.pid}/fd")),
-                    "load": round(os.getloadavg()[0], 1),
-                }
-                print(point, flush=True)
-                curve.append(point)
-        finally:
-            for server in servers:
-                server.stop()
-    return curve
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("failover", "wal", "soak"))
+    parser.add_argument("what", choices=("failover", "wal"))
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--hang-at", type=float, default=2.0)
     parser.add_argument("--records", type=int, default=200_000)
-    parser.add_argument("--window", type=float, default=60.0)
     args = parser.parse_args()
     if args.what == "failover":
         print(failover(args.rate, args.seconds, args.hang_at))
-    elif args.what == "soak":
-        soak(args.rate, args.seconds, args.window)
     else:
         print(wal_cost(args.records))
     print("load average:", os.getloadavg())
