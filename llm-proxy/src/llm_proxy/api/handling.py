@@ -75,15 +75,19 @@ class ClientDisconnected(Exception):
 async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
     """Await `work`, cancelling it (and so its upstream call) if the client goes away.
 
-    A cancellation the watcher caused becomes ClientDisconnected; any other (the server
-    shutting down) stays a CancelledError, as asyncio requires.
+    The work runs in the request's own task, which the watcher cancels: a task of its own
+    for it cost a task's start and switch on every request. A cancellation the watcher
+    caused becomes ClientDisconnected; any other (the server shutting down) stays a
+    CancelledError, as asyncio requires.
     """
-    task = asyncio.ensure_future(work)
+    task = asyncio.current_task()
+    assert task is not None
     watcher = asyncio.ensure_future(_cancel_on_disconnect(request, task))
     try:
-        return await task
+        return await work
     except asyncio.CancelledError:
         if watcher.done() and not watcher.cancelled():
+            task.uncancel()
             raise ClientDisconnected from None
         raise
     finally:
