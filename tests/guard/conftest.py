@@ -18,6 +18,9 @@ from tests.support.processes import Gateway, Simulator, start_gateway, start_sim
 MODEL = "gpt-4o-mini"
 # Moderation-style classifiers on the simulator (simulator.moderation): one prompt, one verdict.
 MODERATION, SLOW_MODERATION = "guard-moderation", "guard-moderation-slow"
+# Streams a piece of 4 characters cut anywhere, as a tokenizer splits numbers and addresses,
+# 40 ms apart: slower than the guard gathers (20 ms), so it reads each piece on its own.
+SUBWORD = "guard-subword"
 _FLAGS = {"violence": ["attack plan"], "self_harm": ["hurt myself"]}
 SIM_CONFIG: dict[str, Any] = {
     "name": "sim",
@@ -26,6 +29,7 @@ SIM_CONFIG: dict[str, Any] = {
     "models": {
         MODERATION: {"answers": "moderation", "flag_words": _FLAGS},
         SLOW_MODERATION: {"answers": "moderation", "flag_words": _FLAGS, "latency_ms": 3000},
+        SUBWORD: {"token_chars": 4, "tokens_per_second": 25},
     },
 }
 
@@ -46,6 +50,7 @@ def gateway(simulator: Simulator, tmp_path_factory: pytest.TempPathFactory) -> I
                 ("sim-mini", MODEL),
                 ("sim-moderation", MODERATION),
                 ("sim-moderation-slow", SLOW_MODERATION),
+                ("sim-subword", SUBWORD),
             )
         ],
         "spend": {"flush_interval_ms": 20},

@@ -16,7 +16,7 @@ import httpx
 import openai
 import pytest
 
-from tests.guard.conftest import MODEL, configure, received
+from tests.guard.conftest import MODEL, SUBWORD, configure, received
 from tests.support.processes import Gateway
 
 EMAIL, PHONE = "jane.doe@example.com", "+1 415 555 2671"
@@ -136,6 +136,32 @@ def test_a_secret_split_across_chunks_is_redacted(
     assert "[SECRET_1]" in text
     assert "MIIEvQ" not in text and "PRIVATE KEY" not in text
     assert text.startswith("Simulated reply to: [SECRET_1] thanks")
+
+
+@pytest.mark.parametrize(
+    ("prompt", "value", "placeholder"),
+    [
+        # The one frame that ends before the cut's space ends inside the address, and the
+        # next window began mid-word ("ver 131.…" reads as a version): both went out.
+        ("from aoconnor@example.com; The deployment finished", "aoconnor@example.com", "EMAIL"),
+        ("into French. server 131.214.182.107 <td>", "131.214.182.107", "IP_ADDRESS"),
+    ],
+)
+def test_values_cut_mid_token_in_a_slow_stream_are_redacted(
+    gateway: Gateway, sim: httpx.Client, prompt: str, value: str, placeholder: str
+) -> None:
+    pii = {"name": "pii", "on": ["response"], "checks": {"pii": {"action": "redact"}}}
+    configure(gateway, {"policies": [pii]})
+    stream = _openai(gateway).chat.completions.create(
+        model=SUBWORD, stream=True, messages=[{"role": "user", "content": prompt}]
+    )
+    deltas = [c.choices[0].delta.content or "" for c in stream if c.choices]
+    text = "".join(deltas)
+    # Pieces as the model cut them (a redacted run comes as one, its placeholder).
+    assert sum(len(delta) <= 4 for delta in deltas) > 20
+    assert value in str(received(sim)[-1]["messages"])
+    assert f"[{placeholder}_1]" in text and value not in text
+    assert text.startswith("Simulated reply to: ")
 
 
 def test_a_blocked_stream_ends_with_an_error_event(gateway: Gateway, sim: httpx.Client) -> None:

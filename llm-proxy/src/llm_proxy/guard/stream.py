@@ -4,7 +4,10 @@ Each streamed text (a chat choice, a Messages content block, a Responses output 
 is released to the client only once nothing in it can still turn into a finding: the frames
 carrying its last `window` characters are held back, and so is anything a finding or a
 restorable placeholder still covers at the cut (a card number split over two chunks is seen
-whole before a digit of it leaves), and an unfinished private-key block. Held frames go out
+whole before a digit of it leaves), the word the cut falls in, and an unfinished private-key
+block. The cut is where a frame ends (frames go out whole), and each scan of the held text
+reads the end of the released text first, so what the client gets does not depend on how
+the stream was read: piece by piece or all at once, the same text. Held frames go out
 as they came, byte for byte, unless what they carry was redacted or restored: then the first
 of them carries the new text and the others none. A block ends the stream with an error
 event, and what it found never reaches the client. Frames that carry no text keep their
@@ -48,9 +51,14 @@ _BATCH = 8192
 # a second brings about 7 KB in it, a model's pace would make a client wait seconds for
 # 8 KB (what the window holds back comes on top).
 _GATHER_S = 0.02
-# An unfinished private-key block is held back up to this much, then released as it is.
+# An unfinished private-key block, or a word (a run without white space), is held back up
+# to this much, then released as it is.
 _MAX_HOLD = 16384
 _PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*_\d+\]")
+# Characters of released text a window reads before its held text: what a check looks at
+# before a value (`version 1.2.3.4` is no address; a word's start) even after a release cut
+# a word in two (frames split words: the cut is where a frame ends).
+_CONTEXT = 32
 _END = b"\n\n"
 _DECODED = attrgetter("decoded")
 _DONE = b"data: [DONE]\n\n"
@@ -77,6 +85,7 @@ class Window:
 
     __slots__ = (
         "_base",
+        "_context",
         "_encode",
         "_ends",
         "_events",
@@ -104,6 +113,8 @@ class Window:
         # held frames keep their offsets in the whole text, so releasing some does not
         # renumber the others.
         self._base = 0
+        # The end of the released text (as upstream wrote it), the left context of a scan.
+        self._context = ""
         # Everything released as the client got it, and as it may be kept (redacted,
         # nothing restored): recorded only when the relay needs the whole text at the end
         # (the answer's JSON checked, the Responses API's closing events).
@@ -146,9 +157,22 @@ class Window:
     def flush(self) -> list[bytes]:
         return self._release(final=True) if self._raws else []
 
+    def _scan(self, text: str) -> list[Finding]:
+        """The findings in the held text, read after the end of the released text (clipped
+        to the held text: what was released is out)."""
+        context = self._context
+        if not context:
+            return self._plan.screen.scan(text)
+        shift = len(context)
+        return [
+            Finding(found.detector, max(found.start - shift, 0), found.end - shift)
+            for found in self._plan.screen.scan(context + text)
+            if found.end > shift
+        ]
+
     def _release(self, final: bool) -> list[bytes]:
         text = self._text
-        findings = self._plan.screen.scan(text)
+        findings = self._scan(text)
         blocked = [f for f in findings if f.detector.action == "block"]
         if blocked:
             self._hits.extend(tally("response", blocked))
@@ -165,6 +189,7 @@ class Window:
         cut = ends[-1] - start
         self._base += cut
         region, self._text = text[:cut], text[cut:]
+        self._context = (self._context + region)[-_CONTEXT:]
         released = [f for f in findings if f.end <= cut]
         if not released and not self._redactor.restores:
             self._record(region, region)
@@ -212,17 +237,20 @@ class Window:
     def _boundary(self, text: str, findings: list[Finding]) -> int:
         """Where the safe part ends: at a frame's end, before anything that may still grow."""
         cut = len(text) - self._hold
-        space = text.rfind(" ", 0, cut)
-        if space > 0:
-            # At a space when there is one: what follows a word cannot reach back into it.
-            cut = space
+        # Before the word the cut falls in (what follows a word cannot reach back into it),
+        # however long the word is (a JWT, a key): the whole of it waits, up to _MAX_HOLD.
+        space = max(text.rfind(" ", 0, cut), text.rfind("\n", 0, cut), text.rfind("\t", 0, cut))
+        if space >= 0 or len(text) < _MAX_HOLD:
+            cut = max(space, 0)
         opened = secrets.OPEN_BLOCK.search(text.encode()) if "-----BEGIN" in text else None
         if opened is not None and len(text) < _MAX_HOLD:
             start = len(text.encode()[: opened.start()].decode(errors="ignore"))
             if not any(f.start <= start < f.end for f in findings):
                 cut = min(cut, start)
         while True:
-            moved = cut
+            # Frames go out whole: the cut is where the last frame before it ends, which a
+            # finding before the text's cut may straddle (a model's tokens split numbers).
+            moved = cut = self._frame_end(cut)
             # A finding or placeholder that reaches the cut may still grow: it waits, whole.
             for finding in reversed(findings):
                 if finding.start < cut <= finding.end:
@@ -233,6 +261,11 @@ class Window:
                         cut = match.start()
             if cut == moved:
                 return max(cut, 0)
+
+    def _frame_end(self, cut: int) -> int:
+        """Where the last held frame ending at or before `cut` ends (0: none does)."""
+        index = bisect.bisect_right(self._ends, self._base + cut)
+        return self._ends[index - 1] - self._base if index else 0
 
 
 class Transcript:

@@ -68,6 +68,14 @@ def answer(question: Question, output_tokens: int) -> Answer:
     return Answer(reply_tokens(question.prompt, wanted), None, wanted, truncated)
 
 
+def recut(answer: Answer, chars: int) -> Answer:
+    """A text answer streamed in pieces of `chars` characters, cut anywhere: a piece a token."""
+    if answer.tool_call is not None:
+        return answer
+    pieces = _split(answer.text, chars)
+    return Answer(pieces, None, len(pieces), answer.truncated)
+
+
 def solver_answer(question: Question, accuracy: float, rng: random.Random) -> Answer | None:
     """The number a noisy solver answers to the word problem in the prompt; None: none there."""
     correct = solve(question.prompt)

@@ -29,7 +29,7 @@ from llm_proxy.simulator._asgi import (
     read_request,
     wait_for_disconnect,
 )
-from llm_proxy.simulator.answer import Answer, Question, answer, solver_answer, spoiled
+from llm_proxy.simulator.answer import Answer, Question, answer, recut, solver_answer, spoiled
 from llm_proxy.simulator.config import SimulatorConfig
 from llm_proxy.simulator.errors import SimError, fault_message
 from llm_proxy.simulator.faults import ANSWER_FAULTS, Fault, FaultKind, choose_fault
@@ -188,6 +188,8 @@ class SimulatorApp:
         result = answer(question, timing.output_tokens)
         if profile.quality is not None and question.response_format is None:
             return marked(result, profile.quality)
+        if profile.token_chars is not None:
+            return recut(result, profile.token_chars)
         return result
 
     async def messages(self, call: _Call) -> None:

@@ -40,6 +40,13 @@ class ModelProfile(BaseModel):
         default=None, gt=0, description="Streaming rate after the first token; unset = instant."
     )
     output_tokens: int = Field(default=16, ge=1, description="Completion tokens when not capped.")
+    token_chars: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Stream a text answer in pieces of this many characters, cut anywhere "
+        "(as a tokenizer splits numbers, addresses and long words), not a word a token.",
+    )
     close_after_ms: float = Field(
         default=0,
         ge=0,
