@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 import yaml
 
+from tests.support.databases import delete_redis_prefix
 from tests.support.processes import Gateway, Simulator, start_gateway
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -71,11 +71,7 @@ def sim_config() -> dict[str, Any]:
 def redis_prefix() -> Iterator[str]:
     prefix = f"gwtest:cache:{uuid.uuid4().hex[:12]}:"
     yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    delete_redis_prefix(prefix, REDIS_URL)
 
 
 def gateway_config(

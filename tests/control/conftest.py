@@ -15,10 +15,9 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import redis
 
 from tests.llm_proxy.conftest import SIM_CONFIG as BASE_SIM_CONFIG
-from tests.support.databases import scratch_database
+from tests.support.databases import delete_redis_prefix, scratch_database
 from tests.support.processes import Gateway, Simulator, start_gateway
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -54,11 +53,7 @@ def database_name(database_url: str) -> str:
 def redis_prefix() -> Iterator[str]:
     prefix = f"gwtest:{secrets.token_hex(4)}:"
     yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    stale = list(client.scan_iter(match=prefix + "*", count=1000))
-    if stale:
-        client.delete(*stale)
-    client.close()
+    delete_redis_prefix(prefix, REDIS_URL)
 
 
 @pytest.fixture(scope="package")

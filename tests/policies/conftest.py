@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
-from tests.support.databases import scratch_database
+from tests.support.databases import delete_redis_prefix, scratch_database
 from tests.support.processes import Gateway, Simulator, start_simulator
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -64,11 +63,7 @@ def database_url() -> Iterator[str]:
 def redis_prefix() -> Iterator[str]:
     prefix = f"gwtest:policies:{secrets.token_hex(4)}:"
     yield prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    stale = list(client.scan_iter(match=prefix + "*", count=1000))
-    if stale:
-        client.delete(*stale)
-    client.close()
+    delete_redis_prefix(prefix, REDIS_URL)
 
 
 def backend(sim: Simulator, name: str, model: str, region: str, **extra: Any) -> dict[str, Any]:

@@ -18,9 +18,8 @@ import anthropic
 import httpx
 import openai
 import pytest
-import redis
 
-from tests.support.databases import scratch_database
+from tests.support.databases import delete_redis_prefix, scratch_database
 from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -49,11 +48,7 @@ def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     prefix = f"gwtest:prompts:{uuid.uuid4().hex[:12]}:"
     with scratch_database("prompts") as url:
         yield url, prefix
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    delete_redis_prefix(prefix, REDIS_URL)
 
 
 def replica(simulator: Simulator, shared: tuple[str, str], directory: Path) -> Gateway:

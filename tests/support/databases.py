@@ -36,13 +36,17 @@ def scratch_redis_prefix(area: str, url: str = "redis://127.0.0.1:6379/0") -> It
     try:
         yield prefix
     finally:
-        client = redis.Redis.from_url(url)
-        # Hash-tagged keys (the limits' `{<prefix>limits}:…`) start with the tag's brace.
+        delete_redis_prefix(prefix, url)
+
+
+def delete_redis_prefix(prefix: str, url: str = "redis://127.0.0.1:6379/0") -> None:
+    """Delete every key the gateway wrote under `prefix`: plain ones, and the hash-tagged
+    ones of the limits and the cache (`{<prefix>limits}:…`), which start with the brace."""
+    with redis.Redis.from_url(url) as client:
         keys = [
-            k
+            key
             for match in (prefix, "{" + prefix)
-            for k in client.scan_iter(match=f"{match}*", count=1000)
+            for key in client.scan_iter(match=f"{match}*", count=1000)
         ]
         if keys:
             client.delete(*keys)
-        client.close()

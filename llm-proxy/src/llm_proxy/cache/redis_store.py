@@ -1,6 +1,7 @@
 """The cache shared by every replica, in Redis.
 
-Layout under `<redis.prefix>cache:`:
+Layout under `{<redis.prefix>cache}:` (one hash tag: on a Redis Cluster every script's keys
+are in one slot, and each script is sent to it by naming `meta`):
   e:<id>      hash {body, created, cost}, expiring with the entry's TTL
   meta        hash id → {team, scope, size}: what removing an entry must undo
   lru         zset id → last hit (evict the least recently used first)
@@ -24,11 +25,12 @@ from typing import Any
 
 import numpy as np
 import orjson
-import redis.asyncio as redis
+from redis.exceptions import RedisError
 
 from llm_proxy.cache.index import SemanticIndex
 from llm_proxy.cache.reading import Fingerprint
 from llm_proxy.cache.store import Bounds, Entry, Semantic, Stored, Usage
+from llm_proxy.store.redis_pool import open_redis
 
 log = logging.getLogger("llm_proxy.cache")
 
@@ -149,13 +151,12 @@ def unpack_semantic(raw: bytes) -> tuple[np.ndarray, Fingerprint, float]:
 class RedisStore:
     def __init__(self, url: str, prefix: str, index: SemanticIndex | None) -> None:
         self.index = index
-        self._prefix = f"{prefix}cache:"
+        self._prefix = f"{{{prefix}cache}}:"
+        self._slot = [self._prefix + "meta"]
         # Requests wait on this client: a Redis that hangs must turn into a miss, not a stall.
-        self._redis: redis.Redis = redis.Redis.from_url(
-            url, socket_timeout=_TIMEOUT_S, socket_connect_timeout=_TIMEOUT_S
-        )
+        self._redis = open_redis(url, _TIMEOUT_S)
         # The log follower blocks in XREAD on a client of its own.
-        self._log_reader: redis.Redis = redis.Redis.from_url(url)
+        self._log_reader = open_redis(url)
         self._put = self._redis.register_script(_PUT)
         self._get = self._redis.register_script(_GET)
         self._clear = self._redis.register_script(_CLEAR)
@@ -163,7 +164,7 @@ class RedisStore:
         self._following = asyncio.Event()
 
     async def get(self, id: str, ttl_s: float) -> Stored | None:
-        found = await self._get(args=[self._prefix, id, time.time(), ttl_s])
+        found = await self._get(keys=self._slot, args=[self._prefix, id, time.time(), ttl_s])
         if found is None:
             if self.index is not None:
                 self.index.remove(id)
@@ -174,6 +175,7 @@ class RedisStore:
         semantic = entry.semantic
         record = pack_semantic(semantic, entry.created) if semantic else b""
         await self._put(
+            keys=self._slot,
             args=[
                 self._prefix,
                 entry.id,
@@ -187,7 +189,7 @@ class RedisStore:
                 bounds.max_entries,
                 bounds.max_bytes,
                 time.time(),
-            ]
+            ],
         )
         if semantic is not None and self.index is not None:
             self.index.add(
@@ -208,7 +210,7 @@ class RedisStore:
 
     async def clear(self, team: str | None, older_than_s: float | None) -> int:
         cutoff = "" if older_than_s is None else repr(time.time() - older_than_s)
-        removed = int(await self._clear(args=[self._prefix, team or "", cutoff]))
+        removed = int(await self._clear(keys=self._slot, args=[self._prefix, team or "", cutoff]))
         if self.index is not None and team is None and older_than_s is None:
             self.index.clear()
         return removed
@@ -251,7 +253,7 @@ class RedisStore:
         try:
             last: Any = await self._redis.xrevrange(log_key, count=1)
             position = last[0][0].decode() if last else "0-0"
-        except redis.RedisError as error:
+        except RedisError as error:
             log.warning("cache log unreadable, following new entries only: %s", error)
         finally:
             self._following.set()
@@ -260,7 +262,7 @@ class RedisStore:
                 batches: Any = await self._log_reader.xread(
                     {log_key: position}, count=500, block=1000
                 )
-            except redis.RedisError as error:
+            except RedisError as error:
                 log.warning("cache log unreadable, retrying: %s", error)
                 await asyncio.sleep(1.0)
                 continue

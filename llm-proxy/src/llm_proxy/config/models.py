@@ -479,13 +479,42 @@ class Responses(_Strict):
     store_ttl_s: Annotated[float, Field(gt=0)] = 30 * 86400.0
 
 
+_REDIS_SCHEMES = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster")
+
+
 class RedisSection(_Strict):
     """Counters, the response cache and cross-replica signals; unset: in-process state."""
 
+    # One server (redis://, rediss://, unix://) or a Redis Cluster reached through any of
+    # its nodes (redis+cluster://host:port, rediss+cluster://host:port).
     url: str | None = None
     # Every key the gateway writes starts with this, so deployments (and test runs)
     # can share one Redis without touching each other's data.
     prefix: str = "gw:"
+
+    @field_validator("url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme, _, rest = value.partition("://")
+        if scheme not in _REDIS_SCHEMES or not rest:
+            raise ValueError(
+                "must be a Redis URL: redis://, rediss:// or unix:// for one server, "
+                "redis+cluster://host:port or rediss+cluster://host:port for a Redis Cluster"
+            )
+        database = rest.partition("/")[2].partition("?")[0]
+        if scheme.endswith("+cluster") and database not in ("", "0"):
+            raise ValueError(f"a Redis Cluster has only database 0, not /{database}")
+        return value
+
+    @field_validator("prefix")
+    @classmethod
+    def _no_braces(cls, value: str) -> str:
+        # Keys are hash-tagged `{<prefix>limits}:`: a brace in the prefix would move the tag.
+        if "{" in value or "}" in value:
+            raise ValueError("must not contain '{' or '}' (keys are hash-tagged with it)")
+        return value
 
 
 class ConfigSource(_Strict):

@@ -3,7 +3,8 @@
 
 With `redis.url` set, a change is published on `<prefix><channel>` and every gateway
 process (this one included) clears its caches when the message arrives, within
-milliseconds. Without Redis (the embedded default) the signal stays in process. A lost
+milliseconds (on a Redis Cluster, through the node `redis.url` names: the cluster carries
+a message to every node). Without Redis (the embedded default) the signal stays in process. A lost
 subscription is re-established, and caches are cleared then too, since messages may have
 been missed; the cache TTL bounds staleness in the meantime.
 """
@@ -14,8 +15,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-import redis.asyncio as aioredis
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from llm_proxy.store.redis_pool import signal_redis
 
 log = logging.getLogger("llm_proxy.store")
 
@@ -24,7 +27,7 @@ _RECONNECT_S = 0.5
 
 class Invalidations:
     def __init__(self, redis_url: str | None, prefix: str, channel: str = "invalidate") -> None:
-        self._client = aioredis.Redis.from_url(redis_url) if redis_url else None
+        self._client = signal_redis(redis_url) if redis_url else None
         self._channel = f"{prefix}{channel}"
         self._listeners: list[Callable[[], None]] = []
         self._task: asyncio.Task[None] | None = None
@@ -64,7 +67,7 @@ class Invalidations:
         for listener in self._listeners:
             listener()
 
-    async def _listen_forever(self, client: aioredis.Redis) -> None:
+    async def _listen_forever(self, client: Redis) -> None:
         while True:
             try:
                 await self._listen(client)
@@ -73,7 +76,7 @@ class Invalidations:
             self._subscribed.clear()
             await asyncio.sleep(_RECONNECT_S)
 
-    async def _listen(self, client: aioredis.Redis) -> None:
+    async def _listen(self, client: Redis) -> None:
         async with client.pubsub() as pubsub:
             await pubsub.subscribe(self._channel)
             # Anything published while we were not listening is lost: start clean.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import redis.asyncio as aioredis
+from llm_proxy.store.redis_pool import open_redis
 from redis.exceptions import RedisError
 
 log = logging.getLogger("llm_proxy.templates")
@@ -59,7 +59,7 @@ def next_variant(variants: list[dict[str, Any]], counts: dict[str, int]) -> str:
 
 class Assignments:
     def __init__(self, redis_url: str | None, prefix: str) -> None:
-        self._redis = aioredis.Redis.from_url(redis_url) if redis_url else None
+        self._redis = open_redis(redis_url) if redis_url else None
         self._script = self._redis.register_script(_ASSIGN) if self._redis else None
         self._prefix = prefix
         self._local: dict[str, dict[str, str]] = {}
