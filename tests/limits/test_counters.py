@@ -170,3 +170,19 @@ async def test_a_delivered_answer_settles_its_lease_with_its_usage(
     assert await redis_store.read([requests, tokens, spend]) == [1, 50, 4_000]
     assert await redis_store.settle_delivered([answer]) == 0  # once
     assert await redis_store.read([requests, tokens, spend]) == [1, 50, 4_000]
+
+
+async def test_a_settle_of_many_requests_settles_every_charge_of_each(
+    redis_store: RedisStore,
+) -> None:
+    # 67 requests of 3 charges: 201 adjustments, more than one script call takes, and the
+    # last request's three must not be split between two calls.
+    counters = [window("many:a", 10**6), window("many:b", 10**6), window("many:c", 10**6)]
+    adjustments = []
+    for n in range(67):
+        lease = Lease(f"req_many_{n}", 0)
+        charges = [Charge(c, 50) for c in counters]
+        verdict = await redis_store.reserve(charges, lease, lease_ms=60_000)
+        adjustments += [Adjustment(c, verdict.at_ms, 10, lease) for c in charges]
+    await redis_store.settle(adjustments)
+    assert await redis_store.read(counters) == [670, 670, 670]

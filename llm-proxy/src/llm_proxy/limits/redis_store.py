@@ -11,7 +11,7 @@ leases (`limits.leases`) sit beside the counters they hold.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import resources
 
 import orjson
@@ -79,8 +79,8 @@ class RedisStore:
 
     async def settle(self, adjustments: list[Adjustment]) -> list[Crossing]:
         crossings: list[Crossing] = []
-        for start in range(0, len(adjustments), _SETTLE_BATCH):
-            crossings += await self._settle_batch(adjustments[start : start + _SETTLE_BATCH])
+        for batch in _whole_parts(adjustments, _SETTLE_BATCH):
+            crossings += await self._settle_batch(batch)
         return crossings
 
     async def _settle_batch(self, adjustments: list[Adjustment]) -> list[Crossing]:
@@ -189,3 +189,18 @@ class RedisStore:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+def _whole_parts(adjustments: list[Adjustment], size: int) -> Iterator[list[Adjustment]]:
+    """Batches of about `size`, never cutting a lease part in two: settling a part drops
+    it, so its adjustments in a later batch would find it gone and be skipped. (A part's
+    adjustments are side by side: a reservation is closed whole.)"""
+    start = 0
+    while start < len(adjustments):
+        end = min(start + size, len(adjustments))
+        while end < len(adjustments) and adjustments[end].lease is not None and (
+            adjustments[end].lease == adjustments[end - 1].lease
+        ):
+            end += 1
+        yield adjustments[start:end]
+        start = end
