@@ -198,8 +198,10 @@ def _whole_parts(adjustments: list[Adjustment], size: int) -> Iterator[list[Adju
     start = 0
     while start < len(adjustments):
         end = min(start + size, len(adjustments))
-        while end < len(adjustments) and adjustments[end].lease is not None and (
-            adjustments[end].lease == adjustments[end - 1].lease
+        while (
+            end < len(adjustments)
+            and adjustments[end].lease is not None
+            and (adjustments[end].lease == adjustments[end - 1].lease)
         ):
             end += 1
         yield adjustments[start:end]
