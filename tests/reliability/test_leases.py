@@ -3,7 +3,9 @@
 Replica A takes 50 requests at once: 25 answered quickly, 25 the simulator holds for a
 minute. A is killed (SIGKILL) while those 25 are in flight; replica B, alive on the same
 Redis, sweeps their leases once they end. Every counter (requests and tokens per minute,
-the team's token and USD budgets) then holds exactly what the 25 answers used.
+the team's token and USD budgets) then holds exactly what the 25 answers used. And a lease
+does not take back what was answered: settles that Redis could not take while it was frozen
+(SIGSTOP of a Redis of the test's own) are written once it answers again.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ import pytest
 import redis
 
 from tests.reliability.conftest import backend
+from tests.reliability.test_redis_restart import RedisServer
 from tests.support.databases import scratch_database, scratch_redis_prefix
-from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
+from tests.support.processes import Gateway, Simulator, free_port, start_gateway, start_simulator
 
 MASTER = "sk-test-master"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -38,13 +41,27 @@ def slow_simulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulat
     config = {
         "name": "sim-leases",
         "default": {"output_tokens": 10},
-        "models": {"m-quick": {"latency_ms": 100}, "m-slow": {"latency_ms": SLOW_S * 1000}},
+        "models": {
+            "m-quick": {"latency_ms": 100},
+            "m-held": {"latency_ms": 1500},
+            "m-slow": {"latency_ms": SLOW_S * 1000},
+        },
     }
     simulator = start_simulator(config, tmp_path_factory.mktemp("sim-leases"))
     yield simulator
     # It would finish the held requests (a minute) before exiting on SIGTERM.
     simulator.process.kill()
     simulator.process.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of the test's own: it is frozen, and others' tests use the shared one."""
+    (tmp_path / "redis").mkdir()
+    server = RedisServer(free_port(), tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
 
 
 def replica_config(
@@ -198,3 +215,44 @@ def test_a_killed_replicas_reservations_end_with_their_lease(
                 a.stop()
             b.stop()
             stored.client.close()
+
+
+def test_settles_redis_missed_while_frozen_are_written_when_it_answers(
+    slow_simulator: Simulator, own_redis: RedisServer, tmp_path: Path
+) -> None:
+    prefix = "gwtest:blip:"
+    config = {
+        "redis": {"url": f"redis://127.0.0.1:{own_redis.port}/0", "prefix": prefix},
+        "backends": [backend(slow_simulator, "held", "m-held")],
+        "routing": {"retries": {"max_attempts": 1}},
+        "limits": {
+            "lease_s": 5,
+            "redis_timeout_ms": 200,
+            "redis_retry_s": 0.5,
+            "rules": [{"model": "m-held", "per": "model", "rpm": 100_000, "tpm": 10_000_000}],
+        },
+        "observability": {"request_log": False},
+    }
+    gw = start_gateway(config, tmp_path, MASTER, ready_timeout_s=600)
+    client = redis.Redis(host="127.0.0.1", port=own_redis.port)
+    tag = f"{{{prefix}limits}}:"
+    server = own_redis.process
+    assert server is not None
+    pool = ThreadPoolExecutor(max_workers=10)
+    try:
+        asked = [pool.submit(ask, gw, MASTER, "m-held") for _ in range(10)]
+        wait_until(lambda: client.zcard(f"{tag}leases") == 10, 30, "never reserved")
+        os.kill(server.pid, signal.SIGSTOP)
+        try:
+            answered = [f.result(timeout=60) for f in asked]  # settled while Redis is frozen
+            time.sleep(1.0)
+        finally:
+            os.kill(server.pid, signal.SIGCONT)
+        wait_until(lambda: client.zcard(f"{tag}leases") == 0, 30, "the settles never landed")
+        rule = f"{tag}rule:m-held:model:m-held"
+        assert int(client.hget(f"{rule}:rpm", "t") or 0) == 10
+        assert int(client.hget(f"{rule}:tpm", "t") or 0) == sum(u["total_tokens"] for u in answered)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        gw.stop()
+        client.close()

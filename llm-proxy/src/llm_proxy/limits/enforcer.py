@@ -5,7 +5,8 @@ settles, hands crossed budget thresholds to the alerts, and applies the fail mod
 the store does not answer: after a failure the store is left alone for `redis_retry_s`,
 so a dead Redis costs one short timeout, not one per request. While it runs it renews the
 leases of its requests in flight and sweeps the ended leases of dead replicas
-(`limits.leases`).
+(`limits.leases`). Settles that could not be written are kept, their leases renewed, and
+sent again once the store answers: a lease part settles once however often it is sent.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ log = logging.getLogger("llm_proxy.limits")
 
 # Ended leases given back per sweep call; a sweep calls again while calls come back full.
 _SWEEP_BATCH = 100
+# Settles kept while the store is down, at most; past it the oldest are dropped (their
+# leases end and the sweep gives their reservations back).
+_MAX_UNWRITTEN = 100_000
 
 
 def open_store(config: GatewayConfig) -> CounterStore:
@@ -51,8 +55,10 @@ class Enforcer:
         self._down_until = 0.0
         self._pending: list[Adjustment] = []
         self._flusher: asyncio.Task[None] | None = None
-        # The lease parts this replica holds: renewed until their requests settle.
+        # The lease parts this replica holds: renewed until their settles are written.
         self._live: set[Lease] = set()
+        # Settle batches the store did not take (each whole lease parts), oldest first.
+        self._unwritten: list[list[Adjustment]] = []
         self._keeper: asyncio.Task[None] | None = None
         self._leased = isinstance(self.store, RedisStore)
 
@@ -98,12 +104,9 @@ class Enforcer:
         """Queue real amounts; they are written in the background, batched."""
         if not adjustments:
             return
-        for adjustment in adjustments:
-            if adjustment.lease is not None:
-                self._live.discard(adjustment.lease)
         self._pending += adjustments
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.ensure_future(self._flush())
+        self._retry_unwritten()
+        self._kick()
 
     async def read(self, counters: list[Counter]) -> list[int]:
         try:
@@ -121,23 +124,54 @@ class Enforcer:
         if self._keeper is not None:
             self._keeper.cancel()
             await asyncio.gather(self._keeper, return_exceptions=True)
+        self._retry_unwritten()
+        self._kick()
         await self.drain()
         await self.alerts.close()
         await self.store.close()
+
+    def _kick(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.ensure_future(self._flush())
 
     async def _flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
             if time.monotonic() < self._down_until:
-                self._lost(batch)
+                self._keep_for_later(batch)
                 continue
             try:
                 crossings = await self.store.settle(batch)
             except StoreUnavailable as exc:
                 self._went_down(exc)
-                self._lost(batch)
+                self._keep_for_later(batch)
                 continue
+            self._written(batch)
             self.alerts.fire(crossings, self._policy.alerts.webhook_url)
+
+    def _written(self, batch: list[Adjustment]) -> None:
+        for adjustment in batch:
+            if adjustment.lease is not None:
+                self._live.discard(adjustment.lease)
+
+    def _keep_for_later(self, batch: list[Adjustment]) -> None:
+        """Leased settles wait for the store. One without a lease could apply twice if
+        sent again (its first try may have landed), so it is lost, as are the oldest past
+        the bound; the leases of those lost end, and the sweep gives them back."""
+        leased = [a for a in batch if a.lease is not None]
+        self._lost([a for a in batch if a.lease is None])
+        if leased:
+            self._unwritten.append(leased)
+        while sum(len(b) for b in self._unwritten) > _MAX_UNWRITTEN:
+            dropped = self._unwritten.pop(0)
+            self._written(dropped)
+            self._lost(dropped)
+
+    def _retry_unwritten(self) -> None:
+        """The store answers again: send what it missed, before the newer settles."""
+        if self._unwritten and time.monotonic() >= self._down_until:
+            kept, self._unwritten = self._unwritten, []
+            self._pending[:0] = [a for batch in kept for a in batch]
 
     @property
     def _lease_ms(self) -> int:
@@ -152,6 +186,10 @@ class Enforcer:
                 await self._renew_and_sweep()
             except StoreUnavailable as exc:
                 self._went_down(exc)
+                continue
+            if self._unwritten:
+                self._retry_unwritten()
+                self._kick()
 
     async def _renew_and_sweep(self) -> None:
         if self._live:
