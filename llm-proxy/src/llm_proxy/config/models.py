@@ -403,15 +403,18 @@ class SemanticCache(_Strict):
     thresholds: dict[str, Annotated[float, Field(gt=0, le=1)]] = {}
     # Requests asked at a higher temperature want variety, not a neighbour's answer.
     max_temperature: Annotated[float, Field(ge=0, le=2)] = 1.0
-    # "in-process": the MiniLM sentence encoder in the gateway (numpy, no torch);
+    # "in-process": the MiniLM sentence encoder in the gateway (onnxruntime, int8, no torch);
     # "token-table": MiniLM's word-piece table alone (fast, blind to order); or the URL of an
     # OpenAI-shaped embeddings service (the router-service) that runs the whole model.
     embedder: str = "in-process"
     embedder_model: str = "all-MiniLM-L6-v2"
     embedder_timeout_ms: Annotated[float, Field(gt=0)] = 50.0
     # The in-process encoder reads this many word pieces of the prompt (its cost grows with
-    # them); the guard still compares the whole prompt.
-    embedder_max_tokens: Annotated[int, Field(ge=8, le=256)] = 128
+    # them: ~6 ms for 48 on a busy core, ~15 ms for 128); the guard still compares the whole
+    # prompt. 48 holds a typical question; past it, hits on long prompts with rewordings in
+    # their first sentences fall a little (bench: 95.4 % of the GSM8K/MMLU variants at 48,
+    # 95.7 % at 128, 93.3 % at 32).
+    embedder_max_tokens: Annotated[int, Field(ge=8, le=256)] = 48
 
     @field_validator("embedder")
     @classmethod
