@@ -7,9 +7,12 @@ Drives `limits.redis_store.RedisStore` in process, as the gateway does, on the m
 Redis (127.0.0.1:6379, a scratch prefix deleted after) and on a 3-master Redis Cluster it
 starts on loopback free ports (`tests/support/redis_cluster`). Per call, one after another:
 a reservation on three counters under a lease (rpm and tpm windows, a daily budget, as a
-keyed request with a team budget charges), then its settle. The sweep: one call when no
+keyed request with a team budget charges), then its settle; and the same reservation
+without a lease, for what the lease adds. The sweep: one call when no
 lease has ended (what every replica pays every `lease_s / 3`), then `--leases` ended leases
-given back 100 a call. Print `uptime` with the figures: this machine is shared.
+given back 100 a call. On the cluster (whose nodes serve only this run) it also reads the
+time its nodes spent in scripts per reserve + settle (INFO commandstats), with and without a
+lease. Print `uptime` with the figures: this machine is shared.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from llm_proxy.limits.counters import Adjustment, Charge, Counter, Dimension, En
 from llm_proxy.limits.leases import Lease
 from llm_proxy.limits.periods import MINUTE_MS, today
 from llm_proxy.limits.redis_store import RedisStore
+from redis.cluster import RedisCluster
 
 from bench.stats import percentile
 from tests.support.redis_cluster import redis_cluster
@@ -48,12 +52,14 @@ def _counters(name: str) -> list[Counter]:
     ]
 
 
-async def _calls(store: RedisStore, calls: int) -> tuple[list[float], list[float]]:
-    """Milliseconds per reserve and per settle."""
-    counters = _counters("bench")
+async def _calls(
+    store: RedisStore, calls: int, leased: bool = True
+) -> tuple[list[float], list[float]]:
+    """Milliseconds per reserve and per settle (`leased`: under a lease, as the gateway)."""
+    counters = _counters("bench" if leased else "bare")
     reserve_ms, settle_ms = [], []
     for n in range(calls):
-        lease = Lease(f"req_{n}", 0)
+        lease = Lease(f"req_{n}", 0) if leased else None
         charges = [Charge(counters[0], 1), Charge(counters[1], 300), Charge(counters[2], 9000)]
         started = time.perf_counter()
         verdict = await store.reserve(charges, lease, 30_000)
@@ -86,14 +92,49 @@ async def _sweep(store: RedisStore, leases: int) -> tuple[float, float]:
     return percentile(idle, 50) or 0.0, per_lease_us
 
 
+class _ScriptTime:
+    """Microseconds the cluster's nodes spent in scripts (only this run uses them)."""
+
+    def __init__(self, url: str) -> None:
+        host, port = url.rsplit("/", 1)[1].split(":")
+        self._client = RedisCluster(host=host, port=int(port))
+
+    def reset(self) -> None:
+        self._client.config_resetstat(target_nodes=RedisCluster.ALL_NODES)
+
+    def per_call_us(self, calls: int) -> float:
+        stats = self._client.info("commandstats", target_nodes=RedisCluster.ALL_NODES)
+        spent = sum(
+            node.get("cmdstat_evalsha", {}).get("usec", 0)
+            + node.get("cmdstat_eval", {}).get("usec", 0)
+            for node in stats.values()
+        )
+        return float(spent) / calls
+
+
 async def _measure(url: str, prefix: str, calls: int, leases: int) -> str:
     store = RedisStore(url, prefix, timeout_s=2)
+    server = _ScriptTime(url) if url.startswith("redis+cluster://") else None
     try:
+        if server is not None:
+            server.reset()
+        bare_ms, _ = await _calls(store, calls, leased=False)
+        bare_us = server.per_call_us(calls) if server is not None else None
+        if server is not None:
+            server.reset()
         reserve_ms, settle_ms = await _calls(store, calls)
+        leased_us = server.per_call_us(calls) if server is not None else None
         idle_ms, per_lease_us = await _sweep(store, leases)
     finally:
         await store.close()
+    in_redis = (
+        f"Redis time per reserve + settle: {bare_us:.1f} µs without a lease, "
+        f"{leased_us:.1f} µs with; "
+        if bare_us is not None and leased_us is not None
+        else ""
+    )
     return (
+        in_redis + f"reserve without a lease p50 {percentile(bare_ms, 50):.3f} ms; "
         f"reserve p50 {percentile(reserve_ms, 50):.3f} ms p99 {percentile(reserve_ms, 99):.3f} ms; "
         f"settle p50 {percentile(settle_ms, 50):.3f} ms p99 {percentile(settle_ms, 99):.3f} ms; "
         f"idle sweep p50 {idle_ms:.3f} ms; {per_lease_us:.1f} µs per ended lease"
