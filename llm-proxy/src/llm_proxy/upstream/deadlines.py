@@ -11,19 +11,19 @@ not measured yet gets cap_s, since nothing says what is late for it.
 
 from __future__ import annotations
 
-from llm_proxy.config.models import Deadlines, GatewayConfig
+from llm_proxy.config.models import Backend, Deadlines, GatewayConfig, Group, Routing
 from llm_proxy.upstream.deployment import Deployment
 from llm_proxy.upstream.latency import ObservedLatency
+from llm_proxy.upstream.overrides import setting_for
 
 
 def policy_for(config: GatewayConfig, group: str, deployment: Deployment) -> Deadlines:
     """The backend's own deadlines, else its group's, else the routing defaults."""
-    if deployment.backend.deadlines is not None:
-        return deployment.backend.deadlines
-    configured = config.routing.groups.get(group)
-    if configured is not None and configured.deadlines is not None:
-        return configured.deadlines
-    return config.routing.deadlines
+    return setting_for(config, group, deployment, _deadlines) or config.routing.deadlines
+
+
+def _deadlines(scope: Backend | Group | Routing) -> Deadlines | None:
+    return scope.deadlines
 
 
 def deadline_s(
