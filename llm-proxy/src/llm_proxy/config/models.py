@@ -114,6 +114,26 @@ class Deadlines(_Strict):
         return self
 
 
+class Hedge(_Strict):
+    """Hedging before the deadline (Google's "tail at scale"): once an attempt has waited
+    longer than its deployment's `after_percentile` of observed latency (a stream's first
+    byte; a plain answer's pace times the tokens it may take), or `after_ms`, the same
+    request goes to another deployment of the group too; the first answer wins. Unlike a
+    missed deadline it counts nothing against the deployment. Percentiles wait for
+    `min_samples` answers of the deployment; before that only the deadline hedges.
+    """
+
+    after_percentile: Annotated[float, Field(ge=50, lt=100)] | None = None
+    after_ms: Annotated[float, Field(gt=0)] | None = None
+    min_samples: Annotated[int, Field(ge=1)] = 20
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> Hedge:
+        if (self.after_percentile is None) == (self.after_ms is None):
+            raise ValueError("give exactly one of after_percentile (50 to 99.9) or after_ms")
+        return self
+
+
 class Backend(_Strict):
     """One deployment: a provider endpoint serving one model."""
 
@@ -138,6 +158,9 @@ class Backend(_Strict):
     timeout_s: Annotated[float, Field(gt=0)] = 600.0
     # This backend's own deadlines; unset: its group's, then routing's.
     deadlines: Deadlines | None = None
+    # Hedging at a latency percentile for requests first sent here; unset: its group's,
+    # then routing's (unset everywhere: hedging only past the deadline).
+    hedge: Hedge | None = None
     context_window: Annotated[int, Field(gt=0)] | None = None
     input_cost_per_mtok: Annotated[float, Field(ge=0)] | None = None
     output_cost_per_mtok: Annotated[float, Field(ge=0)] | None = None
@@ -186,6 +209,7 @@ class Rule(_Strict):
 class Group(_Strict):
     strategy: Strategy | None = None
     deadlines: Deadlines | None = None
+    hedge: Hedge | None = None
 
 
 class Retries(_Strict):
@@ -328,6 +352,7 @@ class Routing(_Strict):
     circuit_breaker: CircuitBreaker = CircuitBreaker()
     health_probes: HealthProbes = HealthProbes()
     deadlines: Deadlines = Deadlines()
+    hedge: Hedge | None = None
 
 
 class Observability(_Strict):

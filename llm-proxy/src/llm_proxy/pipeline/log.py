@@ -97,6 +97,8 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         tool_calls=[name[:_NAME_LIMIT] for name in ctx.tool_calls[:50]],
         region=deployment.backend.region if deployment is not None else None,
         shadow_of=ctx.shadow_of,
+        hedged_to=",".join(dispatch.hedged_to)[:400] or None,
+        hedge_trigger=dispatch.hedge_trigger,
         sealed_prompt=ctx.sealed_prompt,
         **_escalation(ctx),
     )

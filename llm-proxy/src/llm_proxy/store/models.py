@@ -306,6 +306,10 @@ class RequestLog(Base):
     escalation_cost_usd: Mapped[float | None] = mapped_column(Float)
     # A shadow call (shadow judging; also tagged "shadow"): the auto request it judges.
     shadow_of: Mapped[str | None] = mapped_column(String(128))
+    # Hedged: the deployments the request was also sent to (comma-separated) and what sent
+    # the hedge (`deadline`, or the early hedge's `p95` / `250ms`); `deployment` answered.
+    hedged_to: Mapped[str | None] = mapped_column(String(400))
+    hedge_trigger: Mapped[str | None] = mapped_column(String(32))
 
 
 # Upper bounds (exclusive) of the usage rollup's latency buckets, in ms; the last bucket

@@ -83,6 +83,8 @@ class RequestRecord:
     escalated_from: str | None = None
     escalation_cost_usd: float | None = None
     shadow_of: str | None = None
+    hedged_to: str | None = None
+    hedge_trigger: str | None = None
     # An opted-in tenant's prompt and answer, redacted and sealed (`guard.prompt_log`):
     # `{key_id, sealed}`, written to `prompt_log` with the row, never to `request_log`.
     sealed_prompt: dict[str, str] | None = None

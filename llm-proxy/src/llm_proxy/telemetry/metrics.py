@@ -130,6 +130,13 @@ class Metrics:
             ("model",),
             registry=own,
         )
+        self.hedges = Counter(
+            "gateway_hedges_total",
+            "Requests hedged (also sent to another deployment), by group, what sent the "
+            "hedge (deadline, p95, 250ms, ...) and which attempt answered (first, hedge, none).",
+            ("model", "trigger", "answered_by"),
+            registry=own,
+        )
         self.router_decisions = Counter(
             "gateway_router_decisions_total",
             "Auto-routing decisions: the model chosen, and whether the router or the "
@@ -248,6 +255,17 @@ class Metrics:
             self.retries.labels(attempts[0].group).inc(len(attempts) - 1)
         if ctx.dispatch.fallback_used:
             self.fallbacks.labels(attempts[0].group).inc()
+        dispatch = ctx.dispatch
+        if dispatch.hedge_trigger is not None:
+            deployment = dispatch.deployment
+            answered_by = (
+                "none"
+                if deployment is None
+                else "hedge"
+                if deployment.name in dispatch.hedged_to
+                else "first"
+            )
+            self.hedges.labels(attempts[0].group, dispatch.hedge_trigger, answered_by).inc()
         if ctx.limited_by is not None:
             self.rate_limited.labels(ctx.limited_by).inc()
         if ctx.cache_result is not None:

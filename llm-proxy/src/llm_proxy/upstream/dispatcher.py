@@ -15,7 +15,9 @@ request goes to another deployment of the group while the first keeps going: the
 answer wins and the other is cancelled, so the client, the limits, the budget and the
 spend log see one answer. With hedging off the late attempt is given up on, as a
 timeout, and the retries go on as for any failure; with no other deployment it is
-waited for.
+waited for. A configured early hedge (`upstream.hedging`: at a percentile of the
+deployment's latency, or after a fixed wait) sends the same one hedge sooner, without
+counting anything against the first deployment.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from llm_proxy.upstream.admission import Admission, Ticket
 from llm_proxy.upstream.deadlines import deadline_s, policy_for
 from llm_proxy.upstream.deployment import Deployment, Wire
 from llm_proxy.upstream.errors import UpstreamError
+from llm_proxy.upstream.hedging import hedge_after_s, hedge_for, trigger
 from llm_proxy.upstream.registry import Registry
 from llm_proxy.upstream.transports.base import Reply, Stream, Transport
 
@@ -62,8 +65,10 @@ class Dispatch:
     upstream_s: float = 0.0
     group: str | None = None
     deployment: Deployment | None = None
-    # Deployments the request was hedged to after an attempt missed its deadline.
+    # Deployments the request was hedged to, and what sent the last hedge: `deadline`
+    # (an attempt missed it) or the early hedge's percentile or wait (`p95`, `250ms`).
     hedged_to: list[str] = field(default_factory=list)
+    hedge_trigger: str | None = None
 
     @property
     def fallback_used(self) -> bool:
@@ -165,43 +170,51 @@ class Dispatcher:
         )
 
     async def _hedged(self, attempt: _Attempt[T], first: Deployment) -> Dispatched[T]:
-        """`first`'s answer; past its deadline, the first answer of it and one hedge.
+        """`first`'s answer; or, once it is late, the first answer of it and one hedge.
 
-        With hedging off, a late attempt is given up on (a timeout, retried elsewhere);
-        with no other deployment to go to, it is waited for (up to the backend's
-        timeout_s): a slow answer beats none."""
+        Late is past the attempt's deadline (counted against `first`), or before it past
+        the hedge's percentile or wait (`upstream.hedging`, counted against nothing). With
+        hedging off, an attempt past its deadline is given up on (a timeout, retried
+        elsewhere); with no other deployment to go to, it is waited for (up to the
+        backend's timeout_s): a slow answer beats none."""
         running: dict[asyncio.Task[T], Deployment] = {}
 
-        def launch(deployment: Deployment) -> float:
+        def launch(deployment: Deployment) -> None:
             attempt.tried.append(deployment)
             running[asyncio.ensure_future(self._attempt(attempt, deployment))] = deployment
-            return attempt.deadline(deployment)
 
-        deadline: float | None = launch(first)
+        started = time.perf_counter()
+        launch(first)
+        # One deadline per attempt, then the first answer wins; one hedge per dispatch.
+        deadline_at: float | None = started + attempt.deadline(first)
+        hedge = attempt.early_hedge(first)
+        hedge_at = None if hedge is None else started + hedge[0]
+        hedged = False
         error: UpstreamError | None = None
         try:
             while running:
-                started = time.perf_counter()
+                timers = [at for at in (deadline_at, hedge_at) if at is not None]
+                timeout = max(0.0, min(timers) - time.perf_counter()) if timers else None
                 done, _ = await asyncio.wait(
-                    running, timeout=deadline, return_when=asyncio.FIRST_COMPLETED
+                    running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
                 )
                 if not done:
-                    deadline = None  # one deadline per attempt: then the first answer wins
-                    other = self._other(attempt)
-                    if other is None:
-                        # Nowhere else to go: the late one may still answer, and is not
-                        # held against its deployment for being slow when it is alone.
-                        continue
-                    self._missed(attempt, first, started)
-                    if not policy_for(attempt.registry.config, attempt.group, first).hedge:
-                        raise UpstreamError(
-                            504, f"{first.name}: no answer within its deadline", kind="timeout"
-                        )
-                    attempt.record.hedged_to.append(other.name)
-                    launch(other)
+                    # Which timer ran out: the earlier one (the clock may read a hair early).
+                    if deadline_at is not None and (hedge_at is None or deadline_at <= hedge_at):
+                        deadline_at = None
+                        other = self._past_deadline(attempt, first, started, hedged)
+                        why = "deadline"
+                    else:
+                        assert hedge is not None  # the hedge's timer is the other one
+                        hedge_at = None
+                        other = None if hedged else self._other(attempt)
+                        why = hedge[1]
+                    if other is not None:
+                        hedged, hedge_at = True, None
+                        attempt.record.hedged_to.append(other.name)
+                        attempt.record.hedge_trigger = why
+                        launch(other)
                     continue
-                if deadline is not None:
-                    deadline = max(0.0, deadline - (time.perf_counter() - started))
                 for task in done:
                     deployment = running.pop(task)
                     failure = task.exception()
@@ -214,6 +227,23 @@ class Dispatcher:
             raise error
         finally:
             await _cancel(running)
+
+    def _past_deadline(
+        self, attempt: _Attempt[T], first: Deployment, started: float, hedged: bool
+    ) -> Deployment | None:
+        """`first` sent nothing by its deadline: the deployment to hedge to, if any."""
+        if hedged:
+            self._missed(attempt, first, started)  # late too; the hedge is out already
+            return None
+        other = self._other(attempt)
+        if other is None:
+            # Nowhere else to go: the late one may still answer, and is not held against
+            # its deployment for being slow when it is alone.
+            return None
+        self._missed(attempt, first, started)
+        if not policy_for(attempt.registry.config, attempt.group, first).hedge:
+            raise UpstreamError(504, f"{first.name}: no answer within its deadline", kind="timeout")
+        return other
 
     def _missed(self, attempt: _Attempt[T], late: Deployment, since: float) -> None:
         """`late` sent nothing by its deadline: a stall, counted as its failure."""
@@ -322,6 +352,14 @@ class _Attempt(Generic[T]):
         policy = policy_for(self.registry.config, self.group, deployment)
         observed = deployment.health.observed
         return deadline_s(policy, observed, stream=self.stream, max_tokens=self.max_tokens)
+
+    def early_hedge(self, deployment: Deployment) -> tuple[float, str] | None:
+        """When an attempt on `deployment` is hedged before its deadline, and why."""
+        hedge = hedge_for(self.registry.config, self.group, deployment)
+        if hedge is None:
+            return None
+        after = hedge_after_s(hedge, deployment, stream=self.stream, max_tokens=self.max_tokens)
+        return None if after is None else (after, trigger(hedge))
 
 
 def _observe(deployment: Deployment, result: object, elapsed_ms: float) -> None:

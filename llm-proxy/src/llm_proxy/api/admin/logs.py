@@ -73,6 +73,12 @@ class LogEntry(Output):
         None,
         description="a shadow call (shadow judging, tagged `shadow`): the auto request it judges",
     )
+    hedged_to: str | None = Field(
+        None, description="deployments the request was also sent to (hedged), comma-separated"
+    )
+    hedge_trigger: str | None = Field(
+        None, description="what sent the hedge: `deadline`, or an early hedge's `p95` / `250ms`"
+    )
     error_type: str | None
     trace_id: str | None
     parent_request_id: str | None
