@@ -13,11 +13,11 @@ of them carries the new text and the others none. A block ends the stream with a
 event, and what it found never reaches the client. Frames that carry no text keep their
 place in the order.
 
-The relay gathers pieces until `_BATCH` bytes of frames have come, `_GATHER_S` has passed
-since the first of them or since the piece before (checked as each piece arrives: a slow
-stream is read piece by piece and waits for no batch) or the stream ends, and only then
-reads them, with the transport's own decoding when it shares it (`Frames`): the per-piece
-cost is an append and a clock reading, and the frames' text is scanned once per batch.
+The relay gathers pieces until `_GATHER_S` has passed since its last read (checked as each
+piece arrives: a slow stream is read piece by piece and waits for no batch) or the stream
+ends, and only then reads them, with the transport's own decoding when it shares it
+(`Frames`): the per-piece cost is an append and a clock reading, and the frames' text is
+scanned once per batch.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator
 from itertools import accumulate, chain, islice
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, TypeGuard, cast
 
 import orjson
@@ -42,14 +42,11 @@ from llm_proxy.guard.placeholders import Redactor
 from llm_proxy.guard.policies import Plan
 from llm_proxy.upstream.transports.base import Frames, Stream
 
-# Bytes of frames gathered before they are read: a scan and a release cost the same few µs
-# (about 10) whatever their length, so reading some 50 chat chunks at a time rather than
-# each on its own keeps what they add to a chunk to a fraction of a µs (at 2 KB, a dozen
-# chunks, they were most of what the guard cost).
-_BATCH = 8192
-# ... or for this long, which bounds the wait whatever `_BATCH` is: a stream at 2,000 tokens
-# a second brings about 7 KB in it, a model's pace would make a client wait seconds for
-# 8 KB (what the window holds back comes on top).
+# Pieces are gathered for this long after a read before the next: a scan and a release cost
+# the same few µs (about 10) whatever their length, so a fast stream is read dozens of
+# chunks at a time (2,000 tokens a second bring about 7 KB in it), and a piece that comes
+# later than this after the last read (a stream at a model's pace, or slower) is read at
+# once: no client waits for a batch to fill (what the window holds back comes on top).
 _GATHER_S = 0.02
 # An unfinished private-key block, or a word (a run without white space), is held back up
 # to this much, then released as it is.
@@ -61,6 +58,7 @@ _PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*_\d+\]")
 _CONTEXT = 32
 _END = b"\n\n"
 _DECODED = attrgetter("decoded")
+_RAW, _EVENT = itemgetter(0), itemgetter(1)
 _DONE = b"data: [DONE]\n\n"
 # Where a chunk's text is: `delta.content`, or a legacy completion's `text`.
 _TEXT = {False: "content", True: "text"}
@@ -137,11 +135,11 @@ class Window:
         """Where the held text ends in the whole streamed text."""
         return self._base + len(self._text)
 
-    def extend(self, raws: list[bytes], events: list[Any], texts: list[str]) -> None:
-        """Hold frames, the i-th of them carrying `texts[i]`."""
+    def extend(self, frames: list[Decoded], texts: list[str]) -> None:
+        """Hold frames as decoded, the i-th of them carrying `texts[i]`."""
         self._ends += islice(accumulate(map(len, texts), initial=self.end), 1, None)
-        self._raws += raws
-        self._events += events
+        self._raws += map(_RAW, frames)
+        self._events += map(_EVENT, frames)
         self._text += "".join(texts)
 
     def release(self) -> list[bytes]:
@@ -324,26 +322,18 @@ def guarded(
 
 
 async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[bytes]:
-    # Gathered here rather than in a method: this loop runs once per piece of the stream.
+    # Gathered here rather than in a method: this loop runs once per piece of the stream,
+    # and costs an append, a clock reading and two comparisons.
     pending: list[bytes] = []
-    size = 0
-    due = last = 0.0
+    due = 0.0
     clock = time.monotonic
     try:
         async for piece in events:
             pending.append(piece)
             now = clock()
-            if not size:
-                due = now + _GATHER_S
-            size += len(piece)
-            # A piece after a long pause is read at once (the stream is slow: a batch would
-            # save little and keep the client waiting), as is a batch gathered long enough.
-            if size < _BATCH and now < due and now - last < _GATHER_S:
-                last = now
-                # (A JSON frame ends in `}`: its last byte says it is not [DONE].)
-                if piece[-3:-2] != b"]" or not piece.endswith(_DONE):
-                    continue
-            last = now
+            if now < due and not piece.endswith(_DONE):
+                continue
+            due = now + _GATHER_S
             out: list[bytes] = []
             try:
                 relay.read(_decoded(pending), out)
@@ -351,7 +341,7 @@ async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[byt
                 out.append(relay.error_event(blocked))
                 yield b"".join(out)
                 return
-            pending, size = [], 0
+            pending = []
             if out:
                 yield b"".join(out)
         out = []
@@ -478,14 +468,14 @@ class _OpenAI(_Relay):
         window = self.window(0)
         completions = self.completions
         field = _TEXT[completions]
-        raws: list[bytes] = []
-        chunks: list[Any] = []
+        held: list[Decoded] = []
         texts: list[str] = []
-        for raw, chunk in frames:
+        hold, say = held.append, texts.append
+        for frame in frames:
             # Subscripts rather than checks: the rare frame without a text (the role, the
             # finish, usage, [DONE]) costs an exception, each of the others nothing.
             try:
-                choices = chunk["choices"]
+                choices = frame[1]["choices"]
                 choice = choices[0]
                 content = (choice if completions else choice["delta"])[field]
             except (KeyError, IndexError, TypeError):
@@ -496,16 +486,16 @@ class _OpenAI(_Relay):
                 and choice.get("finish_reason") is None
                 and not choice.get("index")
             ):
-                raws.append(raw)
-                chunks.append(chunk)
-                texts.append(content)
+                hold(frame)
+                say(content)
                 continue
-            if raws:
-                window.extend(raws, chunks, texts)
-                raws, chunks, texts = [], [], []
-            out.extend(self.frame(raw, chunk))
-        if raws:
-            window.extend(raws, chunks, texts)
+            if held:
+                window.extend(held, texts)
+                held, texts = [], []
+                hold, say = held.append, texts.append
+            out.extend(self.frame(*frame))
+        if held:
+            window.extend(held, texts)
 
     def frame(self, raw: bytes, event: Any) -> list[bytes]:
         if event is None:
