@@ -12,7 +12,10 @@ prompts of its own (the router decides, then a miss; a quarter).
 Every `--window` seconds (default 60) it records the gateway's RSS, its open fds, the
 p99 of the window's requests (all, and per kind), errors and the load average. The bar
 (issue 11): after the warm-up, RSS grows by at most 10 MiB, fds do not grow, p99 stays
-stable. Results: `bench/results/soak-<time>.json` and `.md`; print `uptime` beside them,
+stable. Every miss is stored in the exact cache, which by default keeps 100,000 entries
+for an hour: over 30 minutes it fills, and RSS with it, by design. `--cache-entries 2000`
+bounds it so that it is full within the warm-up (and evicts from then on): what grows
+then is not the cache's. Results: `bench/results/soak-<time>.json` and `.md`; print `uptime` beside them,
 this machine is shared. Loopback only; every process it starts is stopped at the end.
 """
 
@@ -126,7 +129,9 @@ def _simulator(work: Path) -> tuple[Server, str]:
     return server, url
 
 
-def _gateway(work: Path, simulator: str, router: str) -> tuple[Server, str]:
+def _gateway(
+    work: Path, simulator: str, router: str, cache_entries: int | None = None
+) -> tuple[Server, str]:
     port = free_port()
     backends = [
         {"name": model, "provider": "simulator", "endpoint": f"{simulator}/v1", "model": model}
@@ -136,7 +141,7 @@ def _gateway(work: Path, simulator: str, router: str) -> tuple[Server, str]:
         "database": {"url": f"sqlite+aiosqlite:///{work}/gateway.db"},
         "spend": {"spool_dir": str(work / "spool")},
         "backends": backends,
-        "cache": {"enabled": True},
+        "cache": {"enabled": True, **({"max_entries": cache_entries} if cache_entries else {})},
         "routing": {
             "router_service": {"url": router, "deadline_ms": 200},
             "auto_groups": {"auto": {"default": _WEAK, "strong": _STRONG}},
@@ -154,7 +159,9 @@ def _gateway(work: Path, simulator: str, router: str) -> tuple[Server, str]:
     return server, url
 
 
-def soak(minutes: float, rate: float, window_s: float) -> list[dict[str, Any]]:
+def soak(
+    minutes: float, rate: float, window_s: float, cache_entries: int | None = None
+) -> list[dict[str, Any]]:
     curve: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as directory:
         work = Path(directory)
@@ -164,7 +171,7 @@ def soak(minutes: float, rate: float, window_s: float) -> list[dict[str, Any]]:
             servers.append(simulator)
             router, router_url = _router_service(work)
             servers.append(router)
-            gateway, url = _gateway(work, simulator_url, router_url)
+            gateway, url = _gateway(work, simulator_url, router_url, cache_entries)
             servers.append(gateway)
             started = time.monotonic()
             while time.monotonic() - started < minutes * 60:
@@ -230,14 +237,22 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="requests per second, all kinds")
     parser.add_argument("--window", type=float, default=60.0, help="seconds per sample")
     parser.add_argument("--warm-up", type=float, default=5.0, help="minutes not judged")
+    parser.add_argument(
+        "--cache-entries",
+        type=int,
+        default=None,
+        help="the exact cache's max_entries (default: the gateway's, 100,000: with a miss "
+        "stored every request it fills for an hour, growing RSS by design)",
+    )
     args = parser.parse_args()
     started = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    curve = soak(args.minutes, args.rate, args.window)
+    curve = soak(args.minutes, args.rate, args.window, args.cache_entries)
     result = {
         "started": started,
         "minutes": args.minutes,
         "rate_per_s": args.rate,
         "warm_up_min": args.warm_up,
+        "cache_max_entries": args.cache_entries,
         "cpus": os.cpu_count(),
         "curve": curve,
         "verdict": verdict(curve, args.warm_up),
