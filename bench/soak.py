@@ -15,8 +15,9 @@ p99 of the window's requests (all, and per kind), errors and the load average. T
 stable. Every miss is stored in the exact cache, which by default keeps 100,000 entries
 for an hour: over 30 minutes it fills, and RSS with it, by design. `--cache-entries 2000`
 bounds it so that it is full within the warm-up (and evicts from then on): what grows
-then is not the cache's. Results: `bench/results/soak-<time>.json` and `.md`; print `uptime` beside them,
-this machine is shared. Loopback only; every process it starts is stopped at the end.
+then is not the cache's. Results: `bench/results/soak-<time>.json` and `.md`; print
+`uptime` beside them, this machine is shared. Loopback only; every process it starts is
+stopped at the end.
 """
 
 from __future__ import annotations
