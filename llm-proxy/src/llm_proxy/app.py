@@ -33,6 +33,7 @@ from llm_proxy.api.admin import guardrails as admin_guardrails
 from llm_proxy.api.admin import limits as admin_limits
 from llm_proxy.api.admin import login as admin_login
 from llm_proxy.api.admin import logs as admin_logs
+from llm_proxy.api.admin import optimizer as admin_optimizer
 from llm_proxy.api.admin import prompts as admin_prompts
 from llm_proxy.api.admin import providers as admin_providers
 from llm_proxy.api.admin import sessions as admin_sessions
@@ -70,6 +71,7 @@ def build_app(gateway: Gateway) -> FastAPI:
         app.include_router(module.router)
     for module in (admin_login, admin_sso, admin_providers, logged_prompts):
         app.include_router(module.router)
+    app.include_router(admin_optimizer.router)
     if gateway.config.gateway.ui_dir:
         mount_dashboard(app, Path(gateway.config.gateway.ui_dir))
     app.add_middleware(BodyLimit, limit=lambda: gateway.config.gateway.max_body_bytes)

@@ -85,14 +85,15 @@ class LogEntry(Output):
     prompt_name: str | None
     prompt_version: int | None
     prompt_variant: str | None
+    # On every row, not only the detail: the Guardrails page lists hits from log pages.
+    guardrails: list[dict[str, Any]] = Field(
+        description="guardrail checks that fired: stage, check, entity, action, count"
+    )
 
 
 class LogDetail(LogEntry):
     error_message: str | None
     tags: list[str]
-    guardrails: list[dict[str, Any]] = Field(
-        description="guardrail checks that fired: stage, check, entity, action, count"
-    )
     stage_timings: dict[str, Any] = Field(
         description="milliseconds spent in each pipeline stage (auth, limits, budget, cache, "
         "route, dispatch, settle), for drawing the request's waterfall"
