@@ -1,5 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, type Page } from "@playwright/test";
+import OpenAI from "openai";
 
 export const GATEWAY_URL = required("GATEWAY_URL");
 export const MASTER_KEY = required("MASTER_KEY");
@@ -50,4 +51,9 @@ export async function issueReadonlyToken(page: Page, name: string): Promise<stri
   const token = (await page.getByTestId("issued-token").textContent())?.trim() ?? "";
   expect(token).toMatch(/^sk-gwadmin-/);
   return token;
+}
+
+/** The openai SDK against the gateway, as a developer's code would call it. */
+export function gatewayClient(apiKey: string = MASTER_KEY): OpenAI {
+  return new OpenAI({ baseURL: `${GATEWAY_URL}/v1`, apiKey, maxRetries: 0 });
 }

@@ -9,6 +9,10 @@ describe("can", () => {
     expect(can("developer", "write:keys")).toBe(true);
     expect(can("developer", "write:teams")).toBe(false);
     expect(can("admin", "write:tokens")).toBe(true);
+    expect(can("developer", "write:prompts")).toBe(true);
+    expect(can("readonly", "write:prompts")).toBe(false);
+    expect(can("developer", "write:guardrails")).toBe(false);
+    expect(can("admin", "write:guardrails")).toBe(true);
   });
 
   it("gives a virtual key's session and no session nothing of the admin API", () => {

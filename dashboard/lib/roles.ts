@@ -10,7 +10,9 @@ export type Action =
   | "write:teams" // teams, users, budgets
   | "write:tokens"
   | "write:cache"
-  | "write:config";
+  | "write:config"
+  | "write:prompts" // prompts and partials: versions, labels, experiments
+  | "write:guardrails";
 
 const RANK: Record<Role, number> = { key: -1, readonly: 0, developer: 1, admin: 2 };
 const NEEDS: Record<Action, Role> = {
@@ -20,6 +22,8 @@ const NEEDS: Record<Action, Role> = {
   "write:tokens": "admin",
   "write:cache": "admin",
   "write:config": "admin",
+  "write:prompts": "developer",
+  "write:guardrails": "admin",
 };
 
 export function can(role: Role | null | undefined, action: Action): boolean {
