@@ -40,6 +40,7 @@ function entry(i: number): LogEntry {
     prompt_name: null,
     prompt_variant: null,
     prompt_version: null,
+    guardrails: [],
   };
 }
 
