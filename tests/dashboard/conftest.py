@@ -15,7 +15,14 @@ import pytest
 
 from tests.llm_proxy.conftest import SIM_CONFIG
 from tests.support.databases import scratch_database
-from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
+from tests.support.processes import (
+    Gateway,
+    Simulator,
+    free_port,
+    spawn_optimizer,
+    start_gateway,
+    start_simulator,
+)
 
 MASTER = "sk-test-master-dashboard-0123456789"
 REPO = Path(__file__).resolve().parents[2]
@@ -78,17 +85,29 @@ def gateway(
     dashboard_build: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Gateway]:
-    """One gateway for the whole package (session API and browser tests): it serves /ui/."""
+    """One gateway for the whole package (session API and browser tests): it serves /ui/,
+    with the optimizer service beside it (the Optimizer page shows a real run's fan-out)."""
     directory = tmp_path_factory.mktemp("gateway")
-    # Database mode: the Backends & routing page writes config versions and rolls back.
-    config = gateway_config(
-        simulator,
-        directory,
-        postgres_url,
-        gateway={"ui_dir": str(dashboard_build)},
-        config={"mode": "database", "poll_interval_s": 5},
+    port, optimizer_port = free_port(), free_port()
+    optimizer = spawn_optimizer(
+        optimizer_port, f"http://127.0.0.1:{port}/v1", directory / "optimizer.log"
     )
-    # Generous: this machine's cores are shared, and start-up imports LiteLLM.
-    started = start_gateway(config, directory, MASTER, ready_timeout_s=180)
-    yield started
-    started.stop()
+    try:
+        # Database mode: the Backends & routing page writes config versions and rolls back.
+        config = gateway_config(
+            simulator,
+            directory,
+            postgres_url,
+            gateway={"ui_dir": str(dashboard_build)},
+            config={"mode": "database", "poll_interval_s": 5},
+            optimizer={"url": f"http://127.0.0.1:{optimizer_port}", "deadline_ms": 60000},
+        )
+        # Generous: this machine's cores are shared, and start-up imports LiteLLM.
+        started = start_gateway(config, directory, MASTER, port=port, ready_timeout_s=180)
+        try:
+            optimizer.wait_ready()
+            yield started
+        finally:
+            started.stop()
+    finally:
+        optimizer.stop()

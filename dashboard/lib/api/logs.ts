@@ -19,6 +19,7 @@ export interface LogFilters {
   status?: string;
   cache?: "hit" | "miss";
   route?: "auto" | "fallback" | "direct";
+  parent_request_id?: string;
   order?: "desc" | "asc";
 }
 
