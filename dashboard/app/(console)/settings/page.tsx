@@ -10,9 +10,12 @@ import { Field } from "@/components/ui/label";
 import { Select } from "@/components/ui/select";
 import { Table, Td, Th } from "@/components/ui/table";
 import { useSession } from "@/lib/api/session";
+import { useTeams } from "@/lib/api/teams";
 import { useIssueToken, useRevokeToken, useTokens, type IssuedToken } from "@/lib/api/tokens";
 import { formatTime } from "@/lib/format";
 import { can } from "@/lib/roles";
+
+import { AuditLog } from "./audit-log";
 
 type Role = "admin" | "developer" | "readonly";
 
@@ -29,6 +32,7 @@ export default function SettingsPage() {
         </p>
       </Card>
       {writable ? <AdminTokens /> : <p className="text-sm text-slate-700">Admin tokens are managed by admins.</p>}
+      <AuditLog />
     </div>
   );
 }
@@ -39,17 +43,21 @@ function AdminTokens() {
   const revoke = useRevokeToken();
   const [name, setName] = useState("");
   const [role, setRole] = useState<Role>("readonly");
+  // A developer token acts for one team: the gateway requires it.
+  const [teamId, setTeamId] = useState("");
+  const teams = useTeams();
   const [issued, setIssued] = useState<IssuedToken | null>(null);
   const failure = issue.error ?? revoke.error ?? tokens.error;
 
   function submit(event: FormEvent) {
     event.preventDefault();
     issue.mutate(
-      { name, role },
+      { name, role, team_id: teamId || null },
       {
         onSuccess: (token) => {
           setIssued(token);
           setName("");
+          setTeamId("");
         },
       },
     );
@@ -83,6 +91,16 @@ function AdminTokens() {
             <option value="admin">admin: everything</option>
           </Select>
         </Field>
+        <Field label="Team" htmlFor="token-team">
+          <Select id="token-team" value={teamId} onChange={(e) => setTeamId(e.target.value)} required={role === "developer"}>
+            <option value="">{role === "developer" ? "choose a team (required)" : "no team"}</option>
+            {teams.data?.data.map((team) => (
+              <option key={team.id} value={team.id}>
+                {team.name}
+              </option>
+            ))}
+          </Select>
+        </Field>
         <Button type="submit" disabled={issue.isPending}>
           Issue token
         </Button>
@@ -93,6 +111,7 @@ function AdminTokens() {
             <Th>Name</Th>
             <Th>Prefix</Th>
             <Th>Role</Th>
+            <Th>Team</Th>
             <Th>Status</Th>
             <Th>Created</Th>
             <Th>Actions</Th>
@@ -104,6 +123,7 @@ function AdminTokens() {
               <Td>{token.name}</Td>
               <Td className="font-mono">{token.token_prefix}…</Td>
               <Td>{token.role}</Td>
+              <Td>{token.team_id ?? "—"}</Td>
               <Td>
                 <Badge tone={token.status === "active" ? "good" : "bad"}>{token.status}</Badge>
               </Td>
