@@ -34,6 +34,13 @@ PAGES = (
     "teams",
     "cache",
     "settings",
+    "settings-audit",
+    "prompts",
+    "prompts-readonly",
+    "guardrails",
+    "guardrails-readonly",
+    "optimizer",
+    "sessions",
 )
 
 
