@@ -22,7 +22,10 @@ from tests.dashboard.conftest import MASTER
 from tests.support.browser import chromium_page
 from tests.support.processes import Gateway, Simulator, start_gateway, start_simulator
 
-HOLD_MS = 8000
+# Long enough that the holder still holds the seat while Chromium starts, logs in and opens
+# the Providers page (at 8 s, on loaded cores, it had answered and a waiting request had
+# taken the seat); each class may wait for the three answers before it.
+HOLD_MS = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +54,7 @@ def gateway(
         "backends": [narrow],
         # No reserved share: with one seat, every class waits for the same one.
         "policies": {
-            "priority": {"enabled": True, "queue_s": {"high": 60, "low": 60}, "reserved_share": 0}
+            "priority": {"enabled": True, "queue_s": {"high": 90, "low": 90}, "reserved_share": 0}
         },
     }
     started = start_gateway(config, directory, MASTER, ready_timeout_s=180)
