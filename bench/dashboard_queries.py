@@ -8,15 +8,20 @@ errors, 10 % cache hits, 3 % fallbacks, 20 % auto-routed), generated inside Post
 - `/admin/logs`, first page (50 rows), unfiltered and with each filter the Logs page
   offers; bar: p95 <= 50 ms per filter;
 - `/admin/usage/timeseries`, 30 days hourly, ungrouped and grouped by team, key, model
-  and provider; bar: p95 <= 100 ms. These are read from the hourly rollup (`usage_hourly`,
-  kept by a trigger while the rows are seeded, in batches of 5,000 as the spend writer
-  commits, then vacuumed as autovacuum would).
+  and provider; bar: p95 <= 100 ms. These are read from the hourly rollups
+  (`usage_hourly_by` unfiltered, `usage_hourly` filtered), kept by a trigger while the rows
+  are seeded, in batches of 5,000 as the spend writer commits, then vacuumed as autovacuum
+  would.
 
 Each query is warmed once, then timed `--repeat` times in a row; the report prints p50
 and p95 in milliseconds and whether each meets its bar. Times include HTTP and JSON, as
 the dashboard sees them. A loaded machine inflates them: repeat on a quiet one.
 
     .venv/bin/python -m bench.dashboard_queries [--rows 1000000] [--repeat 20] [--keep]
+    .venv/bin/python -m bench.dashboard_queries --reuse gw_bench_dash_<hex>   # a kept one
+
+`--reuse` measures a database kept by an earlier `--keep` run without seeding it again (the
+gateway migrates it first, so a new rollup is backfilled from its rows); it is kept.
 """
 
 from __future__ import annotations
@@ -110,16 +115,18 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", metavar="DATABASE", help="measure a kept database, unseeded")
     args = parser.parse_args()
-    name = f"gw_bench_dash_{secrets.token_hex(4)}"
+    name = args.reuse or f"gw_bench_dash_{secrets.token_hex(4)}"
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    if args.reuse is None:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         with tempfile.TemporaryDirectory(prefix="bench-dash-") as work:
-            run(Path(work), url, name, args.rows, args.repeat)
+            run(Path(work), url, name, args.rows if args.reuse is None else 0, args.repeat)
     finally:
-        if not args.keep:
+        if not args.keep and args.reuse is None:
             with psycopg.connect(PG_ADMIN, autocommit=True) as connection:
                 connection.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
@@ -149,10 +156,14 @@ def run(work: Path, url: str, database: str, rows: int, repeat: int) -> None:
     server = start("gateway", argv, cores=set(range(os.cpu_count() or 1)), log_dir=work, env=env)
     try:
         wait_ready(server, f"http://127.0.0.1:{port}/ready", 180)  # migrates the schema first
-        newest = datetime.now(UTC).replace(microsecond=0)
-        began = time.monotonic()
-        seed(database, rows, newest)
-        print(f"seeded {rows:,} rows in {time.monotonic() - began:.1f} s")
+        if rows:
+            newest = datetime.now(UTC).replace(microsecond=0)
+            began = time.monotonic()
+            seed(database, rows, newest)
+            print(f"seeded {rows:,} rows in {time.monotonic() - began:.1f} s")
+        else:
+            newest = newest_logged(database)
+            print(f"reusing {database}: newest row {newest.isoformat()}")
         measure(f"http://127.0.0.1:{port}", newest, repeat)
     finally:
         server.stop()
@@ -172,6 +183,17 @@ def seed(database: str, rows: int, newest: datetime) -> None:
         # What autovacuum does in a running deployment.
         connection.execute("VACUUM ANALYZE request_log")
         connection.execute("VACUUM ANALYZE usage_hourly")
+        connection.execute("VACUUM ANALYZE usage_hourly_by")
+
+
+def newest_logged(database: str) -> datetime:
+    """The newest seeded row's start: the series are measured over the 30 days before it."""
+    with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={database}") as connection:
+        found = connection.execute("SELECT max(started_at) FROM request_log").fetchone()
+    if found is None or found[0] is None:
+        raise SystemExit(f"{database} has no request_log rows: seed it without --reuse")
+    newest: datetime = found[0]
+    return newest.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def measure(base: str, newest: datetime, repeat: int) -> None:

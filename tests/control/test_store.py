@@ -19,7 +19,7 @@ from llm_proxy.spend import SpendLog
 from llm_proxy.store.database import Database, alembic_config
 from llm_proxy.store.directory import Directory
 from llm_proxy.store.keys import create_key, revoke_key
-from llm_proxy.store.models import Base, RequestLog, Team, new_id, usage_hourly
+from llm_proxy.store.models import Base, RequestLog, Team, new_id, usage_hourly, usage_hourly_by
 from llm_proxy.store.request_log import RequestRecord, totals_by_scope
 from sqlalchemy import create_engine, func, insert, select
 from sqlalchemy.engine import Connection
@@ -88,6 +88,19 @@ def test_the_usage_rollup_sums_what_was_logged_before_it_and_after(
         query = select(columns.hour_s, columns.requests, columns.errors, columns.cost_usd)
         return [tuple(row) for row in connection.execute(query)]
 
+    def views(connection: Connection) -> list[tuple[object, ...]]:
+        """The per-dimension rollup: one row per view of the hour, the same sums."""
+        columns = usage_hourly_by.c
+        query = select(columns.dim, columns.value, columns.requests, columns.errors).order_by(
+            columns.dim
+        )
+        return [tuple(row) for row in connection.execute(query)]
+
+    def each_view(requests: int) -> list[tuple[object, ...]]:
+        # No key, provider or model was logged: those views' value is ''.
+        dims = [("key", ""), ("model", ""), ("none", ""), ("provider", ""), ("team", "team_a")]
+        return [(dim, value, requests, 1) for dim, value in dims]
+
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -95,10 +108,15 @@ def test_the_usage_rollup_sums_what_was_logged_before_it_and_after(
         connection.execute(insert(RequestLog), [logged(0), logged(1, status=500)])
         # A sub-call is counted on its parent only.
         connection.execute(insert(RequestLog), [logged(2, parent="r0")])
-        command.upgrade(config, "head")
+        command.upgrade(config, "0020")
         assert rollup(connection) == [(int(hour.timestamp()), 2, 1, 1.0)]
         connection.execute(insert(RequestLog), [logged(3)])
+        command.upgrade(config, "head")  # 0021 sums usage_hourly's rows once
         assert rollup(connection) == [(int(hour.timestamp()), 3, 1, 1.5)]
+        assert views(connection) == each_view(3)
+        connection.execute(insert(RequestLog), [logged(4), logged(5, parent="r4")])
+        assert rollup(connection) == [(int(hour.timestamp()), 4, 1, 2.0)]
+        assert views(connection) == each_view(4)
     engine.dispose()
 
 

@@ -24,7 +24,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, DateTime, Integer, Table, delete, func, select, text
 
 from llm_proxy.store.database import Database, alembic_config
-from llm_proxy.store.models import Base, LoggedPrompt, RequestLog, UTCDateTime, usage_hourly
+from llm_proxy.store.models import (
+    Base,
+    LoggedPrompt,
+    RequestLog,
+    UTCDateTime,
+    usage_hourly,
+    usage_hourly_by,
+)
 
 FORMAT = "llm-proxy-backup"
 FORMAT_VERSION = 1
@@ -38,7 +45,7 @@ class BackupError(Exception):
 
 # Kept by a trigger from the request log's inserts: never backed up, rebuilt as the
 # log's rows are restored.
-_DERIVED = (usage_hourly,)
+_DERIVED = (usage_hourly, usage_hourly_by)
 
 
 def tables(with_logs: bool) -> list[Table]:

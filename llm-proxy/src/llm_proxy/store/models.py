@@ -320,11 +320,31 @@ LATENCY_BOUNDS_MS = (
 )  # fmt: skip
 LATENCY_BUCKETS = tuple(f"latency_b{i:02d}" for i in range(len(LATENCY_BOUNDS_MS) + 1))
 
+
+def _rollup_sums() -> list[Column[Any]]:
+    """What a rollup row holds for its hour: new columns each call (a column has one table)."""
+    return [
+        Column("requests", Integer, nullable=False),
+        Column("errors", Integer, nullable=False),
+        Column("prompt_tokens", BigInteger, nullable=False),
+        Column("completion_tokens", BigInteger, nullable=False),
+        Column("cost_usd", Float, nullable=False),
+        Column("cache_hits", Integer, nullable=False),
+        Column("cache_saved_usd", Float, nullable=False),
+        Column("routing_saved_usd", Float, nullable=False),
+        Column("latency_min_ms", Float, nullable=False),
+        Column("latency_max_ms", Float, nullable=False),
+        # Per hour and dimension: an int is plenty, and Postgres sums ints faster than bigints.
+        *(Column(name, Integer, nullable=False) for name in LATENCY_BUCKETS),
+    ]
+
+
 # The request log summed per hour, team, key, model asked for, model that answered and
 # provider, kept by a trigger on request_log's inserts (migration 0018), so it holds exactly
 # the rows inserted (a replayed record is no insert) and no writer can forget it. Only records
 # that are no one's sub-call count, as in the usage series. NULLs are stored as '' (they
 # cannot be part of the primary key). Read by store.usage_rollup.
+_ROLLUP_DIMENSIONS = ("hour_s", "team_id", "key_id", "model_requested", "model_routed", "provider")
 usage_hourly = Table(
     "usage_hourly",
     Base.metadata,
@@ -334,23 +354,27 @@ usage_hourly = Table(
     Column("model_requested", String(200), nullable=False),
     Column("model_routed", String(200), nullable=False),
     Column("provider", String(64), nullable=False),
-    Column("requests", Integer, nullable=False),
-    Column("errors", Integer, nullable=False),
-    Column("prompt_tokens", BigInteger, nullable=False),
-    Column("completion_tokens", BigInteger, nullable=False),
-    Column("cost_usd", Float, nullable=False),
-    Column("cache_hits", Integer, nullable=False),
-    Column("cache_saved_usd", Float, nullable=False),
-    Column("routing_saved_usd", Float, nullable=False),
-    Column("latency_min_ms", Float, nullable=False),
-    Column("latency_max_ms", Float, nullable=False),
-    # Per hour and dimension: an int is plenty, and Postgres sums ints faster than bigints.
-    *(Column(name, Integer, nullable=False) for name in LATENCY_BUCKETS),
-    PrimaryKeyConstraint(
-        "hour_s", "team_id", "key_id", "model_requested", "model_routed", "provider"
-    ),
+    *_rollup_sums(),
+    PrimaryKeyConstraint(*_ROLLUP_DIMENSIONS),
     # Every logged request updates a row here: room on each page lets Postgres update in
     # place (HOT, no index write) and prune the old versions as it goes.
+    postgresql_with={"fillfactor": 50},
+)
+
+
+# The same sums per hour and one dimension at a time (`dim`: none, team, key, model,
+# provider; `value` that dimension's value, '' for none), kept by the same trigger
+# (migration 0021): a series grouped by one dimension and filtered by none reads one row
+# per point instead of summing every combination of the others (150 an hour at the
+# bench's scale). "model" is the model that answered, else the one asked for.
+usage_hourly_by = Table(
+    "usage_hourly_by",
+    Base.metadata,
+    Column("dim", String(8), nullable=False),
+    Column("hour_s", BigInteger, nullable=False),
+    Column("value", String(200), nullable=False),
+    *_rollup_sums(),
+    PrimaryKeyConstraint("dim", "hour_s", "value"),
     postgresql_with={"fillfactor": 50},
 )
 

@@ -1,8 +1,10 @@
-"""The usage series read from `usage_hourly` (the hourly rollup a trigger keeps) rather than
-from every request-log row: what makes 30 days of hourly points cheap at a million rows.
+"""The usage series read from the hourly rollups a trigger keeps rather than from every
+request-log row: what makes 30 days of hourly points cheap at a million rows.
 
-A rollup row sums one hour of one team, key, model pair and provider, so it serves a series
-whose interval is whole hours and whose filters are among those dimensions. Counters are
+A `usage_hourly` row sums one hour of one team, key, model pair and provider, so it serves a
+series whose interval is whole hours and whose filters are among those dimensions. An
+unfiltered series reads `usage_hourly_by` instead: one row per hour and value of the one
+dimension it groups by, so it sums nothing (or only hours into longer steps). Counters are
 exact. Latency percentiles come from the rows' bucket counts: the bucket holding the
 nearest rank, interpolated by rank within it and clamped to the slowest and fastest request
 seen, so a percentile is off by at most its bucket's width (LATENCY_BOUNDS_MS).
@@ -14,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import ColumnElement, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from llm_proxy.store.models import LATENCY_BOUNDS_MS, LATENCY_BUCKETS, usage_hourly
+from llm_proxy.store.models import LATENCY_BOUNDS_MS, LATENCY_BUCKETS, usage_hourly, usage_hourly_by
 
 HOUR_S = 3600
 PERCENTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
@@ -78,54 +80,71 @@ class Scope:
         return found
 
 
-@dataclass(frozen=True, slots=True)
-class RollupPoint:
-    bucket_s: int
-    group: str | None
-    sums: dict[str, float]
-    latency_ms: dict[str, float]
+# A point as both series' readers give it: bucket start (Unix seconds), group, the _SUMS in
+# their order, then p50, p95 and p99 latency in ms. api.admin.timeseries turns it into JSON.
+PointRow = tuple[Any, ...]
 
 
 async def rollup_series(
     session: AsyncSession, step_s: int, since_s: int, until_s: int, group_by: str, scope: Scope
-) -> list[RollupPoint]:
+) -> list[PointRow]:
     """Points of `step_s` (a multiple of an hour) over the hours from `since_s` to `until_s`."""
     if step_s % HOUR_S or since_s % HOUR_S or until_s % HOUR_S:
         raise ValueError("the rollup serves whole hours only")
-    bucket = (_c.hour_s // step_s * step_s).label("bucket")
-    group = (_GROUPS[group_by] if group_by != "none" else literal(None)).label("grp")
-    sums = [func.sum(_c[name]).label(name) for name in (*_SUMS, *LATENCY_BUCKETS)]
-    query = (
-        select(
-            bucket,
-            group,
-            *sums,
-            func.min(_c.latency_min_ms).label("fastest"),
-            func.max(_c.latency_max_ms).label("slowest"),
-        )
-        .where(_c.hour_s >= since_s, _c.hour_s < until_s, *scope.conditions())
-        .group_by(bucket, group)
-        .order_by(bucket, group)
-    )
-    # Read by position: a row's `_mapping` is built anew on each access.
-    rows = [tuple(row) for row in (await session.execute(query)).all()]
+    rows = [
+        tuple(row)
+        for row in (await session.execute(_query(step_s, since_s, until_s, group_by, scope))).all()
+    ]
     if not rows:
         return []
     counts = len(_SUMS)
     histogram = np.array([row[2 + counts : -2] for row in rows], np.int64)
     fastest = np.array([row[-2] for row in rows], np.float64)
     slowest = np.array([row[-1] for row in rows], np.float64)
-    figures = [percentile(histogram, fastest, slowest, p).tolist() for _, p in PERCENTILES]
-    names = [name for name, _ in PERCENTILES]
-    return [
-        RollupPoint(
-            bucket_s=int(row[0]),
-            group=row[1],
-            sums=dict(zip(_SUMS, row[2 : 2 + counts], strict=True)),
-            latency_ms=dict(zip(names, (values[i] for values in figures), strict=True)),
+    p50, p95, p99 = (percentile(histogram, fastest, slowest, p).tolist() for _, p in PERCENTILES)
+    return [(*row[: 2 + counts], p50[i], p95[i], p99[i]) for i, row in enumerate(rows)]
+
+
+def _query(step_s: int, since_s: int, until_s: int, group_by: str, scope: Scope) -> Select[Any]:
+    """Unfiltered, one dimension's own rollup (usage_hourly_by) holds a row per hour and
+    value: hourly points are its rows as they are. Filtered, usage_hourly's combinations
+    are summed."""
+    conditions = scope.conditions()
+    if conditions:
+        table, extra = usage_hourly, conditions
+        group = _GROUPS[group_by] if group_by != "none" else literal(None)
+    else:
+        table, extra = usage_hourly_by, [usage_hourly_by.c.dim == group_by]
+        group = _named(usage_hourly_by.c.value) if group_by != "none" else literal(None)
+    columns = table.c
+    selected = [columns[name] for name in (*_SUMS, *LATENCY_BUCKETS)]
+    window = [columns.hour_s >= since_s, columns.hour_s < until_s, *extra]
+    if not conditions and step_s == HOUR_S:
+        # One row per point already: read in key order, nothing to sum.
+        return (
+            select(
+                columns.hour_s,
+                group.label("grp"),
+                *selected,
+                columns.latency_min_ms,
+                columns.latency_max_ms,
+            )
+            .where(*window)
+            .order_by(columns.hour_s, columns.value)
         )
-        for i, row in enumerate(rows)
-    ]
+    bucket = (columns.hour_s // step_s * step_s).label("bucket")
+    return (
+        select(
+            bucket,
+            group.label("grp"),
+            *(func.sum(column) for column in selected),
+            func.min(columns.latency_min_ms),
+            func.max(columns.latency_max_ms),
+        )
+        .where(*window)
+        .group_by(bucket, group)
+        .order_by(bucket, group)
+    )
 
 
 _LOWER = np.array((0.0, *LATENCY_BOUNDS_MS), np.float64)
