@@ -290,7 +290,7 @@ def test_resource_endpoints_write_versions_that_the_other_replica_serves(
         group = http.put("/admin/routing/groups/m-res", json={"strategy": "priority"})
         # The stored document spells out every field of a group, unset ones as null.
         assert group.status_code == 200
-        assert group.json() == {"strategy": "priority", "deadlines": None}
+        assert group.json() == {"strategy": "priority", "deadlines": None, "hedge": None}
         auto = http.put("/admin/routing/auto-groups/smart", json={"default": "m-res"})
         assert auto.status_code == 200, auto.text
         fallback = http.put("/admin/routing/fallbacks/m-res", json=["gpt-4o-mini"])
