@@ -1,7 +1,11 @@
 """Counters in Redis: each reserve, settle or read is one EVALSHA of an atomic Lua script.
 
-Settles are queued and sent together: while one batch is on the wire the next one
-gathers, so under load many requests share a round trip and no request waits for it.
+Reservations are sent together: while one batch is on the wire the next one gathers, and
+the script decides its requests one after another, each all or nothing, as separate
+calls in that order would. Under load many requests share a round trip (redis-py costs
+about 0.1 ms of CPU per call, more than the script does in Redis); alone, a request is
+sent at once. Settles are queued and batched by the enforcer the same way, and no request
+waits for them.
 Timeouts are short on purpose: a dead Redis must cost a request milliseconds, not hang it.
 
 Every key shares one hash tag (`{<prefix>limits}`), so on a Redis Cluster each script's
@@ -11,7 +15,9 @@ leases (`limits.leases`) sit beside the counters they hold.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from importlib import resources
 
 import orjson
@@ -33,6 +39,8 @@ from llm_proxy.store.redis_pool import bounded_redis
 _POOL_SIZE = 32
 # Lua's unpack() and Redis's argument handling stay comfortable below this many counters.
 _SETTLE_BATCH = 200
+# Requests per reserve call: a few counters each, so about as many counters as a settle's.
+_RESERVE_BATCH = 64
 
 
 def _script(name: str) -> str:
@@ -52,14 +60,17 @@ class RedisStore:
         self._renew: AsyncScript = self._redis.register_script(_script("renew.lua"))
         self._due: AsyncScript = self._redis.register_script(_script("due.lua"))
         self._expire: AsyncScript = self._redis.register_script(_script("expire.lua"))
+        # Reservations waiting for the next reserve call, and the task sending them.
+        self._asks: list[_Ask] = []
+        self._sender: asyncio.Task[None] | None = None
 
     async def reserve(
         self, charges: list[Charge], lease: Lease | None = None, lease_ms: int = 0
     ) -> Verdict:
         keys = [self._prefix + c.counter.key for c in charges]
-        args: list[int | str] = ["" if lease is None else lease.part, lease_ms]
+        args: list[int | str] = [len(charges), "" if lease is None else lease.part, lease_ms]
         if lease is not None:
-            keys += [self._lease_key(lease.holder), self._leases]
+            keys.append(self._lease_key(lease.holder))
         for charge in charges:
             counter = charge.counter
             args += [
@@ -70,12 +81,47 @@ class RedisStore:
                 counter.period_end_ms,
                 counter.dimension.value,
             ]
-        reply = await self._call(self._reserve, keys, args)
-        states = tuple(
-            CounterState(int(reply[i]), int(reply[i + 1]), int(reply[i + 2]))
-            for i in range(2, len(reply), 3)
-        )
-        return Verdict(bool(reply[0]), int(reply[1]), states)
+        ask = _Ask(keys, args, len(charges), asyncio.get_running_loop().create_future())
+        self._asks.append(ask)
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.ensure_future(self._send_reservations())
+        # A request cancelled while it waits cancels only its own future: one not yet
+        # sent is dropped from the call, one sent is held under its lease, which is not
+        # renewed (the enforcer never saw it admitted), so the sweep gives it back.
+        return await ask.verdict
+
+    async def _send_reservations(self) -> None:
+        try:
+            while self._asks:
+                batch = [ask for ask in self._asks[:_RESERVE_BATCH] if not ask.verdict.done()]
+                del self._asks[:_RESERVE_BATCH]
+                if batch:
+                    await self._reserve_batch(batch)
+        except asyncio.CancelledError:
+            _fail(self._asks, StoreUnavailable("redis: the counter store closed"))
+            self._asks = []
+            raise
+
+    async def _reserve_batch(self, batch: list[_Ask]) -> None:
+        keys = [key for ask in batch for key in ask.keys]
+        keys.append(self._leases)
+        args: list[int | str] = [len(batch)]
+        for ask in batch:
+            args += ask.args
+        try:
+            reply = await self._call(self._reserve, keys, args)
+        except StoreUnavailable as exc:
+            _fail(batch, exc)
+            return
+        except BaseException:
+            _fail(batch, StoreUnavailable("redis: the reserve call did not finish"))
+            raise
+        at = 0
+        for ask in batch:
+            end = at + 2 + 3 * ask.counters
+            if not ask.verdict.done():
+                ask.verdict.set_result(_verdict(reply[at:end]))
+            at = end
 
     async def settle(self, adjustments: list[Adjustment]) -> list[Crossing]:
         crossings: list[Crossing] = []
@@ -188,7 +234,35 @@ class RedisStore:
             raise StoreUnavailable(f"redis: {exc}") from exc
 
     async def close(self) -> None:
+        if self._sender is not None:
+            await asyncio.gather(self._sender, return_exceptions=True)
         await self._redis.aclose()
+
+
+@dataclass(slots=True)
+class _Ask:
+    """One request's reservation, waiting for its batch: its keys and arguments as the
+    script reads one request's, and the verdict the batch's reply settles."""
+
+    keys: list[str]
+    args: list[int | str]
+    counters: int
+    verdict: asyncio.Future[Verdict]
+
+
+def _fail(asks: list[_Ask], exc: StoreUnavailable) -> None:
+    for ask in asks:
+        if not ask.verdict.done():
+            ask.verdict.set_exception(exc)
+
+
+def _verdict(reply: list[int | bytes]) -> Verdict:
+    """One request's part of the reply: admitted, the store's clock, then per counter."""
+    states = tuple(
+        CounterState(int(reply[i]), int(reply[i + 1]), int(reply[i + 2]))
+        for i in range(2, len(reply), 3)
+    )
+    return Verdict(bool(reply[0]), int(reply[1]), states)
 
 
 def _whole_parts(adjustments: list[Adjustment], size: int) -> Iterator[list[Adjustment]]:

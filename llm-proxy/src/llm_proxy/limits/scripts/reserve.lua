@@ -1,11 +1,14 @@
--- Reserve amounts on counters, all or nothing, under a lease.
--- KEYS: one hash per counter, then the lease's hash and the set of leases (when leased).
--- ARGV: lease part ("": not leased), lease length ms, then 6 per counter: limit, amount,
---   window_ms (0: calendar period), enforce, period_end_ms, dimension.
+-- Reserve amounts on counters, all or nothing per request, under a lease: the requests
+-- of one call are decided one after another, as if each had been a call of its own.
+-- KEYS: per request, one hash per counter, then the lease's hash (when leased); last, the
+--   set of leases.
+-- ARGV: how many requests, then per request: how many counters, lease part ("": not
+--   leased), lease length ms, then 6 per counter: limit, amount, window_ms (0: calendar
+--   period), enforce, period_end_ms, dimension.
 --   enforce: 0 counted only, 1 the amount must fit under the limit, 2 admitted while the
 --   total is below the limit.
--- Reply: {admitted, now_ms, then per counter: used, reset_ms, wait_ms}; wait_ms is 0 for a
--- counter that does not refuse, −1 when the amount can never fit.
+-- Reply: per request {admitted, now_ms, then per counter: used, reset_ms, wait_ms}; wait_ms
+-- is 0 for a counter that does not refuse, −1 when the amount can never fit.
 
 -- How long until enough of a sliding window's buckets leave it to free `need`.
 local function wait_for(key, lo, hi, need, bms)
@@ -70,44 +73,52 @@ local function add(key, amount, window_ms, period_end)
   end
 end
 
-local part, lease_ms = ARGV[1], tonumber(ARGV[2])
-local n = #KEYS
-if part ~= '' then
-  n = n - 2
+-- One request: its counters are KEYS[k + 1 .. k + n], their arguments from ARGV[a + 1].
+local function reserve(k, a, n, part, lease_ms, reply)
+  local first = #reply
+  reply[first + 1] = 1
+  reply[first + 2] = now
+  local admitted = 1
+  for i = 1, n do
+    local c = a + (i - 1) * 6
+    local used, reset, wait = check(
+      KEYS[k + i], tonumber(ARGV[c + 1]), tonumber(ARGV[c + 2]), tonumber(ARGV[c + 3]),
+      tonumber(ARGV[c + 4]), tonumber(ARGV[c + 5]))
+    if wait ~= 0 then
+      admitted = 0
+    end
+    reply[#reply + 1] = used
+    reply[#reply + 1] = reset
+    reply[#reply + 1] = wait
+  end
+  if admitted == 1 then
+    local charges = {}
+    for i = 1, n do
+      local key, c = KEYS[k + i], a + (i - 1) * 6
+      local window_ms = tonumber(ARGV[c + 3])
+      add(key, ARGV[c + 2], window_ms, tonumber(ARGV[c + 5]))
+      local r = first + 2 + (i - 1) * 3
+      reply[r + 1] = reply[r + 1] + tonumber(ARGV[c + 2])
+      if window_ms > 0 then
+        local bms = bucket_ms(window_ms)
+        reply[r + 2] = (math.floor(now / bms) + BUCKETS) * bms - now
+      end
+      charges[i] = {key, ARGV[c + 3], int(now), ARGV[c + 2], ARGV[c + 6]}
+    end
+    if part ~= '' then
+      redis.call('HSET', KEYS[k + n + 1], part, cjson.encode(charges))
+      redis.call('ZADD', KEYS[#KEYS], now + lease_ms, KEYS[k + n + 1])
+    end
+  end
+  reply[first + 1] = admitted
 end
 
-local reply = {1, now}
-local admitted = 1
-for i = 1, n do
-  local key, a = KEYS[i], 2 + (i - 1) * 6
-  local used, reset, wait = check(
-    key, tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]),
-    tonumber(ARGV[a + 4]), tonumber(ARGV[a + 5]))
-  if wait ~= 0 then
-    admitted = 0
-  end
-  reply[#reply + 1] = used
-  reply[#reply + 1] = reset
-  reply[#reply + 1] = wait
+local reply = {}
+local k, a = 0, 1
+for _ = 1, tonumber(ARGV[1]) do
+  local n, part, lease_ms = tonumber(ARGV[a + 1]), ARGV[a + 2], tonumber(ARGV[a + 3])
+  reserve(k, a + 3, n, part, lease_ms, reply)
+  k = k + n + (part ~= '' and 1 or 0)
+  a = a + 3 + n * 6
 end
-local charges = {}
-if admitted == 1 then
-  for i = 1, n do
-    local key, a = KEYS[i], 2 + (i - 1) * 6
-    local window_ms = tonumber(ARGV[a + 3])
-    add(key, ARGV[a + 2], window_ms, tonumber(ARGV[a + 5]))
-    local r = 2 + (i - 1) * 3
-    reply[r + 1] = reply[r + 1] + tonumber(ARGV[a + 2])
-    if window_ms > 0 then
-      local bms = bucket_ms(window_ms)
-      reply[r + 2] = (math.floor(now / bms) + BUCKETS) * bms - now
-    end
-    charges[i] = {key, ARGV[a + 3], int(now), ARGV[a + 2], ARGV[a + 6]}
-  end
-  if part ~= '' then
-    redis.call('HSET', KEYS[n + 1], part, cjson.encode(charges))
-    redis.call('ZADD', KEYS[n + 2], now + lease_ms, KEYS[n + 1])
-  end
-end
-reply[1] = admitted
 return reply
