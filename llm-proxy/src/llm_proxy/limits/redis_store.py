@@ -68,20 +68,16 @@ class RedisStore:
         self, charges: list[Charge], lease: Lease | None = None, lease_ms: int = 0
     ) -> Verdict:
         keys = [self._prefix + c.counter.key for c in charges]
-        args: list[int | str] = [len(charges), "" if lease is None else lease.part, lease_ms]
+        words = [f"{len(charges)} {'-' if lease is None else lease.part} {lease_ms}"]
         if lease is not None:
             keys.append(self._lease_key(lease.holder))
         for charge in charges:
             counter = charge.counter
-            args += [
-                counter.limit,
-                charge.amount,
-                counter.window_ms,
-                counter.enforce.value,
-                counter.period_end_ms,
-                counter.dimension.value,
-            ]
-        ask = _Ask(keys, args, len(charges), asyncio.get_running_loop().create_future())
+            words.append(
+                f"{counter.limit} {charge.amount} {counter.window_ms} {counter.enforce.value} "
+                f"{counter.period_end_ms} {counter.dimension.value}"
+            )
+        ask = _Ask(keys, " ".join(words), len(charges), asyncio.get_running_loop().create_future())
         self._asks.append(ask)
         if self._sender is None or self._sender.done():
             self._sender = asyncio.ensure_future(self._send_reservations())
@@ -105,9 +101,7 @@ class RedisStore:
     async def _reserve_batch(self, batch: list[_Ask]) -> None:
         keys = [key for ask in batch for key in ask.keys]
         keys.append(self._leases)
-        args: list[int | str] = [len(batch)]
-        for ask in batch:
-            args += ask.args
+        args: list[int | str] = [len(batch), *(ask.words for ask in batch)]
         try:
             reply = await self._call(self._reserve, keys, args)
         except StoreUnavailable as exc:
@@ -139,16 +133,13 @@ class RedisStore:
         keys.append(self._leases)
         args: list[int | str] = []
         for adjustment in adjustments:
-            counter = adjustment.charge.counter
-            args += [
-                counter.window_ms,
-                adjustment.at_ms,
-                adjustment.actual - adjustment.charge.amount,
-                adjustment.actual,
-                counter.limit,
-                ",".join(f"{t:g}" for t in counter.alert_thresholds),
-                "" if adjustment.lease is None else adjustment.lease.part,
-            ]
+            counter, lease = adjustment.charge.counter, adjustment.lease
+            thresholds = ",".join(f"{t:g}" for t in counter.alert_thresholds) or "-"
+            args.append(
+                f"{counter.window_ms} {adjustment.at_ms} "
+                f"{adjustment.actual - adjustment.charge.amount} {adjustment.actual} "
+                f"{counter.limit} {thresholds} {'-' if lease is None else lease.part}"
+            )
         reply = await self._call(self._settle, keys, args)
         counters = [a.charge.counter for a in adjustments]
         return [
@@ -241,11 +232,11 @@ class RedisStore:
 
 @dataclass(slots=True)
 class _Ask:
-    """One request's reservation, waiting for its batch: its keys and arguments as the
-    script reads one request's, and the verdict the batch's reply settles."""
+    """One request's reservation, waiting for its batch: its keys and its argument (one
+    string of words) as the script reads them, and the verdict the batch's reply settles."""
 
     keys: list[str]
-    args: list[int | str]
+    words: str
     counters: int
     verdict: asyncio.Future[Verdict]
 

@@ -2,9 +2,9 @@
 -- of one call are decided one after another, as if each had been a call of its own.
 -- KEYS: per request, one hash per counter, then the lease's hash (when leased); last, the
 --   set of leases.
--- ARGV: how many requests, then per request: how many counters, lease part ("": not
---   leased), lease length ms, then 6 per counter: limit, amount, window_ms (0: calendar
---   period), enforce, period_end_ms, dimension.
+-- ARGV: how many requests, then one per request, its words (`words`): how many counters,
+--   lease part ("": not leased), lease length ms, then 6 per counter: limit, amount,
+--   window_ms (0: calendar period), enforce, period_end_ms, dimension.
 --   enforce: 0 counted only, 1 the amount must fit under the limit, 2 admitted while the
 --   total is below the limit.
 -- Reply: per request {admitted, now_ms, then per counter: used, reset_ms, wait_ms}; wait_ms
@@ -73,17 +73,18 @@ local function add(key, amount, window_ms, period_end)
   end
 end
 
--- One request: its counters are KEYS[k + 1 .. k + n], their arguments from ARGV[a + 1].
-local function reserve(k, a, n, part, lease_ms, reply)
+-- One request: its counters are KEYS[k + 1 .. k + n], their words from w[4].
+local function reserve(k, w, reply)
+  local n, part, lease_ms = tonumber(w[1]), w[2], tonumber(w[3])
   local first = #reply
   reply[first + 1] = 1
   reply[first + 2] = now
   local admitted = 1
   for i = 1, n do
-    local c = a + (i - 1) * 6
+    local c = 3 + (i - 1) * 6
     local used, reset, wait = check(
-      KEYS[k + i], tonumber(ARGV[c + 1]), tonumber(ARGV[c + 2]), tonumber(ARGV[c + 3]),
-      tonumber(ARGV[c + 4]), tonumber(ARGV[c + 5]))
+      KEYS[k + i], tonumber(w[c + 1]), tonumber(w[c + 2]), tonumber(w[c + 3]),
+      tonumber(w[c + 4]), tonumber(w[c + 5]))
     if wait ~= 0 then
       admitted = 0
     end
@@ -94,16 +95,16 @@ local function reserve(k, a, n, part, lease_ms, reply)
   if admitted == 1 then
     local charges = {}
     for i = 1, n do
-      local key, c = KEYS[k + i], a + (i - 1) * 6
-      local window_ms = tonumber(ARGV[c + 3])
-      add(key, ARGV[c + 2], window_ms, tonumber(ARGV[c + 5]))
+      local key, c = KEYS[k + i], 3 + (i - 1) * 6
+      local window_ms = tonumber(w[c + 3])
+      add(key, w[c + 2], window_ms, tonumber(w[c + 5]))
       local r = first + 2 + (i - 1) * 3
-      reply[r + 1] = reply[r + 1] + tonumber(ARGV[c + 2])
+      reply[r + 1] = reply[r + 1] + tonumber(w[c + 2])
       if window_ms > 0 then
         local bms = bucket_ms(window_ms)
         reply[r + 2] = (math.floor(now / bms) + BUCKETS) * bms - now
       end
-      charges[i] = {key, ARGV[c + 3], int(now), ARGV[c + 2], ARGV[c + 6]}
+      charges[i] = {key, w[c + 3], int(now), w[c + 2], w[c + 6]}
     end
     if part ~= '' then
       redis.call('HSET', KEYS[k + n + 1], part, cjson.encode(charges))
@@ -111,14 +112,12 @@ local function reserve(k, a, n, part, lease_ms, reply)
     end
   end
   reply[first + 1] = admitted
+  return n + (part ~= '' and 1 or 0)
 end
 
 local reply = {}
-local k, a = 0, 1
-for _ = 1, tonumber(ARGV[1]) do
-  local n, part, lease_ms = tonumber(ARGV[a + 1]), ARGV[a + 2], tonumber(ARGV[a + 3])
-  reserve(k, a + 3, n, part, lease_ms, reply)
-  k = k + n + (part ~= '' and 1 or 0)
-  a = a + 3 + n * 6
+local k = 0
+for r = 1, tonumber(ARGV[1]) do
+  k = k + reserve(k, words(ARGV[1 + r]), reply)
 end
 return reply

@@ -1,7 +1,8 @@
 -- Settle held reservations with real amounts, and report budget thresholds crossed.
 -- KEYS: n counter hashes, then n lease hashes (the i-th adjustment's), then the set of leases.
--- ARGV: 7 per counter: window_ms (0: calendar period), reserved_at_ms, delta (real minus
---   reserved), real amount, limit, alert thresholds ("0.8,1" or ""), lease part ("": none).
+-- ARGV: one per counter, its 7 words (`words`): window_ms (0: calendar period),
+--   reserved_at_ms, delta (real minus reserved), real amount, limit, alert thresholds
+--   ("0.8,1" or ""), lease part ("": none).
 -- A leased adjustment applies only while its lease part is held: once the lease ended and
 -- the sweep gave the reservation back, settling it too would give it back twice.
 -- Reply: flat triples {counter index, threshold, settled total} for each threshold crossed
@@ -36,20 +37,21 @@ local function is_held(lease, part)
   return held[id]
 end
 
+local parts = {}
 for i = 1, n do
-  local key, lease, a = KEYS[i], KEYS[n + i], (i - 1) * 7
-  local window_ms, at, delta = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), ARGV[a + 3]
-  if is_held(lease, ARGV[a + 7]) then
-    local settled = apply(key, window_ms, at, delta, ARGV[a + 4])
-    if settled and ARGV[a + 6] ~= '' then
-      alert(i, key, settled, tonumber(ARGV[a + 5]), ARGV[a + 6])
+  local key, lease, w = KEYS[i], KEYS[n + i], words(ARGV[i])
+  local window_ms, at, delta = tonumber(w[1]), tonumber(w[2]), w[3]
+  parts[i] = w[7]
+  if is_held(lease, w[7]) then
+    local settled = apply(key, window_ms, at, delta, w[4])
+    if settled and w[6] ~= '' then
+      alert(i, key, settled, tonumber(w[5]), w[6])
     end
   end
 end
 for i = 1, n do
-  local part = ARGV[(i - 1) * 7 + 7]
-  if part ~= '' then
-    drop_part(KEYS[n + i], part, leases)
+  if parts[i] ~= '' then
+    drop_part(KEYS[n + i], parts[i], leases)
   end
 end
 return crossed

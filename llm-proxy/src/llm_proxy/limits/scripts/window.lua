@@ -19,6 +19,16 @@ local function int(n)
   return string.format('%d', n)
 end
 
+-- The words of one argument: a request's (or a settle's) numbers travel as one string,
+-- since the client's cost is per argument. '-' stands for an empty word.
+local function words(s)
+  local w = {}
+  for v in string.gmatch(s, '%S+') do
+    w[#w + 1] = v == '-' and '' or v
+  end
+  return w
+end
+
 -- Drop the buckets that have left the window. Returns the total still inside and the
 -- oldest and newest buckets held (nil when the counter is empty).
 local function trim(key, current)
