@@ -72,10 +72,13 @@ def seed(database_url: str, records: list[RequestRecord]) -> None:
 
 
 class Seeded:
-    def __init__(self, gateway: Gateway, records: list[RequestRecord], tag: str) -> None:
+    def __init__(
+        self, gateway: Gateway, records: list[RequestRecord], tag: str, database_url: str
+    ) -> None:
         self.gateway = gateway
         self.records = records
         self.tag = tag
+        self.database_url = database_url
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         with self.gateway.client() as http:
@@ -103,10 +106,10 @@ def seeded(request: pytest.FixtureRequest, postgres_url: str) -> Seeded:
     if request.param == "sqlite":
         plain: Plain = request.getfixturevalue("plain")
         seed(plain.database_url, records)
-        return Seeded(plain.gateway, records, tag)
+        return Seeded(plain.gateway, records, tag, plain.database_url)
     gateway = request.getfixturevalue("postgres_gateway")  # it migrates the database first
     seed(postgres_url, records)
-    return Seeded(gateway, records, tag)
+    return Seeded(gateway, records, tag, postgres_url)
 
 
 def newest_first(records: list[RequestRecord]) -> list[str]:
@@ -299,6 +302,45 @@ def test_one_series_for_everything_in_five_minute_steps(seeded: Seeded) -> None:
     for point in data:
         latencies = [r.latency_ms for r in expected[datetime.fromisoformat(point["start"])]]
         assert point["latency_ms"]["p95"] == nearest_rank(latencies, 0.95)
+
+
+def test_an_hour_already_read_shows_the_records_added_to_it_since(seeded: Seeded) -> None:
+    """The unfiltered hourly series keeps the hours it rendered (api.admin.usage_points):
+    one that gains a record, from this process or any other, is read again; a replay of
+    that record changes nothing."""
+    hour = BASE + timedelta(hours=5)
+    span = {"since": hour.isoformat(), "until": (hour + timedelta(hours=1)).isoformat()}
+
+    def added(i: int) -> RequestRecord:
+        started = hour + timedelta(minutes=10 * i)
+        return RequestRecord(
+            request_id=f"late-{seeded.tag}-{i}",
+            started_at=started,
+            finished_at=started + timedelta(milliseconds=80),
+            api="chat",
+            latency_ms=80.0 + 1000 * i,
+            status=200,
+            key_id=f"key-{seeded.tag}-late-{i}",
+            prompt_tokens=7,
+            cost_usd=0.25,
+        )
+
+    def by_key() -> dict[str, tuple[int, float, float]]:
+        response = seeded.get("/admin/usage/timeseries", **span, interval="1h", group_by="key")
+        assert response.json()["source"] == "rollup"
+        return {
+            p["group"]: (p["requests"], p["cost_usd"], p["latency_ms"]["p99"])
+            for p in response.json()["data"]
+        }
+
+    first, second = f"key-{seeded.tag}-late-0", f"key-{seeded.tag}-late-1"
+    seed(seeded.database_url, [added(0)])
+    assert by_key() == {first: (1, 0.25, 80.0)}
+    assert by_key() == {first: (1, 0.25, 80.0)}  # read from what was kept
+    seed(seeded.database_url, [added(0), added(1)])  # a replay and a new record
+    assert by_key() == {first: (1, 0.25, 80.0), second: (1, 0.25, 1080.0)}
+    everything = seeded.get("/admin/usage/timeseries", **span, interval="1h").json()["data"]
+    assert [(p["requests"], p["prompt_tokens"]) for p in everything] == [(2, 14)]
 
 
 @pytest.mark.parametrize(

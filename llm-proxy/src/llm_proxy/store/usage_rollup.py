@@ -12,6 +12,7 @@ seen, so a percentile is off by at most its bucket's width (LATENCY_BOUNDS_MS).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,10 +92,51 @@ async def rollup_series(
     """Points of `step_s` (a multiple of an hour) over the hours from `since_s` to `until_s`."""
     if step_s % HOUR_S or since_s % HOUR_S or until_s % HOUR_S:
         raise ValueError("the rollup serves whole hours only")
-    rows = [
-        tuple(row)
-        for row in (await session.execute(_query(step_s, since_s, until_s, group_by, scope))).all()
-    ]
+    found = await session.execute(_query(step_s, since_s, until_s, group_by, scope))
+    return _with_percentiles([tuple(row) for row in found.all()])
+
+
+# An hour's totals, everything counted (the `none` view's sums and latency extremes): an
+# hour whose totals are unchanged has had no record added (api.admin.usage_points).
+Totals = tuple[Any, ...]
+
+
+async def hour_totals(session: AsyncSession, since_s: int, until_s: int) -> dict[int, Totals]:
+    """Each hour with requests from `since_s` to `until_s`, and its totals."""
+    columns = usage_hourly_by.c
+    query = select(
+        columns.hour_s, *(columns[n] for n in _SUMS), columns.latency_min_ms, columns.latency_max_ms
+    ).where(columns.dim == "none", columns.hour_s >= since_s, columns.hour_s < until_s)
+    return {int(row[0]): tuple(row[1:]) for row in (await session.execute(query)).all()}
+
+
+async def view_rows(
+    session: AsyncSession, view: str, hours: Sequence[int]
+) -> dict[int, list[PointRow]]:
+    """One view's hourly points (usage_hourly_by's rows, as they are) of the given hours."""
+    wanted = set(hours)
+    columns = usage_hourly_by.c
+    group = _named(columns.value) if view != "none" else literal(None)
+    query = (
+        select(
+            columns.hour_s,
+            group.label("grp"),
+            *(columns[name] for name in (*_SUMS, *LATENCY_BUCKETS)),
+            columns.latency_min_ms,
+            columns.latency_max_ms,
+        )
+        .where(columns.dim == view, columns.hour_s >= min(wanted), columns.hour_s <= max(wanted))
+        .order_by(columns.hour_s, columns.value)
+    )
+    found = (await session.execute(query)).all()
+    by_hour: dict[int, list[PointRow]] = {}
+    for row in _with_percentiles([tuple(row) for row in found if row[0] in wanted]):
+        by_hour.setdefault(int(row[0]), []).append(row)
+    return by_hour
+
+
+def _with_percentiles(rows: list[PointRow]) -> list[PointRow]:
+    """Rows of sums, bucket counts and latency extremes as points: sums, p50, p95, p99."""
     if not rows:
         return []
     counts = len(_SUMS)
@@ -107,8 +149,8 @@ async def rollup_series(
 
 def _query(step_s: int, since_s: int, until_s: int, group_by: str, scope: Scope) -> Select[Any]:
     """Unfiltered, one dimension's own rollup (usage_hourly_by) holds a row per hour and
-    value: hourly points are its rows as they are. Filtered, usage_hourly's combinations
-    are summed."""
+    value, summed into longer steps (hourly points are its rows as they are: view_rows).
+    Filtered, usage_hourly's combinations are summed."""
     conditions = scope.conditions()
     if conditions:
         table, extra = usage_hourly, conditions
@@ -119,19 +161,6 @@ def _query(step_s: int, since_s: int, until_s: int, group_by: str, scope: Scope)
     columns = table.c
     selected = [columns[name] for name in (*_SUMS, *LATENCY_BUCKETS)]
     window = [columns.hour_s >= since_s, columns.hour_s < until_s, *extra]
-    if not conditions and step_s == HOUR_S:
-        # One row per point already: read in key order, nothing to sum.
-        return (
-            select(
-                columns.hour_s,
-                group.label("grp"),
-                *selected,
-                columns.latency_min_ms,
-                columns.latency_max_ms,
-            )
-            .where(*window)
-            .order_by(columns.hour_s, columns.value)
-        )
     bucket = (columns.hour_s // step_s * step_s).label("bucket")
     return (
         select(

@@ -12,17 +12,16 @@ filter names a parent: then it is that run's sub-calls.
 An interval of whole hours filtered only by team, key, model or provider (the dashboard's
 long views) is read from the hourly rollup instead (store.usage_rollup): its points cover
 whole hours, `since` and `until` widened to the hours they fall in (the answer says which),
-and its percentiles are interpolated in latency buckets. Anything else reads the log rows,
-with exact nearest-rank percentiles.
+and its percentiles are interpolated in latency buckets. Unfiltered and hourly, its hours
+are rendered once and kept while their totals stand (api.admin.usage_points). Anything
+else reads the log rows, with exact nearest-rank percentiles.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import (
@@ -41,6 +40,7 @@ from starlette.responses import Response
 
 from llm_proxy.api.admin.access import GatewayDep, Session, Viewer
 from llm_proxy.api.admin.log_filter import Filter, LogFilter, visible_to
+from llm_proxy.api.admin.usage_points import HourlyPointsDep, body, written
 from llm_proxy.pipeline.errors import bad_request
 from llm_proxy.store.models import RequestLog
 from llm_proxy.store.usage_rollup import HOUR_S, Scope, covering_hours, rollup_series
@@ -107,6 +107,7 @@ async def usage_timeseries(
     caller: Viewer,
     session: Session,
     gateway: GatewayDep,
+    hourly: HourlyPointsDep,
     where: Filter,
     interval: Interval = "1h",
     group_by: GroupBy = "none",
@@ -123,9 +124,12 @@ async def usage_timeseries(
     scope = _rollup_scope(where, caller, step)
     if scope is not None:
         first, last = covering_hours(since.timestamp(), until.timestamp())
-        found = await rollup_series(session, step, first, last, group_by, scope)
         since, until = datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC)
-        return _series(since, until, step, group_by, "rollup", found)
+        if step == HOUR_S and not scope.conditions():
+            data = await hourly.series(session, group_by, first, last)
+        else:
+            data = written(await rollup_series(session, step, first, last, group_by, scope))
+        return _series(since, until, step, group_by, "rollup", data)
     conditions = [RequestLog.started_at >= since, RequestLog.started_at < until]
     conditions += visible_to(caller)
     if not where.names_parent:
@@ -133,59 +137,24 @@ async def usage_timeseries(
     bucket = _bucket(gateway.database.dialect, step)
     query = _series_query(bucket, group_by, [*conditions, *where.conditions])
     rows = (await session.execute(query)).all()
-    return _series(since, until, step, group_by, "log", rows)
+    return _series(since, until, step, group_by, "log", written(rows))
 
 
 def _series(
-    since: datetime,
-    until: datetime,
-    step: int,
-    group_by: str,
-    source: str,
-    rows: Sequence[Sequence[Any]],
+    since: datetime, until: datetime, step: int, group_by: str, source: str, data: list[bytes]
 ) -> Response:
-    """The answer, as `Series` documents it, written by orjson: pydantic's validation of
-    tens of thousands of points (a series grouped by key) took longer than the query."""
-    body = {
+    """The answer, as `Series` documents it, written by orjson (usage_points): pydantic's
+    validation of tens of thousands of points (a series grouped by key) took longer than
+    the query."""
+    envelope = {
         "object": "usage.timeseries",
         "since": since,
         "until": until,
         "interval_s": step,
         "group_by": group_by,
         "source": source,
-        "data": _points(rows),
     }
-    return Response(orjson.dumps(body, option=orjson.OPT_UTC_Z), media_type="application/json")
-
-
-def _points(rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
-    """Each point from a row in store.usage_rollup.PointRow's order (both readers give it)."""
-    starts: dict[int, datetime] = {}
-    points = []
-    for row in rows:
-        bucket, group, requests, errors, prompt, completion, cost, hits, saved, routed = row[:10]
-        requests, errors = int(requests), int(errors or 0)
-        prompt, completion = int(prompt or 0), int(completion or 0)
-        bucket = int(bucket)
-        start = starts.get(bucket) or starts.setdefault(bucket, datetime.fromtimestamp(bucket, UTC))
-        points.append(
-            {
-                "start": start,
-                "group": group,
-                "requests": requests,
-                "prompt_tokens": prompt,
-                "completion_tokens": completion,
-                "tokens": prompt + completion,
-                "cost_usd": float(cost or 0.0),
-                "errors": errors,
-                "error_rate": errors / requests,
-                "latency_ms": {"p50": float(row[10]), "p95": float(row[11]), "p99": float(row[12])},
-                "cache_hits": int(hits or 0),
-                "cache_saved_usd": float(saved or 0.0),
-                "routing_saved_usd": float(routed or 0.0),
-            }
-        )
-    return points
+    return Response(body(envelope, data), media_type="application/json")
 
 
 _ROLLUP_FILTERS = {"team_id", "key_id", "model", "provider"}
