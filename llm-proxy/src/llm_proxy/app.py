@@ -43,6 +43,7 @@ from llm_proxy.api.admin.request_ids import AdminRequestIds
 from llm_proxy.api.body_limit import BodyLimit
 from llm_proxy.api.client_cert import ClientCertificates
 from llm_proxy.api.dashboard import mount_dashboard
+from llm_proxy.api.data_plane import DataPlane
 from llm_proxy.gateway import Gateway, log
 from llm_proxy.pipeline.errors import GatewayError, invalid_input
 from llm_proxy.pipeline.tokens import count_text
@@ -74,6 +75,8 @@ def build_app(gateway: Gateway) -> FastAPI:
     app.include_router(admin_optimizer.router)
     if gateway.config.gateway.ui_dir:
         mount_dashboard(app, Path(gateway.config.gateway.ui_dir))
+    # Added first, so innermost: every middleware below also runs for the client APIs.
+    app.add_middleware(DataPlane, fastapi=app)
     app.add_middleware(BodyLimit, limit=lambda: gateway.config.gateway.max_body_bytes)
     app.add_middleware(AdminRequestIds)
     tls = gateway.config.gateway.tls
