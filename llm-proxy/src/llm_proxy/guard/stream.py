@@ -13,11 +13,12 @@ of them carries the new text and the others none. A block ends the stream with a
 event, and what it found never reaches the client. Frames that carry no text keep their
 place in the order.
 
-The relay gathers pieces until `_GATHER_S` has passed since its last read (checked as each
-piece arrives: a slow stream is read piece by piece and waits for no batch) or the stream
-ends, and only then reads them, with the transport's own decoding when it shares it
-(`Frames`): the per-piece cost is an append and a clock reading, and the frames' text is
-scanned once per batch.
+The relay gathers pieces until `_GATHER_S` has passed since its last release (checked as
+each piece arrives: a slow stream is read piece by piece and waits for no batch) or the
+stream ends, and only then scans and releases the held text. The pieces' frames are taken
+into their windows a few pieces at a time (`_TAKE`), with the transport's own decoding when
+it shares it (`Frames`), and held as bytes and text only: the per-piece cost is an append
+and a clock reading, and the frames' text is scanned once per batch.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ import re
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator
-from itertools import accumulate, chain, islice
-from operator import attrgetter, itemgetter
+from itertools import accumulate, chain
+from operator import attrgetter
 from typing import Any, TypeGuard, cast
 
 import orjson
@@ -40,6 +41,7 @@ from llm_proxy.guard.hits import Blocked, Hit, blocking, tally
 from llm_proxy.guard.outbound import schema_hits
 from llm_proxy.guard.placeholders import Redactor
 from llm_proxy.guard.policies import Plan
+from llm_proxy.upstream.transports import sse
 from llm_proxy.upstream.transports.base import Frames, Stream
 
 # Pieces are gathered for this long after a read before the next: a scan and a release cost
@@ -58,7 +60,10 @@ _PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*_\d+\]")
 _CONTEXT = 32
 _END = b"\n\n"
 _DECODED = attrgetter("decoded")
-_RAW, _EVENT = itemgetter(0), itemgetter(1)
+# Pieces gathered are taken into their windows this many at a time, before the batch is
+# due: what a piece held dies once it is taken, so few payloads are ever alive at once
+# (each one alive when the garbage collector runs is walked by it).
+_TAKE = 16
 _DONE = b"data: [DONE]\n\n"
 # Where a chunk's text is: `delta.content`, or a legacy completion's `text`.
 _TEXT = {False: "content", True: "text"}
@@ -74,25 +79,26 @@ Decoded = tuple[bytes, Any]
 class Window:
     """One streamed text, released in safe runs of frames.
 
-    The held frames are three parallel lists, so that holding a run of them and releasing
+    The held frames are two parallel lists, so that holding a run of them and releasing
     one are list operations done in C rather than a Python object per frame: `_raws[i]`,
-    frame i's bytes as they came (None: to be encoded from its event), `_events[i]`, its
-    parsed event (None: a frame without text), and `_ends[i]`, where its text ends in the
-    whole streamed text (it starts where frame i-1's ends, the first at `_base`).
+    frame i's bytes as they came (None: to be encoded from its event, kept in `_events`
+    under the frame's number in the stream), and `_texts[i]`, its text ("": a frame
+    without text). Where each frame's text ends is worked out once per release.
     """
 
     __slots__ = (
         "_base",
         "_context",
         "_encode",
-        "_ends",
         "_events",
+        "_first",
         "_hits",
         "_hold",
         "_plan",
         "_raws",
         "_redactor",
-        "_text",
+        "_size",
+        "_texts",
         "kept",
         "released",
     )
@@ -104,12 +110,15 @@ class Window:
         self._encode = encode
         self._hold = plan.window
         self._raws: list[bytes | None] = []
-        self._events: list[Any] = []
-        self._ends: list[int] = []
-        self._text = ""
-        # Where `_text` starts in the whole streamed text (and the first held frame's text):
-        # held frames keep their offsets in the whole text, so releasing some does not
-        # renumber the others.
+        self._texts: list[str] = []
+        # The payloads of held frames that came without their bytes, by frame number. A
+        # frame with its bytes is parsed again only if its text changes (rarely): holding
+        # its payload would keep a few dicts alive per frame for the garbage collector.
+        self._events: dict[int, Any] = {}
+        # The number of the first held frame in the stream, and the held text's length.
+        self._first = 0
+        self._size = 0
+        # Where the held text starts in the whole streamed text.
         self._base = 0
         # The end of the released text (as upstream wrote it), the left context of a scan.
         self._context = ""
@@ -123,34 +132,33 @@ class Window:
     def holding(self) -> bool:
         return bool(self._raws)
 
-    def push(self, raw: bytes | None, event: Any, text: str) -> None:
-        """Hold a frame carrying `text`."""
-        self._text += text
-        self._raws.append(raw)
-        self._events.append(event)
-        self._ends.append(self._base + len(self._text))
-
     @property
     def end(self) -> int:
         """Where the held text ends in the whole streamed text."""
-        return self._base + len(self._text)
+        return self._base + self._size
 
-    def extend(self, frames: list[Decoded], texts: list[str]) -> None:
-        """Hold frames as decoded, the i-th of them carrying `texts[i]`."""
-        self._ends += islice(accumulate(map(len, texts), initial=self.end), 1, None)
-        self._raws += map(_RAW, frames)
-        self._events += map(_EVENT, frames)
-        self._text += "".join(texts)
+    def push(self, raw: bytes | None, event: Any, text: str) -> None:
+        """Hold a frame carrying `text`."""
+        if raw is None:
+            self._events[self._first + len(self._raws)] = event
+        self._raws.append(raw)
+        self._texts.append(text)
+        self._size += len(text)
+
+    def extend(self, raws: list[bytes], texts: list[str]) -> None:
+        """Hold frames by their bytes, the i-th of them carrying `texts[i]`."""
+        self._raws += raws
+        self._texts += texts
+        self._size += sum(map(len, texts))
 
     def release(self) -> list[bytes]:
         """The held frames now safe to send (none while the text is within the window)."""
-        return self._release(final=False) if len(self._text) > self._hold else []
+        return self._release(final=False) if self._size > self._hold else []
 
     def keep(self, raw: bytes) -> None:
         """A frame without text, behind the held ones: it keeps its place."""
         self._raws.append(raw)
-        self._events.append(None)
-        self._ends.append(self._base + len(self._text))
+        self._texts.append("")
 
     def flush(self) -> list[bytes]:
         return self._release(final=True) if self._raws else []
@@ -169,7 +177,8 @@ class Window:
         ]
 
     def _release(self, final: bool) -> list[bytes]:
-        text = self._text
+        texts = self._texts
+        text = "".join(texts)
         findings = self._scan(text)
         blocked = [f for f in findings if f.detector.action == "block"]
         if blocked:
@@ -177,16 +186,19 @@ class Window:
             hit = blocking(self._hits)
             assert hit is not None
             raise Blocked(hit, self._hits)
-        limit = self._base + (len(text) if final else self._boundary(text, findings))
-        count = bisect.bisect_right(self._ends, limit)
+        # Where each held frame's text ends in the held text.
+        ends = list(accumulate(map(len, texts)))
+        limit = len(text) if final else self._boundary(text, findings, ends)
+        count = bisect.bisect_right(ends, limit)
         if count == 0:
             return []
-        raws, events, ends = self._raws[:count], self._events[:count], self._ends[:count]
-        del self._raws[:count], self._events[:count], self._ends[:count]
-        start = self._base
-        cut = ends[-1] - start
+        raws = self._raws[:count]
+        del self._raws[:count], texts[:count]
+        events = self._released_events(count)
+        cut = ends[count - 1]
         self._base += cut
-        region, self._text = text[:cut], text[cut:]
+        self._size -= cut
+        region = text[:cut]
         self._context = (self._context + region)[-_CONTEXT:]
         released = [f for f in findings if f.end <= cut]
         if not released and not self._redactor.restores:
@@ -198,7 +210,18 @@ class Window:
         self._record(out, redacted)
         if out == region:
             return self._unchanged(raws, events)
-        return self._changed(raws, events, start, ends, out)
+        return self._changed(raws, events, ends[:count], out)
+
+    def _released_events(self, count: int) -> dict[int, Any]:
+        """The payloads kept of the first `count` held frames (by their place among them),
+        which are now released."""
+        first = self._first
+        self._first += count
+        held = self._events
+        if not held:
+            return {}
+        released = [number for number in held if number < first + count]
+        return {number - first: held.pop(number) for number in released}
 
     def _record(self, out: str, kept: str) -> None:
         if self.released is not None:
@@ -206,33 +229,38 @@ class Window:
         if self.kept is not None:
             self.kept.append(kept)
 
-    def _unchanged(self, raws: list[bytes | None], events: list[Any]) -> list[bytes]:
+    def _unchanged(self, raws: list[bytes | None], events: dict[int, Any]) -> list[bytes]:
         """Released frames as they came (the usual case: all of them have their bytes)."""
         if None not in raws:
             return cast("list[bytes]", raws)
         encode = self._encode
         return [
-            raw if raw is not None else encode(event, None)
-            for raw, event in zip(raws, events, strict=True)
+            raw if raw is not None else encode(events[index], None)
+            for index, raw in enumerate(raws)
         ]
 
     def _changed(
-        self, raws: list[bytes | None], events: list[Any], start: int, ends: list[int], text: str
+        self, raws: list[bytes | None], events: dict[int, Any], ends: list[int], text: str
     ) -> list[bytes]:
         """Released frames whose text became `text`: the first with text carries it all."""
         encode = self._encode
         out: list[bytes] = []
         changed = text
-        for raw, event, end in zip(raws, events, ends, strict=True):
-            if event is None or (start == end and raw is not None):
-                out.append(raw if raw is not None else encode(event, None))
+        start = 0
+        for index, (raw, end) in enumerate(zip(raws, ends, strict=True)):
+            if raw is None:
+                out.append(encode(events[index], changed))
+                changed = ""
+            elif start == end:
+                # A frame without text (or with none of its own) goes out as it came.
+                out.append(raw)
             else:
-                out.append(encode(event, changed))
+                out.append(encode(_payload(raw), changed))
                 changed = ""
             start = end
         return out
 
-    def _boundary(self, text: str, findings: list[Finding]) -> int:
+    def _boundary(self, text: str, findings: list[Finding], ends: list[int]) -> int:
         """Where the safe part ends: at a frame's end, before anything that may still grow."""
         cut = len(text) - self._hold
         # Before the word the cut falls in (what follows a word cannot reach back into it),
@@ -248,7 +276,7 @@ class Window:
         while True:
             # Frames go out whole: the cut is where the last frame before it ends, which a
             # finding before the text's cut may straddle (a model's tokens split numbers).
-            moved = cut = self._frame_end(cut)
+            moved = cut = _frame_end(ends, cut)
             # A finding or placeholder that reaches the cut may still grow: it waits, whole.
             for finding in reversed(findings):
                 if finding.start < cut <= finding.end:
@@ -260,10 +288,11 @@ class Window:
             if cut == moved:
                 return max(cut, 0)
 
-    def _frame_end(self, cut: int) -> int:
-        """Where the last held frame ending at or before `cut` ends (0: none does)."""
-        index = bisect.bisect_right(self._ends, self._base + cut)
-        return self._ends[index - 1] - self._base if index else 0
+
+def _frame_end(ends: list[int], cut: int) -> int:
+    """Where the last held frame ending at or before `cut` ends (0: none does)."""
+    index = bisect.bisect_right(ends, cut)
+    return ends[index - 1] if index else 0
 
 
 class Transcript:
@@ -323,30 +352,36 @@ def guarded(
 
 async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[bytes]:
     # Gathered here rather than in a method: this loop runs once per piece of the stream,
-    # and costs an append, a clock reading and two comparisons.
+    # and costs an append, a clock reading and three comparisons.
     pending: list[bytes] = []
+    out: list[bytes] = []
     due = 0.0
     clock = time.monotonic
+    take, release = relay.take, relay.release
     try:
         async for piece in events:
             pending.append(piece)
             now = clock()
-            if now < due and not piece.endswith(_DONE):
-                continue
-            due = now + _GATHER_S
-            out: list[bytes] = []
             try:
-                relay.read(_decoded(pending), out)
+                if now < due and not piece.endswith(_DONE):
+                    if len(pending) >= _TAKE:
+                        take(pending, out)
+                        pending = []
+                    continue
+                due = now + _GATHER_S
+                take(pending, out)
+                pending = []
+                release(out)
             except Blocked as blocked:
                 out.append(relay.error_event(blocked))
                 yield b"".join(out)
                 return
-            pending = []
             if out:
                 yield b"".join(out)
-        out = []
+                out = []
         try:
-            relay.read(_decoded(pending), out)
+            take(pending, out)
+            release(out)
         except Blocked as blocked:
             out.append(relay.error_event(blocked))
         if out:
@@ -354,9 +389,9 @@ async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[byt
     except Exception:
         # The upstream failed mid-stream: what is safe of the gathered text still goes out
         # before its error does.
-        out = []
         with contextlib.suppress(Blocked):
-            relay.read(_decoded(pending), out)
+            take(pending, out)
+            release(out)
         if out:
             yield b"".join(out)
         raise
@@ -378,9 +413,14 @@ class _Relay(ABC):
         self.completions = False
         self.check_schema: Callable[[str], list[Hit]] | None = None
 
-    def read(self, frames: list[Decoded], out: list[bytes]) -> None:
-        """Every one of `frames` read, and what is now safe of each text added to `out`."""
-        self.frames(frames, out)
+    def take(self, pieces: list[bytes], out: list[bytes]) -> None:
+        """The pieces' frames read into their windows (frames without text to `out`, or
+        behind held ones); nothing is scanned before `release`."""
+        if pieces:
+            self.frames(_decoded(pieces), out)
+
+    def release(self, out: list[bytes]) -> None:
+        """What is now safe of each text added to `out`."""
         for window in self._windows.values():
             if window.holding:
                 out.extend(window.release())
@@ -456,6 +496,12 @@ def _decoded(pieces: list[bytes]) -> list[Decoded]:
         ]
 
 
+def _payload(raw: bytes) -> Any:
+    """A frame's JSON payload, parsed again from its bytes."""
+    data = sse.data_of(raw.removesuffix(_END))
+    return orjson.loads(data) if data is not None else None
+
+
 def _split(piece: bytes) -> list[Decoded]:
     """The frames of a piece the transport did not decode (each with its terminator)."""
     return [(frame + _END, None) for frame in piece.split(_END) if frame]
@@ -468,25 +514,25 @@ class _OpenAI(_Relay):
         window = self.window(0)
         completions = self.completions
         field = _TEXT[completions]
-        held: list[Decoded] = []
+        held: list[bytes] = []
         texts: list[str] = []
         hold, say = held.append, texts.append
         for frame in frames:
             # Subscripts rather than checks: the rare frame without a text (the role, the
-            # finish, usage, [DONE]) costs an exception, each of the others nothing.
+            # finish, usage, [DONE]) or with several choices costs an exception, each of the
+            # others nothing.
             try:
-                choices = frame[1]["choices"]
-                choice = choices[0]
+                (choice,) = frame[1]["choices"]
                 content = (choice if completions else choice["delta"])[field]
-            except (KeyError, IndexError, TypeError):
-                content = None
-            if (
-                content.__class__ is str
-                and len(choices) == 1
-                and choice.get("finish_reason") is None
-                and not choice.get("index")
-            ):
-                hold(frame)
+                simple = (
+                    content.__class__ is str
+                    and choice["finish_reason"] is None
+                    and not choice["index"]
+                )
+            except (KeyError, IndexError, TypeError, ValueError):
+                simple = False
+            if simple:
+                hold(frame[0])
                 say(content)
                 continue
             if held:
