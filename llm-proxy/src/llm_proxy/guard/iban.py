@@ -7,10 +7,13 @@ swallowed a following word (`… 0130 00 EUR`) is retried without its last group
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
+from typing import Any
 
 import re2
-from stdnum import iban
+from stdnum import iban, numdb, util
+from stdnum.iso7064 import mod_97_10
 
 from llm_proxy.guard.text import Text, matches
 
@@ -21,6 +24,8 @@ _CANDIDATE = re2.compile(PATTERN)
 # PATTERN cannot either.
 PREFILTER = rb"[A-Z]{2}\d{2} ?[A-Z0-9]{4} ?[A-Z0-9]{4}"
 _SHORTEST = 15
+# stdnum's IBAN registry: each country's BBAN layout.
+_REGISTRY = numdb.get("iban")
 
 
 def find(text: Text) -> Iterator[tuple[int, int]]:
@@ -41,6 +46,26 @@ def find(text: Text) -> Iterator[tuple[int, int]]:
 
 @functools.lru_cache(maxsize=4096)
 def _valid(candidate: str) -> bool:
-    # A pure function of the candidate, memoised: a chat resends its history every turn,
-    # and stdnum's country lookup costs tens of µs a number.
-    return bool(iban.is_valid(candidate))
+    # A pure function of the candidate, memoised: a chat resends its history every turn.
+    # The steps of stdnum's `iban.validate`, with what depends only on the country (its
+    # registry entry, its layout as a pattern, its own module) looked up once per country:
+    # stdnum looks the registry up and compiles the layout again for every number, most
+    # of what a new number costs (about 30 of 50 µs).
+    # A candidate is capitals, digits and single spaces (PATTERN): compact once the spaces go.
+    number = candidate.replace(" ", "")
+    country = _country(number[:2])
+    if country is None or not mod_97_10.is_valid(number[4:] + number[:4]):
+        return False
+    layout, module = country
+    if not layout.match(number[4:]):
+        return False
+    return module is None or bool(module.is_valid(number))
+
+
+@functools.lru_cache(maxsize=1024)
+def _country(code: str) -> tuple[re.Pattern[str], Any] | None:
+    """A country's BBAN layout and its own IBAN module (None: the country has no IBANs)."""
+    properties = _REGISTRY.info(code)[0][1]
+    if not properties:
+        return None
+    return iban._struct_to_re(properties.get("bban", "")), util.get_cc_module(code, "iban")
