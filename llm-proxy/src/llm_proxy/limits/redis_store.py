@@ -4,8 +4,8 @@ Reservations are sent together: while one batch is on the wire the next one gath
 the script decides its requests one after another, each all or nothing, as separate
 calls in that order would. Under load many requests share a round trip (redis-py costs
 about 0.1 ms of CPU per call, more than the script does in Redis); alone, a request is
-sent at once. Settles are queued and batched by the enforcer the same way, and no request
-waits for them.
+sent at once, from its own task. Reserve calls share one kept connection. Settles are
+queued and batched by the enforcer the same way, and no request waits for them.
 Timeouts are short on purpose: a dead Redis must cost a request milliseconds, not hang it.
 
 Every key shares one hash tag (`{<prefix>limits}`), so on a Redis Cluster each script's
@@ -34,7 +34,7 @@ from llm_proxy.limits.counters import (
     Verdict,
 )
 from llm_proxy.limits.leases import Delivered, Lease
-from llm_proxy.store.redis_pool import bounded_redis
+from llm_proxy.store.redis_pool import bounded_redis, serial_redis
 
 _POOL_SIZE = 32
 # Lua's unpack() and Redis's argument handling stay comfortable below this many counters.
@@ -51,18 +51,22 @@ def _script(name: str) -> str:
 class RedisStore:
     def __init__(self, url: str, prefix: str, timeout_s: float) -> None:
         self._redis = bounded_redis(url, _POOL_SIZE, timeout_s)
+        # Reserve calls go one at a time (below), so one connection carries them all.
+        self._serial = serial_redis(url, timeout_s)
         self._prefix = "{" + prefix + "limits}:"
         self._leases = self._prefix + "leases"
-        self._reserve: AsyncScript = self._redis.register_script(_script("reserve.lua"))
+        self._reserve: AsyncScript = self._serial.register_script(_script("reserve.lua"))
         self._settle: AsyncScript = self._redis.register_script(_script("settle.lua"))
         self._read: AsyncScript = self._redis.register_script(_script("read.lua"))
         self._rebuild: AsyncScript = self._redis.register_script(_script("rebuild.lua"))
         self._renew: AsyncScript = self._redis.register_script(_script("renew.lua"))
         self._due: AsyncScript = self._redis.register_script(_script("due.lua"))
         self._expire: AsyncScript = self._redis.register_script(_script("expire.lua"))
-        # Reservations waiting for the next reserve call, and the task sending them.
+        # Reservations waiting for the next reserve call, and the task sending them; or
+        # `_inline`: a request alone is sending its own.
         self._asks: list[_Ask] = []
         self._sender: asyncio.Task[None] | None = None
+        self._inline = False
 
     async def reserve(
         self, charges: list[Charge], lease: Lease | None = None, lease_ms: int = 0
@@ -77,14 +81,29 @@ class RedisStore:
                 f"{counter.limit} {charge.amount} {counter.window_ms} {counter.enforce.value} "
                 f"{counter.period_end_ms} {counter.dimension.value}"
             )
+        if not self._inline and (self._sender is None or self._sender.done()):
+            return await self._send_alone(keys, " ".join(words))
         ask = _Ask(keys, " ".join(words), len(charges), asyncio.get_running_loop().create_future())
         self._asks.append(ask)
-        if self._sender is None or self._sender.done():
+        if not self._inline and (self._sender is None or self._sender.done()):
             self._sender = asyncio.ensure_future(self._send_reservations())
         # A request cancelled while it waits cancels only its own future: one not yet
         # sent is dropped from the call, one sent is held under its lease, which is not
         # renewed (the enforcer never saw it admitted), so the sweep gives it back.
         return await ask.verdict
+
+    async def _send_alone(self, keys: list[str], words: str) -> Verdict:
+        """Nothing on the wire: the request makes the call itself, sparing a task and a
+        turn of the loop each way. Those arriving meanwhile gather for the sender, which
+        starts when this call ends. Cancelled on the wire, it is held as above."""
+        self._inline = True
+        try:
+            reply = await self._call(self._reserve, [*keys, self._leases], [1, words])
+        finally:
+            self._inline = False
+            if self._asks:
+                self._sender = asyncio.ensure_future(self._send_reservations())
+        return _verdict(reply)
 
     async def _send_reservations(self) -> None:
         try:
@@ -228,6 +247,7 @@ class RedisStore:
         if self._sender is not None:
             await asyncio.gather(self._sender, return_exceptions=True)
         await self._redis.aclose()
+        await self._serial.aclose()
 
 
 @dataclass(slots=True)
