@@ -4,8 +4,8 @@ Reservations are sent together: while one batch is on the wire the next one gath
 the script decides its requests one after another, each all or nothing, as separate
 calls in that order would. Under load many requests share a round trip (redis-py costs
 about 0.1 ms of CPU per call, more than the script does in Redis); alone, a request is
-sent at once, from its own task. Reserve calls share one kept connection. Settles are
-queued and batched by the enforcer the same way, and no request waits for them.
+sent at once, from its own task. Settles are queued and batched by the enforcer the same
+way, and no request waits for them. Reserves and settles each keep one connection.
 Timeouts are short on purpose: a dead Redis must cost a request milliseconds, not hang it.
 
 Every key shares one hash tag (`{<prefix>limits}`), so on a Redis Cluster each script's
@@ -51,12 +51,14 @@ def _script(name: str) -> str:
 class RedisStore:
     def __init__(self, url: str, prefix: str, timeout_s: float) -> None:
         self._redis = bounded_redis(url, _POOL_SIZE, timeout_s)
-        # Reserve calls go one at a time (below), so one connection carries them all.
+        # Reserve calls go one at a time (below), as do the enforcer's settle batches: each
+        # kind has one connection of its own, so neither waits behind the other.
         self._serial = serial_redis(url, timeout_s)
+        self._settler = serial_redis(url, timeout_s)
         self._prefix = "{" + prefix + "limits}:"
         self._leases = self._prefix + "leases"
         self._reserve: AsyncScript = self._serial.register_script(_script("reserve.lua"))
-        self._settle: AsyncScript = self._redis.register_script(_script("settle.lua"))
+        self._settle: AsyncScript = self._settler.register_script(_script("settle.lua"))
         self._read: AsyncScript = self._redis.register_script(_script("read.lua"))
         self._rebuild: AsyncScript = self._redis.register_script(_script("rebuild.lua"))
         self._renew: AsyncScript = self._redis.register_script(_script("renew.lua"))
@@ -248,6 +250,7 @@ class RedisStore:
             await asyncio.gather(self._sender, return_exceptions=True)
         await self._redis.aclose()
         await self._serial.aclose()
+        await self._settler.aclose()
 
 
 @dataclass(slots=True)

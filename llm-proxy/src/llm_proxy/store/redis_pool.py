@@ -62,8 +62,8 @@ def bounded_redis(url: str, max_connections: int, timeout_s: float) -> RedisClie
 
 
 def serial_redis(url: str, timeout_s: float) -> RedisClient:
-    """A client for calls that are never on the wire two at a time (the limits' reserve
-    sender): one connection, kept, so a call skips the pool's wait-and-timeout dance
+    """A client for calls that are never on the wire two at a time (the limits' reserves
+    and settles): one connection, kept, so a call skips the pool's wait-and-timeout dance
     (measured: ~20 µs of CPU per round trip). It reconnects after a failure. On a
     cluster, the cluster client (its connections are per node)."""
     if is_cluster(url):
