@@ -9,9 +9,9 @@ errors, 10 % cache hits, 3 % fallbacks, 20 % auto-routed), generated inside Post
   offers; bar: p95 <= 50 ms per filter;
 - `/admin/usage/timeseries`, 30 days hourly, ungrouped and grouped by team, key, model
   and provider; bar: p95 <= 100 ms. These are read from the hourly rollups
-  (`usage_hourly_by` unfiltered, `usage_hourly` filtered), kept by a trigger while the rows
-  are seeded, in batches of 5,000 as the spend writer commits, then vacuumed as autovacuum
-  would.
+  (`usage_hourly_by` unfiltered, `usage_hourly` filtered), kept as the rows are seeded
+  in batches of 5,000, each rolled up in its own transaction as the spend writer does
+  (store.rollup_writes), then vacuumed as autovacuum would.
 
 Each query is sent once first (its time printed as `first`: the unfiltered hourly series
 is then rendered from the rollup's rows, later ones only for the hours that changed), then
@@ -41,7 +41,10 @@ from pathlib import Path
 import httpx
 import psycopg
 import yaml
+from llm_proxy.store.models import RequestLog
+from llm_proxy.store.rollup_writes import add_logged
 from psycopg import sql
+from sqlalchemy import create_engine, func, select
 
 from bench.processes import free_port, start, wait_ready
 
@@ -173,14 +176,20 @@ def run(work: Path, url: str, database: str, rows: int, repeat: int) -> None:
 
 def seed(database: str, rows: int, newest: datetime) -> None:
     step_ms = timedelta(days=30).total_seconds() * 1000 / rows
-    with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={database}") as connection:
-        # In batches, each its own transaction, as the spend writer commits: the rollup's
-        # trigger updates its rows in place between them rather than piling up versions.
+    engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}")
+    try:
+        # In batches, each its own transaction with its rollup, as the spend writer
+        # commits: one upsert per group and hour per batch (store.rollup_writes).
         for first in range(0, rows, _SEED_BATCH):
             last = min(first + _SEED_BATCH, rows) - 1
             values = {"newest": newest, "step": step_ms, "first": first, "last": last}
-            connection.execute(_SEED, values)
-            connection.commit()
+            with engine.begin() as connection:
+                before = connection.scalar(select(func.coalesce(func.max(RequestLog.id), 0)))
+                connection.exec_driver_sql(_SEED, values)
+                add_logged(connection, RequestLog.id > before)
+    finally:
+        engine.dispose()
+    with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={database}") as connection:
         connection.autocommit = True
         # What autovacuum does in a running deployment.
         connection.execute("VACUUM ANALYZE request_log")

@@ -21,6 +21,7 @@ from llm_proxy.store.directory import Directory
 from llm_proxy.store.keys import create_key, revoke_key
 from llm_proxy.store.models import Base, RequestLog, Team, new_id, usage_hourly, usage_hourly_by
 from llm_proxy.store.request_log import RequestRecord, totals_by_scope
+from llm_proxy.store.rollup_writes import add_logged
 from sqlalchemy import MetaData, Table, create_engine, func, insert, select
 from sqlalchemy.engine import Connection
 
@@ -118,12 +119,24 @@ def test_the_usage_rollup_sums_what_was_logged_before_it_and_after(
         command.upgrade(config, "0020")
         assert rollup(connection) == [(int(hour.timestamp()), 2, 1, 1.0)]
         log(connection, logged(3))
-        command.upgrade(config, "head")  # 0021 sums usage_hourly's rows once
+        command.upgrade(config, "0021")  # 0021 sums usage_hourly's rows once
         assert rollup(connection) == [(int(hour.timestamp()), 3, 1, 1.5)]
         assert views(connection) == each_view(3)
         log(connection, logged(4), logged(5, parent="r4"))
         assert rollup(connection) == [(int(hour.timestamp()), 4, 1, 2.0)]
         assert views(connection) == each_view(4)
+        # From 0022 the log's insert keeps the rollups (insert_records): a bare insert adds
+        # nothing to them, and add_logged sums such rows as a restore does.
+        command.upgrade(config, "head")
+        log(connection, logged(6), logged(7, parent="r6"))
+        assert rollup(connection) == [(int(hour.timestamp()), 4, 1, 2.0)]
+        add_logged(connection, RequestLog.request_id.in_(["r6", "r7"]))
+        assert rollup(connection) == [(int(hour.timestamp()), 5, 1, 2.5)]
+        assert views(connection) == each_view(5)
+        # Down to 0021 the trigger is back.
+        command.downgrade(config, "0021")
+        log(connection, logged(8))
+        assert rollup(connection) == [(int(hour.timestamp()), 6, 1, 3.0)]
     engine.dispose()
 
 

@@ -337,7 +337,8 @@ def test_an_hour_already_read_shows_the_records_added_to_it_since(seeded: Seeded
     seed(seeded.database_url, [added(0)])
     assert by_key() == {first: (1, 0.25, 80.0)}
     assert by_key() == {first: (1, 0.25, 80.0)}  # read from what was kept
-    seed(seeded.database_url, [added(0), added(1)])  # a replay and a new record
+    # A replay, and a new record twice in one batch (logged once).
+    seed(seeded.database_url, [added(0), added(1), added(1)])
     assert by_key() == {first: (1, 0.25, 80.0), second: (1, 0.25, 1080.0)}
     everything = seeded.get("/admin/usage/timeseries", **span, interval="1h").json()["data"]
     assert [(p["requests"], p["prompt_tokens"]) for p in everything] == [(2, 14)]

@@ -32,6 +32,7 @@ from llm_proxy.store.models import (
     usage_hourly,
     usage_hourly_by,
 )
+from llm_proxy.store.rollup_writes import add_logged
 
 FORMAT = "llm-proxy-backup"
 FORMAT_VERSION = 1
@@ -43,8 +44,8 @@ class BackupError(Exception):
     pass
 
 
-# Kept by a trigger from the request log's inserts: never backed up, rebuilt as the
-# log's rows are restored.
+# Kept from the request log's inserts (store.rollup_writes): never backed up, rebuilt
+# from the log's rows once they are restored.
 _DERIVED = (usage_hourly, usage_hourly_by)
 
 
@@ -141,6 +142,7 @@ def _load(
             raise BackupError(f"the backup holds a table this version does not have: {table_name}")
         connection.execute(table.insert(), [_decoded(table, row) for row in rows])
         counts[table_name] = counts.get(table_name, 0) + len(rows)
+    add_logged(connection)  # the rollups, emptied above, from the log as restored
     _advance_sequences(connection, targets)
     return counts
 

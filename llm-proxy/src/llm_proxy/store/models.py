@@ -340,10 +340,11 @@ def _rollup_sums() -> list[Column[Any]]:
 
 
 # The request log summed per hour, team, key, model asked for, model that answered and
-# provider, kept by a trigger on request_log's inserts (migration 0018), so it holds exactly
-# the rows inserted (a replayed record is no insert) and no writer can forget it. Only records
-# that are no one's sub-call count, as in the usage series. NULLs are stored as '' (they
-# cannot be part of the primary key). Read by store.usage_rollup.
+# provider, kept by the request log's insert itself, in its transaction (store.rollup_writes,
+# since migration 0022; a trigger before), so it holds exactly the rows inserted (a replayed
+# record is no insert). Only records that are no one's sub-call count, as in the usage
+# series. NULLs are stored as '' (they cannot be part of the primary key). Read by
+# store.usage_rollup.
 _ROLLUP_DIMENSIONS = ("hour_s", "team_id", "key_id", "model_requested", "model_routed", "provider")
 usage_hourly = Table(
     "usage_hourly",
@@ -363,8 +364,8 @@ usage_hourly = Table(
 
 
 # The same sums per hour and one dimension at a time (`dim`: none, team, key, model,
-# provider; `value` that dimension's value, '' for none), kept by the same trigger
-# (migration 0021): a series grouped by one dimension and filtered by none reads one row
+# provider; `value` that dimension's value, '' for none), kept the same way (migration
+# 0021): a series grouped by one dimension and filtered by none reads one row
 # per point instead of summing every combination of the others (150 an hour at the
 # bench's scale). "model" is the model that answered, else the one asked for.
 usage_hourly_by = Table(

@@ -19,9 +19,11 @@ from typing import Any, Literal
 import orjson
 from sqlalchemy import JSON, Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from llm_proxy.store.models import LoggedPrompt, RequestLog, UTCDateTime
+from llm_proxy.store.rollup_writes import add_records
 
 Scope = Literal["key", "team", "user"]
 _SCOPE_COLUMNS: dict[Scope, Any] = {
@@ -104,23 +106,42 @@ _COLUMNS = tuple(name for name in _FIELDS if name != _SEALED)
 
 async def insert_records(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Insert rows, skipping request ids already logged: replays and retries are harmless.
-    A row's sealed prompt goes to `prompt_log`, in the same transaction.
+    A row's sealed prompt goes to `prompt_log`, and the rows inserted are added to the
+    hourly rollups (store.rollup_writes), in the same transaction.
 
-    On SQLite and psycopg the statement is rendered once and the driver's executemany gets
-    parameters made ready here, in the form SQLAlchemy's column types would bind: its
-    per-row binding cost more than the insert itself, on the event loop's thread.
+    On SQLite and psycopg the statement is rendered here (on SQLite many rows to a
+    statement) with parameters made ready in the form SQLAlchemy's column types would
+    bind: its per-row binding cost more than the insert itself, on the event loop's
+    thread. Its RETURNING names the rows inserted (none of a replay's), which are the ones
+    rolled up.
     """
     if not rows:
         return
     dialect = connection.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     fast = _row_insert(dialect, connection.dialect.paramstyle)
-    if fast is not None:
-        await connection.exec_driver_sql(fast.sql, [fast.parameters(row) for row in rows])
+    inserted: set[str] = set()
+    if fast is not None and dialect == "postgresql":
+        # psycopg pipelines an executemany; a statement of many rows cost more here, in
+        # parsing its placeholders, than the rows' inserts. Its RETURNING: one result each.
+        inserted = await _insert_returning(
+            connection, fast.sql(1), [fast.parameters(r) for r in rows]
+        )
+    elif fast is not None:
+        for start in range(0, len(rows), fast.per_statement):
+            chunk = rows[start : start + fast.per_statement]
+            parameters = [value for row in chunk for value in fast.parameters(row)]
+            found = await connection.exec_driver_sql(fast.sql(len(chunk)), tuple(parameters))
+            inserted.update(found.scalars())
     else:
-        statement = insert(RequestLog).on_conflict_do_nothing(index_elements=["request_id"])
+        returning = (
+            insert(RequestLog)
+            .on_conflict_do_nothing(index_elements=["request_id"])
+            .returning(RequestLog.request_id)
+        )
         columns = [{name: row[name] for name in _COLUMNS if name in row} for row in rows]
-        await connection.execute(statement, columns)
+        inserted.update((await connection.execute(returning, columns)).scalars())
+    await add_records(connection, _once(rows, inserted))
     prompts = [
         {"request_id": row["request_id"], "logged_at": row["finished_at"], **sealed}
         for row in rows
@@ -131,19 +152,58 @@ async def insert_records(connection: AsyncConnection, rows: Sequence[dict[str, A
         await connection.execute(statement, prompts)
 
 
+async def _insert_returning(
+    connection: AsyncConnection, statement: str, parameters: list[list[Any]]
+) -> set[str]:
+    """psycopg's executemany with RETURNING (SQLAlchemy's own gives no rows back), on the
+    connection's transaction; its errors raised as SQLAlchemy's, as the spend writer tells
+    an unreachable database from refused rows by them."""
+    dbapi = connection.dialect.loaded_dbapi
+    raw = (await connection.get_raw_connection()).driver_connection
+    if raw is None:
+        raise RuntimeError("the connection was closed")
+    inserted: set[str] = set()
+    try:
+        async with raw.cursor() as cursor:
+            await cursor.executemany(statement, parameters, returning=True)
+            async for result in cursor.results():
+                inserted.update(found for (found,) in await result.fetchall())
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dbapi.Error) from exc
+    return inserted
+
+
+def _once(rows: Sequence[dict[str, Any]], inserted: set[str]) -> list[dict[str, Any]]:
+    """The rows inserted, each once (a batch may hold a record twice: one row is logged)."""
+    found = []
+    for row in rows:
+        request_id = row["request_id"]
+        if request_id in inserted:
+            inserted.discard(request_id)
+            found.append(row)
+    return found
+
+
 class _RowInsert:
     """The request log's INSERT … ON CONFLICT DO NOTHING for one driver, and its rows' values."""
 
-    def __init__(self, placeholders: list[str], convert: dict[str, Callable[[Any], Any]]) -> None:
+    def __init__(
+        self, placeholders: list[str], convert: dict[str, Callable[[Any], Any]], max_parameters: int
+    ) -> None:
         names = ", ".join(f'"{name}"' for name in _COLUMNS)
-        self.sql = (
-            f'INSERT INTO "{RequestLog.__tablename__}" ({names}) VALUES '
-            f'({", ".join(placeholders)}) ON CONFLICT ("request_id") DO NOTHING'
-        )
+        self._head = f'INSERT INTO "{RequestLog.__tablename__}" ({names}) VALUES '
+        self._row = f"({', '.join(placeholders)})"
+        self._tail = ' ON CONFLICT ("request_id") DO NOTHING RETURNING "request_id"'
+        # Rows to a statement: as many as the database takes parameters for.
+        self.per_statement = max_parameters // len(_COLUMNS)
         self._values = operator.itemgetter(*_COLUMNS)
         self._convert = [(i, convert[n]) for i, n in enumerate(_COLUMNS) if n in convert]
 
-    def parameters(self, row: dict[str, Any]) -> tuple[Any, ...]:
+    @functools.lru_cache(maxsize=32)  # noqa: B019 (a few instances, kept for the process)
+    def sql(self, rows: int) -> str:
+        return self._head + ",".join([self._row] * rows) + self._tail
+
+    def parameters(self, row: dict[str, Any]) -> list[Any]:
         try:
             values = list(self._values(row))
         except KeyError:
@@ -152,7 +212,7 @@ class _RowInsert:
             values = list(self._values({**_ROW_DEFAULTS, **row}))
         for index, convert in self._convert:
             values[index] = convert(values[index])
-        return tuple(values)
+        return values
 
 
 def _default(spec: dataclasses.Field[Any]) -> Any:
@@ -174,12 +234,12 @@ def _row_insert(dialect: str, paramstyle: str) -> _RowInsert | None:
     if dialect == "sqlite" and paramstyle == "qmark":
         # SQLite keeps both as text: DateTime's naive-UTC format, JSON as a JSON string.
         convert = dict.fromkeys(times, _sqlite_time) | dict.fromkeys(documents, _json_text)
-        return _RowInsert(["?"] * len(_COLUMNS), convert)
+        return _RowInsert(["?"] * len(_COLUMNS), convert, 32766)
     if dialect == "postgresql" and paramstyle in ("format", "pyformat"):
         # psycopg sends a str as "unknown": the cast reads it as the JSONB the column holds.
         placeholders = ["%s::jsonb" if n in documents else "%s" for n in _COLUMNS]
         convert = dict.fromkeys(times, _utc) | dict.fromkeys(documents, _json_text)
-        return _RowInsert(placeholders, convert)
+        return _RowInsert(placeholders, convert, 65535)
     return None
 
 

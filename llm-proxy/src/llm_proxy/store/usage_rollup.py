@@ -1,5 +1,5 @@
-"""The usage series read from the hourly rollups a trigger keeps rather than from every
-request-log row: what makes 30 days of hourly points cheap at a million rows.
+"""The usage series read from the hourly rollups (kept by store.rollup_writes) rather than
+from every request-log row: what makes 30 days of hourly points cheap at a million rows.
 
 A `usage_hourly` row sums one hour of one team, key, model pair and provider, so it serves a
 series whose interval is whole hours and whose filters are among those dimensions. An
