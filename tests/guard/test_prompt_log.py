@@ -240,6 +240,43 @@ def test_an_opt_in_needs_keys_and_a_tenant(gateway: Gateway) -> None:
         assert "log_prompts needs prompt_log.keys" in refused.json()["error"]["message"]
 
 
+def test_a_long_prompt_is_kept_redacted_then_cut_to_the_cap(gateway: Gateway) -> None:
+    _, key = _tenant(gateway, log_prompts=True)
+    with gateway.client() as http:
+        document = http.get("/admin/config").json()["document"]
+        kept = dict(document["guardrails"]["prompt_log"])
+        document["guardrails"]["prompt_log"] = {**kept, "max_chars": 10}
+        refused = http.put("/admin/config", json={"document": document})
+        assert refused.status_code == 400
+        assert "max_chars" in refused.json()["error"]["message"]
+        document["guardrails"]["prompt_log"] = {**kept, "max_chars": 100}
+        put = http.put("/admin/config", json={"document": document})
+        assert put.status_code == 200, put.text
+    try:
+        # The cut falls inside the address: it was redacted first, so none of it is kept.
+        filler = "lorem ipsum " * 8
+        prompt = f"{filler}{EMAIL} and then {MARKER} " + "dolor sit amet " * 200
+        request_id = _ask(gateway, key, prompt)
+        _logged(gateway, request_id)
+        opened = _opened(gateway, request_id).json()
+        content = opened["request"]["messages"][0]["content"]
+        assert content == f"{filler}[EMAIL_1] and then {MARKER} dolor sit amet "[:100]
+        assert opened["truncated"] is True
+        assert len(opened["response"]) <= 100
+        assert EMAIL.split("@")[0] not in str(opened) and MARKER not in str(opened)
+        short = _ask(gateway, key, f"short, {EMAIL}")
+        _logged(gateway, short)
+        # A text within the cap is kept whole.
+        assert _opened(gateway, short).json()["request"]["messages"][0]["content"] == (
+            "short, [EMAIL_1]"
+        )
+    finally:
+        with gateway.client() as http:
+            document = http.get("/admin/config").json()["document"]
+            document["guardrails"]["prompt_log"] = kept
+            assert http.put("/admin/config", json={"document": document}).status_code == 200
+
+
 def _set_keys(gw: Gateway, keys: list[dict[str, str]]) -> None:
     with gw.client() as http:
         document = http.get("/admin/config").json()["document"]

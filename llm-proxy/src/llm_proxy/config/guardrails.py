@@ -192,6 +192,9 @@ class PromptLog(Strict):
     records, every one decrypts those it encrypted (rotation: put the new key first)."""
 
     keys: Annotated[list[PromptLogKey], Field(min_length=1)]
+    # Each logged text (a string of the request, the answer) is cut to this many characters
+    # once redacted: a record stays small whatever the size of the prompt.
+    max_chars: Annotated[int, Field(ge=64, le=1_000_000)] = 32_768
 
     @model_validator(mode="after")
     def _unique_ids(self) -> PromptLog:

@@ -43,14 +43,18 @@ def sealed(
     request: dict[str, Any],
     answer: str | None,
     redactor: Redactor,
+    max_chars: int,
 ) -> dict[str, str]:
-    """The record's `sealed_prompt`: the key's id and the redacted document sealed.
+    """The record's `sealed_prompt`: the key's id and the redacted document sealed, each
+    of its texts cut to `max_chars` (`truncated` says whether one was).
 
     Raises TypeError for a document JSON cannot hold (nothing is logged then)."""
+    cut = _Cut(redactor, max_chars)
     document = {
-        "request": _redacted(request, redactor),
-        "response": None if answer is None else _text(answer, redactor),
+        "request": cut.redacted(request),
+        "response": None if answer is None else cut.text(answer),
     }
+    document["truncated"] = cut.truncated
     return {
         "key_id": keyring.sealing_key,
         "sealed": keyring.seal(request_id, orjson.dumps(document)),
@@ -62,18 +66,31 @@ def opened(keyring: Keyring, request_id: str, key_id: str, sealed: str) -> Any:
     return orjson.loads(keyring.open(request_id, key_id, sealed))
 
 
-def _redacted(value: Any, redactor: Redactor) -> Any:
-    """Every string in `value` redacted, object keys included (a body is nested 64 deep at
-    most: the API layer refuses deeper ones)."""
-    if isinstance(value, str):
-        return _text(value, redactor)
-    if isinstance(value, dict):
-        return {_text(key, redactor): _redacted(item, redactor) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redacted(item, redactor) for item in value]
-    return value
+class _Cut:
+    """Texts redacted, then cut to a length (redacted first: a cut never leaves part of a
+    value in the clear)."""
 
+    def __init__(self, redactor: Redactor, max_chars: int) -> None:
+        self._redactor = redactor
+        self._max = max_chars
+        self.truncated = False
 
-def _text(value: str, redactor: Redactor) -> str:
-    findings = _EVERYTHING.scan(value)
-    return redactor.redact(value, findings, restorable=False) if findings else value
+    def redacted(self, value: Any) -> Any:
+        """Every string in `value` redacted and cut, object keys included (a body is nested
+        64 deep at most: the API layer refuses deeper ones)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {self.text(key): self.redacted(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.redacted(item) for item in value]
+        return value
+
+    def text(self, value: str) -> str:
+        findings = _EVERYTHING.scan(value)
+        if findings:
+            value = self._redactor.redact(value, findings, restorable=False)
+        if len(value) > self._max:
+            self.truncated = True
+            return value[: self._max]
+        return value

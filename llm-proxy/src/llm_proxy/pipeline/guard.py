@@ -158,9 +158,11 @@ class GuardStage:
             return
         answer = ctx.logged_answer() if ctx.logged_answer is not None else None
         redactor = ctx.redactor or Redactor()
+        config = self._source.prompt_log
+        assert config is not None  # a keyring comes from it
         try:
             ctx.sealed_prompt = prompt_log.sealed(
-                keyring, ctx.request_id, ctx.body, answer, redactor
+                keyring, ctx.request_id, ctx.body, answer, redactor, config.max_chars
             )
         except TypeError:
             log.warning("prompt of %s not logged: its body is not JSON", ctx.request_id)

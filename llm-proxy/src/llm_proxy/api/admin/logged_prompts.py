@@ -36,6 +36,9 @@ class LoggedPrompt(Output):
     response: str | None = Field(
         description="the answer's text as kept, redacted (null: no answer was given)"
     )
+    truncated: bool = Field(
+        description="a text was cut to guardrails.prompt_log.max_chars (once redacted)"
+    )
 
 
 @router.get(
@@ -71,4 +74,6 @@ async def get_prompt(
         key_id=row.key_id,
         request=document["request"],
         response=document["response"],
+        # Records sealed before the cap existed say nothing of it: they were kept whole.
+        truncated=bool(document.get("truncated", False)),
     )
