@@ -1,7 +1,10 @@
 """Structured logs: one JSON line per request on stdout, the gateway's other logs as JSON too.
 
 Standard library logging throughout. The request path only puts a record on a queue; a
-background thread formats and writes it, so a slow stdout never holds up a request.
+background thread formats and writes it, so a slow stdout never holds up a request. The
+thread drains the queue every few milliseconds rather than waking for each record, and
+writes a drain's lines together: a wake per record cost each request about 0.2 ms of CPU,
+mostly the hand-over of the interpreter lock between the threads.
 Every line is scrubbed of secrets, whatever field they hide in: the gateway's own keys
 verbatim, and anything shaped like an API key or a bearer token. Prompts and completions
 are never part of a line.
@@ -74,14 +77,45 @@ class _InProcessQueueHandler(logging.handlers.QueueHandler):
         return record
 
 
+# How often the writing thread looks for records: a line's delay, at most.
+_DRAIN_S = 0.02
+
+
+class _Lines(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes a line per record, flushed by the listener once per drain, not per line."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+        except Exception:
+            self.handleError(record)
+
+
+class _Drain(logging.handlers.QueueListener):
+    def __init__(self, records: queue.SimpleQueue[logging.LogRecord], output: _Lines) -> None:
+        super().__init__(records, output)
+        self._records = records
+
+    def dequeue(self, block: bool) -> logging.LogRecord:
+        while True:
+            try:
+                return self._records.get_nowait()
+            except queue.Empty:
+                if not block:
+                    raise
+            for handler in self.handlers:
+                handler.flush()
+            time.sleep(_DRAIN_S)
+
+
 class LogPipe:
     """The `llm_proxy` loggers' route to stdout: a queue and the thread that drains it."""
 
     def __init__(self, level: str, secrets: Secrets) -> None:
-        output = logging.StreamHandler(sys.stdout)
+        output = self._output = _Lines(sys.stdout)
         output.setFormatter(JsonFormatter(secrets))
         records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-        self._listener = logging.handlers.QueueListener(records, output)
+        self._listener = _Drain(records, output)
         self._handler = _InProcessQueueHandler(records)
         logger = logging.getLogger(GATEWAY_LOGGER)
         for handler in [h for h in logger.handlers if isinstance(h, _InProcessQueueHandler)]:
@@ -98,6 +132,7 @@ class LogPipe:
         """Write out what is queued; later records fall back to stderr."""
         logging.getLogger(GATEWAY_LOGGER).removeHandler(self._handler)
         self._listener.stop()
+        self._output.flush()
 
 
 class RequestLog:
