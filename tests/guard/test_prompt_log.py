@@ -277,6 +277,58 @@ def test_a_long_prompt_is_kept_redacted_then_cut_to_the_cap(gateway: Gateway) ->
             assert http.put("/admin/config", json={"document": document}).status_code == 200
 
 
+def test_the_keys_route_shows_each_keys_role_and_records(
+    gateway: Gateway, keys: dict[str, Path], tmp_path: Path
+) -> None:
+    _, key = _tenant(gateway, log_prompts=True)
+    with gateway.client() as http:
+        kept = http.get("/admin/config").json()["document"]["guardrails"]["prompt_log"]
+    try:
+        _set_keys(gateway, [{"id": "k1", "key_ref": f"file:{keys['k1']}"}])
+        _logged(gateway, _ask(gateway, key, f"sealed by k1, {EMAIL}"))
+        absent = tmp_path / "k3.key"
+        k2 = {"id": "k2", "key_ref": f"file:{keys['k2']}"}
+        # A key that cannot be resolved stops the logging (nothing is sealed): the route
+        # says which one.
+        _set_keys(gateway, [k2, {"id": "k3", "key_ref": f"file:{absent}"}])
+        with gateway.client() as http:
+            unresolved = http.get("/admin/guardrails/prompt-log/keys").json()
+        assert [(k["id"], k["resolves"]) for k in unresolved][:2] == [("k2", True), ("k3", False)]
+        assert unresolved[1]["configured"] is True and unresolved[1]["records"] == 0
+        _set_keys(gateway, [k2])
+        with gateway.client() as http:
+            before = {k["id"]: k for k in http.get("/admin/guardrails/prompt-log/keys").json()}
+        _logged(gateway, _ask(gateway, key, f"sealed by k2, {EMAIL}"))
+        readonly = _readonly_token(gateway)
+        with gateway.client(readonly) as http:
+            listed = http.get("/admin/guardrails/prompt-log/keys")
+        assert listed.status_code == 200, listed.text
+        after = listed.json()
+        assert after[0]["id"] == "k2"
+        found = {k["id"]: k for k in after}
+        records = before["k2"]["records"] + 1
+        assert found["k2"] == {
+            "id": "k2", "configured": True, "sealing": True, "resolves": True, "records": records
+        }  # fmt: skip
+        # k1 sealed records but is no longer listed: they cannot be opened until it is back.
+        assert found["k1"]["configured"] is False and found["k1"]["records"] >= 1
+        assert keys["k2"].read_text() not in listed.text and str(keys["k2"]) not in listed.text
+    finally:
+        with gateway.client() as http:
+            document = http.get("/admin/config").json()["document"]
+            document["guardrails"]["prompt_log"] = kept
+            assert http.put("/admin/config", json={"document": document}).status_code == 200
+
+
+def _readonly_token(gw: Gateway) -> str:
+    with gw.client() as http:
+        name = f"ro-{secrets.token_hex(3)}"
+        token: str = http.post("/admin/tokens", json={"name": name, "role": "readonly"}).json()[
+            "token"
+        ]
+    return token
+
+
 def _set_keys(gw: Gateway, keys: list[dict[str, str]]) -> None:
     with gw.client() as http:
         document = http.get("/admin/config").json()["document"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter
+from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -28,7 +29,9 @@ from llm_proxy.api.admin.config_writes import (
 )
 from llm_proxy.api.admin.schemas import inline_defs
 from llm_proxy.config.guardrails import Override, Policy
+from llm_proxy.config.secrets import SecretError, resolve_setting
 from llm_proxy.pipeline.errors import GatewayError
+from llm_proxy.store.models import LoggedPrompt
 
 router = APIRouter(prefix="/admin/guardrails", tags=["Admin: guardrails"])
 
@@ -123,6 +126,39 @@ _OVERRIDE_BODY = {
     },
     "additionalProperties": False,
 }
+
+
+@router.get("/prompt-log/keys", summary="The prompt log's keys: which seals, resolves, records")
+async def list_prompt_log_keys(
+    _: Readonly, session: Session, gateway: GatewayDep
+) -> list[dict[str, Any]]:
+    """Each key of `guardrails.prompt_log.keys` in order (the first seals new records), and
+    each key id that sealed records but is no longer configured (its records cannot be
+    opened): its id, whether it is configured, seals, and resolves now, and how many records
+    it sealed. Never a key's value or reference: a key may be removed once its count is 0."""
+    query = select(LoggedPrompt.key_id, func.count()).group_by(LoggedPrompt.key_id)
+    counts = {key_id: count for key_id, count in (await session.execute(query)).all()}
+    config = gateway.config.guardrails.prompt_log
+    keys: list[dict[str, Any]] = []
+    for index, key in enumerate(config.keys if config is not None else ()):
+        try:
+            resolve_setting(key.key_ref, f"guardrails.prompt_log.keys.{index}.key_ref")
+            resolves = True
+        except SecretError:
+            resolves = False
+        keys.append(
+            {
+                "id": key.id,
+                "configured": True,
+                "sealing": index == 0,
+                "resolves": resolves,
+                "records": counts.pop(key.id, 0),
+            }
+        )
+    for key_id, count in sorted(counts.items()):
+        gone = {"configured": False, "sealing": False, "resolves": False, "records": count}
+        keys.append({"id": key_id, **gone})
+    return keys
 
 
 @router.get("/overrides/{scope}/{name}", summary="The guardrail override of a model, team or key")
