@@ -24,6 +24,10 @@ from llm_proxy.cache.minilm_graph import graph
 
 # The longest input the model was trained on (its sentence_bert_config.json).
 MAX_TOKENS = 256
+# Characters read for each word piece of the window before the whole text is: a word piece
+# is at least one character, and English prose runs 4-5 a piece, so this prefix almost always
+# holds the window and a 512-token prompt is not tokenized whole to keep its first 48 pieces.
+_CHARACTERS_A_PIECE = 8
 
 
 class MiniLM:
@@ -53,8 +57,23 @@ class MiniLM:
 
     def encode(self, text: str) -> np.ndarray:
         """The text's unit vector (its first `max_tokens` word pieces)."""
-        ids = np.asarray(self._tokenizer.encode(text).ids, dtype=np.int64)
+        ids = np.asarray(self.ids(text), dtype=np.int64)
         pooled = np.asarray(self._session.run(None, {"ids": ids})[0], dtype=np.float32)
         norm = float(np.linalg.norm(pooled))
         unit: np.ndarray = pooled / norm if norm else pooled
         return unit
+
+    def ids(self, text: str) -> list[int]:
+        """The window's word-piece ids, special tokens included, as of the whole text.
+
+        Read from a prefix cut at a space: the normalizer and pre-tokenizer act on each
+        character and split at spaces, so up to that space the prefix's pieces are the
+        text's. If the prefix does not fill the window, the whole text is read.
+        """
+        cut = text.find(" ", self.max_tokens * _CHARACTERS_A_PIECE)
+        if cut != -1:
+            ids: list[int] = self._tokenizer.encode(text[:cut]).ids
+            if len(ids) >= self.max_tokens:
+                return ids
+        whole: list[int] = self._tokenizer.encode(text).ids
+        return whole
