@@ -102,6 +102,17 @@ def test_the_conversation_around_the_prompt_must_match(gw: Gateway, marker: str)
     assert verdict(gw, "", messages=[other, variant]) == "miss"
 
 
+def test_a_prompt_of_courtesies_alone_is_matched_exactly_only(gw: Gateway, marker: str) -> None:
+    # Nothing in "Hi there!" carries meaning, so no rewording of it can be shown harmless.
+    system = {"role": "system", "content": f"{marker} You are a support agent."}
+    greeting = {"role": "user", "content": "Hi there!"}
+    miss_and_store(gw, "", messages=[system, greeting])
+    assert verdict(gw, "", messages=[system, {"role": "user", "content": "Hello there!"}]) == (
+        "miss"
+    )
+    assert verdict(gw, "", messages=[system, greeting]) == "hit"
+
+
 def test_hot_requests_are_matched_exactly_only(gw: Gateway, marker: str) -> None:
     configure(gw, semantic={"enabled": True, "max_temperature": 0.5})
     miss_and_store(gw, f"{marker} {QUESTION}", temperature=0.9)

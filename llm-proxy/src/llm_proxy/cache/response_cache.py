@@ -23,7 +23,7 @@ from llm_proxy.cache.embedder import Embedder, build_embedder
 from llm_proxy.cache.guard import agree
 from llm_proxy.cache.index import SemanticIndex
 from llm_proxy.cache.keys import Prompt, semantic_scope
-from llm_proxy.cache.reading import fingerprint, read
+from llm_proxy.cache.reading import Fingerprint, fingerprint, read
 from llm_proxy.cache.redis_store import RedisStore
 from llm_proxy.cache.replay import cacheable
 from llm_proxy.cache.store import Bounds, Entry, MemoryStore, Semantic, Store
@@ -38,13 +38,29 @@ _COUNTERS = ("lookups", "hits_exact", "hits_semantic", "misses", "bypassed", "st
 
 @dataclass(slots=True)
 class CacheRequest:
-    """One request as the cache sees it; `semantic` is filled by a lookup for the write after."""
+    """One request as the cache sees it; a lookup leaves its scope and vector for the write.
+
+    The prompt is read for the guard only when a candidate is to be compared, or by the
+    write, after the answer: a miss with no candidate (most of them) never waits for it.
+    """
 
     team: str
     id: str
     prompt: Prompt | None
     threshold: float
-    semantic: Semantic | None = None
+    embedded: tuple[str, np.ndarray] | None = None
+    asked: Fingerprint | None = None
+
+    def fingerprint(self) -> Fingerprint:
+        """The prompt's meaning-bearing tokens, read once (empty: no semantic entry)."""
+        if self.asked is None:
+            self.asked = fingerprint(read(self.prompt.text)) if self.prompt is not None else ()
+        return self.asked
+
+    def semantic(self) -> Semantic | None:
+        if self.embedded is None or not self.fingerprint():
+            return None
+        return Semantic(*self.embedded, self.fingerprint())
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,21 +170,23 @@ class ResponseCache:
         if prompt is None or not settings.semantic.enabled:
             return None
         embedder = self._embedder_for(settings.semantic)
-        tokens = read(prompt.text)
-        if embedder is None or not tokens:
+        if embedder is None:
             return None
-        asked = fingerprint(tokens)
         vector = await embedder.embed(prompt.text)
         if vector is None:
             return None
         scope = semantic_scope(prompt, embedder.name)
-        request.semantic = Semantic(scope, vector, asked)
+        request.embedded = (scope, vector)
         index = self._index_for(vector)
         await self._store.hold_scope(scope)
         oldest = time.time() - settings.ttl_s
         for candidate in index.nearest(scope, vector, request.threshold):
             if candidate.created < oldest:
                 continue
+            asked = request.fingerprint()
+            if not asked:
+                # Nothing in it carries meaning ("hi!"): only an exact hit may answer it.
+                return None
             if not agree(candidate.fingerprint, asked):
                 self.count("guard_refusals")
                 continue
@@ -203,7 +221,7 @@ class ResponseCache:
                 return
         except orjson.JSONDecodeError:
             return
-        entry = Entry(request.id, request.team, body, time.time(), cost(), request.semantic)
+        entry = Entry(request.id, request.team, body, time.time(), cost(), request.semantic())
         settings = self.settings
         bounds = Bounds(settings.ttl_s, settings.max_entries, settings.max_bytes)
         try:
