@@ -319,6 +319,18 @@ LATENCY_BOUNDS_MS = (
     1500, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 60000, 120000,
 )  # fmt: skip
 LATENCY_BUCKETS = tuple(f"latency_b{i:02d}" for i in range(len(LATENCY_BOUNDS_MS) + 1))
+# A rollup row's span, and the counters it sums (besides the latency buckets and extremes).
+ROLLUP_HOUR_S = 3600
+ROLLUP_COUNTERS = (
+    "requests",
+    "errors",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "cache_hits",
+    "cache_saved_usd",
+    "routing_saved_usd",
+)
 
 
 def _rollup_sums() -> list[Column[Any]]:

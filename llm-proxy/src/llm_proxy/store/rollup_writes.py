@@ -42,24 +42,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from llm_proxy.store.models import (
     LATENCY_BOUNDS_MS,
     LATENCY_BUCKETS,
+    ROLLUP_COUNTERS,
+    ROLLUP_HOUR_S,
     RequestLog,
     usage_hourly,
     usage_hourly_by,
 )
 
-HOUR_S = 3600
 _DIMENSIONS = ("hour_s", "team_id", "key_id", "model_requested", "model_routed", "provider")
-_SUMS = (
-    "requests",
-    "errors",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_usd",
-    "cache_hits",
-    "cache_saved_usd",
-    "routing_saved_usd",
-    *LATENCY_BUCKETS,
-)
+_SUMS = (*ROLLUP_COUNTERS, *LATENCY_BUCKETS)
 _VALUES = (*_SUMS, "latency_min_ms", "latency_max_ms")
 _VIEWS = ("none", "team", "key", "model", "provider")
 _FIRST_BUCKET = 8  # index of latency_b00 in a group's values
@@ -74,7 +65,7 @@ async def add_records(connection: AsyncConnection, rows: Sequence[dict[str, Any]
         if row.get("parent_request_id") is not None:
             continue
         latency = float(row["latency_ms"])
-        hour = int(row["started_at"].timestamp()) // HOUR_S * HOUR_S
+        hour = int(row["started_at"].timestamp()) // ROLLUP_HOUR_S * ROLLUP_HOUR_S
         key = (
             hour,
             row.get("team_id") or "",
@@ -154,11 +145,12 @@ def add_logged(connection: Connection, where: ColumnElement[bool] | None = None)
     hour: ColumnElement[int]
     if dialect == "postgresql":
         hour = cast(
-            func.floor(func.extract("epoch", log.c.started_at) / HOUR_S) * HOUR_S, BigInteger
+            func.floor(func.extract("epoch", log.c.started_at) / ROLLUP_HOUR_S) * ROLLUP_HOUR_S,
+            BigInteger,
         )
     else:
         # SQLite keeps times as UTC text; strftime('%s') reads it back as Unix seconds.
-        hour = cast(func.strftime("%s", log.c.started_at), Integer) // HOUR_S * HOUR_S
+        hour = cast(func.strftime("%s", log.c.started_at), Integer) // ROLLUP_HOUR_S * ROLLUP_HOUR_S
     latency = log.c.latency_ms
     buckets = []
     for i in range(len(LATENCY_BUCKETS)):

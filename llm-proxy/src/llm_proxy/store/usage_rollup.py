@@ -20,20 +20,18 @@ import numpy as np
 from sqlalchemy import ColumnElement, Select, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from llm_proxy.store.models import LATENCY_BOUNDS_MS, LATENCY_BUCKETS, usage_hourly, usage_hourly_by
-
-HOUR_S = 3600
-PERCENTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
-_SUMS = (
-    "requests",
-    "errors",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_usd",
-    "cache_hits",
-    "cache_saved_usd",
-    "routing_saved_usd",
+from llm_proxy.store.models import (
+    LATENCY_BOUNDS_MS,
+    LATENCY_BUCKETS,
+    ROLLUP_COUNTERS,
+    ROLLUP_HOUR_S,
+    usage_hourly,
+    usage_hourly_by,
 )
+
+HOUR_S = ROLLUP_HOUR_S
+PERCENTILES = (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))
+_SUMS = ROLLUP_COUNTERS
 _c = usage_hourly.c
 
 
