@@ -34,9 +34,13 @@ def write_gateway(
     name: str = "gateway",
     sections: dict[str, object] | None = None,
 ) -> Path:
-    """Our gateway: one simulator backend, default pipeline, quiet logs; `sections` add to it."""
+    """Our gateway: one simulator backend, default pipeline, quiet logs; `sections` add to it.
+    Its embedded database and spool are the run's own: one left in the working directory
+    by earlier runs grows with each, and its inserts slow with it."""
     config: dict[str, object] = {
         "gateway": {"listen": {"host": "127.0.0.1", "port": port}},
+        "database": {"url": f"sqlite+aiosqlite:///{directory / f'{name}.db'}"},
+        "spend": {"spool_dir": str(directory / f"{name}.spool")},
         "backends": [
             {
                 "name": "sim-a",
