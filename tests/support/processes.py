@@ -7,10 +7,11 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import yaml
@@ -56,12 +57,32 @@ def start_simulator(config: dict[str, Any], directory: Path) -> Simulator:
     return Simulator(process, match.group(1))
 
 
+class Output:
+    """What a process prints, read by a thread as it comes: a pipe nobody reads fills up
+    (64 KiB, about a hundred request-log lines) and then blocks the process's writes."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line.rstrip("\n"))
+
+    def text(self, wait_s: float = 5.0) -> str:
+        """Everything printed; after the process has ended, all of it."""
+        self._thread.join(wait_s)
+        return "\n".join(self.lines)
+
+
 @dataclass
 class Gateway:
     process: subprocess.Popen[str]
     url: str
     master_key: str
     config_path: Path
+    output: Output | None = field(default=None)
 
     @property
     def v1(self) -> str:
@@ -74,6 +95,13 @@ class Gateway:
     def stop(self) -> str:
         """Stop the gateway; returns what it printed, for assertions on its logs."""
         self.process.terminate()
+        if self.output is not None:
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            return self.output.text()
         try:
             out, _ = self.process.communicate(timeout=15)
         except subprocess.TimeoutExpired:
@@ -106,10 +134,15 @@ def start_gateway(
         text=True,
         env=env,
     )
+    assert process.stdout is not None
+    output = Output(process.stdout)
     scheme = "https" if config.get("gateway", {}).get("tls") else "http"
     url = f"{scheme}://127.0.0.1:{port}"
-    wait_ready(process, f"{url}/ready", ready_timeout_s, **(tls_client or {}))
-    return Gateway(process, url, master_key, path)
+    try:
+        wait_ready(process, f"{url}/ready", ready_timeout_s, **(tls_client or {}))
+    except RuntimeError as exc:
+        raise RuntimeError(f"{exc}\n{output.text(1.0)}") from None
+    return Gateway(process, url, master_key, path, output)
 
 
 def wait_ready(

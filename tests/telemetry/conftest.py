@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
@@ -76,15 +75,8 @@ class LogTail:
     """Everything a running gateway printed so far: its stdout, read by a thread as it comes."""
 
     def __init__(self, gateway: Gateway) -> None:
-        self.lines: list[str] = []
-        stream = gateway.process.stdout
-        assert stream is not None
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream: IO[str]) -> None:
-        for line in stream:
-            self.lines.append(line.rstrip("\n"))
+        assert gateway.output is not None
+        self.lines = gateway.output.lines
 
     def json_lines(self) -> list[dict[str, Any]]:
         parsed = []
