@@ -19,7 +19,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
@@ -77,18 +77,35 @@ class _InProcessQueueHandler(logging.handlers.QueueHandler):
         return record
 
 
-# How often the writing thread looks for records: a line's delay, at most.
+# How often the writing thread looks for records: a line's delay, at most; and the most
+# lines it holds before writing them anyway.
 _DRAIN_S = 0.02
+_MAX_PENDING = 256
 
 
 class _Lines(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes a line per record, flushed by the listener once per drain, not per line."""
+    """Gathers a drain's lines and writes them at once when the listener flushes. Kept
+    here, not in stdout's own buffer: whichever thread overflowed that buffer would do the
+    write, and a print on the event loop (LiteLLM prints) would then wait on a full pipe."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.stream.write(self.format(record) + self.terminator)
+            self._pending.append(self.format(record) + self.terminator)
         except Exception:
             self.handleError(record)
+        if len(self._pending) >= _MAX_PENDING:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            if self._pending:
+                text, self._pending = "".join(self._pending), []
+                self.stream.write(text)
+            self.stream.flush()
 
 
 class _Drain(logging.handlers.QueueListener):
