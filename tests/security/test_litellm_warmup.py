@@ -8,7 +8,6 @@ every request loads it at start, before any request, and says so in its log.
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -54,12 +53,8 @@ def test_a_backend_that_always_needs_litellm_loads_it_at_start(
         "api_key_ref": "env:GATEWAY_MASTER_KEY",
     }
     gw = make_gateway(backends=[backend(simulator, "mini", "gpt-4o-mini"), claude])
-    assert gw.process.stdout is not None
-    lines: list[str] = []
-    reader = threading.Thread(
-        target=lambda: lines.extend(iter(gw.process.stdout.readline, "")), daemon=True
-    )
-    reader.start()
+    assert gw.output is not None
+    lines = gw.output.lines
     deadline = time.monotonic() + 120
     try:
         while not any("LiteLLM loaded" in line for line in lines):
@@ -67,6 +62,6 @@ def test_a_backend_that_always_needs_litellm_loads_it_at_start(
             time.sleep(0.2)
     finally:
         gw.process.terminate()
-        reader.join(timeout=30)
+        gw.output.text(30)
     # Loaded with no request sent: nothing of it is left for the first request to wait on.
     assert not any('"request"' in line for line in lines)
