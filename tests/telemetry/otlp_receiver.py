@@ -32,6 +32,7 @@ class ReceivedSpan:
     service: str
     start_ns: int
     end_ns: int
+    trace_state: str
 
     @property
     def is_error(self) -> bool:
@@ -100,6 +101,7 @@ class OtlpReceiver:
                             service=str(resource.get("service.name")),
                             start_ns=span.start_time_unix_nano,
                             end_ns=span.end_time_unix_nano,
+                            trace_state=span.trace_state,
                         )
                     )
         with self._lock:

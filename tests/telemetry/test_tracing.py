@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,8 +12,8 @@ import openai
 import pytest
 from llm_proxy.telemetry.tracing import TracingConfigError, tracing_from_env
 
-from tests.support.processes import Gateway
-from tests.telemetry.conftest import Plain
+from tests.support.processes import Gateway, Simulator
+from tests.telemetry.conftest import Plain, gateway_config, launch
 from tests.telemetry.otlp_receiver import OtlpReceiver, ReceivedSpan
 
 STAGES = {"auth", "limits", "budget", "cache", "route", "dispatch", "settle"}
@@ -24,9 +26,25 @@ def by_name(spans: list[ReceivedSpan]) -> dict[str, ReceivedSpan]:
     return {span.name: span for span in spans}
 
 
-def upstream_traceparents(sim: httpx.Client, model: str) -> list[str]:
+def chat_in_trace(
+    gateway: Gateway, model: str, trace_id: str, flags: str = "01", content: str = "hi"
+) -> httpx.Response:
+    """A chat request sent as a child of the caller's span CALLER_SPAN in `trace_id`."""
+    with gateway.client() as http:
+        return http.post(
+            "/v1/chat/completions",
+            json={"model": model, "messages": [{"role": "user", "content": content}]},
+            headers={"traceparent": f"00-{trace_id}-{CALLER_SPAN}-{flags}"},
+        )
+
+
+def upstream_header(sim: httpx.Client, model: str, name: str) -> list[str]:
     requests = sim.get("/_sim/requests").json()["requests"]
-    return [r["headers"].get("traceparent", "") for r in requests if r["model"] == model]
+    return [r["headers"].get(name, "") for r in requests if r["model"] == model]
+
+
+def upstream_traceparents(sim: httpx.Client, model: str) -> list[str]:
+    return upstream_header(sim, model, "traceparent")
 
 
 def test_a_request_is_one_trace_over_every_stage_and_the_upstream_call(
@@ -39,7 +57,7 @@ def test_a_request_is_one_trace_over_every_stage_and_the_upstream_call(
         model="gpt-4o-mini",
         messages=[{"role": "user", "content": "hi"}],
         max_tokens=50,
-        extra_headers={"traceparent": caller},
+        extra_headers={"traceparent": caller, "tracestate": "vendor=abc"},
     )
     completion = raw.parse()
     spans = otlp.trace(CALLER_TRACE, count=len(STAGES) + 2)
@@ -57,6 +75,9 @@ def test_a_request_is_one_trace_over_every_stage_and_the_upstream_call(
     assert attempt.attributes["http.response.status_code"] == 200
     # The upstream received the attempt's span as its parent, in the same trace.
     assert upstream_traceparents(sim, "gpt-4o-mini") == [f"00-{CALLER_TRACE}-{attempt.span_id}-01"]
+    # The caller's tracestate goes on with its trace: to the upstream and on every span.
+    assert upstream_header(sim, "gpt-4o-mini", "tracestate") == ["vendor=abc"]
+    assert {span.trace_state for span in spans} == {"vendor=abc"}
 
     attributes = root.attributes
     assert attributes["gen_ai.operation.name"] == "chat"
@@ -151,12 +172,7 @@ def test_a_stream_is_traced_to_its_end_and_a_refused_request_too(
     settle = by_name(spans)["settle"]
     assert settle.end_ns <= root.end_ns
 
-    with gw.client() as http:
-        refused = http.post(
-            "/v1/chat/completions",
-            json={"model": "no-such-model", "messages": [{"role": "user", "content": "hi"}]},
-            headers={"traceparent": f"00-{'ab' * 16}-{CALLER_SPAN}-01"},
-        )
+    refused = chat_in_trace(gw, "no-such-model", "ab" * 16)
     assert refused.status_code == 404
     spans = otlp.trace("ab" * 16, count=6)  # auth, limits, budget, cache, route, request
     named = by_name(spans)
@@ -172,14 +188,9 @@ def test_an_unsampled_request_exports_nothing_and_says_so_upstream(
     """The caller's trace is not sampled (flags 00): the upstream is told so, in the
     caller's trace, and no span of it is exported, while a sampled request's are."""
     unsampled, sampled = "cd" * 16, "ef" * 16
-    with traced.client() as http:
-        for trace_id, flags in ((unsampled, "00"), (sampled, "01")):
-            response = http.post(
-                "/v1/chat/completions",
-                json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": flags}]},
-                headers={"traceparent": f"00-{trace_id}-{CALLER_SPAN}-{flags}"},
-            )
-            assert response.status_code == 200
+    for trace_id, flags in ((unsampled, "00"), (sampled, "01")):
+        response = chat_in_trace(traced, "gpt-4o-mini", trace_id, flags, content=flags)
+        assert response.status_code == 200
     sent = upstream_traceparents(sim, "gpt-4o-mini")
     assert [(p.split("-")[1], p.split("-")[3]) for p in sent] == [
         (unsampled, "00"),
@@ -192,15 +203,49 @@ def test_an_unsampled_request_exports_nothing_and_says_so_upstream(
 
 
 def test_with_tracing_off_nothing_is_propagated(plain: Plain, sim: httpx.Client) -> None:
-    gw = plain.gateway
-    with gw.client() as http:
-        response = http.post(
-            "/v1/chat/completions",
-            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
-            headers={"traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"},
-        )
+    response = chat_in_trace(plain.gateway, "gpt-4o-mini", CALLER_TRACE)
     assert response.status_code == 200
     assert upstream_traceparents(sim, "gpt-4o-mini") == [""]
+
+
+def test_the_console_exporter_prints_each_span_to_stderr(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    """OTEL_TRACES_EXPORTER=console: the spans, as the SDK's console exporter prints them
+    (JSON, on stderr: stdout is the request log's)."""
+    env = {"OTEL_TRACES_EXPORTER": "console", "OTEL_BSP_SCHEDULE_DELAY": "50"}
+    gateway = launch(gateway_config(simulator, tmp_path), tmp_path, env)
+    try:
+        trace_id = "12" * 16
+        assert chat_in_trace(gateway, "gpt-4o-mini", trace_id).status_code == 200
+        assert gateway.output is not None
+        printed = gateway.output.lines
+        deadline = time.monotonic() + 15
+        names: list[str] = []
+        while time.monotonic() < deadline and "chat gpt-4o-mini" not in names:
+            time.sleep(0.05)
+            names = [
+                json.loads(text)["name"]
+                for text in _json_blocks(list(printed))
+                if f'"0x{trace_id}"' in text
+            ]
+        assert set(names) >= {"chat gpt-4o-mini", "attempt mini"} | STAGES
+    finally:
+        gateway.stop()
+
+
+def _json_blocks(lines: list[str]) -> list[str]:
+    """The console exporter's spans: indented JSON objects from a "{" line to a "}" line."""
+    blocks, current = [], list[str]()
+    for line in lines:
+        if line == "{":
+            current = [line]
+        elif current:
+            current.append(line)
+            if line == "}":
+                blocks.append("\n".join(current))
+                current = []
+    return blocks
 
 
 def test_the_standard_variables_choose_the_exporter(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -213,6 +258,14 @@ def test_the_standard_variables_choose_the_exporter(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "otlp")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
     with pytest.raises(TracingConfigError, match="http/protobuf"):
+        tracing_from_env(enabled_in_config=False)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "soon")
+    with pytest.raises(TracingConfigError, match="OTEL_BSP_SCHEDULE_DELAY='soon'"):
+        tracing_from_env(enabled_in_config=False)
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
+    monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "10")
+    with pytest.raises(TracingConfigError, match="must not exceed OTEL_BSP_MAX_QUEUE_SIZE"):
         tracing_from_env(enabled_in_config=False)
     monkeypatch.setenv("OTEL_SDK_DISABLED", "true")
     assert tracing_from_env(enabled_in_config=True) is None

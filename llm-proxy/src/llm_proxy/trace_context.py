@@ -1,27 +1,25 @@
 """W3C trace context across process boundaries: read from the caller, written for callees.
 
 Kept apart from `telemetry.tracing` (it imports nothing of the package) so the transports
-and the router client can import it without the SDK or a cycle. Until
-`activate` runs in a request's task (only when tracing is on), `trace_headers` returns
-an empty dict without looking at any span: propagation then costs nothing.
+and the router client can import it without the SDK or a cycle. The span that outgoing
+calls name as their parent is held here (`current`), set by telemetry only around the
+work that calls out (a calling stage, an upstream attempt). Until it is set (never when
+tracing is off), `trace_headers` returns an empty dict without looking further:
+propagation then costs one context-variable read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 from opentelemetry import propagate
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, set_span_in_context
+from opentelemetry.trace import NonRecordingSpan, SpanContext, set_span_in_context
 
-# Set in a request's task when its trace is live; tasks it starts inherit it, so any
-# outgoing call they make (upstream attempts, the router-service) carries the trace.
-_ACTIVE: ContextVar[bool] = ContextVar("llm_proxy_tracing_active", default=False)
-
-
-def activate() -> None:
-    _ACTIVE.set(True)
+# Tasks a request starts inherit it, so any outgoing call they make (upstream attempts,
+# the router-service) carries the trace.
+_CURRENT: ContextVar[SpanContext | None] = ContextVar("llm_proxy_current_span", default=None)
 
 
 def extract(headers: Mapping[str, str]) -> Context:
@@ -29,18 +27,29 @@ def extract(headers: Mapping[str, str]) -> Context:
     return propagate.extract(headers)
 
 
-def span_headers(span: Span) -> dict[str, str]:
+def current() -> SpanContext | None:
+    """The span outgoing calls made now name as their parent, if any."""
+    return _CURRENT.get()
+
+
+def enter(span: SpanContext) -> Token[SpanContext | None]:
+    """Make `span` the parent of outgoing calls until `leave` with the token returned."""
+    return _CURRENT.set(span)
+
+
+def leave(token: Token[SpanContext | None]) -> None:
+    _CURRENT.reset(token)
+
+
+def span_headers(span: SpanContext) -> dict[str, str]:
     """`traceparent`/`tracestate` naming `span` as the parent, e.g. of a call made later on
     a request's behalf (shadow judging's), when that span is no longer current."""
     carrier: dict[str, str] = {}
-    propagate.inject(carrier, context=set_span_in_context(span))
+    propagate.inject(carrier, context=set_span_in_context(NonRecordingSpan(span)))
     return carrier
 
 
 def trace_headers() -> dict[str, str]:
     """`traceparent`/`tracestate` of the current span for an outgoing request; {} when off."""
-    if not _ACTIVE.get():
-        return {}
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier
+    span = _CURRENT.get()
+    return {} if span is None else span_headers(span)

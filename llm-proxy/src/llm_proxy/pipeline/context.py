@@ -24,12 +24,11 @@ from llm_proxy.upstream.dispatcher import Dispatch
 from llm_proxy.usage import Usage
 
 if TYPE_CHECKING:
-    from opentelemetry.trace import Span
-
     from llm_proxy.optimizer.delegation import Delegation
     from llm_proxy.optimizer.fanout import OptimizerRun
     from llm_proxy.pipeline.residency import Residency
     from llm_proxy.pipeline.shadow import ShadowWatch
+    from llm_proxy.telemetry.tracing import RequestTrace
 
 Api = Literal["chat", "completions", "embeddings", "messages", "responses"]
 
@@ -127,7 +126,7 @@ class RequestContext:
     # From arrival to the first streamed byte being ready; None for complete answers.
     ttft_ms: float | None = None
     # The request's root span, only when tracing is on, and its trace id.
-    span: Span | None = None
+    span: RequestTrace | None = None
     trace_id: str | None = None
     # The cache's verdict, sent as x-gateway-cache (hit, semantic;sim=0.97, miss, bypass),
     # and on a hit what the answer cost when it was first made: the spend log's saving.

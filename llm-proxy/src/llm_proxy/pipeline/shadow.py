@@ -173,7 +173,7 @@ class ShadowJudging:
             messages=router_input(ctx.body, max_chars),
             answer=answer_text(completion, max_chars),
             max_chars=max_chars,
-            trace=span_headers(ctx.span) if ctx.span is not None else {},
+            trace=span_headers(ctx.span.context) if ctx.span is not None else {},
         )
 
     async def close(self) -> None:

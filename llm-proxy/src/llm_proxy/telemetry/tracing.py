@@ -8,38 +8,43 @@ without them. Off, nothing here runs on the request path: no span is made and no
 trace context is read from the request or written into the upstream one. On, a request
 the sampler leaves out costs its root span's ids and the `traceparent` it passes on
 (so the upstream knows too): no attributes, stage or attempt spans are made for it.
+
+A span here is not the SDK's `Span` object (with its locks, attribute checks, events and
+processor calls) but its ids and times, handed to the export thread as one record when
+it ends (`span_export`); the SDK supplies the sampler, the resource and the ids. What is
+current for outgoing calls is a context variable of `trace_context`, set only around the
+stages that call out and the attempts.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, TypeVar
 
-from opentelemetry import context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import (
-    BatchSpanProcessor,
-    ConsoleSpanExporter,
-    SpanExporter,
-)
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import (
     SpanContext,
     SpanKind,
-    Status,
-    StatusCode,
-    Tracer,
+    TraceFlags,
     format_trace_id,
     get_current_span,
-    set_span_in_context,
 )
+from opentelemetry.util.types import AttributeValue
 
-from llm_proxy.trace_context import activate, extract
+from llm_proxy.telemetry.span_export import (
+    ConsoleSink,
+    OtlpSink,
+    SpanExport,
+    SpanRecord,
+    SpanSink,
+    TracingConfigError,
+)
+from llm_proxy.trace_context import current, enter, extract, leave
 from llm_proxy.upstream.deployment import Deployment
 from llm_proxy.upstream.dispatcher import Call
 from llm_proxy.upstream.errors import UpstreamError
@@ -59,10 +64,11 @@ _OPERATIONS = {
     "completions": "text_completion",
     "embeddings": "embeddings",
 }
+_SCOPE = "llm_proxy"
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 
-
-class TracingConfigError(ValueError):
-    pass
+__all__ = ["RequestTrace", "Tracing", "TracingConfigError", "tracing_from_env"]
 
 
 def tracing_from_env(enabled_in_config: bool) -> Tracing | None:
@@ -73,146 +79,180 @@ def tracing_from_env(enabled_in_config: bool) -> Tracing | None:
     name = os.environ.get("OTEL_TRACES_EXPORTER", default).strip().lower() or default
     if name == "none":
         return None
-    return Tracing(_exporter(name))
-
-
-def _exporter(name: str) -> SpanExporter:
-    if name == "console":
-        # stdout carries the JSON request log; spans must not interleave with it.
-        return ConsoleSpanExporter(out=sys.stderr)
-    if name != "otlp":
+    if name not in ("otlp", "console"):
         raise TracingConfigError(
             f"OTEL_TRACES_EXPORTER={name!r} is not supported: use otlp, console or none"
         )
     protocol = os.environ.get(
         "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "")
     )
-    if protocol not in ("", "http/protobuf"):
+    if name == "otlp" and protocol not in ("", "http/protobuf"):
         raise TracingConfigError(
             f"OTLP protocol {protocol!r} is not supported: the gateway exports http/protobuf"
         )
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    return Tracing(OtlpSink if name == "otlp" else ConsoleSink)
 
-    return OTLPSpanExporter()
+
+class RequestTrace:
+    """A request's root span while it runs (`ctx.span`): what its children and outgoing
+    calls name as parent, the caller's span it continues, and when it began."""
+
+    __slots__ = ("context", "parent", "sampled", "started_ns")
+
+    def __init__(self, context: SpanContext, parent: SpanContext | None) -> None:
+        self.context = context
+        self.parent = parent
+        self.sampled = context.trace_flags.sampled
+        self.started_ns = time.time_ns()
 
 
 class Tracing:
-    def __init__(self, exporter: SpanExporter) -> None:
+    def __init__(self, sink: type[OtlpSink | ConsoleSink]) -> None:
         # Given here, a service name would override OTEL_SERVICE_NAME; only default it.
         attributes = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": "llm-proxy"}
-        self._provider = TracerProvider(
-            resource=Resource.create(attributes), shutdown_on_exit=False
-        )
-        self._processor = BatchSpanProcessor(exporter)
-        self._provider.add_span_processor(self._processor)
-        self.tracer: Tracer = self._provider.get_tracer("llm_proxy")
-        self._scope = InstrumentationScope("llm_proxy")
+        # The SDK's provider reads OTEL_TRACES_SAMPLER[_ARG] and the resource variables:
+        # its sampler and resource are what this takes of it (it makes no span here).
+        provider = TracerProvider(resource=Resource.create(attributes), shutdown_on_exit=False)
+        self._sampler = provider.sampler
         self._ids = RandomIdGenerator()
+        exporter: SpanSink = sink(provider.resource, _SCOPE)
+        self._export = SpanExport(exporter)
 
     def start_request(self, ctx: RequestContext, headers: Mapping[str, str]) -> None:
         """The request's root span, child of the caller's `traceparent` when it sent one."""
-        span = self.tracer.start_span(
-            ctx.api,
-            context=extract(headers),
-            kind=SpanKind.SERVER,
-            attributes={"gateway.request_id": ctx.request_id},
-        )
-        ctx.span = span
-        ctx.trace_id = format_trace_id(span.get_span_context().trace_id)
-        if not span.is_recording():
-            # No stage span will be current for it: the root itself is what outgoing
-            # calls pass on (flagged unsampled). The request's task owns this context.
-            context.attach(set_span_in_context(span))
-        activate()
+        caller = extract(headers)
+        parent: SpanContext | None = get_current_span(caller).get_span_context()
+        if parent is not None and parent.is_valid:
+            trace_id = parent.trace_id
+        else:
+            trace_id, parent = self._ids.generate_trace_id(), None
+        decided = self._sampler.should_sample(caller, trace_id, ctx.api, SpanKind.SERVER)
+        flags = _SAMPLED if decided.decision is Decision.RECORD_AND_SAMPLE else _NOT_SAMPLED
+        span_id = self._ids.generate_span_id()
+        root = SpanContext(trace_id, span_id, False, flags, decided.trace_state)
+        ctx.span = RequestTrace(root, parent)
+        ctx.trace_id = format_trace_id(trace_id)
 
     def finish_request(self, ctx: RequestContext, outcome: Outcome) -> None:
-        span = ctx.span
-        if span is None:
-            return
-        if not span.is_recording():
-            span.end()
+        trace = ctx.span
+        if trace is None or not trace.sampled:
             return
         operation = _OPERATIONS[ctx.api]
-        span.update_name(f"{operation} {ctx.requested_model}".strip())
         attributes = _request_attributes(ctx, operation)
         attributes["gateway.cost_usd"] = outcome.cost_usd
         attributes["gateway.overhead_ms"] = round(outcome.overhead_s * 1000, 3)
-        span.set_attributes(attributes)
-        if ctx.status >= 500:
-            span.set_status(StatusCode.ERROR, ctx.error)
-        span.end()
-
-    def record_stage(
-        self, ctx: RequestContext, name: str, started_ns: int, problem: str | None
-    ) -> None:
-        """A finished stage's span, made from its times: no span object lives while it runs
-        and none is made current, which is what a stage that calls nothing out can skip."""
-        parent = ctx.span.get_span_context() if ctx.span is not None else None
-        if parent is None or not parent.trace_flags.sampled:
-            return
-        span_context = SpanContext(
-            parent.trace_id, self._ids.generate_span_id(), False, parent.trace_flags
-        )
-        status = Status(StatusCode.ERROR, problem) if problem else Status(StatusCode.UNSET)
-        self._processor.on_end(
-            ReadableSpan(
-                name=name,
-                context=span_context,
-                parent=parent,
-                resource=self._provider.resource,
-                kind=SpanKind.INTERNAL,
-                instrumentation_scope=self._scope,
-                status=status,
-                start_time=started_ns,
-                end_time=time.time_ns(),
+        root, parent = trace.context, trace.parent
+        self._export.add(
+            SpanRecord(
+                root.trace_id,
+                root.span_id,
+                parent.span_id if parent is not None else 0,
+                parent is not None and parent.is_remote,
+                root.trace_state,
+                f"{operation} {ctx.requested_model}".strip(),
+                SpanKind.SERVER,
+                trace.started_ns,
+                time.time_ns(),
+                attributes,
+                (ctx.error or "") if ctx.status >= 500 else None,
             )
         )
 
+    def child(self, parent: SpanContext) -> SpanContext:
+        """A new span's ids under `parent` (sampled, as its parent is)."""
+        return SpanContext(
+            parent.trace_id, self._ids.generate_span_id(), False, _SAMPLED, parent.trace_state
+        )
+
+    def record_stage(
+        self,
+        ctx: RequestContext,
+        name: str,
+        started_ns: int,
+        problem: str | None,
+        span: SpanContext | None = None,
+    ) -> None:
+        """A sampled request's finished stage: `span` names it when it was current while
+        it ran (a stage that calls out); a stage that did not gets its id only now."""
+        assert ctx.span is not None
+        root = ctx.span.context
+        span_id = span.span_id if span is not None else self._ids.generate_span_id()
+        self._ended(root, span_id, name, SpanKind.INTERNAL, started_ns, None, problem)
+
     def attempts(self, call: Call[T], group: str) -> Call[T]:
         """`call`, with one client span per upstream attempt it makes for `group`."""
-        tracer = self.tracer
         number = 0
 
         async def attempt(transport: Transport, deployment: Deployment) -> T:
             nonlocal number
-            if not get_current_span().is_recording():  # the request was not sampled
+            parent = current()
+            if parent is None or not parent.trace_flags.sampled:
                 return await call(transport, deployment)
             number += 1
-            model = deployment.backend.model
-            with tracer.start_as_current_span(
-                f"attempt {deployment.name}",
-                kind=SpanKind.CLIENT,
-                attributes={
-                    "gen_ai.system": deployment.provider,
-                    "gen_ai.request.model": model,
-                    "gateway.model_group": group,
-                    "gateway.deployment": deployment.name,
-                    "gateway.attempt": number,
-                },
-                record_exception=False,
-                set_status_on_exception=False,
-            ) as span:
-                try:
-                    result = await call(transport, deployment)
-                except UpstreamError as error:
-                    span.set_attribute("http.response.status_code", error.status)
-                    span.set_attribute(
-                        "error.type", str(error.status) if error.kind == "http" else error.kind
-                    )
-                    span.set_status(StatusCode.ERROR, error.message)
-                    raise
-                span.set_attribute("http.response.status_code", 200)
+            span = self.child(parent)
+            attributes: dict[str, AttributeValue] = {
+                "gen_ai.system": deployment.provider,
+                "gen_ai.request.model": deployment.backend.model,
+                "gateway.model_group": group,
+                "gateway.deployment": deployment.name,
+                "gateway.attempt": number,
+            }
+            problem: str | None = None
+            started_ns = time.time_ns()
+            token = enter(span)
+            try:
+                result = await call(transport, deployment)
+            except UpstreamError as error:
+                attributes["http.response.status_code"] = error.status
+                attributes["error.type"] = str(error.status) if error.kind == "http" else error.kind
+                problem = error.message
+                raise
+            else:
+                attributes["http.response.status_code"] = 200
                 return result
+            finally:
+                leave(token)
+                name = f"attempt {deployment.name}"
+                self._ended(
+                    parent, span.span_id, name, SpanKind.CLIENT, started_ns, attributes, problem
+                )
 
         return attempt
 
+    def _ended(
+        self,
+        parent: SpanContext,
+        span_id: int,
+        name: str,
+        kind: SpanKind,
+        started_ns: int,
+        attributes: Mapping[str, AttributeValue] | None,
+        problem: str | None,
+    ) -> None:
+        self._export.add(
+            SpanRecord(
+                parent.trace_id,
+                span_id,
+                parent.span_id,
+                False,
+                parent.trace_state,
+                name,
+                kind,
+                started_ns,
+                time.time_ns(),
+                attributes,
+                problem,
+            )
+        )
+
     def shutdown(self) -> None:
         """Export what is still queued, then stop the exporter thread."""
-        self._provider.shutdown()
+        self._export.shutdown()
 
 
 def _request_attributes(ctx: RequestContext, operation: str) -> dict[str, str | int | float]:
     attributes: dict[str, str | int | float] = {
+        "gateway.request_id": ctx.request_id,
         "gen_ai.operation.name": operation,
         "gen_ai.request.model": ctx.requested_model,
         "gen_ai.usage.input_tokens": ctx.usage.prompt_tokens,

@@ -1,0 +1,253 @@
+"""Finished spans to the collector: a queue, one thread, OTLP/HTTP protobuf in batches.
+
+The request path hands each span over as it ends (`SpanExport.add`: a `SpanRecord`, one
+tuple, appended to a deque) and goes on. The thread wakes every OTEL_BSP_SCHEDULE_DELAY
+ms, or as soon as OTEL_BSP_MAX_EXPORT_BATCH_SIZE spans wait, and sends all that is queued,
+that many to a request. A full queue (OTEL_BSP_MAX_QUEUE_SIZE) drops the oldest spans,
+as the SDK's BatchSpanProcessor does, with a warning.
+
+`OtlpSink` writes the records straight into the opentelemetry-proto messages, a batch
+under one resource and one scope, and posts them with the OTLP exporter's own HTTP client
+(endpoint, headers, timeout, compression, TLS and retries from OTEL_EXPORTER_OTLP_*).
+The SDK's encoder (`encode_spans`) goes through its span objects and a helper per field:
+measured on a request's 11 spans, 180 µs against 35 µs here. `ConsoleSink` prints them
+as the SDK's console exporter does (for debugging; its cost does not matter).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections import deque
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, SpanFlags
+from opentelemetry.proto.trace.v1.trace_pb2 import Status as SpanStatus
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
+from opentelemetry.util.types import AttributeValue
+
+_logger = logging.getLogger(__name__)
+
+_KINDS = {
+    SpanKind.INTERNAL: Span.SPAN_KIND_INTERNAL,
+    SpanKind.SERVER: Span.SPAN_KIND_SERVER,
+    SpanKind.CLIENT: Span.SPAN_KIND_CLIENT,
+}
+# As the SDK flags them: whether the parent is remote is known, and whether it is.
+_LOCAL_PARENT = SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
+_REMOTE_PARENT = _LOCAL_PARENT | SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
+
+
+class TracingConfigError(ValueError):
+    pass
+
+
+class SpanRecord(NamedTuple):
+    """One finished, sampled span, as the export needs it and no more."""
+
+    trace_id: int
+    span_id: int
+    parent_id: int  # 0: a root whose caller named no parent
+    remote_parent: bool
+    trace_state: TraceState
+    name: str
+    kind: SpanKind
+    start_ns: int
+    end_ns: int
+    attributes: Mapping[str, AttributeValue] | None
+    # Not None: the span's status is ERROR, with this description.
+    problem: str | None
+
+
+class SpanSink(Protocol):
+    def export(self, spans: Sequence[SpanRecord]) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+
+class SpanExport:
+    def __init__(self, sink: SpanSink) -> None:
+        self._sink = sink
+        self._delay_s = _setting("OTEL_BSP_SCHEDULE_DELAY", 5000) / 1000
+        # Eight times the SDK's defaults (512, 2048): a post costs 0.4-0.7 ms of CPU in
+        # the exporter's HTTP client whatever its size, 12 µs a request at 512 spans.
+        self._batch = _setting("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 4096)
+        self._queue_size = _setting("OTEL_BSP_MAX_QUEUE_SIZE", 16384)
+        self._timeout_s = _setting("OTEL_BSP_EXPORT_TIMEOUT", 30000) / 1000
+        if self._batch > self._queue_size:
+            raise TracingConfigError(
+                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE must not exceed OTEL_BSP_MAX_QUEUE_SIZE"
+            )
+        self._queue: deque[SpanRecord] = deque(maxlen=self._queue_size)
+        self._dropped = 0
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="span-export", daemon=True)
+        self._thread.start()
+
+    def add(self, span: SpanRecord) -> None:
+        queue = self._queue
+        if len(queue) == self._queue_size:
+            self._dropped += 1
+        queue.append(span)
+        # Once per batch's worth: the thread then takes all that is queued.
+        if len(queue) == self._batch:
+            self._wake.set()
+
+    def shutdown(self) -> None:
+        """Send what is queued (waiting up to OTEL_BSP_EXPORT_TIMEOUT), then stop."""
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(self._timeout_s)
+        self._sink.shutdown()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self._delay_s)
+            self._wake.clear()
+            stopping = self._stopping
+            self._send_queued()
+            if stopping:
+                return
+
+    def _send_queued(self) -> None:
+        queue = self._queue
+        if self._dropped:
+            dropped, self._dropped = self._dropped, 0
+            _logger.warning("the span queue was full: %d spans were dropped", dropped)
+        # What is queued now, not what arrives meanwhile: the request path adds spans
+        # while a batch is posted, and chasing them sent a request per few spans.
+        waiting = len(queue)
+        while waiting > 0:
+            batch = [queue.popleft() for _ in range(min(waiting, self._batch))]
+            waiting -= len(batch)
+            try:
+                self._sink.export(batch)
+            except Exception:  # the thread outlives a bad batch; the next one may pass
+                _logger.exception("exporting %d spans failed", len(batch))
+
+
+def _setting(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise TracingConfigError(f"{name}={raw!r}: expected a positive whole number")
+    return value
+
+
+class OtlpSink:
+    def __init__(self, resource: Resource, scope: str) -> None:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        self._exporter = OTLPSpanExporter()
+        self._resource = resource
+        self._scope = scope
+
+    def export(self, spans: Sequence[SpanRecord]) -> None:
+        request = ExportTraceServiceRequest()
+        resource_spans = request.resource_spans.add(schema_url=self._resource.schema_url)
+        _put_attributes(resource_spans.resource.attributes, self._resource.attributes)
+        scope_spans = resource_spans.scope_spans.add()
+        scope_spans.scope.name = self._scope
+        add = scope_spans.spans.add
+        for span in spans:
+            message = add(
+                trace_id=span.trace_id.to_bytes(16, "big"),
+                span_id=span.span_id.to_bytes(8, "big"),
+                name=span.name,
+                kind=_KINDS[span.kind],
+                start_time_unix_nano=span.start_ns,
+                end_time_unix_nano=span.end_ns,
+                flags=_REMOTE_PARENT if span.remote_parent else _LOCAL_PARENT,
+            )
+            if span.parent_id:
+                message.parent_span_id = span.parent_id.to_bytes(8, "big")
+            if span.trace_state:
+                message.trace_state = span.trace_state.to_header()
+            if span.attributes:
+                _put_attributes(message.attributes, span.attributes)
+            if span.problem is not None:
+                message.status.code = SpanStatus.STATUS_CODE_ERROR
+                message.status.message = span.problem
+        # The exporter's client, not its `export`: that one takes the SDK's span objects
+        # and encodes them itself. Failures are logged by the client (after its retries).
+        self._exporter._client.export(request.SerializeToString())
+
+    def shutdown(self) -> None:
+        self._exporter._client.shutdown()
+
+
+def _put_attributes(into: Any, attributes: Mapping[str, object]) -> None:
+    """Into a repeated KeyValue field (`into`; protobuf's containers have no stubs here)."""
+    add = into.add
+    for key, value in attributes.items():
+        _put_value(add(key=key).value, value)
+
+
+def _put_value(into: AnyValue, value: object) -> None:
+    # bool before int: a bool is an int to isinstance.
+    if isinstance(value, bool):
+        into.bool_value = value
+    elif isinstance(value, str):
+        into.string_value = value
+    elif isinstance(value, int):
+        into.int_value = value
+    elif isinstance(value, float):
+        into.double_value = value
+    elif isinstance(value, Sequence):  # e.g. a list in OTEL_RESOURCE_ATTRIBUTES' resource
+        values = into.array_value.values
+        for item in value:
+            _put_value(values.add(), item)
+    else:
+        into.string_value = str(value)
+
+
+class ConsoleSink:
+    def __init__(self, resource: Resource, scope: str) -> None:
+        # stdout carries the JSON request log; spans must not interleave with it.
+        self._exporter = ConsoleSpanExporter(out=sys.stderr)
+        self._resource = resource
+        self._scope = InstrumentationScope(scope)
+
+    def export(self, spans: Sequence[SpanRecord]) -> None:
+        self._exporter.export([self._readable(span) for span in spans])
+
+    def _readable(self, span: SpanRecord) -> ReadableSpan:
+        flags = TraceFlags(TraceFlags.SAMPLED)
+        own = SpanContext(span.trace_id, span.span_id, False, flags, span.trace_state)
+        parent = (
+            SpanContext(span.trace_id, span.parent_id, span.remote_parent, flags, span.trace_state)
+            if span.parent_id
+            else None
+        )
+        problem = span.problem
+        status = Status(StatusCode.ERROR, problem) if problem is not None else Status()
+        return ReadableSpan(
+            name=span.name,
+            context=own,
+            parent=parent,
+            resource=self._resource,
+            attributes=span.attributes,
+            kind=span.kind,
+            instrumentation_scope=self._scope,
+            status=status,
+            start_time=span.start_ns,
+            end_time=span.end_ns,
+        )
+
+    def shutdown(self) -> None:
+        return  # it holds nothing: each batch was written and flushed
