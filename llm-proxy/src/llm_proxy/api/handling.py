@@ -68,6 +68,10 @@ async def handle(
     return response
 
 
+# Work quicker than this is not watched for the client leaving (see until_disconnected).
+_WATCH_AFTER_S = 0.05
+
+
 class ClientDisconnected(Exception):
     """The client went away before the answer; the work for it was cancelled."""
 
@@ -75,23 +79,35 @@ class ClientDisconnected(Exception):
 async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
     """Await `work`, cancelling it (and so its upstream call) if the client goes away.
 
-    The work runs in the request's own task, which the watcher cancels: a task of its own
-    for it cost a task's start and switch on every request. A cancellation the watcher
-    caused becomes ClientDisconnected; any other (the server shutting down) stays a
-    CancelledError, as asyncio requires.
+    The work runs in the request's own task, which the watcher cancels. The watcher (a
+    task waiting on the connection) is started only once the work has taken
+    `_WATCH_AFTER_S`: a quicker answer is out before a departure could save anything, and
+    its task's start, switches and cancellation were a fair part of such a request's
+    cost. It sees a client that left before it started at once. A cancellation the
+    watcher caused becomes ClientDisconnected; any other (the server shutting down) stays
+    a CancelledError, as asyncio requires.
     """
     task = asyncio.current_task()
     assert task is not None
-    watcher = asyncio.ensure_future(_cancel_on_disconnect(request, task))
+    loop = asyncio.get_running_loop()
+    watcher: asyncio.Task[None] | None = None
+
+    def watch() -> None:
+        nonlocal watcher
+        watcher = loop.create_task(_cancel_on_disconnect(request, task))
+
+    timer = loop.call_later(_WATCH_AFTER_S, watch)
     try:
         return await work
     except asyncio.CancelledError:
-        if watcher.done() and not watcher.cancelled():
+        if watcher is not None and watcher.done() and not watcher.cancelled():
             task.uncancel()
             raise ClientDisconnected from None
         raise
     finally:
-        watcher.cancel()
+        timer.cancel()
+        if watcher is not None:
+            watcher.cancel()
 
 
 async def _cancel_on_disconnect(request: Request, task: asyncio.Future[Any]) -> None:

@@ -177,6 +177,11 @@ class Dispatcher:
         hedging off, an attempt past its deadline is given up on (a timeout, retried
         elsewhere); with no other deployment to go to, it is waited for (up to the
         backend's timeout_s): a slow answer beats none."""
+        if len(attempt.registry.groups.get(attempt.group, ())) == 1:
+            # No other deployment to hedge or give up for: no timer could change anything,
+            # so the attempt runs in this task, without one of its own to start and wait on.
+            attempt.tried.append(first)
+            return self._won(attempt, await self._attempt(attempt, first), first)
         running: dict[asyncio.Task[T], Deployment] = {}
 
         def launch(deployment: Deployment) -> None:
