@@ -4,6 +4,7 @@ lost while the database is unreachable, at SIGTERM, or across a restart; usage r
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -152,6 +153,38 @@ def test_no_record_is_lost_while_the_database_is_unreachable(
     ids = [row["client_request_id"] for row in rows]
     assert len(ids) == len(set(ids)) == 155
     assert len({row["request_id"] for row in rows}) == 155
+
+
+def test_the_write_ahead_files_stay_small_under_steady_traffic(
+    make_gateway: MakeGateway, database_url: str, tmp_path: Path, run_id: str
+) -> None:
+    """Each flush empties the file of the records it wrote while traffic goes on: the
+    files hold the records of a flush or two, not everything since traffic began."""
+    gw = make_gateway(spend={"flush_interval_ms": 100})
+    spool = tmp_path / "spool"
+    pending: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            pending.append(sum(f.read_bytes().count(b"\n") for f in spool.glob("*.wal.jsonl")))
+            time.sleep(0.02)
+
+    def steady(sender: int) -> None:
+        for i in range(100):
+            assert send(gw, f"{run_id}steady-{sender}-{i}", BODY) == 200
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(steady, range(4)))
+    finally:
+        done.set()
+        watcher.join()
+    wait_for(lambda: len(logged(database_url, run_id)) == 400)
+    assert max(pending) < 150, f"up to {max(pending)} of 400 records in the write-ahead files"
+    wait_for(lambda: not any(f.stat().st_size for f in spool.glob("*.wal.jsonl")), 5.0)
 
 
 def test_usage_by_team_and_key(gateway: Gateway, database_url: str) -> None:

@@ -6,9 +6,9 @@ already logged. When the database cannot be reached the batch goes to the spool,
 does every batch after it until a replay of the spool succeeds (tried every
 `retry_interval_s`), so records reach the database in order and none twice. `close()`
 drains: what is queued is written, or spooled if the database is down or time runs out.
-Each record is also appended to the write-ahead file (`spend.wal`) as it is handed over,
+Each record is also appended to a write-ahead file (`spend.wal`) as it is handed over,
 so a process killed with records still in memory loses none of them: the next start
-replays the file (see `spend.wal`).
+replays the files (see `spend.wal`).
 """
 
 from __future__ import annotations
@@ -97,16 +97,10 @@ class SpendLog:
                 await asyncio.wait_for(self._wake.wait(), interval)
             self._wake.clear()
             await self._flush_guarded()
-            self._written_ahead()
-        await self._flush_guarded()
-        self._written_ahead()
+        while self._queue:
+            await self._flush_guarded()
         if self._spool.pending:
             await self._replay()
-
-    def _written_ahead(self) -> None:
-        """Nothing waits in memory: every record appended is in the database or spooled."""
-        if not self._queue and not self._in_flight:
-            self._wal.truncate()
 
     async def _flush_guarded(self) -> None:
         try:
@@ -120,12 +114,22 @@ class SpendLog:
             await asyncio.sleep(self._config.retry_interval_s)
 
     async def _flush(self) -> None:
+        """Write what is queued now. Records handed over meanwhile wait for the next flush
+        (sooner if they fill a batch): taking them at once made a writer that had just
+        finished a batch start another of the few that came during it, a transaction (and
+        its rollup upserts) per request or two at low rates."""
+        if not self._queue:
+            return
         size = self._config.batch_size
-        while self._queue:
+        left = len(self._queue)
+        self._wal.seal()
+        while left > 0:
             batch, self._queue = self._queue[:size], self._queue[size:]
+            left -= len(batch)
             self._in_flight = batch
             await self._write(batch)
             self._in_flight = []
+        self._wal.written(everything=not self._queue)
 
     async def _write(self, rows: list[dict[str, Any]]) -> None:
         if self._spool.pending and not await self._replay():
