@@ -1,10 +1,10 @@
 """Finished spans to the collector: a queue, one thread, OTLP/HTTP protobuf in batches.
 
-The request path hands each span over as it ends (`SpanExport.add`: a `SpanRecord`, one
-tuple, appended to a deque) and goes on. The thread wakes every OTEL_BSP_SCHEDULE_DELAY
-ms, or as soon as OTEL_BSP_MAX_EXPORT_BATCH_SIZE spans wait, and sends all that is queued,
-that many to a request. A full queue (OTEL_BSP_MAX_QUEUE_SIZE) drops the oldest spans,
-as the SDK's BatchSpanProcessor does, with a warning.
+The request path hands a request's spans over together when it ends (`SpanExport.add`:
+one `TraceSpans`, its spans plain tuples) and goes on. The thread wakes every
+OTEL_BSP_SCHEDULE_DELAY ms, or as soon as OTEL_BSP_MAX_EXPORT_BATCH_SIZE spans wait, and
+sends all that is queued, about that many spans (whole requests) to a post. Spans beyond
+OTEL_BSP_MAX_QUEUE_SIZE waiting are dropped, with a warning, as the SDK's are.
 
 `OtlpSink` writes the records straight into the opentelemetry-proto messages, a batch
 under one resource and one scope, and posts them with the OTLP exporter's own HTTP client
@@ -20,7 +20,6 @@ import logging
 import os
 import sys
 import threading
-from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
@@ -51,25 +50,25 @@ class TracingConfigError(ValueError):
     pass
 
 
-class SpanRecord(NamedTuple):
-    """One finished, sampled span, as the export needs it and no more."""
+# One finished, sampled span, as the export needs it and no more (a plain tuple: the
+# request path makes about ten a request): span id, parent span id (0: a root whose caller
+# named none), whether the parent is remote, name, kind, start and end (ns since the
+# epoch), attributes, and the problem that makes its status ERROR (None: no error).
+SpanRecord = tuple[
+    int, int, bool, str, SpanKind, int, int, Mapping[str, AttributeValue] | None, str | None
+]
+
+
+class TraceSpans(NamedTuple):
+    """Spans of one trace that go out together: a request's, when it has ended."""
 
     trace_id: int
-    span_id: int
-    parent_id: int  # 0: a root whose caller named no parent
-    remote_parent: bool
     trace_state: TraceState
-    name: str
-    kind: SpanKind
-    start_ns: int
-    end_ns: int
-    attributes: Mapping[str, AttributeValue] | None
-    # Not None: the span's status is ERROR, with this description.
-    problem: str | None
+    spans: Sequence[SpanRecord]
 
 
 class SpanSink(Protocol):
-    def export(self, spans: Sequence[SpanRecord]) -> None: ...
+    def export(self, traces: Sequence[TraceSpans]) -> None: ...
 
     def shutdown(self) -> None: ...
 
@@ -87,20 +86,26 @@ class SpanExport:
             raise TracingConfigError(
                 "OTEL_BSP_MAX_EXPORT_BATCH_SIZE must not exceed OTEL_BSP_MAX_QUEUE_SIZE"
             )
-        self._queue: deque[SpanRecord] = deque(maxlen=self._queue_size)
+        self._lock = threading.Lock()
+        self._waiting: list[TraceSpans] = []
+        self._queued = 0  # spans in _waiting
         self._dropped = 0
         self._wake = threading.Event()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="span-export", daemon=True)
         self._thread.start()
 
-    def add(self, span: SpanRecord) -> None:
-        queue = self._queue
-        if len(queue) == self._queue_size:
-            self._dropped += 1
-        queue.append(span)
+    def add(self, trace: TraceSpans) -> None:
+        count = len(trace.spans)
+        with self._lock:
+            if self._queued + count > self._queue_size:
+                self._dropped += count
+                return
+            self._waiting.append(trace)
+            self._queued += count
+            queued = self._queued
         # Once per batch's worth: the thread then takes all that is queued.
-        if len(queue) == self._batch:
+        if queued >= self._batch > queued - count:
             self._wake.set()
 
     def shutdown(self) -> None:
@@ -120,20 +125,30 @@ class SpanExport:
                 return
 
     def _send_queued(self) -> None:
-        queue = self._queue
-        if self._dropped:
-            dropped, self._dropped = self._dropped, 0
-            _logger.warning("the span queue was full: %d spans were dropped", dropped)
         # What is queued now, not what arrives meanwhile: the request path adds spans
-        # while a batch is posted, and chasing them sent a request per few spans.
-        waiting = len(queue)
-        while waiting > 0:
-            batch = [queue.popleft() for _ in range(min(waiting, self._batch))]
-            waiting -= len(batch)
-            try:
-                self._sink.export(batch)
-            except Exception:  # the thread outlives a bad batch; the next one may pass
-                _logger.exception("exporting %d spans failed", len(batch))
+        # while a batch is posted, and chasing them sent a post per few spans.
+        with self._lock:
+            waiting, self._waiting = self._waiting, []
+            self._queued = 0
+            dropped, self._dropped = self._dropped, 0
+        if dropped:
+            _logger.warning("the span queue was full: %d spans were dropped", dropped)
+        batch: list[TraceSpans] = []
+        size = 0
+        for trace in waiting:
+            batch.append(trace)
+            size += len(trace.spans)
+            if size >= self._batch:
+                self._send(batch)
+                batch, size = [], 0
+        if batch:
+            self._send(batch)
+
+    def _send(self, batch: list[TraceSpans]) -> None:
+        try:
+            self._sink.export(batch)
+        except Exception:  # the thread outlives a bad batch; the next one may pass
+            _logger.exception("exporting a batch of %d traces failed", len(batch))
 
 
 def _setting(name: str, default: int) -> int:
@@ -157,32 +172,34 @@ class OtlpSink:
         self._resource = resource
         self._scope = scope
 
-    def export(self, spans: Sequence[SpanRecord]) -> None:
+    def export(self, traces: Sequence[TraceSpans]) -> None:
         request = ExportTraceServiceRequest()
         resource_spans = request.resource_spans.add(schema_url=self._resource.schema_url)
         _put_attributes(resource_spans.resource.attributes, self._resource.attributes)
         scope_spans = resource_spans.scope_spans.add()
         scope_spans.scope.name = self._scope
         add = scope_spans.spans.add
-        for span in spans:
-            message = add(
-                trace_id=span.trace_id.to_bytes(16, "big"),
-                span_id=span.span_id.to_bytes(8, "big"),
-                name=span.name,
-                kind=_KINDS[span.kind],
-                start_time_unix_nano=span.start_ns,
-                end_time_unix_nano=span.end_ns,
-                flags=_REMOTE_PARENT if span.remote_parent else _LOCAL_PARENT,
-            )
-            if span.parent_id:
-                message.parent_span_id = span.parent_id.to_bytes(8, "big")
-            if span.trace_state:
-                message.trace_state = span.trace_state.to_header()
-            if span.attributes:
-                _put_attributes(message.attributes, span.attributes)
-            if span.problem is not None:
-                message.status.code = SpanStatus.STATUS_CODE_ERROR
-                message.status.message = span.problem
+        for trace_id, trace_state, spans in traces:
+            trace_bytes = trace_id.to_bytes(16, "big")
+            state = trace_state.to_header() if trace_state else ""
+            for span_id, parent_id, remote, name, kind, start, end, attributes, problem in spans:
+                message = add(
+                    trace_id=trace_bytes,
+                    span_id=span_id.to_bytes(8, "big"),
+                    trace_state=state,
+                    name=name,
+                    kind=_KINDS[kind],
+                    start_time_unix_nano=start,
+                    end_time_unix_nano=end,
+                    flags=_REMOTE_PARENT if remote else _LOCAL_PARENT,
+                )
+                if parent_id:
+                    message.parent_span_id = parent_id.to_bytes(8, "big")
+                if attributes:
+                    _put_attributes(message.attributes, attributes)
+                if problem is not None:
+                    message.status.code = SpanStatus.STATUS_CODE_ERROR
+                    message.status.message = problem
         # The exporter's client, not its `export`: that one takes the SDK's span objects
         # and encodes them itself. Failures are logged by the client (after its retries).
         self._exporter._client.export(request.SerializeToString())
@@ -223,30 +240,29 @@ class ConsoleSink:
         self._resource = resource
         self._scope = InstrumentationScope(scope)
 
-    def export(self, spans: Sequence[SpanRecord]) -> None:
-        self._exporter.export([self._readable(span) for span in spans])
-
-    def _readable(self, span: SpanRecord) -> ReadableSpan:
-        flags = TraceFlags(TraceFlags.SAMPLED)
-        own = SpanContext(span.trace_id, span.span_id, False, flags, span.trace_state)
-        parent = (
-            SpanContext(span.trace_id, span.parent_id, span.remote_parent, flags, span.trace_state)
-            if span.parent_id
-            else None
+    def export(self, traces: Sequence[TraceSpans]) -> None:
+        self._exporter.export(
+            [self._readable(trace, span) for trace in traces for span in trace.spans]
         )
-        problem = span.problem
+
+    def _readable(self, trace: TraceSpans, span: SpanRecord) -> ReadableSpan:
+        span_id, parent_id, remote, name, kind, start, end, attributes, problem = span
+        flags = TraceFlags(TraceFlags.SAMPLED)
+        state = trace.trace_state
+        own = SpanContext(trace.trace_id, span_id, False, flags, state)
+        parent = SpanContext(trace.trace_id, parent_id, remote, flags, state) if parent_id else None
         status = Status(StatusCode.ERROR, problem) if problem is not None else Status()
         return ReadableSpan(
-            name=span.name,
+            name=name,
             context=own,
             parent=parent,
             resource=self._resource,
-            attributes=span.attributes,
-            kind=span.kind,
+            attributes=attributes,
+            kind=kind,
             instrumentation_scope=self._scope,
             status=status,
-            start_time=span.start_ns,
-            end_time=span.end_ns,
+            start_time=start,
+            end_time=end,
         )
 
     def shutdown(self) -> None:

@@ -4,7 +4,7 @@ The timings are kept whether or not tracing is on, so the spend log can draw a r
 waterfall without a tracing backend. Off, a stage costs two clock reads and a dict write.
 On, a sampled request's stage is a span, recorded when it ends; stages that call out
 (route: the router-service; dispatch: the upstream attempts) have theirs current while
-they run (`trace_context.enter`), so those calls nest under them. An unsampled request's
+they run (`Tracing.enter`), so those calls nest under them. An unsampled request's
 calling stages make its root current instead, so the upstream is told it is not sampled.
 """
 
@@ -21,7 +21,7 @@ from llm_proxy.trace_context import enter, leave
 
 if TYPE_CHECKING:
     from llm_proxy.pipeline.context import RequestContext
-    from llm_proxy.telemetry.tracing import Tracing
+    from llm_proxy.telemetry.tracing import Entered, RequestTrace, Tracing
 
 # Stages whose work includes calls to other services, which must see them as parent.
 CALLING_STAGES = frozenset({"route", "dispatch", "cascade", "optimizer"})
@@ -31,11 +31,12 @@ class Stage:
     __slots__ = (
         "_calls",
         "_ctx",
+        "_entered",
         "_name",
-        "_span",
         "_started",
         "_started_ns",
         "_token",
+        "_trace",
         "_tracing",
     )
 
@@ -43,21 +44,22 @@ class Stage:
         self._ctx = ctx
         self._name = name
         trace = ctx.span  # None unless tracing is on
+        self._trace: RequestTrace | None = trace
         # Only requests whose trace is sampled pay for stage spans.
         self._tracing = tracing if trace is not None and trace.sampled else None
         self._calls = trace is not None and name in CALLING_STAGES
-        self._span: SpanContext | None = None
+        self._entered: Entered | None = None
         self._token: Token[SpanContext | None] | None = None
         self._started = 0.0
         self._started_ns = 0
 
     def __enter__(self) -> None:
-        tracing = self._tracing
-        if self._calls:
-            root = self._ctx.span.context  # type: ignore[union-attr]  # set when _calls
-            span = root if tracing is None else tracing.child(root)
-            self._span = span
-            self._token = enter(span)
+        tracing, trace = self._tracing, self._trace
+        if self._calls and trace is not None:
+            if tracing is not None:
+                self._entered = tracing.enter(trace)
+            else:
+                self._token = enter(trace.context)
         if tracing is not None:
             self._started_ns = time.time_ns()
         self._started = time.perf_counter()
@@ -74,7 +76,11 @@ class Stage:
         timings[self._name] = round(timings.get(self._name, 0.0) + elapsed_ms, 3)
         if self._token is not None:
             leave(self._token)
-        if self._tracing is None:
+        tracing, trace, entered = self._tracing, self._trace, self._entered
+        if tracing is None or trace is None:
             return
+        if entered is not None:
+            tracing.leave(entered)
         problem = f"{type(error).__name__}: {error}" if error is not None else None
-        self._tracing.record_stage(self._ctx, self._name, self._started_ns, problem, self._span)
+        span = entered.span if entered is not None else None
+        tracing.record_stage(trace, self._name, self._started_ns, problem, span)

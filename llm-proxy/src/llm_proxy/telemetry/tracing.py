@@ -10,10 +10,11 @@ the sampler leaves out costs its root span's ids and the `traceparent` it passes
 (so the upstream knows too): no attributes, stage or attempt spans are made for it.
 
 A span here is not the SDK's `Span` object (with its locks, attribute checks, events and
-processor calls) but its ids and times, handed to the export thread as one record when
-it ends (`span_export`); the SDK supplies the sampler, the resource and the ids. What is
-current for outgoing calls is a context variable of `trace_context`, set only around the
-stages that call out and the attempts.
+processor calls) but a tuple of its ids and times, kept on the request when it ends and
+handed to the export thread (`span_export`) with the others when the request ends; the
+SDK supplies the sampler, the resource and the ids. What is current for outgoing calls is
+a context variable of `trace_context`, set only around the stages that call out and the
+attempts.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, TypeVar
+from contextvars import ContextVar, Token
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -42,6 +44,7 @@ from llm_proxy.telemetry.span_export import (
     SpanExport,
     SpanRecord,
     SpanSink,
+    TraceSpans,
     TracingConfigError,
 )
 from llm_proxy.trace_context import current, enter, extract, leave
@@ -66,6 +69,7 @@ _OPERATIONS = {
 }
 _SCOPE = "llm_proxy"
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_INTERNAL, _CLIENT = SpanKind.INTERNAL, SpanKind.CLIENT
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 
 __all__ = ["RequestTrace", "Tracing", "TracingConfigError", "tracing_from_env"]
@@ -95,15 +99,31 @@ def tracing_from_env(enabled_in_config: bool) -> Tracing | None:
 
 class RequestTrace:
     """A request's root span while it runs (`ctx.span`): what its children and outgoing
-    calls name as parent, the caller's span it continues, and when it began."""
+    calls name as parent, the caller's span it continues, when it began, and (sampled)
+    the spans that ended so far, which go to the export with the root's when it ends."""
 
-    __slots__ = ("context", "parent", "sampled", "started_ns")
+    __slots__ = ("context", "finished", "parent", "sampled", "spans", "started_ns")
 
     def __init__(self, context: SpanContext, parent: SpanContext | None) -> None:
         self.context = context
         self.parent = parent
         self.sampled = context.trace_flags.sampled
         self.started_ns = time.time_ns()
+        self.spans: list[SpanRecord] = []
+        self.finished = False
+
+
+# The request whose calling stage runs (sampled only), for the attempts it makes: they
+# are wrapped by the dispatcher, which knows nothing of the request.
+_REQUEST: ContextVar[RequestTrace | None] = ContextVar("llm_proxy_traced_request", default=None)
+
+
+class Entered(NamedTuple):
+    """A sampled stage's span, current for outgoing calls while it runs (`Tracing.enter`)."""
+
+    span: SpanContext
+    outgoing: Token[SpanContext | None]
+    request: Token[RequestTrace | None]
 
 
 class Tracing:
@@ -142,13 +162,11 @@ class Tracing:
         attributes["gateway.cost_usd"] = outcome.cost_usd
         attributes["gateway.overhead_ms"] = round(outcome.overhead_s * 1000, 3)
         root, parent = trace.context, trace.parent
-        self._export.add(
-            SpanRecord(
-                root.trace_id,
+        trace.spans.append(
+            (
                 root.span_id,
                 parent.span_id if parent is not None else 0,
                 parent is not None and parent.is_remote,
-                root.trace_state,
                 f"{operation} {ctx.requested_model}".strip(),
                 SpanKind.SERVER,
                 trace.started_ns,
@@ -157,27 +175,34 @@ class Tracing:
                 (ctx.error or "") if ctx.status >= 500 else None,
             )
         )
+        trace.finished = True
+        self._export.add(TraceSpans(root.trace_id, root.trace_state, trace.spans))
 
-    def child(self, parent: SpanContext) -> SpanContext:
-        """A new span's ids under `parent` (sampled, as its parent is)."""
-        return SpanContext(
-            parent.trace_id, self._ids.generate_span_id(), False, _SAMPLED, parent.trace_state
-        )
+    def enter(self, trace: RequestTrace) -> Entered:
+        """A new span under the request's root, current for outgoing calls (and the
+        attempts) until `leave`."""
+        span = self._child(trace.context)
+        return Entered(span, enter(span), _REQUEST.set(trace))
+
+    def leave(self, entered: Entered) -> None:
+        _REQUEST.reset(entered.request)
+        leave(entered.outgoing)
 
     def record_stage(
         self,
-        ctx: RequestContext,
+        trace: RequestTrace,
         name: str,
         started_ns: int,
         problem: str | None,
         span: SpanContext | None = None,
     ) -> None:
         """A sampled request's finished stage: `span` names it when it was current while
-        it ran (a stage that calls out); a stage that did not gets its id only now."""
-        assert ctx.span is not None
-        root = ctx.span.context
+        it ran (`enter`); a stage that was not gets its id only now."""
         span_id = span.span_id if span is not None else self._ids.generate_span_id()
-        self._ended(root, span_id, name, SpanKind.INTERNAL, started_ns, None, problem)
+        root_id, ended = trace.context.span_id, time.time_ns()
+        self._ended(
+            trace, (span_id, root_id, False, name, _INTERNAL, started_ns, ended, None, problem)
+        )
 
     def attempts(self, call: Call[T], group: str) -> Call[T]:
         """`call`, with one client span per upstream attempt it makes for `group`."""
@@ -185,11 +210,12 @@ class Tracing:
 
         async def attempt(transport: Transport, deployment: Deployment) -> T:
             nonlocal number
-            parent = current()
-            if parent is None or not parent.trace_flags.sampled:
+            trace, parent = _REQUEST.get(), current()
+            # An unsampled request's stage makes only its root current (flagged so).
+            if trace is None or parent is None or not parent.trace_flags.sampled:
                 return await call(transport, deployment)
             number += 1
-            span = self.child(parent)
+            span = self._child(parent)
             attributes: dict[str, AttributeValue] = {
                 "gen_ai.system": deployment.provider,
                 "gen_ai.request.model": deployment.backend.model,
@@ -213,37 +239,23 @@ class Tracing:
             finally:
                 leave(token)
                 name = f"attempt {deployment.name}"
-                self._ended(
-                    parent, span.span_id, name, SpanKind.CLIENT, started_ns, attributes, problem
-                )
+                ended = time.time_ns()
+                record = (span.span_id, parent.span_id, False, name, _CLIENT, started_ns, ended)
+                self._ended(trace, (*record, attributes, problem))
 
         return attempt
 
-    def _ended(
-        self,
-        parent: SpanContext,
-        span_id: int,
-        name: str,
-        kind: SpanKind,
-        started_ns: int,
-        attributes: Mapping[str, AttributeValue] | None,
-        problem: str | None,
-    ) -> None:
-        self._export.add(
-            SpanRecord(
-                parent.trace_id,
-                span_id,
-                parent.span_id,
-                False,
-                parent.trace_state,
-                name,
-                kind,
-                started_ns,
-                time.time_ns(),
-                attributes,
-                problem,
-            )
+    def _child(self, parent: SpanContext) -> SpanContext:
+        return SpanContext(
+            parent.trace_id, self._ids.generate_span_id(), False, _SAMPLED, parent.trace_state
         )
+
+    def _ended(self, trace: RequestTrace, span: SpanRecord) -> None:
+        if not trace.finished:
+            trace.spans.append(span)
+            return
+        # Ended after its request (nothing does yet): it goes out on its own.
+        self._export.add(TraceSpans(trace.context.trace_id, trace.context.trace_state, [span]))
 
     def shutdown(self) -> None:
         """Export what is still queued, then stop the exporter thread."""
