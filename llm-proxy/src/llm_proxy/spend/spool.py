@@ -4,7 +4,7 @@ One file per process (`<database tag>-<pid>.jsonl`), held under an exclusive loc
 the process lives. Files whose owner is gone — a crash, or a stop with the database
 down — are adopted by the next process of the same database and replayed with its own.
 Lines are JSON; a line cut short by a crash is skipped when read back. The write-ahead
-files of dead processes (`spend.wal`, `<tag>-<pid>.wal.jsonl`) are adopted the same way.
+files of dead processes (`spend.wal`, `<tag>-<pid>-a.wal.jsonl` and `-b`) are adopted the same way.
 """
 
 from __future__ import annotations
