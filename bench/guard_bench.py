@@ -17,7 +17,8 @@ Streaming, measured two ways, both as CPU time (never wall time):
   decoding, usage) over an upstream body that delivers one frame per read, drained with and
   without the guard's response stage on top (PII, secrets, a 200-word deny-list, invisible
   Unicode), in alternating repeats on one thread (`time.thread_time_ns`). The difference is
-  what the guard adds to a chunk: its own relay and the transport sharing its decoding.
+  what the guard adds to a chunk: its own relay, and the transport gathering its frames with
+  their decoding (`Stream.gather_s`).
 - end to end: two gateways (one without guardrails, one with those response-stage
   policies) in front of one simulator that streams at a realistic pace (each token its own
   write, the gateway far from saturated: a saturated gateway reads many frames at once, so
@@ -302,8 +303,6 @@ def measure_stream_in_process(streams: int, repeats: int = 7) -> dict[str, Any]:
         stream = openai_stream(body(), wants_usage=False)
         events = stream.events
         if guard:
-            # As the guard stage does (`pipeline.guard`): the transport shares its decoding.
-            stream.share_decoded = True
             events = guarded(events, "chat", plan, Redactor(), [], {}, stream)
         async for _ in events:
             pass

@@ -21,6 +21,9 @@ MODERATION, SLOW_MODERATION = "guard-moderation", "guard-moderation-slow"
 # Streams a piece of 4 characters cut anywhere, as a tokenizer splits numbers and addresses,
 # 40 ms apart: slower than the guard gathers (20 ms), so it reads each piece on its own.
 SUBWORD = "guard-subword"
+# The same pieces, 10,000 a second: faster than the guard gathers, so the transport hands it
+# dozens of reads' frames at once, and a value spans several reads of one batch.
+FAST_SUBWORD = "guard-subword-fast"
 _FLAGS = {"violence": ["attack plan"], "self_harm": ["hurt myself"]}
 SIM_CONFIG: dict[str, Any] = {
     "name": "sim",
@@ -30,6 +33,7 @@ SIM_CONFIG: dict[str, Any] = {
         MODERATION: {"answers": "moderation", "flag_words": _FLAGS},
         SLOW_MODERATION: {"answers": "moderation", "flag_words": _FLAGS, "latency_ms": 3000},
         SUBWORD: {"token_chars": 4, "tokens_per_second": 25},
+        FAST_SUBWORD: {"token_chars": 4, "tokens_per_second": 10000, "output_tokens": 80},
     },
 }
 
@@ -51,6 +55,7 @@ def gateway(simulator: Simulator, tmp_path_factory: pytest.TempPathFactory) -> I
                 ("sim-moderation", MODERATION),
                 ("sim-moderation-slow", SLOW_MODERATION),
                 ("sim-subword", SUBWORD),
+                ("sim-subword-fast", FAST_SUBWORD),
             )
         ],
         "spend": {"flush_interval_ms": 20},

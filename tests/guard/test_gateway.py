@@ -16,7 +16,7 @@ import httpx
 import openai
 import pytest
 
-from tests.guard.conftest import MODEL, SUBWORD, configure, received
+from tests.guard.conftest import FAST_SUBWORD, MODEL, SUBWORD, configure, received
 from tests.support.processes import Gateway
 
 EMAIL, PHONE = "jane.doe@example.com", "+1 415 555 2671"
@@ -162,6 +162,66 @@ def test_values_cut_mid_token_in_a_slow_stream_are_redacted(
     assert value in str(received(sim)[-1]["messages"])
     assert f"[{placeholder}_1]" in text and value not in text
     assert text.startswith("Simulated reply to: ")
+
+
+def _streamed_text(gw: Gateway, api: str, model: str, prompt: str) -> tuple[str, int]:
+    """The text a stream of `api` brought the client, and in how many deltas."""
+    if api == "chat":
+        stream = _openai(gw).chat.completions.create(
+            model=model, stream=True, messages=[{"role": "user", "content": prompt}]
+        )
+        deltas = [c.choices[0].delta.content or "" for c in stream if c.choices]
+    elif api == "messages":
+        with _anthropic(gw).messages.stream(
+            model=model, max_tokens=256, messages=[{"role": "user", "content": prompt}]
+        ) as events:
+            deltas = list(events.text_stream)
+    else:
+        events = _openai(gw).responses.create(model=model, input=prompt, stream=True)
+        deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
+    return "".join(deltas), len(deltas)
+
+
+FAST_PROMPT = f"mail {EMAIL} card {CARD} now"
+FAST_REDACTED = "Simulated reply to: mail [EMAIL_1] card [CREDIT_CARD_1] now"
+
+
+@pytest.mark.parametrize("api", ["chat", "messages", "responses"])
+def test_values_in_pieces_of_a_fast_stream_are_redacted(
+    gateway: Gateway, sim: httpx.Client, api: str
+) -> None:
+    # Faster than the guard gathers: the transport hands it many reads' frames at once, and
+    # each value spans several reads.
+    pii = {"name": "pii", "on": ["response"], "checks": {"pii": {"action": "redact"}}}
+    configure(gateway, {"policies": [pii]})
+    text, deltas = _streamed_text(gateway, api, FAST_SUBWORD, FAST_PROMPT)
+    assert EMAIL in json.dumps(received(sim)[-1])
+    assert text.startswith(FAST_REDACTED)
+    assert "jane" not in text and "1111" not in text
+    # Redacted in place: the pieces after the values went out as they came.
+    assert deltas > 40
+
+
+def test_a_broken_stream_still_brings_what_was_safe(gateway: Gateway, sim: httpx.Client) -> None:
+    pii = {"name": "pii", "on": ["response"], "checks": {"pii": {"action": "redact"}}}
+    configure(gateway, {"policies": [pii]})
+    # A malformed event halfway: the pieces before it (about 250 characters) came in a few
+    # reads, faster than the guard gathers them.
+    sim.post(
+        "/_sim/faults", json={"fault": "malformed", "count": 1, "model": FAST_SUBWORD}
+    ).raise_for_status()
+    stream = _openai(gateway).chat.completions.create(
+        model=FAST_SUBWORD, stream=True, messages=[{"role": "user", "content": FAST_PROMPT}]
+    )
+    seen: list[str] = []
+    with pytest.raises(openai.APIError, match="malformed"):
+        for chunk in stream:
+            if chunk.choices:
+                seen.append(chunk.choices[0].delta.content or "")
+    # What the window no longer held went out before the error.
+    text = "".join(seen)
+    assert text.startswith(FAST_REDACTED)
+    assert len(text) > 120 and "jane" not in text
 
 
 def test_a_blocked_stream_ends_with_an_error_event(gateway: Gateway, sim: httpx.Client) -> None:

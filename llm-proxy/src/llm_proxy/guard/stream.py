@@ -13,12 +13,14 @@ of them carries the new text and the others none. A block ends the stream with a
 event, and what it found never reaches the client. Frames that carry no text keep their
 place in the order.
 
-The relay gathers pieces until `_GATHER_S` has passed since its last release (checked as
-each piece arrives: a slow stream is read piece by piece and waits for no batch) or the
-stream ends, and only then scans and releases the held text. The pieces' frames are taken
-into their windows a few pieces at a time (`_TAKE`), with the transport's own decoding when
-it shares it (`Frames`), and held as bytes and text only: the per-piece cost is an append
-and a clock reading, and the frames' text is scanned once per batch.
+The held text is scanned and released once per batch of pieces: a batch ends when
+`_GATHER_S` has passed since the last release (checked as each piece arrives: a slow stream
+is read piece by piece and waits for no batch) or the stream ends. The transport makes
+such batches itself, each frame beside its decoded payload (`Frames`, asked for with
+`Stream.gather_s`): each of its pieces is a batch, and the guard costs nothing per read.
+Pieces from elsewhere (plain bytes: the optimizer's stream) are gathered here, an append
+and a clock reading each. Frames are taken into their windows a few pieces at a time
+(`_TAKE`), and held as bytes and text only.
 """
 
 from __future__ import annotations
@@ -329,6 +331,9 @@ def guarded(
     stored response keeps) becomes the response as the guard left it, or None once blocked.
     `transcript`: records the kept text as it is released (off unless asked: it costs).
     """
+    if stream is not None:
+        # The transport gathers the frames into batches, decoded (`Frames`).
+        stream.gather_s = _GATHER_S
     relay: _Relay
     if api == "messages":
         relay = _Anthropic(plan, redactor, hits)
@@ -351,8 +356,9 @@ def guarded(
 
 
 async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[bytes]:
-    # Gathered here rather than in a method: this loop runs once per piece of the stream,
-    # and costs an append, a clock reading and three comparisons.
+    # Gathered here rather than in a method: this loop runs once per piece of the stream
+    # that is not gathered already, and costs an append, a clock reading and a few
+    # comparisons.
     pending: list[bytes] = []
     out: list[bytes] = []
     due = 0.0
@@ -361,14 +367,16 @@ async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[byt
     try:
         async for piece in events:
             pending.append(piece)
-            now = clock()
             try:
-                if now < due and not piece.endswith(_DONE):
-                    if len(pending) >= _TAKE:
-                        take(pending, out)
-                        pending = []
-                    continue
-                due = now + _GATHER_S
+                # The transport's `Frames` come gathered (or are a stream's first piece).
+                if piece.__class__ is not Frames:
+                    now = clock()
+                    if now < due and not piece.endswith(_DONE):
+                        if len(pending) >= _TAKE:
+                            take(pending, out)
+                            pending = []
+                        continue
+                    due = now + _GATHER_S
                 take(pending, out)
                 pending = []
                 release(out)

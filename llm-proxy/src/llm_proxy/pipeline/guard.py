@@ -204,7 +204,6 @@ class GuardStage:
     async def _stream(
         self, ctx: RequestContext, plan: Plan, redactor: Redactor, stream: Stream, logs: bool
     ) -> Stream:
-        stream.share_decoded = True
         transcript = Transcript() if plan.classifiers or logs else None
         stream.events = guarded(
             stream.events, ctx.api, plan, redactor, ctx.guard_hits, ctx.body, stream, transcript

@@ -33,7 +33,8 @@ class Frames(bytes):
 
     The transport parses every frame anyway (for usage); a later stage that reads the frames
     (the guard's stream window) takes `decoded` instead of parsing them again. `None` stands
-    for a frame without a JSON payload (`[DONE]`).
+    for a frame without a JSON payload (`[DONE]`). A stream's first piece is one read's
+    frames; the later ones are gathered as `Stream.gather_s` asks.
     """
 
     decoded: list[tuple[bytes, Any]]
@@ -62,10 +63,13 @@ class Stream:
     final: dict[str, Any] | None = None
     # The tools the answer calls, by name, as their calls begin.
     tool_calls: list[str] = field(default_factory=list)
-    # Set by a stage that reads the frames: from then on the transport yields `Frames`
-    # (building them costs a copy, so after its first piece a stream nobody reads yields
-    # plain bytes).
-    share_decoded: bool = False
+    # Set by a stage that reads the frames (the guard's windows): from then on the transport
+    # yields `Frames`, each with every frame read until this many seconds have passed since
+    # its last piece (checked as each read comes: a slow stream waits for no batch) or the
+    # stream has ended, so such a stage pays its per-piece costs once per batch rather than
+    # once per read. None: nobody reads them, and after its first piece the stream yields
+    # each read's frames as plain bytes (building `Frames` costs a copy).
+    gather_s: float | None = None
 
 
 class Transport(Protocol):

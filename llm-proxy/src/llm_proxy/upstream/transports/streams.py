@@ -89,29 +89,61 @@ def openai_stream(chunks: AsyncIterator[bytes], wants_usage: bool) -> Stream:
 async def _relayed(
     batches: AsyncIterator[list[bytes]], relay: Callable[[bytes], Relayed | None], stream: Stream
 ) -> AsyncIterator[bytes]:
-    """Each batch of frames becomes one piece for the client; an error ends the stream
-    after the good frames before it are out."""
+    """Each batch of frames becomes one piece for the client, or, once a stage asks for them
+    gathered (`Stream.gather_s`), the batches read within that long of the last piece go
+    on together, and the stream's end at once. An error ends the stream after the good
+    frames before it are out."""
     # The first piece is read before any stage can ask for `Frames` (`first_frame` waits
-    # for it), so it always comes as `Frames`: one copy a stream.
-    shared = True
-    async for batch in batches:
-        out: list[Relayed] = []
-        failure: UpstreamError | None = None
-        for frame in batch:
-            try:
-                piece = relay(frame)
-            except UpstreamError as error:
-                failure = error
-                break
-            if piece is not None:
-                out.append(piece)
-        if out:
-            yield Frames.of(out) if shared else b"".join([f for f, _ in out])
-            shared = stream.share_decoded
-        if failure is not None:
-            raise failure
+    # for it), so it always comes as `Frames`, at once: one copy a stream.
+    gather: float | None = 0.0
+    due = 0.0
+    clock = time.monotonic
+    # The frames read since the last piece (only while gathering: else each read's go on).
+    held: list[Relayed] = []
+    try:
+        async for batch in batches:
+            out = held
+            failure: UpstreamError | None = None
+            for frame in batch:
+                try:
+                    piece = relay(frame)
+                except UpstreamError as error:
+                    failure = error
+                    break
+                if piece is not None:
+                    out.append(piece)
+            if failure is not None:
+                held = []
+                if out:
+                    yield _piece(out, gather)
+                raise failure
+            if not out:
+                continue
+            if gather is None:
+                held = []
+                yield b"".join([f for f, _ in out])
+                continue
+            now = clock()
+            if now < due and not stream.completed:
+                continue
+            held = []
+            yield Frames.of(out)
+            gather = stream.gather_s
+            due = now + (gather or 0.0)
+    except Exception:
+        # The upstream failed mid-stream: what was gathered goes out before the error does.
+        if held:
+            yield _piece(held, gather)
+        raise
+    if held:
+        yield _piece(held, gather)
     if not stream.completed:
         raise UpstreamError(502, "upstream stream ended before completion", kind="cut")
+
+
+def _piece(frames: list[Relayed], shared: float | None) -> bytes:
+    """The frames as one piece for the client: `Frames` while a stage reads them."""
+    return Frames.of(frames) if shared is not None else b"".join([f for f, _ in frames])
 
 
 def track_anthropic_usage(stream: Stream, event: Any) -> None:
