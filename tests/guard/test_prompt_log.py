@@ -227,6 +227,63 @@ def test_keys_rotate_and_a_removed_key_no_longer_opens(
     assert _opened(gateway, new).status_code == 200
 
 
+def _keys_listed(gw: Gateway) -> dict[str, dict[str, Any]]:
+    with gw.client() as http:
+        return {k["id"]: k for k in http.get("/admin/guardrails/prompt-log/keys").json()}
+
+
+def _wait_for_line(gw: Gateway, text: str) -> None:
+    assert gw.output is not None
+    deadline = time.monotonic() + 10
+    while not any(text in line for line in gw.output.lines):
+        assert time.monotonic() < deadline, f"the gateway did not log {text!r}"
+        time.sleep(0.05)
+
+
+def test_a_key_that_does_not_resolve_costs_only_what_needs_it(
+    gateway: Gateway, keys: dict[str, Path], database: str, tmp_path: Path
+) -> None:
+    _, key = _tenant(gateway, log_prompts=True)
+    k1 = {"id": "k1", "key_ref": f"file:{keys['k1']}"}
+    k2 = {"id": "k2", "key_ref": f"file:{keys['k2']}"}
+    # k1 sealed a record, then its file goes missing (an older key, kept to open records).
+    _set_keys(gateway, [k1])
+    old = _ask(gateway, key, f"sealed by k1, {EMAIL}")
+    _logged(gateway, old)
+    lost = tmp_path / "k1.key"
+    try:
+        _set_keys(gateway, [k2, {"id": "k1", "key_ref": f"file:{lost}"}])
+        # New records are still sealed, with k2, and open; only k1's do not.
+        sealed = _ask(gateway, key, f"sealed by k2, {EMAIL}")
+        _logged(gateway, sealed)
+        assert _opened(gateway, sealed).json()["key_id"] == "k2"
+        refused = _opened(gateway, old)
+        assert refused.status_code == 409, refused.text
+        assert "its key 'k1' does not resolve" in refused.json()["error"]["message"]
+        _wait_for_line(gateway, "prompt log key 'k1' does not resolve")
+        listed = _keys_listed(gateway)
+        assert (listed["k2"]["resolves"], listed["k1"]["resolves"]) == (True, False)
+        assert listed["k1"]["records"] >= 1
+        # The sealing key itself does not resolve: the request is answered, nothing of its
+        # prompt is kept (never sealed under k2 instead), and each one says so.
+        missing = tmp_path / "k3.key"
+        _set_keys(gateway, [{"id": "k3", "key_ref": f"file:{missing}"}, k2])
+        unsealed = _ask(gateway, key, f"not sealed, {EMAIL}")
+        _logged(gateway, unsealed)
+        assert _rows(database, unsealed) == []
+        _wait_for_line(gateway, f"prompt of {unsealed} not logged: its key 'k3' does not resolve")
+        listed = _keys_listed(gateway)
+        assert listed["k3"]["sealing"] is True and listed["k3"]["resolves"] is False
+        assert _opened(gateway, sealed).status_code == 200
+        # Once the key is in place it seals the next record.
+        missing.write_text(secrets.token_urlsafe(32))
+        later = _ask(gateway, key, f"sealed by k3, {EMAIL}")
+        _logged(gateway, later)
+        assert _opened(gateway, later).json()["key_id"] == "k3"
+    finally:
+        _set_keys(gateway, [k1])
+
+
 def test_an_opt_in_needs_keys_and_a_tenant(gateway: Gateway) -> None:
     with gateway.client() as http:
         model = http.put(f"/admin/guardrails/overrides/model/{MODEL}", json={"log_prompts": True})
@@ -278,7 +335,7 @@ def test_a_long_prompt_is_kept_redacted_then_cut_to_the_cap(gateway: Gateway) ->
 
 
 def test_the_keys_route_shows_each_keys_role_and_records(
-    gateway: Gateway, keys: dict[str, Path], tmp_path: Path
+    gateway: Gateway, keys: dict[str, Path]
 ) -> None:
     _, key = _tenant(gateway, log_prompts=True)
     with gateway.client() as http:
@@ -286,15 +343,7 @@ def test_the_keys_route_shows_each_keys_role_and_records(
     try:
         _set_keys(gateway, [{"id": "k1", "key_ref": f"file:{keys['k1']}"}])
         _logged(gateway, _ask(gateway, key, f"sealed by k1, {EMAIL}"))
-        absent = tmp_path / "k3.key"
         k2 = {"id": "k2", "key_ref": f"file:{keys['k2']}"}
-        # A key that cannot be resolved stops the logging (nothing is sealed): the route
-        # says which one.
-        _set_keys(gateway, [k2, {"id": "k3", "key_ref": f"file:{absent}"}])
-        with gateway.client() as http:
-            unresolved = http.get("/admin/guardrails/prompt-log/keys").json()
-        assert [(k["id"], k["resolves"]) for k in unresolved][:2] == [("k2", True), ("k3", False)]
-        assert unresolved[1]["configured"] is True and unresolved[1]["records"] == 0
         _set_keys(gateway, [k2])
         with gateway.client() as http:
             before = {k["id"]: k for k in http.get("/admin/guardrails/prompt-log/keys").json()}

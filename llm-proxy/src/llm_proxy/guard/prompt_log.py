@@ -7,20 +7,26 @@ email a policy only alerts on, or blocks, is a placeholder here too (numbered al
 the request's own placeholders). The document, `{"request": …, "response": …}`, is then
 sealed (`store.keyring`, AES-GCM) under the first of `guardrails.prompt_log.keys`, bound to
 the request id, and the record keeps the ciphertext beside that key's id, so keys rotate.
+
+Each key is resolved on its own (`Keys`): one that does not resolve costs only what needs
+it. Records it sealed do not open until it does; when it is the first key, nothing is
+sealed until it does, never under an older key instead (a rotation away from a leaked key
+must not fall back to it).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from llm_proxy.config.guardrails import PII_ENTITIES, Checks, PiiCheck, PromptLog
-from llm_proxy.config.secrets import resolve_setting
+from llm_proxy.config.secrets import SecretError, resolve_setting
 from llm_proxy.guard.detectors import detectors_of
 from llm_proxy.guard.placeholders import Redactor
 from llm_proxy.guard.screen import Screen
-from llm_proxy.store.keyring import Keyring, derive
+from llm_proxy.store.keyring import Keyring, KeyringError, derive
 
 _PURPOSE = b"llm-proxy prompt log v1"
 _EVERYTHING = Screen(
@@ -28,13 +34,45 @@ _EVERYTHING = Screen(
 )
 
 
-def keyring_of(config: PromptLog) -> Keyring:
-    """The keys `config` names, resolved now; raises SecretError naming the one missing."""
-    keys = {}
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """The keys a config names, as they resolved: those that did, in order, and why each
+    of the others did not (its SecretError's message: the setting and what is missing,
+    never a key)."""
+
+    keyring: Keyring | None
+    # The id of the first configured key, which seals new records.
+    sealing: str
+    unresolved: dict[str, str]
+
+    @property
+    def sealer(self) -> Keyring | None:
+        """The keys to seal new records with: None while the first one does not resolve."""
+        return None if self.sealing in self.unresolved else self.keyring
+
+    def opener(self, key_id: str) -> Keyring:
+        """The keys to open a record `key_id` sealed; raises KeyringError when it does not
+        resolve (the others still open theirs)."""
+        why = self.unresolved.get(key_id)
+        if why is not None:
+            raise KeyringError(f"its key {key_id!r} does not resolve ({why})")
+        if self.keyring is None:
+            raise KeyringError("no key of guardrails.prompt_log resolves")
+        return self.keyring
+
+
+def resolved(config: PromptLog) -> Keys:
+    """The keys `config` names, each resolved now on its own."""
+    keys: dict[str, bytes] = {}
+    unresolved: dict[str, str] = {}
     for index, key in enumerate(config.keys):
-        secret = resolve_setting(key.key_ref, f"guardrails.prompt_log.keys.{index}.key_ref")
+        try:
+            secret = resolve_setting(key.key_ref, f"guardrails.prompt_log.keys.{index}.key_ref")
+        except SecretError as error:
+            unresolved[key.id] = str(error)
+            continue
         keys[key.id] = derive(secret, _PURPOSE)
-    return Keyring(keys)
+    return Keys(Keyring(keys) if keys else None, config.keys[0].id, unresolved)
 
 
 def sealed(

@@ -19,7 +19,9 @@ which went first.
 A tenant that opted in to prompt logging (`log_prompts` on its key's or team's override)
 has its request and answer kept with its spend record: redacted, then sealed under
 `guardrails.prompt_log.keys` (`guard.prompt_log`), made as the record is; nothing of the
-kind for anyone else.
+kind for anyone else. A key that does not resolve is logged once (and resolved again with
+each record until it does); while it is the first key, each record made without its prompt
+logs an error.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from llm_proxy.config.guardrails import ClassifierCheck, Guardrails
-from llm_proxy.config.secrets import SecretError
 from llm_proxy.guard import prompt_log
 from llm_proxy.guard.bodies import request_slots
 from llm_proxy.guard.classifier import TAG, Ask, Classifier
@@ -43,7 +44,6 @@ from llm_proxy.ids import new_request_id
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.identify import MASTER
-from llm_proxy.store.keyring import Keyring
 from llm_proxy.upstream.errors import UpstreamError
 from llm_proxy.upstream.transports.base import Reply, Stream
 from llm_proxy.webhooks import Webhooks
@@ -61,13 +61,13 @@ class GuardStage:
         self._source = Guardrails()
         self._policies = Policies(self._source)
         # The prompt log's keys under the config in force, resolved on first use.
-        self._keyring: Keyring | None = None
+        self._keys: prompt_log.Keys | None = None
 
     def _current(self) -> Policies:
         config = self._config()
         if config is not self._source:
             self._policies, self._source = Policies(config), config
-            self._keyring = None
+            self._keys = None
         return self._policies
 
     def _plan(self, ctx: RequestContext, stage: str) -> Plan | None:
@@ -153,13 +153,19 @@ class GuardStage:
         self._webhooks.send(alerts.webhook_url, payload)
 
     def _seal(self, ctx: RequestContext) -> None:
-        keyring = self._prompt_keyring(ctx.request_id)
+        keys = self._prompt_keys()
+        if keys is None:
+            return
+        keyring = keys.sealer
         if keyring is None:
+            why = keys.unresolved[keys.sealing]
+            message = "prompt of %s not logged: its key %r does not resolve (%s)"
+            log.error(message, ctx.request_id, keys.sealing, why)
             return
         answer = ctx.logged_answer() if ctx.logged_answer is not None else None
         redactor = ctx.redactor or Redactor()
         config = self._source.prompt_log
-        assert config is not None  # a keyring comes from it
+        assert config is not None  # keys come from it
         try:
             ctx.sealed_prompt = prompt_log.sealed(
                 keyring, ctx.request_id, ctx.body, answer, redactor, config.max_chars
@@ -167,15 +173,17 @@ class GuardStage:
         except TypeError:
             log.warning("prompt of %s not logged: its body is not JSON", ctx.request_id)
 
-    def _prompt_keyring(self, request_id: str) -> Keyring | None:
-        """The keys of the config in force (tried again while they cannot be resolved, so
-        a key put in place later counts at once); None: nothing can be logged."""
-        if self._keyring is None and self._source.prompt_log is not None:
-            try:
-                self._keyring = prompt_log.keyring_of(self._source.prompt_log)
-            except SecretError as error:
-                log.error("prompt of %s not logged: %s", request_id, error)
-        return self._keyring
+    def _prompt_keys(self) -> prompt_log.Keys | None:
+        """The prompt log's keys under the config in force (None: it names none), resolved
+        again while one does not, so a key put in place later counts at once."""
+        config = self._source.prompt_log
+        if config is None:
+            return None
+        known = self._keys
+        if known is None or known.unresolved:
+            self._keys = prompt_log.resolved(config)
+            _report(known, self._keys)
+        return self._keys
 
     async def outbound(self, ctx: RequestContext, answer: Reply | Stream) -> Reply | Stream:
         plan = self._plan(ctx, "response")
@@ -273,6 +281,21 @@ class GuardStage:
     async def _judged_answer(self, ctx: RequestContext, plan: Plan, transcript: Transcript) -> None:
         if blocking(hit for hit in ctx.guard_hits if hit.stage == "response") is None:
             await self._judged(ctx, plan.classifiers, transcript.text(), "response")
+
+
+def _report(known: prompt_log.Keys | None, keys: prompt_log.Keys) -> None:
+    """A line for each key that does not resolve where it did (or was not tried), and for
+    each that resolves now where it did not."""
+    for key_id, why in keys.unresolved.items():
+        if known is not None and key_id in known.unresolved:
+            continue
+        if key_id == keys.sealing:
+            effect = "it seals new records: no prompt is logged until it resolves"
+        else:
+            effect = "the prompts it sealed do not open until it resolves; the others do"
+        log.error("prompt log key %r does not resolve (%s): %s", key_id, why, effect)
+    for key_id in set(known.unresolved if known is not None else ()) - set(keys.unresolved):
+        log.info("prompt log key %r resolves now", key_id)
 
 
 def classifier_calls(ask: Callable[[RequestContext], Awaitable[Reply]]) -> Ask:

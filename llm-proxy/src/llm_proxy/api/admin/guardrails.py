@@ -29,7 +29,7 @@ from llm_proxy.api.admin.config_writes import (
 )
 from llm_proxy.api.admin.schemas import inline_defs
 from llm_proxy.config.guardrails import Override, Policy
-from llm_proxy.config.secrets import SecretError, resolve_setting
+from llm_proxy.guard import prompt_log
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.store.models import LoggedPrompt
 
@@ -139,19 +139,15 @@ async def list_prompt_log_keys(
     query = select(LoggedPrompt.key_id, func.count()).group_by(LoggedPrompt.key_id)
     counts = {key_id: count for key_id, count in (await session.execute(query)).all()}
     config = gateway.config.guardrails.prompt_log
+    unresolved = prompt_log.resolved(config).unresolved if config is not None else {}
     keys: list[dict[str, Any]] = []
     for index, key in enumerate(config.keys if config is not None else ()):
-        try:
-            resolve_setting(key.key_ref, f"guardrails.prompt_log.keys.{index}.key_ref")
-            resolves = True
-        except SecretError:
-            resolves = False
         keys.append(
             {
                 "id": key.id,
                 "configured": True,
                 "sealing": index == 0,
-                "resolves": resolves,
+                "resolves": key.id not in unresolved,
                 "records": counts.pop(key.id, 0),
             }
         )

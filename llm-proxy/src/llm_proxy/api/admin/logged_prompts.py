@@ -18,7 +18,6 @@ from starlette.requests import Request
 
 from llm_proxy.api.admin.access import Admin, GatewayDep, Session, actor
 from llm_proxy.api.admin.crud import Output
-from llm_proxy.config.secrets import SecretError
 from llm_proxy.guard import prompt_log
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.store import audit
@@ -57,10 +56,9 @@ async def get_prompt(
     try:
         if config is None:
             raise KeyringError("guardrails.prompt_log names no keys")
-        document = prompt_log.opened(
-            prompt_log.keyring_of(config), request_id, row.key_id, row.sealed
-        )
-    except (KeyringError, SecretError) as error:
+        keyring = prompt_log.resolved(config).opener(row.key_id)
+        document = prompt_log.opened(keyring, request_id, row.key_id, row.sealed)
+    except KeyringError as error:
         raise GatewayError(
             409, f"The prompt cannot be opened: {error}.", code="key_unavailable"
         ) from None
