@@ -202,6 +202,26 @@ def test_an_unsampled_request_exports_nothing_and_says_so_upstream(
     assert not [span for span in otlp.spans if span.trace_id == unsampled]
 
 
+def test_a_malformed_traceparent_starts_a_trace_of_its_own(
+    traced: Gateway, sim: httpx.Client, otlp: OtlpReceiver
+) -> None:
+    bad = "not-a-trace-" + "9" * 20
+    with traced.client() as http:
+        response = http.post(
+            "/v1/chat/completions",
+            json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]},
+            headers={"traceparent": f"00-{bad}-{CALLER_SPAN}-01"},
+        )
+    assert response.status_code == 200
+    [sent] = upstream_traceparents(sim, "gpt-4o-mini")
+    version, trace_id, _, flags = sent.split("-")
+    assert (version, flags) == ("00", "01")
+    assert bad not in sent
+    spans = otlp.trace(trace_id, count=len(STAGES) + 2)
+    root = next(span for span in spans if span.kind == SERVER)
+    assert root.parent_span_id == ""
+
+
 def test_with_tracing_off_nothing_is_propagated(plain: Plain, sim: httpx.Client) -> None:
     response = chat_in_trace(plain.gateway, "gpt-4o-mini", CALLER_TRACE)
     assert response.status_code == 200

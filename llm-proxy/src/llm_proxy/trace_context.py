@@ -13,18 +13,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
 
-from opentelemetry import propagate
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, SpanContext, set_span_in_context
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+# W3C trace context, what the gateway reads and passes on: its propagator itself, not the
+# SDK's global composite one, which reads and writes baggage too (the gateway carries none).
+_W3C = TraceContextTextMapPropagator()
 # Tasks a request starts inherit it, so any outgoing call they make (upstream attempts,
 # the router-service) carries the trace.
 _CURRENT: ContextVar[SpanContext | None] = ContextVar("llm_proxy_current_span", default=None)
 
 
 def extract(headers: Mapping[str, str]) -> Context:
-    """The caller's trace context (`traceparent`, `tracestate`), if it sent one."""
-    return propagate.extract(headers)
+    """The caller's trace context (`traceparent`, `tracestate`), empty if it sent none."""
+    return _W3C.extract(headers) if "traceparent" in headers else Context()
 
 
 def current() -> SpanContext | None:
@@ -45,7 +48,7 @@ def span_headers(span: SpanContext) -> dict[str, str]:
     """`traceparent`/`tracestate` naming `span` as the parent, e.g. of a call made later on
     a request's behalf (shadow judging's), when that span is no longer current."""
     carrier: dict[str, str] = {}
-    propagate.inject(carrier, context=set_span_in_context(NonRecordingSpan(span)))
+    _W3C.inject(carrier, context=set_span_in_context(NonRecordingSpan(span)))
     return carrier
 
 
