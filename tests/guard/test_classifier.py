@@ -12,6 +12,7 @@ alerting one judges it after it has flowed.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -198,6 +199,41 @@ def test_a_blocking_classifier_holds_a_stream_and_judges_it_redacted(
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text.startswith(f"Simulated reply to: {EMAIL} Here is my lunch plan")
     assert _models(sim)[2:] == [MODEL, MODERATION]
+
+
+def test_a_held_stream_can_be_kept_alive_while_it_is_judged(
+    gateway: Gateway, sim: httpx.Client
+) -> None:
+    # The classifier takes 3 s: the stream starts at once and says so every 0.5 s.
+    policy = _classifier(SLOW_MODERATION, on="response", deadline_ms=10_000)
+    configure(gateway, {"held_keepalive_s": 0.5, "policies": [policy]})
+    body = {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": CLEAN}]}
+    with gateway.client() as http, http.stream("POST", "/v1/chat/completions", json=body) as got:
+        assert got.status_code == 200
+        streamed = b"".join(got.iter_bytes())
+    # The comments came before any of the answer, which came whole once judged.
+    comments, _, answer = streamed.partition(b"data: ")
+    assert comments.count(b": keep-alive\n\n") >= 3 and comments.strip(b": keep-alive\n") == b""
+    chunks = [
+        json.loads(f[6:]) for f in (b"data: " + answer).split(b"\n\n") if f.startswith(b"data: {")
+    ]
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert text.startswith("Simulated reply to: Here is my lunch plan") and answer.endswith(
+        b"[DONE]\n\n"
+    )
+    # A refusal is then the stream's error event: nothing of the answer went out.
+    stream = _client(gateway).chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": FLAGGED}], stream=True
+    )
+    seen: list[str] = []
+    with pytest.raises(openai.APIError) as refused:
+        for chunk in stream:
+            seen.extend(c.delta.content or "" for c in chunk.choices)
+    assert "content policy" in refused.value.message and "violence" in refused.value.message
+    assert "".join(seen) == ""
+    events = list(_client(gateway).responses.create(model=MODEL, input=FLAGGED, stream=True))
+    assert [(e.type, e.code) for e in events] == [("error", "content_policy_violation")]
+    assert _models(sim) == [MODEL, SLOW_MODERATION] * 3
 
 
 def test_a_held_responses_stream_is_refused_and_not_stored(

@@ -218,6 +218,11 @@ class Guardrails(Strict):
     alerts: GuardAlerts | None = None
     # Characters of a streamed answer held back, so what spans chunks is seen whole.
     stream_window_chars: Annotated[int, Field(ge=16, le=4096)] = 64
+    # A stream held whole for a classifier's verdict starts at once (200, its headers) and
+    # carries an SSE comment this often until it is judged, for clients and proxies that
+    # drop a silent connection; a refusal is then its error event, not a 400. Unset: a held
+    # stream sends nothing before its verdict.
+    held_keepalive_s: Annotated[float, Field(gt=0, le=300)] | None = None
     prompt_log: PromptLog | None = None
 
     @model_validator(mode="after")

@@ -598,13 +598,7 @@ class _OpenAI(_Relay):
         return b"data: " + orjson.dumps(event) + _END
 
     def error_event(self, blocked: Blocked) -> bytes:
-        error = {
-            "message": str(blocked),
-            "type": "invalid_request_error",
-            "param": None,
-            "code": "content_policy_violation",
-        }
-        return b"data: " + orjson.dumps({"error": error}) + _END
+        return _openai_refusal(str(blocked))
 
 
 class _Anthropic(_Relay):
@@ -631,8 +625,7 @@ class _Anthropic(_Relay):
         return b"event: content_block_delta\ndata: " + orjson.dumps(event) + _END
 
     def error_event(self, blocked: Blocked) -> bytes:
-        error = {"type": "invalid_request_error", "message": str(blocked)}
-        return b"event: error\ndata: " + orjson.dumps({"type": "error", "error": error}) + _END
+        return _anthropic_refusal(str(blocked))
 
 
 # The Responses API's events that end a response, each with the whole response object.
@@ -762,14 +755,7 @@ class _Responses(_Relay):
             # Nothing of a blocked answer is kept.
             self._stream.final = None
         self._sequence += 1
-        event = {
-            "type": "error",
-            "code": "content_policy_violation",
-            "message": str(blocked),
-            "param": None,
-            "sequence_number": self._sequence,
-        }
-        return b"event: error\ndata: " + orjson.dumps(event) + _END
+        return _responses_refusal(str(blocked), self._sequence)
 
 
 def _part(event: dict[str, Any]) -> tuple[int, int]:
@@ -792,3 +778,39 @@ def _is_text(part: Any) -> TypeGuard[dict[str, Any]]:
         and part.get("type") == "output_text"
         and isinstance(part.get("text"), str)
     )
+
+
+def refusal_event(api: str, message: str) -> bytes:
+    """The error event (`content_policy_violation`) that ends a stream of `api` the guard
+    refused before any of its events went out."""
+    if api == "messages":
+        return _anthropic_refusal(message)
+    if api == "responses":
+        return _responses_refusal(message, 0)
+    return _openai_refusal(message)
+
+
+def _openai_refusal(message: str) -> bytes:
+    error = {
+        "message": message,
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "content_policy_violation",
+    }
+    return b"data: " + orjson.dumps({"error": error}) + _END
+
+
+def _anthropic_refusal(message: str) -> bytes:
+    error = {"type": "invalid_request_error", "message": message}
+    return b"event: error\ndata: " + orjson.dumps({"type": "error", "error": error}) + _END
+
+
+def _responses_refusal(message: str, sequence: int) -> bytes:
+    event = {
+        "type": "error",
+        "code": "content_policy_violation",
+        "message": message,
+        "param": None,
+        "sequence_number": sequence,
+    }
+    return b"event: error\ndata: " + orjson.dumps(event) + _END

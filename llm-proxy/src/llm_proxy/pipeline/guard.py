@@ -11,10 +11,12 @@ A classifier on answers needs the whole answer. A complete one is judged before 
 returned. A stream is held whole when a verdict could withhold it (a classifier whose
 action is block, or that fails closed): the client's stream starts only once the answer is
 judged, so a refused one is a 400 like any other and nothing of it was sent (the price: no
-byte before the model has finished). With only alerting classifiers the stream flows as it
-comes and its text is judged once the upstream has ended, before the client gets the end:
-the verdict reaches the spend log, the metric and the alerts, not the response's headers,
-which went first.
+byte before the model has finished). With `guardrails.held_keepalive_s` the held stream
+starts at once and carries SSE comments until it is judged, for connections that would
+otherwise be dropped as idle: a refusal is then its error event instead of a 400. With
+only alerting classifiers the stream flows as it comes and its text is judged once the
+upstream has ended, before the client gets the end: the verdict reaches the spend log, the
+metric and the alerts, not the response's headers, which went first.
 
 A tenant that opted in to prompt logging (`log_prompts` on its key's or team's override)
 has its request and answer kept with its spend record: redacted, then sealed under
@@ -26,6 +28,8 @@ logs an error.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
@@ -39,7 +43,7 @@ from llm_proxy.guard.inbound import screen_request
 from llm_proxy.guard.outbound import kept_text, screen_reply
 from llm_proxy.guard.placeholders import Redactor
 from llm_proxy.guard.policies import Plan, Policies
-from llm_proxy.guard.stream import Transcript, guarded
+from llm_proxy.guard.stream import Transcript, guarded, refusal_event
 from llm_proxy.ids import new_request_id
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
@@ -49,6 +53,9 @@ from llm_proxy.upstream.transports.base import Reply, Stream
 from llm_proxy.webhooks import Webhooks
 
 log = logging.getLogger("llm_proxy.guard")
+# What a held stream says while it is judged (`Guardrails.held_keepalive_s`): an SSE
+# comment, which the clients skip.
+_KEEPALIVE = b": keep-alive\n\n"
 
 
 class GuardStage:
@@ -223,7 +230,13 @@ class GuardStage:
         if not plan.classifiers:
             return stream
         if any(check.action == "block" or check.fail == "closed" for check in plan.classifiers):
-            stream.events = await self._held(ctx, plan, stream.events, transcript)
+            every = self._source.held_keepalive_s
+            held = self._held(ctx, plan, stream.events, transcript)
+            if every is None:
+                stream.events = await held
+            else:
+                # Judged from now on, whether or not the client's stream gets under way.
+                stream.events = _kept_alive(ctx.api, asyncio.ensure_future(held), every)
         else:
             stream.events = self._judged_after(ctx, plan, stream.events, stream, transcript)
         return stream
@@ -281,6 +294,30 @@ class GuardStage:
     async def _judged_answer(self, ctx: RequestContext, plan: Plan, transcript: Transcript) -> None:
         if blocking(hit for hit in ctx.guard_hits if hit.stage == "response") is None:
             await self._judged(ctx, plan.classifiers, transcript.text(), "response")
+
+
+async def _kept_alive(
+    api: str, judging: asyncio.Future[AsyncIterator[bytes]], every: float
+) -> AsyncIterator[bytes]:
+    """A held stream started before its verdict: a comment every `every` seconds while the
+    answer is read and judged, then the answer, or in place of a refusal's 400 its error
+    event (nothing of the answer went out either way)."""
+    try:
+        while not (await asyncio.wait({judging}, timeout=every))[0]:
+            yield _KEEPALIVE
+        try:
+            events = judging.result()
+        except GatewayError as refused:
+            yield refusal_event(api, refused.message)
+            return
+    finally:
+        if not judging.done():
+            # The client left while the answer was judged: the reading ends with it.
+            judging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await judging
+    async for piece in events:
+        yield piece
 
 
 def _report(known: prompt_log.Keys | None, keys: prompt_log.Keys) -> None:
