@@ -14,6 +14,7 @@ Tokens inside backticks are code: kept verbatim, every symbol included.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -131,12 +132,15 @@ _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "billion": 1_
 # Marks that separate, quote or end, and carry no meaning of their own outside code.
 _PUNCTUATION = set(".,;:?!\"'`()[]{}\u2014\u2013\u2026\u00ab\u00bb\u201c\u201d")
 _SENTENCE_END = set(".?!;")
+# The pre-tokenizer cuts at these and at Unicode's other punctuation (Rust's
+# is_ascii_punctuation: string.punctuation).
+_ASCII_PUNCTUATION = frozenset(string.punctuation)
 # Joined to the alphanumeric pieces either side of them: "a_b", "a.b", "a-b", "a/b", "a::b".
 _JOINERS = {"_", ".", "-", "/", ":", "@", "#"}
 # What BERT's pre-tokenizer splits on and drops: Unicode's White_Space (Rust's
 # char::is_whitespace). Python's own whitespace adds \x1c-\x1f, which the pre-tokenizer keeps.
 _SPACES = "\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-_RUN = re.compile(f"[^{_SPACES}]+")
+_RUN = re.compile(f"([{_SPACES}]*)([^{_SPACES}]+)")
 
 
 @lru_cache(maxsize=1)
@@ -216,23 +220,24 @@ _COMMA = _Word(",", ".", ",")
 def _words(segment: str) -> list[_Word]:
     words: list[_Word] = []
     line_start = True
-    # Each run of touching pieces: the text between the pre-tokenizer's spaces.
-    for run in _RUN.finditer(segment):
-        # The space before the run, back to the last character that is not one.
-        start = gap = run.start()
-        while gap and segment[gap - 1].isspace():
-            gap -= 1
-        newline = gap == 0 or "\n" in segment[gap:start]
+    # Whether the space before the next run, back to the last character that is not a space
+    # (Python's: a run of \x1c-\x1f alone is crossed too), breaks a line; from the start on.
+    newline = True
+    # Each run of touching pieces, the text between the pre-tokenizer's spaces, and the
+    # spaces before it.
+    for space, run in _RUN.findall(segment):
+        newline = newline or "\n" in space
         if newline and words:
             # A line break ends a sentence, whatever punctuation it lacks.
             words.append(_LINE_BREAK)
         line_start = line_start or newline
-        label, joined = _read_run(run.group())
+        label, joined = _read_run(run)
         if line_start and label is not None:
             words.append(label)
         else:
             words += joined
         line_start = False
+        newline = newline and run.isspace()
     return words
 
 
@@ -242,10 +247,22 @@ def _read_run(text: str) -> tuple[_Word | None, tuple[_Word, ...]]:
     words. Runs recur across prompts (most are one word and its punctuation), and with no
     space inside, the pre-tokenizer cuts one the same alone as in its prompt: each is read
     once, and its words, immutable, are shared."""
-    run = _pieces(piece for piece, _ in _pre_tokenizer().pre_tokenize_str(text))
+    run = _split(text)
     first = run[0].text
     label = _Word(f"({first.lower()})", LABEL, first, label=True) if _is_label(run) else None
     return label, tuple(_join(run))
+
+
+def _split(run: str) -> list[_Piece]:
+    """A run cut as the pre-tokenizer cuts it: at every punctuation mark. A word alone, or
+    with one ASCII mark after it, is most runs, and is cut here without the call (a cold
+    long prompt spent a third of its reading in it): a letter or digit is never one of the
+    marks it cuts at (Unicode's punctuation classes)."""
+    if run.isalnum():
+        return [_Piece(run, True)]
+    if run[-1] in _ASCII_PUNCTUATION and run[:-1].isalnum():
+        return [_Piece(run[:-1], True), _Piece(run[-1], False)]
+    return _pieces(piece for piece, _ in _pre_tokenizer().pre_tokenize_str(run))
 
 
 def _is_label(run: list[_Piece]) -> bool:

@@ -23,7 +23,7 @@ from llm_proxy.cache.embedder import Embedder, build_embedder
 from llm_proxy.cache.guard import agree
 from llm_proxy.cache.index import SemanticIndex
 from llm_proxy.cache.keys import Prompt, semantic_scope
-from llm_proxy.cache.reading import Fingerprint, fingerprint, read
+from llm_proxy.cache.reading import Token, fingerprint, read
 from llm_proxy.cache.redis_store import RedisStore
 from llm_proxy.cache.replay import cacheable
 from llm_proxy.cache.store import Bounds, Entry, MemoryStore, Semantic, Store
@@ -49,18 +49,18 @@ class CacheRequest:
     prompt: Prompt | None
     threshold: float
     embedded: tuple[str, np.ndarray] | None = None
-    asked: Fingerprint | None = None
+    asked: list[Token] | None = None
 
-    def fingerprint(self) -> Fingerprint:
+    def reading(self) -> list[Token]:
         """The prompt's meaning-bearing tokens, read once (empty: no semantic entry)."""
         if self.asked is None:
-            self.asked = fingerprint(read(self.prompt.text)) if self.prompt is not None else ()
+            self.asked = read(self.prompt.text) if self.prompt is not None else []
         return self.asked
 
     def semantic(self) -> Semantic | None:
-        if self.embedded is None or not self.fingerprint():
+        if self.embedded is None or not self.reading():
             return None
-        return Semantic(*self.embedded, self.fingerprint())
+        return Semantic(*self.embedded, fingerprint(self.reading()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +183,7 @@ class ResponseCache:
         for candidate in index.nearest(scope, vector, request.threshold):
             if candidate.created < oldest:
                 continue
-            asked = request.fingerprint()
+            asked = request.reading()
             if not asked:
                 # Nothing in it carries meaning ("hi!"): only an exact hit may answer it.
                 return None
