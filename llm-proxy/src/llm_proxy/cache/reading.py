@@ -35,6 +35,10 @@ LABEL = "l"  # "A." at the start of a line: an answer option's label
 Fingerprint = tuple[str, ...]
 
 
+# An encoded token is its class, four flags, then its text (Token.encode).
+_TEXT_AT = 5
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     text: str
@@ -56,7 +60,7 @@ class Token:
 
     @staticmethod
     def decode(encoded: str) -> Token:
-        kind, flags, capital, text = encoded[0], encoded[1:4], encoded[4], encoded[5:]
+        kind, flags, capital, text = encoded[0], encoded[1:4], encoded[4], encoded[_TEXT_AT:]
         return Token(text, kind, flags[0] == "s", flags[1] == "p", flags[2] == "g", capital == "C")
 
 
@@ -174,6 +178,16 @@ def fingerprint(tokens: list[Token]) -> Fingerprint:
 
 def tokens_of(fingerprint: Fingerprint) -> list[Token]:
     return [_decoded(encoded) for encoded in fingerprint]
+
+
+def texts_of(fingerprint: Fingerprint) -> list[str]:
+    """The tokens' texts, without decoding them."""
+    return [encoded[_TEXT_AT:] for encoded in fingerprint]
+
+
+def numbers_of(fingerprint: Fingerprint) -> list[str]:
+    """The texts of its NUMBER tokens, without decoding them."""
+    return [encoded[_TEXT_AT:] for encoded in fingerprint if encoded[0] == NUMBER]
 
 
 # The guard decodes every candidate's fingerprint on every lookup, and building a frozen
