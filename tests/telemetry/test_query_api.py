@@ -390,3 +390,5 @@ def test_a_served_request_is_in_the_log_with_its_stage_timings(plain: Plain) -> 
         row["stage_timings"]
     )
     assert row["stage_timings"]["dispatch"] <= row["latency_ms"]
+    # Stages with nothing to do for it are not run at all: no prompt named, no guardrails on.
+    assert not {"template", "guard"} & set(row["stage_timings"])

@@ -77,6 +77,10 @@ class GuardStage:
             self._keys = None
         return self._policies
 
+    def enabled(self) -> bool:
+        """Guardrails are on in the config in force (off, the request path skips the stage)."""
+        return self._current().enabled
+
     def _plan(self, ctx: RequestContext, stage: str) -> Plan | None:
         if not self._current().enabled:
             return None

@@ -122,9 +122,10 @@ class RequestPath:
     async def template(self, ctx: RequestContext) -> None:
         """A request naming a prompt template becomes the rendered request, before all else."""
         for template in self.seams.templates:
-            with self.telemetry.stage(ctx, "template"):
-                ctx.prompt = await template.apply(ctx)
-            ctx.body_changed()
+            if template.named(ctx):
+                with self.telemetry.stage(ctx, "template"):
+                    ctx.prompt = await template.apply(ctx)
+                ctx.body_changed()
 
     async def run(self, ctx: RequestContext) -> Answer:
         stage = self.telemetry.stage
@@ -194,6 +195,8 @@ class RequestPath:
 
     async def _screen(self, ctx: RequestContext) -> None:
         for guard in self.seams.guards:
+            if not guard.enabled():
+                continue
             with self.telemetry.stage(ctx, "guard"):
                 guard.inbound(ctx)
                 await guard.classify(ctx)

@@ -37,13 +37,17 @@ from llm_proxy.upstream.transports.base import Reply, Stream
 
 
 class Template(Protocol):
-    """A stage that may turn the request into a stored prompt rendered."""
+    """A stage that turns a request naming a stored prompt into that prompt rendered."""
 
-    async def apply(self, ctx: RequestContext) -> PromptUse | None: ...
+    def named(self, ctx: RequestContext) -> bool: ...
+
+    async def apply(self, ctx: RequestContext) -> PromptUse: ...
 
 
 class Guard(Protocol):
     """Guardrails: the request on its way in, the answer (replies and streams) on its way out."""
+
+    def enabled(self) -> bool: ...
 
     def inbound(self, ctx: RequestContext) -> None: ...
 
