@@ -14,24 +14,30 @@ linear scan keeps flat as the text doubles (a backtracking engine would not fini
 
 Streaming, measured two ways, both as CPU time (never wall time):
 - the stream path in process: the transport's own relay (`openai_stream`: SSE framing,
-  decoding, usage) over an upstream body that delivers one frame per read, drained with and
-  without the guard's response stage on top (PII, secrets, a 200-word deny-list, invisible
-  Unicode), in alternating repeats on one thread (`time.thread_time_ns`). The difference is
-  what the guard adds to a chunk: its own relay, and the transport gathering its frames with
-  their decoding (`Stream.gather_s`).
+  decoding, usage) over an upstream body, drained with and without the guard's response
+  stage on top (PII, secrets, a 200-word deny-list, invisible Unicode), in alternating
+  repeats on one thread (`time.thread_time_ns`). The difference is what the guard adds to
+  a chunk: its own relay, and the transport gathering its frames with their decoding
+  (`Stream.gather_s`). Measured with one frame per read (`a_frame_a_read`: a stream at a
+  model's pace) and with `SATURATED_FRAMES_PER_READ` (`saturated_reads`: a saturated
+  gateway's reads carry dozens of frames each, which makes the unguarded relay cheaper per
+  chunk, one write per read, and leaves the guard's per-frame work as the difference).
 - end to end: two gateways (one without guardrails, one with those response-stage
   policies) in front of one simulator that streams at a realistic pace (each token its own
-  write, the gateway far from saturated: a saturated gateway reads many frames at once, so
-  its per-chunk cost is not what a stream at a model's pace costs, and how many frames it
-  gathers depends on how far behind it is), driven with the same streamed requests in
+  write, the gateway far from saturated), driven with the same streamed requests in
   alternating rounds; each gateway process's own CPU (user + system, from /proc) per
-  streamed chunk. `--saturated` streams at 2,000 tokens a second, 4 at once, instead.
-The bar, the guard adds <= 5 % CPU per chunk, is judged on the in-process difference over
-the unguarded gateway's whole CPU per chunk end to end (`added_share`); the end-to-end
-ratio is reported beside it (`e2e_added_share`, per round and paired): the guard gathers
-about 2 KB of frames before it writes, so end to end it also saves writes to the client.
+  streamed chunk. `--saturated` streams at 2,000 tokens a second, 4 at once, instead, and
+  more requests a round: /proc counts CPU in clock ticks (10 ms), and a round's figure is
+  only as fine as one tick over its chunks (`tick_us_per_chunk`, reported).
+The bar is the guard adds <= 5 % CPU per chunk. Two verdicts, both reported: in process
+(`in_process_share`: the in-process difference, reads as `--saturated` makes them or one
+frame each, over the unguarded gateway's whole CPU per chunk end to end) and end to end
+(`e2e_share`: the median of each round's guarded over unguarded figure, the two taken back
+to back under the same load). The end-to-end one is the honest figure: it counts what the
+in-process path does not (the gateway's other work per chunk, memory, the event loop).
 
-    .venv/bin/python -m bench.guard_bench [--iterations 3000] [--requests 160] [--rounds 5]
+    .venv/bin/python -m bench.guard_bench [--iterations 3000] [--requests N] [--rounds 5]
+        [--saturated]
 """
 
 from __future__ import annotations
@@ -75,6 +81,10 @@ STREAM_PROFILE = {"latency_ms": 0, "ttft_ms": 0, "tokens_per_second": 200, "outp
 STREAM_CONCURRENCY = 8
 # `--saturated`: as fast as the gateway can read, 4 streams at once.
 SATURATED = ({**STREAM_PROFILE, "tokens_per_second": 2000}, 4)
+# How many frames a saturated gateway's reads carry, about (a CPU-time profile of one).
+SATURATED_FRAMES_PER_READ = 35
+# `--saturated`'s requests a round unless told: 640 x 128 chunks make a tick 0.12 us a chunk.
+SATURATED_REQUESTS = 640
 
 _DENY = [f"codename-{i:03d}" for i in range(190)] + [
     "project falcon", "operation nightjar", "blue harbor", "acme merger", "q3 layoffs",
@@ -290,14 +300,28 @@ def _upstream_frames() -> list[bytes]:
 
 
 def measure_stream_in_process(streams: int, repeats: int = 7) -> dict[str, Any]:
-    """CPU per chunk of the stream path (the transport's relay) with and without the guard."""
+    """The stream path's CPU per chunk with and without the guard, reads of one frame and
+    reads as a saturated gateway makes them."""
+    return {
+        "a_frame_a_read": _stream_in_process(streams, repeats, 1),
+        "saturated_reads": _stream_in_process(streams, repeats, SATURATED_FRAMES_PER_READ),
+    }
+
+
+def _stream_in_process(streams: int, repeats: int, per_read: int) -> dict[str, Any]:
+    """CPU per chunk of the stream path (the transport's relay) with and without the guard,
+    over an upstream body whose reads carry `per_read` frames each."""
     plan = _policies(RESPONSE_CHECKS, "response").plan("response", "m", None, None)
     upstream = _upstream_frames()
     chunks = len(upstream) - 3  # the text chunks: not the role, finish or [DONE] frames
+    # The first read is the role's chunk alone, as a model's first token comes on its own.
+    reads = [upstream[0]] + [
+        b"".join(upstream[i : i + per_read]) for i in range(1, len(upstream), per_read)
+    ]
 
     async def body() -> AsyncIterator[bytes]:
-        for frame in upstream:
-            yield frame
+        for read in reads:
+            yield read
 
     async def drain(guard: bool) -> None:
         stream = openai_stream(body(), wants_usage=False)
@@ -326,6 +350,7 @@ def measure_stream_in_process(streams: int, repeats: int = 7) -> dict[str, Any]:
     return {
         "streams": streams,
         "repeats": repeats,
+        "frames_per_read": per_read,
         "chunks_per_stream": chunks,
         "path_cpu_us_per_chunk": {"off": round(off, 3), "on": round(on, 3)},
         "added_us_per_chunk": round(on - off, 3),
@@ -378,8 +403,9 @@ def _simulator(
 
 
 def _cpu_us_per_chunk(
-    server: Server, target: loadgen.Target, requests: int, concurrency: int
+    server: Server, target: loadgen.Target, requests: int, concurrency: int, chunks: int
 ) -> float:
+    """The server's CPU per streamed chunk over `requests` streams of `chunks` chunks."""
     before = server.cpu_seconds()
     sample = asyncio.run(
         loadgen.drive(
@@ -392,8 +418,7 @@ def _cpu_us_per_chunk(
     )
     if sample.errors:
         raise RuntimeError(f"{target.name}: {sample.errors} errors, e.g. {sample.error_examples}")
-    chunks = sample.requests * STREAM_PROFILE["output_tokens"]
-    return (server.cpu_seconds() - before) * 1e6 / chunks
+    return (server.cpu_seconds() - before) * 1e6 / (sample.requests * chunks)
 
 
 def measure_stream(
@@ -403,6 +428,7 @@ def measure_stream(
     concurrency: int = STREAM_CONCURRENCY,
 ) -> dict[str, Any]:
     guarded = {"policies": [{"name": "out", "on": ["response"], "checks": RESPONSE_CHECKS}]}
+    chunks = profile["output_tokens"]
     with tempfile.TemporaryDirectory(prefix="guard-bench-") as tmp:
         work = Path(tmp)
         simulator, direct = _simulator(work, {1} if cpu_count() > 1 else {0}, profile)
@@ -412,11 +438,13 @@ def measure_stream(
         }
         try:
             for server, target in servers.values():
-                _cpu_us_per_chunk(server, target, min(100, requests), concurrency)  # warm-up
+                _cpu_us_per_chunk(server, target, min(100, requests), concurrency, chunks)
             figures: dict[str, list[float]] = {mode: [] for mode in servers}
             for _ in range(rounds):
                 for mode, (server, target) in servers.items():
-                    figures[mode].append(_cpu_us_per_chunk(server, target, requests, concurrency))
+                    figures[mode].append(
+                        _cpu_us_per_chunk(server, target, requests, concurrency, chunks)
+                    )
         finally:
             for server, _ in servers.values():
                 server.stop()
@@ -432,7 +460,8 @@ def measure_stream(
         "rounds": rounds,
         "concurrency": concurrency,
         "profile": profile,
-        "chunks_per_request": profile["output_tokens"],
+        "chunks_per_request": chunks,
+        "tick_us_per_chunk": round(1e6 / os.sysconf("SC_CLK_TCK") / (requests * chunks), 3),
         "cpu_us_per_chunk": {m: [round(v, 2) for v in values] for m, values in figures.items()},
         "off_median_us": round(off, 2),
         "on_median_us": round(on, 2),
@@ -442,15 +471,24 @@ def measure_stream(
 
 
 def verdict(in_process: dict[str, Any], end_to_end: dict[str, Any]) -> dict[str, Any]:
-    """What the guard adds to a chunk, over what the unguarded gateway spends on one."""
+    """What the guard adds to a chunk, over what the unguarded gateway spends on one: the
+    in-process difference and the end-to-end rounds' (paired)."""
     share = in_process["added_us_per_chunk"] / end_to_end["off_median_us"]
-    return {"added_share": round(share, 4), "bar": STREAM_BAR, "within_bar": share <= STREAM_BAR}
+    e2e = end_to_end["e2e_added_share_paired"]
+    return {
+        "bar": STREAM_BAR,
+        "in_process_reads": in_process["frames_per_read"],
+        "in_process_share": round(share, 4),
+        "in_process_within_bar": share <= STREAM_BAR,
+        "e2e_share": e2e,
+        "e2e_within_bar": e2e <= STREAM_BAR,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=3000)
-    parser.add_argument("--requests", type=int, default=160)
+    parser.add_argument("--requests", type=int, help="a round's (160; --saturated 640)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--skip-stream", action="store_true")
     parser.add_argument("--saturated", action="store_true", help="stream as fast as it can")
@@ -462,8 +500,10 @@ def main() -> None:
     }
     if not args.skip_stream:
         profile, concurrency = SATURATED if args.saturated else (STREAM_PROFILE, STREAM_CONCURRENCY)
-        result["streaming"] = measure_stream(args.requests, args.rounds, profile, concurrency)
-        result["stream_bar"] = verdict(result["stream_in_process"], result["streaming"])
+        requests = args.requests or (SATURATED_REQUESTS if args.saturated else 160)
+        result["streaming"] = measure_stream(requests, args.rounds, profile, concurrency)
+        reads = "saturated_reads" if args.saturated else "a_frame_a_read"
+        result["stream_bar"] = verdict(result["stream_in_process"][reads], result["streaming"])
     result["load_average"] = os.getloadavg()
     print(json.dumps(result, indent=2))
 

@@ -30,9 +30,9 @@ import contextlib
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterator
-from itertools import accumulate, chain
-from operator import attrgetter
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from itertools import accumulate, chain, compress, count, repeat
+from operator import attrgetter, is_not
 from typing import Any, TypeGuard, cast
 
 import orjson
@@ -67,14 +67,13 @@ _DECODED = attrgetter("decoded")
 # (each one alive when the garbage collector runs is walked by it).
 _TAKE = 16
 _DONE = b"data: [DONE]\n\n"
-# Where a chunk's text is: `delta.content`, or a legacy completion's `text`.
-_TEXT = {False: "content", True: "text"}
 
 Encode = Callable[[Any, str | None], bytes]
 # Which streamed text a window holds: a choice's or a block's index, or for the Responses
 # API an output item's index and its content part's.
 Key = int | tuple[int, int]
-# A frame as the transport handed it on: its bytes and its decoded payload (None: not decoded).
+# A frame as the transport handed it on: its bytes and its decoded payload (None: not decoded;
+# a str: the text of a chat chunk the transport read, see `Frames`).
 Decoded = tuple[bytes, Any]
 
 
@@ -147,7 +146,7 @@ class Window:
         self._texts.append(text)
         self._size += len(text)
 
-    def extend(self, raws: list[bytes], texts: list[str]) -> None:
+    def extend(self, raws: Sequence[bytes], texts: Sequence[str]) -> None:
         """Hold frames by their bytes, the i-th of them carrying `texts[i]`."""
         self._raws += raws
         self._texts += texts
@@ -517,39 +516,22 @@ def _split(piece: bytes) -> list[Decoded]:
 
 class _OpenAI(_Relay):
     def frames(self, frames: list[Decoded], out: list[bytes]) -> None:
-        # Most chunks carry the one choice's next words: held in this loop, without the
-        # general path's calls (this loop is most of what the guard costs a chunk).
+        # Most chunks carry the one choice's next words, which the transport has read
+        # (`Frames`: their payload is the text): each run of them is held at once, its
+        # frames picked out in C, and only the others (the role, the finish, usage,
+        # [DONE], a first piece's chunks, undecoded frames) take the general path.
+        if not frames:
+            return
+        raws, payloads = zip(*frames, strict=True)
+        others = list(compress(count(), map(is_not, map(type, payloads), repeat(str))))
         window = self.window(0)
-        completions = self.completions
-        field = _TEXT[completions]
-        held: list[bytes] = []
-        texts: list[str] = []
-        hold, say = held.append, texts.append
-        for frame in frames:
-            # Subscripts rather than checks: the rare frame without a text (the role, the
-            # finish, usage, [DONE]) or with several choices costs an exception, each of the
-            # others nothing.
-            try:
-                (choice,) = frame[1]["choices"]
-                content = (choice if completions else choice["delta"])[field]
-                simple = (
-                    content.__class__ is str
-                    and choice["finish_reason"] is None
-                    and not choice["index"]
-                )
-            except (KeyError, IndexError, TypeError, ValueError):
-                simple = False
-            if simple:
-                hold(frame[0])
-                say(content)
-                continue
-            if held:
-                window.extend(held, texts)
-                held, texts = [], []
-                hold, say = held.append, texts.append
-            out.extend(self.frame(*frame))
-        if held:
-            window.extend(held, texts)
+        start = 0
+        for stop in chain(others, (len(raws),)):
+            if stop > start:
+                window.extend(raws[start:stop], payloads[start:stop])
+            if stop < len(raws):
+                out.extend(self.frame(raws[stop], payloads[stop]))
+            start = stop + 1
 
     def frame(self, raw: bytes, event: Any) -> list[bytes]:
         if event is None:

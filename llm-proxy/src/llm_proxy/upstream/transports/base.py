@@ -34,14 +34,17 @@ class Frames(bytes):
     The transport parses every frame anyway (for usage); a later stage that reads the frames
     (the guard's stream window) takes `decoded` instead of parsing them again. `None` stands
     for a frame without a JSON payload (`[DONE]`). A stream's first piece is one read's
-    frames; the later ones are gathered as `Stream.gather_s` asks.
+    frames; the later ones are gathered as `Stream.gather_s` asks, and in them an OpenAI
+    chunk that only carries its one choice's next text (index 0, no finish, no tool calls)
+    has that text (a `str`) for its payload: the transport reads it while it has the chunk,
+    so the reader need not look into the chunk again, and the chunk dies at once.
     """
 
     decoded: list[tuple[bytes, Any]]
 
     @classmethod
     def of(cls, decoded: list[tuple[bytes, Any]]) -> Frames:
-        frames = cls(decoded[0][0] if len(decoded) == 1 else b"".join(f for f, _ in decoded))
+        frames = cls(decoded[0][0] if len(decoded) == 1 else b"".join([f for f, _ in decoded]))
         frames.decoded = decoded
         return frames
 

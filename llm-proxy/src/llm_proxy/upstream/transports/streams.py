@@ -73,13 +73,26 @@ def openai_stream(chunks: AsyncIterator[bytes], wants_usage: bool) -> Stream:
             )
             if not wants_usage and not chunk.get("choices"):
                 return None
-        elif chunk.get("choices"):
+        elif choices := chunk.get("choices"):
             # One token per content chunk until the usage chunk replaces the count: a
             # stream whose client leaves is still settled for what it got.
             stream.usage.completion_tokens += 1
-            delta = chunk["choices"][0].get("delta") if isinstance(chunk["choices"], list) else None
-            if isinstance(delta, dict) and "tool_calls" in delta:
-                stream.tool_calls += chat_tool_names(delta["tool_calls"])
+            choice: Any = choices[0] if isinstance(choices, list) else None
+            delta = choice.get("delta") if isinstance(choice, dict) else None
+            if isinstance(delta, dict):
+                if "tool_calls" in delta:
+                    stream.tool_calls += chat_tool_names(delta["tool_calls"])
+                elif stream.gather_s is not None:
+                    content = delta.get("content")
+                    # A reader's (`Frames`) usual chunk, the one choice's next text: its
+                    # payload is that text, read here while the chunk is at hand.
+                    if (
+                        content.__class__ is str
+                        and len(choices) == 1
+                        and not choice.get("index")
+                        and choice.get("finish_reason") is None
+                    ):
+                        return b"data: " + data + b"\n\n", content
         return b"data: " + data + b"\n\n", chunk
 
     stream.events = _relayed(sse.frame_batches(chunks), relay, stream)
