@@ -134,13 +134,13 @@ async def _relayed(
                 continue
             if gather is None:
                 held = []
-                yield b"".join([f for f, _ in out])
+                yield _piece(out, gather)
                 continue
             now = clock()
             if now < due and not stream.completed:
                 continue
             held = []
-            yield Frames.of(out)
+            yield _piece(out, gather)
             gather = stream.gather_s
             due = now + (gather or 0.0)
     except Exception:
