@@ -114,3 +114,34 @@ def test_well_formed_content_parts_still_pass(gateway: Gateway) -> None:
             },
         )
     assert anthropic.status_code == 200, anthropic.text
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"tools": 5},
+        {"tools": "x"},
+        {"tools": [{"a": 1}]},
+        {"stop_sequences": 5},
+        {"stop_sequences": [1]},
+    ],
+    ids=["tools a number", "tools a string", "tool without a name", "stops a number", "stop 1"],
+)
+def test_malformed_messages_fields_never_take_the_model_down(
+    gateway: Gateway, sim: httpx.Client, field: dict[str, Any]
+) -> None:
+    """Sent again and again, a field LiteLLM cannot translate is the client's 400 each time,
+    nothing reaches the upstream, and the model keeps answering everyone else (it was a
+    502 counted against the deployment, and a few of them opened its circuit)."""
+    body = {
+        "model": "gpt-4o-mini",
+        "max_tokens": 16,
+        "messages": [{"role": "user", "content": "x"}],
+    }
+    with gateway.client(MASTER) as http:
+        for _ in range(8):
+            refused = http.post("/v1/messages", json={**body, **field})
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["error"]["type"] == "invalid_request_error"
+        assert sim.get("/_sim/requests").json()["requests"] == []
+        assert http.post("/v1/messages", json=body).status_code == 200

@@ -48,7 +48,8 @@ def check_openai_messages(messages: list[Any]) -> None:
 
 
 def check_anthropic_messages(body: dict[str, Any]) -> None:
-    """The system prompt (a string or text blocks) and each message's content blocks."""
+    """The system prompt (a string or text blocks), each message's content blocks, and the
+    shapes of `tools` and `stop_sequences`."""
     system = body.get("system")
     if isinstance(system, list):
         for number, block in enumerate(system):
@@ -57,6 +58,18 @@ def check_anthropic_messages(body: dict[str, Any]) -> None:
         raise bad_request("Invalid 'system': expected a string or an array of blocks.", "system")
     for index, message in enumerate(body.get("messages") or []):
         _anthropic_content(message.get("content"), f"messages[{index}].content")
+    tools = body.get("tools")
+    if tools is not None and not (
+        isinstance(tools, list)
+        and all(isinstance(tool, dict) and isinstance(tool.get("name"), str) for tool in tools)
+    ):
+        raise bad_request("Invalid 'tools': expected an array of tools, each with a name.", "tools")
+    stops = body.get("stop_sequences")
+    if stops is not None and not (
+        isinstance(stops, list) and all(isinstance(stop, str) for stop in stops)
+    ):
+        message = "Invalid 'stop_sequences': expected an array of strings."
+        raise bad_request(message, "stop_sequences")
 
 
 def _openai_part(part: Any, where: str) -> None:

@@ -175,9 +175,19 @@ async def _attempt(deployment: Deployment, call: Any) -> Any:
         raise _as_upstream_error(deployment, exc) from None
 
 
+# Raised by LiteLLM's own code while it turns the request into the provider's, e.g. on a
+# field of an unexpected shape: the request's fault, not the provider's, so it must not
+# count against the deployment's health (a few such requests opened its circuit for all).
+_TRANSLATION_ERRORS = (TypeError, AttributeError, KeyError, IndexError)
+
+
 def _as_upstream_error(deployment: Deployment, exc: Exception) -> UpstreamError:
     litellm = litellm_module()
     message = f"{deployment.name}: {getattr(exc, 'message', None) or exc}"
+    if isinstance(exc, _TRANSLATION_ERRORS):
+        return UpstreamError(
+            400, f"The request could not be sent to {deployment.provider}: {exc}", kind="http"
+        )
     if isinstance(exc, litellm.Timeout):
         return UpstreamError(504, message, kind="timeout")
     if isinstance(exc, litellm.APIConnectionError):
