@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -221,6 +222,12 @@ class DashboardSession(Entity):
     ended_at: Mapped[datetime | None] = mapped_column()
 
 
+def _set_only(name: str, column: str, *more: str) -> Index:
+    """An index of the rows that set `column`."""
+    present = text(f"{column} IS NOT NULL")
+    return Index(name, column, *more, sqlite_where=present, postgresql_where=present)
+
+
 class RequestLog(Base):
     """One row per request that reached the gateway: the spend log.
 
@@ -233,13 +240,15 @@ class RequestLog(Base):
     __tablename__ = "request_log"
     __table_args__ = (
         Index("ix_request_log_started_at", "started_at"),
-        Index("ix_request_log_key_started", "key_id", "started_at"),
-        Index("ix_request_log_team_started", "team_id", "started_at"),
-        Index("ix_request_log_user_started", "user_id", "started_at"),
-        Index("ix_request_log_parent", "parent_request_id"),
-        Index("ix_request_log_client_request", "client_request_id"),
-        Index("ix_request_log_session_started", "session_id", "started_at"),
-        Index("ix_request_log_shadow_of", "shadow_of"),
+        # Partial (migration 0023): most rows leave these NULL, and every query on them
+        # compares them to a value or asks IS NOT NULL.
+        _set_only("ix_request_log_key_started", "key_id", "started_at"),
+        _set_only("ix_request_log_team_started", "team_id", "started_at"),
+        _set_only("ix_request_log_user_started", "user_id", "started_at"),
+        _set_only("ix_request_log_parent", "parent_request_id"),
+        _set_only("ix_request_log_client_request", "client_request_id"),
+        _set_only("ix_request_log_session_started", "session_id", "started_at"),
+        _set_only("ix_request_log_shadow_of", "shadow_of"),
     )
 
     id: Mapped[int] = mapped_column(
