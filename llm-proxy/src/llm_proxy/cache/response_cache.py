@@ -81,8 +81,10 @@ class ResponseCache:
         self._embedder: Embedder | None = None
         self._embedder_settings: tuple[str, str, float, int] | None = None
         self._counts: dict[str, float] = {}
-        # Counts on their way to the store: still shown by stats until they are there.
-        self._flushing: dict[str, float] = {}
+        # Held while counts move to the store and while stats reads the store's and ours: a
+        # read in between (Redis has added a batch, its reply is still on the way) would
+        # count that batch twice, or not at all.
+        self._counting = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
         self._writes: set[asyncio.Task[None]] = set()
         self.prepare(config().cache)
@@ -128,10 +130,7 @@ class ResponseCache:
 
     async def stats(self) -> dict[str, Any]:
         usage = await self._store.usage()
-        counters = await self._store.counters()
-        for pending in (self._counts, self._flushing):
-            for name, value in pending.items():
-                counters[name] = counters.get(name, 0.0) + value
+        counters = await self._counters()
         lookups = counters.get("lookups", 0.0)
         exact, semantic = counters.get("hits_exact", 0.0), counters.get("hits_semantic", 0.0)
         index = self._store.index
@@ -157,7 +156,9 @@ class ResponseCache:
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
         if self._flusher is not None:
-            self._flusher.cancel()
+            # Between batches, never in one: a batch cut off on its way is lost or doubled.
+            async with self._counting:
+                self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
         await self._flush()
@@ -242,18 +243,24 @@ class ResponseCache:
             await self._flush()
 
     async def _flush(self) -> None:
-        counts = self._flushing = self._counts
-        self._counts = {}
-        if not counts:
-            return
-        try:
-            await self._store.add_counters(counts)
-        except redis.RedisError as error:
-            log.warning("cache counters not saved: %s", error)
-            for name, value in counts.items():
-                self._counts[name] = self._counts.get(name, 0.0) + value
-        finally:
-            self._flushing = {}
+        async with self._counting:
+            counts, self._counts = self._counts, {}
+            if not counts:
+                return
+            try:
+                await self._store.add_counters(counts)
+            except redis.RedisError as error:
+                log.warning("cache counters not saved: %s", error)
+                for name, value in counts.items():
+                    self._counts[name] = self._counts.get(name, 0.0) + value
+
+    async def _counters(self) -> dict[str, float]:
+        """The store's counts and this process's not yet added there, each once."""
+        async with self._counting:
+            counters = await self._store.counters()
+            for name, value in self._counts.items():
+                counters[name] = counters.get(name, 0.0) + value
+        return counters
 
 
 def _share(part: float, whole: float) -> float:
