@@ -89,7 +89,7 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         prompt_hash=_prompt_hash(ctx.body),
         stage_timings=dict(ctx.stage_ms),
         tags=[tag[:_NAME_LIMIT] for tag in ctx.tags[:20]],
-        guardrails=[hit.as_dict() for hit in merge(ctx.guard_hits)],
+        guardrails=[hit.as_dict() for hit in merge(ctx.guard_hits)] if ctx.guard_hits else [],
         prompt_name=ctx.prompt.name if ctx.prompt is not None else None,
         prompt_version=ctx.prompt.version if ctx.prompt is not None else None,
         prompt_variant=ctx.prompt.variant if ctx.prompt is not None else None,

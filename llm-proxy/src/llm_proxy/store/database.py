@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
-import functools
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -63,23 +61,7 @@ def _engine(url: str, pool_size: int) -> AsyncEngine:
         return create_async_engine(url, pool_size=pool_size, pool_pre_ping=True)
     engine = create_async_engine(url, connect_args={"timeout": 30})
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    _bind_none_and_bool_directly()
     return engine
-
-
-@functools.cache
-def _bind_none_and_bool_directly() -> None:
-    """Python 3.11's sqlite3 looks up an adapter for every parameter that is not exactly an
-    int, float or str and, finding none, fails two attribute lookups that build an
-    exception message each: 0.45 µs for each None and bool, a spend-log row holds ~25 of
-    them (11 µs of its 40 µs insert, with the GIL held). A registered adapter is one dict
-    lookup. They bind as before: NULL, and 0 or 1."""
-    sqlite3.register_adapter(type(None), _null)
-    sqlite3.register_adapter(bool, int)
-
-
-def _null(_value: None) -> None:
-    return None
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
