@@ -158,7 +158,7 @@ def wal_cost(records: int) -> dict[str, Any]:
         wal.open()
         cpu, wall = time.process_time(), time.perf_counter()
         for number in range(records):
-            wal.append(record.as_row())
+            wal.append(record)
             if number % 500 == 499:  # the writer empties a file after every flush
                 wal.seal()
                 wal.written(everything=True)

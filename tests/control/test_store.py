@@ -20,7 +20,7 @@ from llm_proxy.store.database import Database, alembic_config
 from llm_proxy.store.directory import Directory
 from llm_proxy.store.keys import create_key, revoke_key
 from llm_proxy.store.models import Base, RequestLog, Team, new_id, usage_hourly, usage_hourly_by
-from llm_proxy.store.request_log import RequestRecord, totals_by_scope
+from llm_proxy.store.request_log import RECORD_DEFAULTS, RequestRecord, totals_by_scope
 from llm_proxy.store.rollup_writes import add_logged
 from sqlalchemy import MetaData, Table, create_engine, func, insert, select
 from sqlalchemy.engine import Connection
@@ -82,7 +82,7 @@ def test_the_usage_rollup_sums_what_was_logged_before_it_and_after(
             cost_usd=0.5,
             parent_request_id=parent,
         )
-        return record.as_row()
+        return {**RECORD_DEFAULTS, **record}  # every column: this insert is SQLAlchemy's
 
     def rollup(connection: Connection) -> list[tuple[object, ...]]:
         columns = usage_hourly.c
@@ -198,11 +198,11 @@ def test_a_cache_hit_is_logged_with_what_it_saved() -> None:
     ctx.identity = Identity(key_id="key_x", team_id="team_x")
     ctx.cache_result, ctx.cost_saved_usd = "semantic;sim=0.97", 0.25
     hit = record_of(ctx)
-    assert hit.cache_hit and hit.cost_saved_usd == 0.25 and hit.cost_usd == 0.0
-    assert hit.key_id == "key_x" and hit.team_id == "team_x" and hit.error_type is None
+    assert hit["cache_hit"] and hit["cost_saved_usd"] == 0.25 and hit["cost_usd"] == 0.0
+    assert hit["key_id"] == "key_x" and hit["team_id"] == "team_x" and hit["error_type"] is None
     ctx.cache_result, ctx.status = "miss", 499
     missed = record_of(ctx)
-    assert not missed.cache_hit and missed.error_type == "client_disconnected"
+    assert not missed["cache_hit"] and missed["error_type"] == "client_disconnected"
 
 
 async def test_totals_by_scope_feed_a_counter_rebuild(sqlite: Database, tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ def seed(database_url: str, records: list[RequestRecord]) -> None:
             # nothing, in the log or in the hourly rollup its trigger keeps.
             for _ in range(2):
                 async with database.engine.begin() as connection:
-                    await insert_records(connection, [record.as_row() for record in records])
+                    await insert_records(connection, records)
         finally:
             await database.close()
 
@@ -113,11 +113,11 @@ def seeded(request: pytest.FixtureRequest, postgres_url: str) -> Seeded:
 
 
 def newest_first(records: list[RequestRecord]) -> list[str]:
-    return [r.request_id for r in sorted(records, key=lambda r: r.started_at, reverse=True)]
+    return [r["request_id"] for r in sorted(records, key=lambda r: r["started_at"], reverse=True)]
 
 
 def openai_ok(record: RequestRecord) -> bool:
-    return record.provider == "openai" and record.status == 200
+    return record["provider"] == "openai" and record["status"] == 200
 
 
 def all_pages(seeded: Seeded, **params: Any) -> list[str]:
@@ -139,33 +139,33 @@ def all_pages(seeded: Seeded, **params: Any) -> list[str]:
 
 
 def test_pages_walk_every_matching_row_in_order(seeded: Seeded) -> None:
-    team_a = [r for r in seeded.records if r.team_id == seeded.team("a")]
+    team_a = [r for r in seeded.records if r["team_id"] == seeded.team("a")]
     assert all_pages(seeded, team_id=seeded.team("a")) == newest_first(team_a)
     assert all_pages(seeded, team_id=seeded.team("a"), order="asc") == newest_first(team_a)[::-1]
     key = f"key-{seeded.tag}-1"
     assert all_pages(seeded, key_id=key) == newest_first(
-        [r for r in seeded.records if r.key_id == key]
+        [r for r in seeded.records if r["key_id"] == key]
     )
 
 
 @pytest.mark.parametrize(
     ("params", "keep"),
     [
-        ({"model": "gpt-4o"}, lambda r: r.model_routed == "gpt-4o"),
-        ({"status": "5xx"}, lambda r: r.status >= 500),
-        ({"status": "429"}, lambda r: r.status == 429),
-        ({"status": "error"}, lambda r: r.status >= 400),
-        ({"cache": "hit"}, lambda r: r.cache_hit),
-        ({"cache": "miss"}, lambda r: not r.cache_hit),
-        ({"route": "fallback"}, lambda r: r.fallback_used),
-        ({"route": "auto"}, lambda r: r.router_score is not None),
-        ({"route": "direct"}, lambda r: r.router_score is None and not r.fallback_used),
+        ({"model": "gpt-4o"}, lambda r: r["model_routed"] == "gpt-4o"),
+        ({"status": "5xx"}, lambda r: r["status"] >= 500),
+        ({"status": "429"}, lambda r: r["status"] == 429),
+        ({"status": "error"}, lambda r: r["status"] >= 400),
+        ({"cache": "hit"}, lambda r: r["cache_hit"]),
+        ({"cache": "miss"}, lambda r: not r["cache_hit"]),
+        ({"route": "fallback"}, lambda r: r["fallback_used"]),
+        ({"route": "auto"}, lambda r: r["router_score"] is not None),
+        ({"route": "direct"}, lambda r: r["router_score"] is None and not r["fallback_used"]),
         ({"provider": "openai", "status": "200"}, lambda r: openai_ok(r)),
     ],
 )
 def test_filters(seeded: Seeded, params: dict[str, str], keep: Any) -> None:
     team = seeded.team("a")
-    mine = [r for r in seeded.records if keep(r) and r.team_id == team]
+    mine = [r for r in seeded.records if keep(r) and r["team_id"] == team]
     assert mine
     assert all_pages(seeded, team_id=team, **params) == newest_first(mine)
 
@@ -178,14 +178,14 @@ def test_a_time_range_and_one_request_in_full(seeded: Seeded) -> None:
             "/admin/logs",
             params={"since": since.isoformat(), "until": until.isoformat(), "limit": 50},
         )
-    inside = [r for r in seeded.records if since <= r.started_at < until]
+    inside = [r for r in seeded.records if since <= r["started_at"] < until]
     assert [row["request_id"] for row in response.json()["data"]] == newest_first(inside)
     record = seeded.records[7]
-    detail = seeded.get(f"/admin/logs/{record.request_id}").json()
-    assert detail["trace_id"] == record.trace_id
-    assert detail["stage_timings"] == record.stage_timings
-    assert detail["status"] == record.status
-    assert datetime.fromisoformat(detail["started_at"]) == record.started_at
+    detail = seeded.get(f"/admin/logs/{record['request_id']}").json()
+    assert detail["trace_id"] == record["trace_id"]
+    assert detail["stage_timings"] == record["stage_timings"]
+    assert detail["status"] == record["status"]
+    assert datetime.fromisoformat(detail["started_at"]) == record["started_at"]
 
 
 def nearest_rank(values: list[float], p: float) -> float:
@@ -214,19 +214,19 @@ def test_usage_timeseries_per_hour_and_team(seeded: Seeded) -> None:
             rows = [
                 r
                 for r in seeded.records
-                if r.team_id == seeded.team(team)
-                and start <= r.started_at < start + timedelta(hours=1)
+                if r["team_id"] == seeded.team(team)
+                and start <= r["started_at"] < start + timedelta(hours=1)
             ]
             expected[(start, seeded.team(team))] = rows
     assert len(ours) == len(expected)
     for point in ours:
         rows = expected[(datetime.fromisoformat(point["start"]), point["group"])]
-        latencies = [r.latency_ms for r in rows]
-        errors = sum(r.status >= 400 for r in rows)
+        latencies = [r["latency_ms"] for r in rows]
+        errors = sum(r["status"] >= 400 for r in rows)
         assert point["requests"] == len(rows)
-        assert point["prompt_tokens"] == sum(r.prompt_tokens for r in rows)
-        assert point["tokens"] == sum(r.prompt_tokens + r.completion_tokens for r in rows)
-        assert point["cost_usd"] == pytest.approx(sum(r.cost_usd for r in rows))
+        assert point["prompt_tokens"] == sum(r["prompt_tokens"] for r in rows)
+        assert point["tokens"] == sum(r["prompt_tokens"] + r["completion_tokens"] for r in rows)
+        assert point["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in rows))
         assert point["errors"] == errors
         assert point["error_rate"] == pytest.approx(errors / len(rows))
         # Read from latency buckets: within the exact value's bucket and the seen range.
@@ -271,7 +271,7 @@ def test_a_rollup_series_covers_whole_hours(seeded: Seeded) -> None:
     hours = [
         r
         for r in seeded.records
-        if r.team_id == seeded.team("b") and r.started_at < BASE + timedelta(hours=2)
+        if r["team_id"] == seeded.team("b") and r["started_at"] < BASE + timedelta(hours=2)
     ]
     assert sum(p["requests"] for p in response["data"]) == len(hours) == 7
 
@@ -288,19 +288,19 @@ def test_one_series_for_everything_in_five_minute_steps(seeded: Seeded) -> None:
     rows = [
         r
         for r in seeded.records
-        if r.started_at < BASE + timedelta(minutes=30) and r.model_routed == "gpt-4o-mini"
+        if r["started_at"] < BASE + timedelta(minutes=30) and r["model_routed"] == "gpt-4o-mini"
     ]
     # Each test session's databases are its own: this window holds this seed alone.
     per_bucket = {datetime.fromisoformat(p["start"]): p["requests"] for p in data}
     expected: dict[datetime, list[RequestRecord]] = {}
     for r in rows:
-        start = r.started_at.replace(minute=r.started_at.minute // 5 * 5)
+        start = r["started_at"].replace(minute=r["started_at"].minute // 5 * 5)
         expected.setdefault(start, []).append(r)
     assert per_bucket == {start: len(found) for start, found in expected.items()}
     assert all(p["group"] is None for p in data)
     # Read from the log rows: exact nearest-rank percentiles.
     for point in data:
-        latencies = [r.latency_ms for r in expected[datetime.fromisoformat(point["start"])]]
+        latencies = [r["latency_ms"] for r in expected[datetime.fromisoformat(point["start"])]]
         assert point["latency_ms"]["p95"] == nearest_rank(latencies, 0.95)
 
 

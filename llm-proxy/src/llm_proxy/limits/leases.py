@@ -10,6 +10,7 @@ outlive its process, so the memory store needs none of this.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,7 @@ class Delivered:
     nano_usd: int
 
 
-def delivered(row: dict[str, Any]) -> Delivered:
+def delivered(row: Mapping[str, Any]) -> Delivered:
     """A spend record as its settle would have charged it: a request that failed counts
     nothing, one cut short (client gone mid-stream) what it streamed."""
     prompt, completion = int(row["prompt_tokens"]), int(row["completion_tokens"])

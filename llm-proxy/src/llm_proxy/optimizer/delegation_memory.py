@@ -63,9 +63,9 @@ class MemoryDelegations:
             return
         fanout = held.fanout
         fanout.calls += 1
-        fanout.prompt_tokens += record.prompt_tokens
-        fanout.completion_tokens += record.completion_tokens
-        fanout.cost_usd += record.cost_usd
+        fanout.prompt_tokens += record["prompt_tokens"]
+        fanout.completion_tokens += record["completion_tokens"]
+        fanout.cost_usd += record["cost_usd"]
         held.in_flight -= 1
         if held.in_flight <= 0:
             held.idle.set()

@@ -122,7 +122,7 @@ class RedisDelegations:
         return _delegation(digest, reply[1])
 
     def recorded(self, delegation: Delegation, record: RequestRecord) -> None:
-        args = [record.prompt_tokens, record.completion_tokens, repr(record.cost_usd)]
+        args = [record["prompt_tokens"], record["completion_tokens"], repr(record["cost_usd"])]
         write = asyncio.ensure_future(self._add(delegation.digest, args))
         self._writes.add(write)
         write.add_done_callback(self._writes.discard)

@@ -16,9 +16,11 @@ import os
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import orjson
+
+from llm_proxy.store.request_log import RequestRecord
 
 log = logging.getLogger("llm_proxy.spend")
 
@@ -45,20 +47,20 @@ class Spool:
             if path != self._path:
                 self._adopt(path)
 
-    def append(self, rows: Sequence[dict[str, Any]]) -> None:
+    def append(self, rows: Sequence[RequestRecord]) -> None:
         assert self._own is not None, "open() the spool first"
         self._own.write(b"".join(orjson.dumps(row) + b"\n" for row in rows))
         self._own.flush()
         os.fsync(self._own.fileno())
         self.pending += len(rows)
 
-    def read(self) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
+    def read(self) -> list[RequestRecord]:
+        rows: list[RequestRecord] = []
         for path in [self._path, *(path for path, _ in self._adopted)]:
             rows += _parse(path)
         return rows
 
-    def adopted(self) -> list[dict[str, Any]]:
+    def adopted(self) -> list[RequestRecord]:
         """The records of dead processes taken over by `open()`."""
         return [row for path, _ in self._adopted for row in _parse(path)]
 
@@ -105,7 +107,7 @@ def _count_lines(path: Path) -> int:
         return sum(1 for _ in handle)
 
 
-def _parse(path: Path) -> list[dict[str, Any]]:
+def _parse(path: Path) -> list[RequestRecord]:
     rows = []
     with path.open("rb") as handle:
         for line in handle:

@@ -22,9 +22,10 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
-from typing import Any
 
 import orjson
+
+from llm_proxy.store.request_log import RequestRecord
 
 
 class WriteAhead:
@@ -41,7 +42,7 @@ class WriteAhead:
             fcntl.flock(fd, fcntl.LOCK_EX)
             self._fds.append(fd)
 
-    def append(self, row: dict[str, Any]) -> None:
+    def append(self, row: RequestRecord) -> None:
         if self._fds:
             os.write(self._fds[self._current], orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
 

@@ -18,7 +18,6 @@ import contextlib
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -41,9 +40,8 @@ class SpendLog:
         self._config = config
         self._spool = Spool(Path(config.spool_dir), database.url)
         self._wal = WriteAhead(Path(config.spool_dir), self._spool.tag)
-        # Rows, not records: each is made once, for the write-ahead file and the insert.
-        self._queue: list[dict[str, Any]] = []
-        self._in_flight: list[dict[str, Any]] = []
+        self._queue: list[RequestRecord] = []
+        self._in_flight: list[RequestRecord] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -56,13 +54,12 @@ class SpendLog:
 
     def record(self, record: RequestRecord) -> None:
         """Hand over a finished request's record: on local disk when this returns."""
-        row = record.as_row()
-        self._wal.append(row)
-        self._queue.append(row)
+        self._wal.append(record)
+        self._queue.append(record)
         if len(self._queue) >= self._config.batch_size:
             self._wake.set()
 
-    def adopted(self) -> list[dict[str, Any]]:
+    def adopted(self) -> list[RequestRecord]:
         """After `start()`: the records of dead processes it took over (their write-ahead
         files and spools), for their reservations to be settled."""
         return self._spool.adopted()
@@ -131,7 +128,7 @@ class SpendLog:
             self._in_flight = []
         self._wal.written(everything=not self._queue)
 
-    async def _write(self, rows: list[dict[str, Any]]) -> None:
+    async def _write(self, rows: list[RequestRecord]) -> None:
         if self._spool.pending and not await self._replay():
             self._spool.append(rows)
             return
@@ -159,7 +156,7 @@ class SpendLog:
         self._spool.clear()
         return True
 
-    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+    async def _insert(self, rows: list[RequestRecord]) -> None:
         try:
             async with self._database.engine.begin() as connection:
                 await insert_records(connection, rows)
@@ -171,7 +168,7 @@ class SpendLog:
             await self._insert_each(rows)
         self.written += len(rows)
 
-    async def _insert_each(self, rows: list[dict[str, Any]]) -> None:
+    async def _insert_each(self, rows: list[RequestRecord]) -> None:
         for row in rows:
             try:
                 async with self._database.engine.begin() as connection:

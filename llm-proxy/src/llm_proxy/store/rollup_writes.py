@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -57,7 +57,7 @@ _FIRST_BUCKET = 8  # index of latency_b00 in a group's values
 _MIN, _MAX = len(_SUMS), len(_SUMS) + 1
 
 
-async def add_records(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+async def add_records(connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Add newly logged records (request-log rows) to both rollups, in `connection`'s
     transaction."""
     groups: dict[tuple[Any, ...], list[Any]] = {}
