@@ -54,7 +54,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,8 @@ from llm_proxy.guard.placeholders import Redactor
 from llm_proxy.guard.policies import Policies
 from llm_proxy.guard.stream import guarded
 from llm_proxy.pipeline.tokens import estimate_prompt_tokens
-from llm_proxy.upstream.transports.streams import openai_stream
+from llm_proxy.upstream.transports.base import Stream
+from llm_proxy.upstream.transports.streams import anthropic_stream, openai_stream, responses_stream
 from stdnum import iban, luhn
 
 from bench import configs, loadgen
@@ -280,9 +281,12 @@ def measure_regex(
     return figures
 
 
+def _words() -> list[str]:
+    return [" " + word for word in (_PROSE * 3).split()[:128]]
+
+
 def _upstream_frames() -> list[bytes]:
     """What the simulator streams for a 128-token answer, one frame a token, as OpenAI does."""
-    words = (_PROSE * 3).split()[:128]
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
@@ -296,29 +300,110 @@ def _upstream_frames() -> list[bytes]:
         return b"data: " + orjson.dumps(body) + b"\n\n"
 
     frames = [chunk({"role": "assistant", "content": ""})]
-    frames += [chunk({"content": " " + word}) for word in words]
+    frames += [chunk({"content": word}) for word in _words()]
     frames.append(chunk({}, "stop"))
     return [*frames, b"data: [DONE]\n\n"]
 
 
+def _event(kind: str, data: dict[str, Any]) -> bytes:
+    return b"event: " + kind.encode() + b"\ndata: " + orjson.dumps({"type": kind, **data}) + b"\n\n"
+
+
+def _anthropic_frames() -> list[bytes]:
+    """The same answer as Anthropic streams it (the simulator's events): the message's start,
+    its text block's start and a ping, one delta a token, then the block's and message's end."""
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m", "content": []}
+    message |= {"stop_reason": None, "usage": {"input_tokens": 10, "output_tokens": 1}}
+    head = [
+        _event("message_start", {"message": message}),
+        _event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}),
+        _event("ping", {}),
+    ]
+    deltas = [
+        _event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": word}})
+        for word in _words()
+    ]
+    tail = [
+        _event("content_block_stop", {"index": 0}),
+        _event(
+            "message_delta",
+            {"delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": len(deltas)}},
+        ),
+        _event("message_stop", {}),
+    ]
+    return [*head, *deltas, *tail]
+
+
+def _responses_frames() -> list[bytes]:
+    """The same answer as the Responses API streams it (the simulator's events, numbered)."""
+    words = _words()
+    text = "".join(words)
+    response = {"id": "resp_1", "object": "response", "model": "m", "status": "in_progress"}
+    item = {"id": "msg_1", "type": "message", "role": "assistant", "status": "in_progress"}
+    part = {"type": "output_text", "text": "", "annotations": []}
+    where = {"item_id": "msg_1", "output_index": 0, "content_index": 0}
+    events = [
+        ("response.created", {"response": {**response, "output": []}}),
+        ("response.in_progress", {"response": {**response, "output": []}}),
+        ("response.output_item.added", {"output_index": 0, "item": {**item, "content": []}}),
+        ("response.content_part.added", {**where, "part": part}),
+    ]
+    events += [
+        ("response.output_text.delta", {**where, "delta": word, "logprobs": []}) for word in words
+    ]
+    done = {**item, "status": "completed", "content": [{**part, "text": text}]}
+    usage = {"input_tokens": 10, "output_tokens": len(words), "total_tokens": 10 + len(words)}
+    events += [
+        ("response.output_text.done", {**where, "text": text, "logprobs": []}),
+        ("response.content_part.done", {**where, "part": {**part, "text": text}}),
+        ("response.output_item.done", {"output_index": 0, "item": done}),
+        (
+            "response.completed",
+            {"response": {**response, "status": "completed", "output": [done], "usage": usage}},
+        ),
+    ]
+    return [
+        _event(kind, {"sequence_number": number, **data})
+        for number, (kind, data) in enumerate(events)
+    ]
+
+
+# Each API's upstream frames, its transport's relay, and the frames before its first text.
+_APIS: dict[str, tuple[Callable[[], list[bytes]], Callable[[Any], Stream], int]] = {
+    "chat": (_upstream_frames, lambda body: openai_stream(body, wants_usage=False), 1),
+    "messages": (_anthropic_frames, anthropic_stream, 3),
+    "responses": (_responses_frames, responses_stream, 4),
+}
+
+
 def measure_stream_in_process(streams: int, repeats: int = 7) -> dict[str, Any]:
     """The stream path's CPU per chunk with and without the guard, reads of one frame and
-    reads as a saturated gateway makes them."""
+    reads as a saturated gateway makes them; for /v1/messages and the Responses API too
+    (saturated reads)."""
     return {
         "a_frame_a_read": _stream_in_process(streams, repeats, 1),
         "saturated_reads": _stream_in_process(streams, repeats, SATURATED_FRAMES_PER_READ),
+        "saturated_reads_messages": _stream_in_process(
+            streams, repeats, SATURATED_FRAMES_PER_READ, "messages"
+        ),
+        "saturated_reads_responses": _stream_in_process(
+            streams, repeats, SATURATED_FRAMES_PER_READ, "responses"
+        ),
     }
 
 
-def _stream_in_process(streams: int, repeats: int, per_read: int) -> dict[str, Any]:
+def _stream_in_process(
+    streams: int, repeats: int, per_read: int, api: str = "chat"
+) -> dict[str, Any]:
     """CPU per chunk of the stream path (the transport's relay) with and without the guard,
-    over an upstream body whose reads carry `per_read` frames each."""
+    over an upstream body of `api` whose reads carry `per_read` frames each."""
     plan = _policies(RESPONSE_CHECKS, "response").plan("response", "m", None, None)
-    upstream = _upstream_frames()
-    chunks = len(upstream) - 3  # the text chunks: not the role, finish or [DONE] frames
-    # The first read is the role's chunk alone, as a model's first token comes on its own.
-    reads = [upstream[0]] + [
-        b"".join(upstream[i : i + per_read]) for i in range(1, len(upstream), per_read)
+    frames_of, relayed, head = _APIS[api]
+    upstream = frames_of()
+    chunks = len(_words())  # the text chunks
+    # The first read is what comes before the first token, alone, as it comes on its own.
+    reads = [b"".join(upstream[:head])] + [
+        b"".join(upstream[i : i + per_read]) for i in range(head, len(upstream), per_read)
     ]
 
     async def body() -> AsyncIterator[bytes]:
@@ -326,10 +411,10 @@ def _stream_in_process(streams: int, repeats: int, per_read: int) -> dict[str, A
             yield read
 
     async def drain(guard: bool) -> None:
-        stream = openai_stream(body(), wants_usage=False)
+        stream = relayed(body())
         events = stream.events
         if guard:
-            events = guarded(events, "chat", plan, Redactor(), [], {}, stream)
+            events = guarded(events, api, plan, Redactor(), [], {}, stream)
             if per_read > 1:
                 # Each read its own batch, as the gateway's are when saturated (a batch is
                 # what 20 ms bring: 40 frames at 2,000 tokens a second), not the whole
@@ -355,6 +440,7 @@ def _stream_in_process(streams: int, repeats: int, per_read: int) -> dict[str, A
     figures = asyncio.run(rounds())
     off, on = statistics.median(figures[False]), statistics.median(figures[True])
     return {
+        "api": api,
         "streams": streams,
         "repeats": repeats,
         "frames_per_read": per_read,

@@ -96,6 +96,8 @@ def test_a_blocked_streamed_response_ends_with_an_error_event(
     assert events[-1].type == "error"
     assert events[-1].code == "content_policy_violation"
     assert "deny_list" in events[-1].message
+    # Numbered after every event before it, those whose text the guard held included.
+    assert events[-1].sequence_number > max(e.sequence_number for e in events[:-1])
     assert "falcon" not in _streamed(events).lower()
     assert not [e for e in events if e.type.endswith(".done") or e.type == "response.completed"]
     # The answer went nowhere else either: nothing of it is stored.

@@ -16,11 +16,14 @@ place in the order.
 The held text is scanned and released once per batch of pieces: a batch ends when
 `_GATHER_S` has passed since the last release (checked as each piece arrives: a slow stream
 is read piece by piece and waits for no batch) or the stream ends. The transport makes
-such batches itself, each frame beside its decoded payload (`Frames`, asked for with
+such batches itself, its frames beside their decoded payloads (`Frames`, asked for with
 `Stream.gather_s`): each of its pieces is a batch, and the guard costs nothing per read.
+Most of a batch's frames carry only the next text of the text before them, and the
+transport hands over that text as their payload: such a batch is held by joining its texts
+(which also finds it to be one) and one pass for where each frame's text ends, all in C.
 Pieces from elsewhere (plain bytes: the optimizer's stream) are gathered here, an append
-and a clock reading each. Frames are taken into their windows a few pieces at a time
-(`_TAKE`), and held as bytes and text only.
+and a clock reading each, taken into their windows a few pieces at a time (`_TAKE`).
+Frames are held as bytes and text only.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from itertools import accumulate, chain, compress, count, repeat
-from operator import attrgetter, is_not
+from operator import is_not
 from typing import Any, TypeGuard, cast
 
 import orjson
@@ -61,7 +64,6 @@ _PLACEHOLDER = re.compile(r"\[[A-Z][A-Z0-9_]*_\d+\]")
 # a word in two (frames split words: the cut is where a frame ends).
 _CONTEXT = 32
 _END = b"\n\n"
-_DECODED = attrgetter("decoded")
 # Pieces gathered are taken into their windows this many at a time, before the batch is
 # due: what a piece held dies once it is taken, so few payloads are ever alive at once
 # (each one alive when the garbage collector runs is walked by it).
@@ -72,25 +74,24 @@ Encode = Callable[[Any, str | None], bytes]
 # Which streamed text a window holds: a choice's or a block's index, or for the Responses
 # API an output item's index and its content part's.
 Key = int | tuple[int, int]
-# A frame as the transport handed it on: its bytes and its decoded payload (None: not decoded;
-# a str: the text of a chat chunk the transport read, see `Frames`).
-Decoded = tuple[bytes, Any]
 
 
 class Window:
     """One streamed text, released in safe runs of frames.
 
-    The held frames are two parallel lists, so that holding a run of them and releasing
-    one are list operations done in C rather than a Python object per frame: `_raws[i]`,
-    frame i's bytes as they came (None: to be encoded from its event, kept in `_events`
-    under the frame's number in the stream), and `_texts[i]`, its text ("": a frame
-    without text). Where each frame's text ends is worked out once per release.
+    The held frames are kept so that holding a run of them and releasing one are list and
+    string operations done in C rather than a Python object per frame: `_raws[i]`, frame
+    i's bytes as they came (None: to be encoded from its event, kept in `_events` under the
+    frame's number in the stream), `_ends[i]`, where its text ends in the whole streamed
+    text (a frame without text ends where the one before it does), and `_text`, the held
+    frames' text.
     """
 
     __slots__ = (
         "_base",
         "_context",
         "_encode",
+        "_ends",
         "_events",
         "_first",
         "_hits",
@@ -98,8 +99,7 @@ class Window:
         "_plan",
         "_raws",
         "_redactor",
-        "_size",
-        "_texts",
+        "_text",
         "kept",
         "released",
     )
@@ -111,14 +111,14 @@ class Window:
         self._encode = encode
         self._hold = plan.window
         self._raws: list[bytes | None] = []
-        self._texts: list[str] = []
+        self._ends: list[int] = []
+        self._text = ""
         # The payloads of held frames that came without their bytes, by frame number. A
         # frame with its bytes is parsed again only if its text changes (rarely): holding
         # its payload would keep a few dicts alive per frame for the garbage collector.
         self._events: dict[int, Any] = {}
-        # The number of the first held frame in the stream, and the held text's length.
+        # The number of the first held frame in the stream.
         self._first = 0
-        self._size = 0
         # Where the held text starts in the whole streamed text.
         self._base = 0
         # The end of the released text (as upstream wrote it), the left context of a scan.
@@ -136,30 +136,35 @@ class Window:
     @property
     def end(self) -> int:
         """Where the held text ends in the whole streamed text."""
-        return self._base + self._size
+        return self._base + len(self._text)
 
     def push(self, raw: bytes | None, event: Any, text: str) -> None:
         """Hold a frame carrying `text`."""
         if raw is None:
             self._events[self._first + len(self._raws)] = event
         self._raws.append(raw)
-        self._texts.append(text)
-        self._size += len(text)
+        self._text += text
+        self._ends.append(self.end)
 
-    def extend(self, raws: Sequence[bytes], texts: Sequence[str]) -> None:
-        """Hold frames by their bytes, the i-th of them carrying `texts[i]`."""
+    def extend(self, raws: Sequence[bytes], texts: Sequence[str], text: str) -> None:
+        """Hold frames by their bytes, the i-th of them carrying `texts[i]` (`text`: all of
+        them, joined)."""
+        ends = self._ends
+        start = len(ends)
+        ends += accumulate(map(len, texts), initial=self.end)
+        # The first is where the held text ended before them.
+        del ends[start]
         self._raws += raws
-        self._texts += texts
-        self._size += sum(map(len, texts))
+        self._text += text
 
     def release(self) -> list[bytes]:
         """The held frames now safe to send (none while the text is within the window)."""
-        return self._release(final=False) if self._size > self._hold else []
+        return self._release(final=False) if len(self._text) > self._hold else []
 
     def keep(self, raw: bytes) -> None:
         """A frame without text, behind the held ones: it keeps its place."""
         self._raws.append(raw)
-        self._texts.append("")
+        self._ends.append(self.end)
 
     def flush(self) -> list[bytes]:
         return self._release(final=True) if self._raws else []
@@ -178,31 +183,40 @@ class Window:
         ]
 
     def _release(self, final: bool) -> list[bytes]:
-        texts = self._texts
-        text = "".join(texts)
+        text = self._text
         findings = self._scan(text)
-        blocked = [f for f in findings if f.detector.action == "block"]
-        if blocked:
-            self._hits.extend(tally("response", blocked))
-            hit = blocking(self._hits)
-            assert hit is not None
-            raise Blocked(hit, self._hits)
-        # Where each held frame's text ends in the held text.
-        ends = list(accumulate(map(len, texts)))
-        limit = len(text) if final else self._boundary(text, findings, ends)
-        count = bisect.bisect_right(ends, limit)
+        if findings:
+            blocked = [f for f in findings if f.detector.action == "block"]
+            if blocked:
+                self._hits.extend(tally("response", blocked))
+                hit = blocking(self._hits)
+                assert hit is not None
+                raise Blocked(hit, self._hits)
+        restores = self._redactor.restores
+        ends = self._ends
+        count = len(ends) if final else self._safe(text, findings, restores)
         if count == 0:
             return []
         raws = self._raws[:count]
-        del self._raws[:count], texts[:count]
-        events = self._released_events(count)
-        cut = ends[count - 1]
-        self._base += cut
-        self._size -= cut
+        base = self._base
+        released_ends = ends[:count]
+        del self._raws[:count], ends[:count]
+        first = self._first
+        self._first = first + count
+        # The payloads kept of the frames released, by their place among them.
+        held = self._events
+        events = (
+            {number - first: held.pop(number) for number in list(held) if number < first + count}
+            if held
+            else {}
+        )
+        cut = released_ends[-1] - base
+        self._base = base + cut
+        self._text = text[cut:]
         region = text[:cut]
         self._context = (self._context + region)[-_CONTEXT:]
-        released = [f for f in findings if f.end <= cut]
-        if not released and not self._redactor.restores:
+        released = [f for f in findings if f.end <= cut] if findings else findings
+        if not released and not restores:
             self._record(region, region)
             return self._unchanged(raws, events)
         self._hits.extend(tally("response", released))
@@ -211,18 +225,7 @@ class Window:
         self._record(out, redacted)
         if out == region:
             return self._unchanged(raws, events)
-        return self._changed(raws, events, ends[:count], out)
-
-    def _released_events(self, count: int) -> dict[int, Any]:
-        """The payloads kept of the first `count` held frames (by their place among them),
-        which are now released."""
-        first = self._first
-        self._first += count
-        held = self._events
-        if not held:
-            return {}
-        released = [number for number in held if number < first + count]
-        return {number - first: held.pop(number) for number in released}
+        return self._changed(raws, events, [end - base for end in released_ends], out)
 
     def _record(self, out: str, kept: str) -> None:
         if self.released is not None:
@@ -231,8 +234,9 @@ class Window:
             self.kept.append(kept)
 
     def _unchanged(self, raws: list[bytes | None], events: dict[int, Any]) -> list[bytes]:
-        """Released frames as they came (the usual case: all of them have their bytes)."""
-        if None not in raws:
+        """Released frames as they came (the usual case: all of them have their bytes, and
+        none has its payload kept)."""
+        if not events:
             return cast("list[bytes]", raws)
         encode = self._encode
         return [
@@ -261,8 +265,9 @@ class Window:
             start = end
         return out
 
-    def _boundary(self, text: str, findings: list[Finding], ends: list[int]) -> int:
-        """Where the safe part ends: at a frame's end, before anything that may still grow."""
+    def _safe(self, text: str, findings: list[Finding], restores: bool) -> int:
+        """How many held frames are safe to send: those whose text ends before anything
+        that may still grow."""
         cut = len(text) - self._hold
         # Before the word the cut falls in (what follows a word cannot reach back into it),
         # however long the word is (a JWT, a key): the whole of it waits, up to _MAX_HOLD.
@@ -274,26 +279,22 @@ class Window:
             start = len(text.encode()[: opened.start()].decode(errors="ignore"))
             if not any(f.start <= start < f.end for f in findings):
                 cut = min(cut, start)
+        ends, base = self._ends, self._base
         while True:
             # Frames go out whole: the cut is where the last frame before it ends, which a
             # finding before the text's cut may straddle (a model's tokens split numbers).
-            moved = cut = _frame_end(ends, cut)
+            count = bisect.bisect_right(ends, base + cut)
+            moved = cut = ends[count - 1] - base if count else 0
             # A finding or placeholder that reaches the cut may still grow: it waits, whole.
             for finding in reversed(findings):
                 if finding.start < cut <= finding.end:
                     cut = finding.start
-            if self._redactor.restores:
+            if restores:
                 for match in _PLACEHOLDER.finditer(text, max(0, cut - 64), cut + 64):
                     if match.start() < cut < match.end():
                         cut = match.start()
             if cut == moved:
-                return max(cut, 0)
-
-
-def _frame_end(ends: list[int], cut: int) -> int:
-    """Where the last held frame ending at or before `cut` ends (0: none does)."""
-    index = bisect.bisect_right(ends, cut)
-    return ends[index - 1] if index else 0
+                return count
 
 
 class Transcript:
@@ -362,13 +363,18 @@ async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[byt
     out: list[bytes] = []
     due = 0.0
     clock = time.monotonic
-    take, release = relay.take, relay.release
+    take, frames, release = relay.take, relay.frames, relay.release
     try:
         async for piece in events:
-            pending.append(piece)
             try:
                 # The transport's `Frames` come gathered (or are a stream's first piece).
-                if piece.__class__ is not Frames:
+                if piece.__class__ is Frames:
+                    if pending:
+                        take(pending, out)
+                        pending = []
+                    frames(piece.raws, piece.payloads, out)
+                else:
+                    pending.append(piece)
                     now = clock()
                     if now < due and not piece.endswith(_DONE):
                         if len(pending) >= _TAKE:
@@ -376,8 +382,8 @@ async def _run(events: AsyncIterator[bytes], relay: _Relay) -> AsyncIterator[byt
                             pending = []
                         continue
                     due = now + _GATHER_S
-                take(pending, out)
-                pending = []
+                    take(pending, out)
+                    pending = []
                 release(out)
             except Blocked as blocked:
                 out.append(relay.error_event(blocked))
@@ -419,12 +425,19 @@ class _Relay(ABC):
         # Legacy completions stream `choices[].text`, not `choices[].delta.content`.
         self.completions = False
         self.check_schema: Callable[[str], list[Hit]] | None = None
+        # The text of a frame whose payload is its text (`Frames`): the text of the last
+        # frame before it that carried text.
+        self.text_key: Key = 0
 
     def take(self, pieces: list[bytes], out: list[bytes]) -> None:
         """The pieces' frames read into their windows (frames without text to `out`, or
         behind held ones); nothing is scanned before `release`."""
-        if pieces:
-            self.frames(_decoded(pieces), out)
+        for piece in pieces:
+            if isinstance(piece, Frames):
+                self.frames(piece.raws, piece.payloads, out)
+            else:
+                raws = _split(piece)
+                self.frames(raws, [None] * len(raws), out)
 
     def release(self, out: list[bytes]) -> None:
         """What is now safe of each text added to `out`."""
@@ -473,9 +486,32 @@ class _Relay(ABC):
     def finish_all(self) -> list[bytes]:
         return [frame for index in list(self._windows) for frame in self.finish(index)]
 
-    def frames(self, frames: list[Decoded], out: list[bytes]) -> None:
-        for raw, event in frames:
-            out.extend(self.frame(raw, event))
+    def frames(self, raws: list[bytes], payloads: list[Any], out: list[bytes]) -> None:
+        """Frames and their payloads (None: not decoded) read into their windows.
+
+        Most frames carry the next text of the text the frame before them carried, which
+        the transport has read (`Frames`: their payload is that text): each run of them is
+        held at once, a batch of nothing else (the usual one) found so by joining their
+        texts, and only the others (an OpenAI role, finish or usage chunk, [DONE], a text's
+        first delta, the events around a text, undecoded frames) take the general path.
+        """
+        try:
+            text = "".join(payloads)
+        except TypeError:
+            pass
+        else:
+            if raws:
+                self.window(self.text_key).extend(raws, payloads, text)
+            return
+        others = list(compress(count(), map(is_not, map(type, payloads), repeat(str))))
+        start = 0
+        for stop in chain(others, (len(raws),)):
+            if stop > start:
+                texts = payloads[start:stop]
+                self.window(self.text_key).extend(raws[start:stop], texts, "".join(texts))
+            if stop < len(raws):
+                out.extend(self.frame(raws[stop], payloads[stop]))
+            start = stop + 1
 
     @abstractmethod
     def frame(self, raw: bytes, event: Any) -> list[bytes]:
@@ -490,49 +526,18 @@ class _Relay(ABC):
         """Each wire format's own (OpenAI, Anthropic)."""
 
 
-def _decoded(pieces: list[bytes]) -> list[Decoded]:
-    """The frames of the pieces gathered, each beside its payload when the transport shares it."""
-    try:
-        # Read once per batch, in C: a shared piece's frames are its `decoded`.
-        return list(chain.from_iterable(map(_DECODED, pieces)))
-    except AttributeError:
-        return [
-            frame
-            for piece in pieces
-            for frame in (piece.decoded if isinstance(piece, Frames) else _split(piece))
-        ]
-
-
 def _payload(raw: bytes) -> Any:
     """A frame's JSON payload, parsed again from its bytes."""
     data = sse.data_of(raw.removesuffix(_END))
     return orjson.loads(data) if data is not None else None
 
 
-def _split(piece: bytes) -> list[Decoded]:
+def _split(piece: bytes) -> list[bytes]:
     """The frames of a piece the transport did not decode (each with its terminator)."""
-    return [(frame + _END, None) for frame in piece.split(_END) if frame]
+    return [frame + _END for frame in piece.split(_END) if frame]
 
 
 class _OpenAI(_Relay):
-    def frames(self, frames: list[Decoded], out: list[bytes]) -> None:
-        # Most chunks carry the one choice's next words, which the transport has read
-        # (`Frames`: their payload is the text): each run of them is held at once, its
-        # frames picked out in C, and only the others (the role, the finish, usage,
-        # [DONE], a first piece's chunks, undecoded frames) take the general path.
-        if not frames:
-            return
-        raws, payloads = zip(*frames, strict=True)
-        others = list(compress(count(), map(is_not, map(type, payloads), repeat(str))))
-        window = self.window(0)
-        start = 0
-        for stop in chain(others, (len(raws),)):
-            if stop > start:
-                window.extend(raws[start:stop], payloads[start:stop])
-            if stop < len(raws):
-                out.extend(self.frame(raws[stop], payloads[stop]))
-            start = stop + 1
-
     def frame(self, raw: bytes, event: Any) -> list[bytes]:
         if event is None:
             if not raw.startswith(b"data: {"):
@@ -595,7 +600,8 @@ class _Anthropic(_Relay):
             delta = event.get("delta") or {}
             text = delta.get("text")
             if delta.get("type") == "text_delta" and isinstance(text, str):
-                self.window(event.get("index") or 0).push(raw, event, text)
+                self.text_key = event.get("index") or 0
+                self.window(self.text_key).push(raw, event, text)
                 return []
         elif kind == "content_block_stop" and (event.get("index") or 0) in self._windows:
             return [*self.finish(event.get("index") or 0), raw]
@@ -633,7 +639,15 @@ class _Responses(_Relay):
         self.check_output: Callable[[str], list[Hit]] | None = None
         # Each finished part's text: as streamed to the client, and as kept.
         self._parts: dict[Key, tuple[str, str]] = {}
+        # The last sequence number read, and the last frame handed in: a frame whose
+        # payload is its text (`Frames`) is not read for its number.
         self._sequence = -1
+        self._tail: bytes | None = None
+
+    def frames(self, raws: list[bytes], payloads: list[Any], out: list[bytes]) -> None:
+        if raws:
+            self._tail = raws[-1]
+        super().frames(raws, payloads, out)
 
     def frame(self, raw: bytes, event: Any) -> list[bytes]:
         if event is None:
@@ -650,7 +664,8 @@ class _Responses(_Relay):
         if kind == "response.output_text.delta":
             text = event.get("delta")
             if isinstance(text, str):
-                self.window(_part(event)).push(raw, event, text)
+                self.text_key = _part(event)
+                self.window(self.text_key).push(raw, event, text)
                 return []
             return self.passing(raw)
         if kind == "response.output_text.done":
@@ -736,6 +751,10 @@ class _Responses(_Relay):
         if self._stream is not None:
             # Nothing of a blocked answer is kept.
             self._stream.final = None
+        tail = _payload(self._tail) if self._tail is not None else None
+        sequence = tail.get("sequence_number") if isinstance(tail, dict) else None
+        if isinstance(sequence, int):
+            self._sequence = max(self._sequence, sequence)
         self._sequence += 1
         return _responses_refusal(str(blocked), self._sequence)
 

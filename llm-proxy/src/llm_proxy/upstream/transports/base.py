@@ -32,20 +32,24 @@ class Frames(bytes):
     """SSE frames as the client gets them, each beside its JSON payload as the transport decoded it.
 
     The transport parses every frame anyway (for usage); a later stage that reads the frames
-    (the guard's stream window) takes `decoded` instead of parsing them again. `None` stands
-    for a frame without a JSON payload (`[DONE]`). A stream's first piece is one read's
-    frames; the later ones are gathered as `Stream.gather_s` asks, and in them an OpenAI
-    chunk that only carries its one choice's next text (index 0, no finish, no tool calls)
-    has that text (a `str`) for its payload: the transport reads it while it has the chunk,
-    so the reader need not look into the chunk again, and the chunk dies at once.
+    (the guard's stream window) takes `raws` (each frame's bytes) and `payloads` (the i-th
+    frame's payload) instead of parsing them again. `None` stands for a frame without a JSON
+    payload (`[DONE]`). A stream's first piece is one read's frames; the later ones are
+    gathered as `Stream.gather_s` asks. A frame that only carries the next text of the text
+    its stream's previous text frame carried (an OpenAI chunk's one choice at index 0, no
+    finish, no tool calls; an Anthropic text delta of the same block; a Responses text delta
+    of the same part) has that text (a `str`) for its payload: the transport reads it while
+    it has the event, so the reader need not look into it again, and the event dies at once.
     """
 
-    decoded: list[tuple[bytes, Any]]
+    raws: list[bytes]
+    payloads: list[Any]
 
     @classmethod
-    def of(cls, decoded: list[tuple[bytes, Any]]) -> Frames:
-        frames = cls(decoded[0][0] if len(decoded) == 1 else b"".join([f for f, _ in decoded]))
-        frames.decoded = decoded
+    def of(cls, raws: list[bytes], payloads: list[Any]) -> Frames:
+        frames = cls(raws[0] if len(raws) == 1 else b"".join(raws))
+        frames.raws = raws
+        frames.payloads = payloads
         return frames
 
 

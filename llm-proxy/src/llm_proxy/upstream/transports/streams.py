@@ -14,8 +14,10 @@ from llm_proxy.upstream.transports.base import Frames, Stream
 from llm_proxy.upstream.transports.tool_calls import chat_tool_names
 from llm_proxy.usage import Usage
 
-# A frame as the client gets it, and its decoded payload.
-Relayed = tuple[bytes, Any]
+# Each frame as the client gets it (None: dropped). While a stage reads the frames, the
+# relay appends each relayed frame's payload to the list it is given (see `Frames`).
+Relay = Callable[[bytes, "list[Any] | None"], bytes | None]
+_DONE = b"data: [DONE]\n\n"
 
 
 def error_message(body: bytes) -> str | None:
@@ -50,13 +52,15 @@ def openai_stream(chunks: AsyncIterator[bytes], wants_usage: bool) -> Stream:
     """OpenAI SSE as the client gets it; usage is recorded and dropped if not asked for."""
     stream = Stream(events=_empty())
 
-    def relay(frame: bytes) -> Relayed | None:
+    def relay(frame: bytes, payloads: list[Any] | None) -> bytes | None:
         data = sse.data_of(frame)
         if data is None:
             return None
         if data == b"[DONE]":
             stream.completed = True
-            return b"data: [DONE]\n\n", None
+            if payloads is not None:
+                payloads.append(None)
+            return _DONE
         try:
             chunk = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -66,6 +70,7 @@ def openai_stream(chunks: AsyncIterator[bytes], wants_usage: bool) -> Stream:
         if "error" in chunk:
             raise UpstreamError(502, error_message(data) or "upstream stream error")
         stream.model = stream.model or chunk.get("model")
+        payload: Any = chunk
         usage = chunk.get("usage")
         if usage:
             stream.usage = Usage(
@@ -82,44 +87,53 @@ def openai_stream(chunks: AsyncIterator[bytes], wants_usage: bool) -> Stream:
             if isinstance(delta, dict):
                 if "tool_calls" in delta:
                     stream.tool_calls += chat_tool_names(delta["tool_calls"])
-                elif stream.gather_s is not None:
-                    content = delta.get("content")
+                elif payloads is not None:
                     # A reader's (`Frames`) usual chunk, the one choice's next text: its
-                    # payload is that text, read here while the chunk is at hand.
-                    if (
-                        content.__class__ is str
-                        and len(choices) == 1
-                        and not choice.get("index")
-                        and choice.get("finish_reason") is None
-                    ):
-                        return b"data: " + data + b"\n\n", content
-        return b"data: " + data + b"\n\n", chunk
+                    # payload is that text, read here while the chunk is at hand (by
+                    # subscripts, much cheaper than calls; a key missing is a chunk of
+                    # another kind).
+                    try:
+                        content = delta["content"]
+                        if (
+                            content.__class__ is str
+                            and choice["finish_reason"] is None
+                            and choice["index"] == 0
+                            and len(choices) == 1
+                        ):
+                            payload = content
+                    except KeyError:
+                        pass
+        if payloads is not None:
+            payloads.append(payload)
+        return b"data: " + data + b"\n\n"
 
     stream.events = _relayed(sse.frame_batches(chunks), relay, stream)
     return stream
 
 
 async def _relayed(
-    batches: AsyncIterator[list[bytes]], relay: Callable[[bytes], Relayed | None], stream: Stream
+    batches: AsyncIterator[list[bytes]], relay: Relay, stream: Stream
 ) -> AsyncIterator[bytes]:
     """Each batch of frames becomes one piece for the client, or, once a stage asks for them
     gathered (`Stream.gather_s`), the batches read within that long of the last piece go
-    on together, and the stream's end at once. An error ends the stream after the good
-    frames before it are out."""
+    on together (`Frames`), and the stream's end at once. An error ends the stream after
+    the good frames before it are out."""
     # The first piece is read before any stage can ask for `Frames` (`first_frame` waits
     # for it), so it always comes as `Frames`, at once: one copy a stream.
     gather: float | None = 0.0
     due = 0.0
     clock = time.monotonic
-    # The frames read since the last piece (only while gathering: else each read's go on).
-    held: list[Relayed] = []
+    # The frames read since the last piece, and their payloads while gathering (else each
+    # read's frames go on at once).
+    held: list[bytes] = []
+    payloads: list[Any] | None = []
     try:
         async for batch in batches:
             out = held
             failure: UpstreamError | None = None
             for frame in batch:
                 try:
-                    piece = relay(frame)
+                    piece = relay(frame, payloads)
                 except UpstreamError as error:
                     failure = error
                     break
@@ -128,35 +142,36 @@ async def _relayed(
             if failure is not None:
                 held = []
                 if out:
-                    yield _piece(out, gather)
+                    yield _piece(out, payloads)
                 raise failure
             if not out:
                 continue
-            if gather is None:
+            if payloads is None:
                 held = []
-                yield _piece(out, gather)
+                yield b"".join(out)
                 continue
             now = clock()
             if now < due and not stream.completed:
                 continue
             held = []
-            yield _piece(out, gather)
+            yield Frames.of(out, payloads)
             gather = stream.gather_s
+            payloads = [] if gather is not None else None
             due = now + (gather or 0.0)
     except Exception:
         # The upstream failed mid-stream: what was gathered goes out before the error does.
         if held:
-            yield _piece(held, gather)
+            yield _piece(held, payloads)
         raise
     if held:
-        yield _piece(held, gather)
+        yield _piece(held, payloads)
     if not stream.completed:
         raise UpstreamError(502, "upstream stream ended before completion", kind="cut")
 
 
-def _piece(frames: list[Relayed], shared: float | None) -> bytes:
+def _piece(frames: list[bytes], payloads: list[Any] | None) -> bytes:
     """The frames as one piece for the client: `Frames` while a stage reads them."""
-    return Frames.of(frames) if shared is not None else b"".join([f for f, _ in frames])
+    return Frames.of(frames, payloads) if payloads is not None else b"".join(frames)
 
 
 def track_anthropic_usage(stream: Stream, event: Any) -> None:
@@ -181,7 +196,12 @@ def anthropic_stream(chunks: AsyncIterator[bytes]) -> Stream:
     """Anthropic SSE passed on frame by frame; usage from message_start and message_delta."""
     stream = Stream(events=_empty())
 
-    def relay(frame: bytes) -> Relayed | None:
+    # The block of the last text delta: a reader's (`Frames`) delta of the same block has
+    # its text for its payload.
+    block: Any = _NO_TEXT
+
+    def relay(frame: bytes, payloads: list[Any] | None) -> bytes | None:
+        nonlocal block
         data = sse.data_of(frame)
         if data is None:
             return None
@@ -189,12 +209,31 @@ def anthropic_stream(chunks: AsyncIterator[bytes]) -> Stream:
             event = orjson.loads(data)
         except orjson.JSONDecodeError:
             raise _malformed() from None
-        track_anthropic_usage(stream, event)
-        return frame + b"\n\n", event
+        payload = event
+        if event.__class__ is not dict or event.get("type") != "content_block_delta":
+            track_anthropic_usage(stream, event)
+        elif payloads is not None:
+            # By subscripts, much cheaper than calls: a key missing is a delta of another kind.
+            try:
+                delta = event["delta"]
+                text = delta["text"]
+                if text.__class__ is str and delta["type"] == "text_delta":
+                    index = event["index"]
+                    if index == block:
+                        payload = text
+                    block = index
+            except (KeyError, TypeError):
+                block = _NO_TEXT
+        if payloads is not None:
+            payloads.append(payload)
+        return frame + b"\n\n"
 
     stream.events = _relayed(sse.frame_batches(chunks), relay, stream)
     return stream
 
+
+# No text delta yet: no block or part is equal to it.
+_NO_TEXT = object()
 
 # The Responses API's last event: the whole response object, with usage.
 _RESPONSES_FINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
@@ -240,7 +279,13 @@ def responses_stream(chunks: AsyncIterator[bytes]) -> Stream:
     """Responses API SSE passed on frame by frame, tracked by `track_responses_event`."""
     stream = Stream(events=_empty())
 
-    def relay(frame: bytes) -> Relayed | None:
+    # The output text part of the last text delta (its item's index, its own): a reader's
+    # (`Frames`) delta of the same part has its text for its payload.
+    item: Any = _NO_TEXT
+    part: Any = _NO_TEXT
+
+    def relay(frame: bytes, payloads: list[Any] | None) -> bytes | None:
+        nonlocal item, part
         data = sse.data_of(frame)
         if data is None:
             return None
@@ -248,8 +293,26 @@ def responses_stream(chunks: AsyncIterator[bytes]) -> Stream:
             event = orjson.loads(data)
         except orjson.JSONDecodeError:
             raise _malformed() from None
-        track_responses_event(stream, event)
-        return frame + b"\n\n", event
+        payload = event
+        if event.__class__ is not dict or event.get("type") != "response.output_text.delta":
+            track_responses_event(stream, event)
+        else:
+            # One token per delta until the final event's usage replaces the count.
+            stream.usage.completion_tokens += 1
+            if payloads is not None:
+                # By subscripts, much cheaper than calls: a key missing is another event.
+                try:
+                    text = event["delta"]
+                    output, content = event["output_index"], event["content_index"]
+                    if text.__class__ is str:
+                        if output == item and content == part:
+                            payload = text
+                        item, part = output, content
+                except KeyError:
+                    item = part = _NO_TEXT
+        if payloads is not None:
+            payloads.append(payload)
+        return frame + b"\n\n"
 
     stream.events = _relayed(sse.frame_batches(chunks), relay, stream)
     return stream
