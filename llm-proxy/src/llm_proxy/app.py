@@ -43,14 +43,14 @@ from llm_proxy.api.admin.request_ids import AdminRequestIds
 from llm_proxy.api.body_limit import BodyLimit
 from llm_proxy.api.client_cert import ClientCertificates
 from llm_proxy.api.dashboard import mount_dashboard
-from llm_proxy.api.data_plane import DataPlane
+from llm_proxy.api.data_plane import GatewayApp, data_plane
 from llm_proxy.gateway import Gateway, log
 from llm_proxy.pipeline.errors import GatewayError, invalid_input
 from llm_proxy.pipeline.tokens import count_text
 
 
 def build_app(gateway: Gateway) -> FastAPI:
-    app = FastAPI(
+    app = GatewayApp(
         title="LLM gateway",
         summary="One OpenAI- and Anthropic-compatible endpoint for every LLM provider.",
         version="0.1.0",
@@ -75,13 +75,15 @@ def build_app(gateway: Gateway) -> FastAPI:
     app.include_router(admin_optimizer.router)
     if gateway.config.gateway.ui_dir:
         mount_dashboard(app, Path(gateway.config.gateway.ui_dir))
-    # Added first, so innermost: every middleware below also runs for the client APIs.
-    app.add_middleware(DataPlane, fastapi=app)
-    app.add_middleware(BodyLimit, limit=lambda: gateway.config.gateway.max_body_bytes)
-    app.add_middleware(AdminRequestIds)
+    limit = lambda: gateway.config.gateway.max_body_bytes  # noqa: E731  (read per request)
     tls = gateway.config.gateway.tls
-    if tls is not None and tls.clients:
-        app.add_middleware(ClientCertificates, clients=list(tls.clients))
+    clients = list(tls.clients) if tls is not None and tls.clients else []
+    app.add_middleware(BodyLimit, limit=limit)
+    app.add_middleware(AdminRequestIds)
+    if clients:
+        app.add_middleware(ClientCertificates, clients=clients)
+    # The client APIs' requests skip the stack above, less what they need (api.data_plane).
+    app.data_plane = data_plane(app, limit, clients)
     app.add_exception_handler(GatewayError, _gateway_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from llm_proxy.api.body_limit import BodyTooLarge
 from llm_proxy.api.content import check_anthropic_messages, check_openai_messages
@@ -77,7 +77,7 @@ def new_context(request: Request, api: Api) -> RequestContext:
 async def read_body(ctx: RequestContext, request: Request) -> None:
     """Read and check the body; its size is bounded as it is read (`api.body_limit`)."""
     try:
-        raw = await request.body()
+        raw = await _body_of(request)
     except BodyTooLarge as exc:
         raise GatewayError(413, exc.detail, headers=dict(exc.headers or {})) from None
     body = ctx.body = _parse_json(raw)
@@ -91,6 +91,20 @@ async def read_body(ctx: RequestContext, request: Request) -> None:
     ctx.tags = [str(t) for t in tags] if isinstance(tags, list) else []
     session = headers.get("x-session-id") or ctx.metadata.get("session_id")
     ctx.session_id = str(session) if session else None
+
+
+async def _body_of(request: Request) -> bytes:
+    """The whole body, read as `Request.body` reads it (a client gone first is
+    ClientDisconnect), without its async generator: a fair part of a small request's read."""
+    chunks: list[bytes] = []
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.request":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect
 
 
 def _parse_json(raw: bytes) -> dict[str, Any]:

@@ -20,48 +20,72 @@ from llm_proxy.upstream.transports.base import Reply, Stream
 ErrorFormat = Callable[[GatewayError], bytes]
 
 
-def gateway_headers(ctx: RequestContext) -> dict[str, str]:
-    headers = {"x-request-id": ctx.request_id}
-    deployment = ctx.dispatch.deployment
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+def gateway_headers(ctx: RequestContext) -> RawHeaders:
+    """The gateway's response headers, as the ASGI server takes them (names lower-case)."""
+    headers = [(b"x-request-id", ctx.request_id.encode("latin-1"))]
+    add = headers.append
+    dispatch = ctx.dispatch
+    deployment = dispatch.deployment
     if deployment is not None:
-        headers["x-gateway-model"] = ctx.dispatch.group or ctx.requested_model
-        headers["x-gateway-provider"] = deployment.provider
-        headers["x-gateway-deployment"] = deployment.name
+        add((b"x-gateway-model", _latin1(dispatch.group or ctx.requested_model)))
+        add((b"x-gateway-provider", _latin1(deployment.provider)))
+        add((b"x-gateway-deployment", _latin1(deployment.name)))
         if deployment.backend.region is not None:
-            headers["x-gateway-region"] = deployment.backend.region
-        headers["x-gateway-attempts"] = str(len(ctx.dispatch.attempts))
-        if ctx.dispatch.fallback_used:
-            headers["x-gateway-fallback"] = ctx.dispatch.attempts[0].group
-        if ctx.dispatch.hedged_to:
-            headers["x-gateway-hedged-to"] = ",".join(ctx.dispatch.hedged_to)
+            add((b"x-gateway-region", _latin1(deployment.backend.region)))
+        add((b"x-gateway-attempts", b"%d" % len(dispatch.attempts)))
+        if dispatch.fallback_used:
+            add((b"x-gateway-fallback", _latin1(dispatch.attempts[0].group)))
+        if dispatch.hedged_to:
+            add((b"x-gateway-hedged-to", _latin1(",".join(dispatch.hedged_to))))
     if ctx.route is not None:
-        headers["x-gateway-route"] = ctx.route.header()
+        add((b"x-gateway-route", _latin1(ctx.route.header())))
     if ctx.downgraded_from is not None:
-        headers["x-gateway-downgraded-from"] = ctx.downgraded_from
-    headers.update(ctx.rate_limit_headers)
+        add((b"x-gateway-downgraded-from", _latin1(ctx.downgraded_from)))
+    for name, value in ctx.rate_limit_headers.items():
+        add((_latin1(name.lower()), _latin1(value)))
     if ctx.cache_result is not None:
-        headers["x-gateway-cache"] = ctx.cache_result
+        add((b"x-gateway-cache", _latin1(ctx.cache_result)))
     if ctx.optimizer is not None:
-        headers["x-gateway-optimizer"] = ctx.optimizer.header()
+        add((b"x-gateway-optimizer", _latin1(ctx.optimizer.header())))
     if ctx.guard_hits:
-        headers["x-gateway-guardrails"] = header_value(ctx.guard_hits)
+        add((b"x-gateway-guardrails", _latin1(header_value(ctx.guard_hits))))
     if ctx.prompt is not None:
-        headers["x-gateway-prompt"] = ctx.prompt.header()
+        add((b"x-gateway-prompt", _latin1(ctx.prompt.header())))
         if ctx.prompt.unused:
-            headers["x-gateway-prompt-unused"] = ",".join(ctx.prompt.unused)
-    headers["x-gateway-overhead-ms"] = f"{ctx.overhead_ms():.2f}"
+            add((b"x-gateway-prompt-unused", _latin1(",".join(ctx.prompt.unused))))
+    add((b"x-gateway-overhead-ms", b"%.2f" % ctx.overhead_ms()))
     return headers
 
 
+def _latin1(value: str) -> bytes:
+    return value.encode("latin-1")
+
+
+class _Reply(Response):
+    """A complete answer: its headers given raw, as `Response` would have made them from a
+    dict (the gateway's, then content-length and content-type), without the re-encoding."""
+
+    def __init__(self, body: bytes, headers: RawHeaders) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = body
+        headers.append((b"content-length", b"%d" % len(body)))
+        headers.append((b"content-type", b"application/json"))
+        self.raw_headers = headers
+
+
 def reply_response(ctx: RequestContext, reply: Reply) -> Response:
-    return Response(reply.body, media_type="application/json", headers=gateway_headers(ctx))
+    return _Reply(reply.body, gateway_headers(ctx))
 
 
 def stream_response(
     ctx: RequestContext, stream: Stream, pipeline: RequestPath, error_event: Callable[[str], bytes]
 ) -> StreamingResponse:
     headers = gateway_headers(ctx)
-    headers["cache-control"] = "no-cache"
+    headers.append((b"cache-control", b"no-cache"))
     relayed = _Relayed()
 
     def record() -> None:
@@ -80,12 +104,14 @@ def stream_response(
             await _close(stream.events)
             record()
 
-    return _SettledStream(
+    response = _SettledStream(
         _relay(ctx, stream, pipeline, error_event, finish, record, relayed),
         finish,
         media_type="text/event-stream",
-        headers=headers,
     )
+    # Before the content-type the response adds, as a headers dict would have put them.
+    response.raw_headers[:0] = headers
+    return response
 
 
 class _SettledStream(StreamingResponse):

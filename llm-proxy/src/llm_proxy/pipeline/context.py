@@ -32,6 +32,10 @@ if TYPE_CHECKING:
 
 Api = Literal["chat", "completions", "embeddings", "messages", "responses"]
 
+# Who a request is before `identify` has run. One shared value (an Identity is frozen):
+# a fresh one per request cost more than the rest of the context's defaults together.
+_UNIDENTIFIED = Identity()
+
 
 @dataclass(frozen=True, slots=True)
 class Escalation:
@@ -100,7 +104,7 @@ class RequestContext:
     # The caller's x-request-id, clipped: a correlation field, never an identity.
     client_request_id: str | None = None
     started: float = field(default_factory=time.perf_counter)
-    identity: Identity = field(default_factory=Identity)
+    identity: Identity = _UNIDENTIFIED
     requested_model: str = ""
     stream: bool = False
     session_id: str | None = None

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -24,7 +25,6 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
 from llm_proxy.limits.counters import Crossing
@@ -198,26 +198,39 @@ class Metrics:
             registry=own,
         )
 
-        # What every finished request updates, by label values (see `_Children`).
-        self._requests = _Children(self.requests)
-        self._tokens = _Children(self.tokens)
-        self._cost = _Children(self.cost)
-        self._duration = _Children(self.duration)
-        self._ttft = _Children(self.ttft)
-        self._cache_lookups = _Children(self.cache_lookups)
-        self._router_decisions = _Children(self.router_decisions)
+        # What every finished request updates, by label values (see `_Counts`).
+        self._requests = _Counts(self.requests)
+        self._tokens = _Counts(self.tokens)
+        self._cost = _Counts(self.cost)
+        self._duration = _Observations(self.duration)
+        self._ttft = _Observations(self.ttft)
+        self._overhead = _Observe(self.overhead)
+        self._cache_lookups = _Counts(self.cache_lookups)
+        self._router_decisions = _Counts(self.router_decisions)
+        # Requests in progress: in one process a plain count the gauge reads when scraped
+        # (its inc and dec cost a request about 2 µs); across workers the gauge's own value.
+        self._active = 0
+        self._shared_active = own is None
+        if own is not None:
+            self.active.set_function(lambda: self._active)
 
     def started(self) -> None:
-        self.active.inc()
+        if self._shared_active:
+            self.active.inc()
+        else:
+            self._active += 1
 
     def finished(self, ctx: RequestContext, outcome: Outcome) -> None:
-        self.active.dec()
+        if self._shared_active:
+            self.active.dec()
+        else:
+            self._active -= 1
         dispatch = ctx.dispatch
         model = dispatch.group or self._model_label(ctx)
         deployment = dispatch.deployment
         team = ctx.identity.team_id or ""
         provider = deployment.provider if deployment else ""
-        self._requests(model, provider, str(ctx.status), team).inc()
+        self._requests(model, provider, str(ctx.status), team)(1)
         run = ctx.optimizer
         # An optimizer run's sub-calls counted their tokens and cost as each ended; the
         # parent carries their sums, so counting it as well would count the fan-out twice.
@@ -229,13 +242,13 @@ class Metrics:
                 ("cached", usage.cached_tokens),
             ):
                 if count:
-                    self._tokens(model, kind).inc(count)
+                    self._tokens(model, kind)(count)
             if outcome.cost_usd:
-                self._cost(team, model).inc(outcome.cost_usd)
-        self._duration(model).observe(outcome.latency_s)
-        self.overhead.observe(outcome.overhead_s)
+                self._cost(team, model)(outcome.cost_usd)
+        self._duration(model)(outcome.latency_s)
+        self._overhead(outcome.overhead_s)
         if ctx.ttft_ms is not None:
-            self._ttft(model).observe(ctx.ttft_ms / 1000)
+            self._ttft(model)(ctx.ttft_ms / 1000)
         self._dispatch_outcome(ctx)
         self._policy_outcome(ctx, team)
         for hit in ctx.guard_hits:
@@ -272,11 +285,11 @@ class Metrics:
             # "semantic;sim=0.97" carries a score; the label keeps only the kind.
             self._cache_lookups(
                 ctx.cache_result.partition(";")[0].replace("semantic", "semantic_hit")
-            ).inc()
+            )(1)
         route = ctx.route
         if route is not None:
             decided_by = "router" if route.fallback_reason is None else route.fallback_reason
-            self._router_decisions(route.group, route.model, decided_by).inc()
+            self._router_decisions(route.group, route.model, decided_by)(1)
 
     def _policy_outcome(self, ctx: RequestContext, team: str) -> None:
         ticket = ctx.ticket
@@ -315,28 +328,63 @@ class Metrics:
             multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
-M = TypeVar("M", bound=MetricWrapperBase)
+Add = Callable[[float], None]
 
 
-class _Children(Generic[M]):
-    """A metric's labelled children, kept by their label values.
+class _Counts:
+    """A counter's labelled children, kept by their label values, as the `inc` of each
+    child's value.
 
     prometheus-client's `labels()` checks its arguments and takes a lock on every call
-    (about 6 µs here), and a finished request asks for up to ten children. The label
-    values are bounded (see the module's docstring), so this dict is too.
+    (about 6 µs here), and a child's `inc` checks that it is a child and that the amount
+    is not negative before it adds: a finished request updates up to ten of them, with
+    amounts it knows are not negative. The label values are bounded (see the module's
+    docstring), so this dict is too.
     """
 
     __slots__ = ("_by_values", "_labels")
 
-    def __init__(self, metric: M) -> None:
+    def __init__(self, metric: Counter) -> None:
         self._labels = metric.labels
-        self._by_values: dict[tuple[str, ...], M] = {}
+        self._by_values: dict[tuple[str, ...], Add] = {}
 
-    def __call__(self, *values: str) -> M:
-        child = self._by_values.get(values)
-        if child is None:
-            child = self._by_values[values] = self._labels(*values)
-        return child
+    def __call__(self, *values: str) -> Add:
+        add = self._by_values.get(values)
+        if add is None:
+            add = self._by_values[values] = self._labels(*values)._value.inc
+        return add
+
+
+class _Observe:
+    """What `Histogram.observe` does (the sum, then the first bucket whose bound is not
+    below the amount), the bucket found by bisection instead of a loop over them all."""
+
+    __slots__ = ("_bounds", "_buckets", "_sum")
+
+    def __init__(self, histogram: Histogram) -> None:
+        self._sum: Add = histogram._sum.inc
+        self._buckets: list[Add] = [bucket.inc for bucket in histogram._buckets]
+        self._bounds = list(histogram._upper_bounds)
+
+    def __call__(self, amount: float) -> None:
+        self._sum(amount)
+        self._buckets[bisect_left(self._bounds, amount)](1)
+
+
+class _Observations:
+    """A histogram's labelled children, kept by their label values (as `_Counts`)."""
+
+    __slots__ = ("_by_values", "_labels")
+
+    def __init__(self, metric: Histogram) -> None:
+        self._labels = metric.labels
+        self._by_values: dict[tuple[str, ...], _Observe] = {}
+
+    def __call__(self, *values: str) -> _Observe:
+        observe = self._by_values.get(values)
+        if observe is None:
+            observe = self._by_values[values] = _Observe(self._labels(*values))
+        return observe
 
 
 class _LiveState(Collector):

@@ -15,7 +15,7 @@ from llm_proxy.config.models import Observability
 from llm_proxy.telemetry.logging import LogPipe, RequestLog, Secrets
 from llm_proxy.telemetry.metrics import Metrics, QueueDepths
 from llm_proxy.telemetry.outcome import Outcome
-from llm_proxy.telemetry.stages import Stage
+from llm_proxy.telemetry.stages import Stage, Timing
 from llm_proxy.telemetry.tracing import Tracing, tracing_from_env
 from llm_proxy.upstream.registry import Registry
 
@@ -43,7 +43,9 @@ class Telemetry:
         if self.metrics is not None:
             self.metrics.started()
 
-    def stage(self, ctx: RequestContext, name: str) -> Stage:
+    def stage(self, ctx: RequestContext, name: str) -> Stage | Timing:
+        if ctx.span is None:  # not traced (tracing off): the stage's time, nothing more
+            return Timing(ctx, name)
         return Stage(ctx, name, self.tracing)
 
     def finish(self, ctx: RequestContext) -> None:

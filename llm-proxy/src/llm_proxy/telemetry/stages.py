@@ -1,7 +1,8 @@
 """Timing one pipeline stage: milliseconds into `ctx.stage_ms`, and a span when tracing.
 
 The timings are kept whether or not tracing is on, so the spend log can draw a request's
-waterfall without a tracing backend. Off, a stage costs two clock reads and a dict write.
+waterfall without a tracing backend. A request without a trace is timed by `Timing`: two
+clock reads and a dict write (a `Stage` object's tracing fields cost it twice that).
 On, a sampled request's stage is a span, recorded when it ends; stages that call out
 (route: the router-service; dispatch: the upstream attempts) have theirs current while
 they run (`Tracing.enter`), so those calls nest under them. An unsampled request's
@@ -25,6 +26,27 @@ if TYPE_CHECKING:
 
 # Stages whose work includes calls to other services, which must see them as parent.
 CALLING_STAGES = frozenset({"route", "dispatch", "cascade", "optimizer"})
+
+
+class Timing:
+    """A stage of a request that has no trace: its milliseconds, nothing else."""
+
+    __slots__ = ("_ctx", "_name", "_started")
+
+    def __init__(self, ctx: RequestContext, name: str) -> None:
+        self._ctx = ctx
+        self._name = name
+
+    def __enter__(self) -> None:
+        self._started = time.perf_counter()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        _add(self._ctx.stage_ms, self._name, self._started)
 
 
 class Stage:
@@ -70,10 +92,7 @@ class Stage:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        elapsed_ms = (time.perf_counter() - self._started) * 1000
-        timings = self._ctx.stage_ms
-        # A stage that runs more than once for a request (none does yet) adds up.
-        timings[self._name] = round(timings.get(self._name, 0.0) + elapsed_ms, 3)
+        _add(self._ctx.stage_ms, self._name, self._started)
         if self._token is not None:
             leave(self._token)
         tracing, trace, entered = self._tracing, self._trace, self._entered
@@ -84,3 +103,9 @@ class Stage:
         problem = f"{type(error).__name__}: {error}" if error is not None else None
         span = entered.span if entered is not None else None
         tracing.record_stage(trace, self._name, self._started_ns, problem, span)
+
+
+def _add(timings: dict[str, float], name: str, started: float) -> None:
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    # A stage that runs more than once for a request (none does yet) adds up.
+    timings[name] = round(timings.get(name, 0.0) + elapsed_ms, 3)

@@ -8,6 +8,7 @@ fraction of a millisecond of CPU where `litellm.acompletion` costs about 4 ms.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -123,14 +124,11 @@ class PassthroughTransport:
     ) -> aiohttp.ClientResponse:
         # A hung server accepts the connection and then says nothing: the dispatcher's
         # deadline covers the wait for the first byte, these the connect and a stall.
-        timeout_s = deployment.backend.timeout_s
         deadlines = deployment.deadlines
         timeout = (
-            aiohttp.ClientTimeout(
-                total=None, sock_connect=deadlines.connect_s, sock_read=deadlines.stream_idle_s
-            )
+            _timeout(None, deadlines.connect_s, deadlines.stream_idle_s)
             if stream
-            else aiohttp.ClientTimeout(total=timeout_s, sock_connect=deadlines.connect_s)
+            else _timeout(deployment.backend.timeout_s, deadlines.connect_s, None)
         )
         headers.update(trace_headers())
         try:
@@ -147,6 +145,12 @@ class PassthroughTransport:
         if response.status >= 400:
             await _raise_for_status(deployment, response)
         return response
+
+
+@functools.lru_cache(maxsize=256)
+def _timeout(total: float | None, connect: float, read: float | None) -> aiohttp.ClientTimeout:
+    """One immutable value per configured set of timeouts, not a new one per request."""
+    return aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
 
 
 def _anthropic_headers(deployment: Deployment, headers: dict[str, str]) -> dict[str, str]:
