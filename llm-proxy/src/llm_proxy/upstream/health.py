@@ -18,7 +18,6 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import NamedTuple
 
 from llm_proxy.config.models import CircuitBreaker
 from llm_proxy.upstream.latency import ObservedLatency
@@ -37,13 +36,11 @@ class CircuitState(StrEnum):
     HALF_OPEN = "half_open"
 
 
-class _Outcome(NamedTuple):
-    """One attempt's verdict (a tuple: one is made per answered request, and a frozen
-    dataclass cost twice as much to make)."""
-
-    at: float
-    ok: bool
-    caller: str | None = None
+# One attempt's verdict: (when, ok, caller). A plain tuple of plain values, one made per
+# answered request and kept for `_HISTORY_S`: the collector stops tracking such tuples,
+# so the hundreds of thousands a busy deployment holds cost its collections nothing
+# (a dataclass, or a NamedTuple, stays tracked and is walked by every full collection).
+_Outcome = tuple[float, bool, str | None]
 
 
 @dataclass(slots=True)
@@ -164,10 +161,10 @@ class DeploymentHealth:
 
     def error_rate(self, window_s: float, now: float | None = None) -> float | None:
         now = time.monotonic() if now is None else now
-        recent = [o for o in self._outcomes if now - o.at <= window_s]
+        recent = [ok for at, ok, _ in self._outcomes if now - at <= window_s]
         if not recent:
             return None
-        return sum(1 for o in recent if not o.ok) / len(recent)
+        return recent.count(False) / len(recent)
 
     def latency_percentile_ms(self, q: float) -> float | None:
         if not self._latencies_ms:
@@ -181,13 +178,11 @@ class DeploymentHealth:
             self._streak_callers
         ):
             return True
-        window = [o for o in self._outcomes if now - o.at <= policy.window_s]
+        window = [o for o in self._outcomes if now - o[0] <= policy.window_s]
         if len(window) < policy.min_requests:
             return False
-        failing = [o for o in window if not o.ok]
-        return len(failing) / len(window) >= policy.error_rate and self._several(
-            {o.caller for o in failing}
-        )
+        failing = [caller for _, ok, caller in window if not ok]
+        return len(failing) / len(window) >= policy.error_rate and self._several(set(failing))
 
     def _several(self, callers: set[str | None]) -> bool:
         """Failures from enough callers to be the deployment's, not one caller's doing."""
@@ -216,6 +211,6 @@ class DeploymentHealth:
         self.probe_in_flight = False
 
     def _record(self, now: float, ok: bool, caller: str | None) -> None:
-        self._outcomes.append(_Outcome(now, ok, caller))
-        while self._outcomes and now - self._outcomes[0].at > _HISTORY_S:
+        self._outcomes.append((now, ok, caller))
+        while self._outcomes and now - self._outcomes[0][0] > _HISTORY_S:
             self._outcomes.popleft()
