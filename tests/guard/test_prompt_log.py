@@ -22,6 +22,7 @@ import httpx
 import openai
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.guard.test_gateway import EMAIL
 from tests.support.databases import scratch_database, scratch_redis_prefix
@@ -264,6 +265,7 @@ def test_a_key_that_does_not_resolve_costs_only_what_needs_it(
         listed = _keys_listed(gateway)
         assert (listed["k2"]["resolves"], listed["k1"]["resolves"]) == (True, False)
         assert listed["k1"]["records"] >= 1
+        assert _unresolved_keys(gateway) == 1
         # The sealing key itself does not resolve: the request is answered, nothing of its
         # prompt is kept (never sealed under k2 instead), and each one says so.
         missing = tmp_path / "k3.key"
@@ -280,8 +282,18 @@ def test_a_key_that_does_not_resolve_costs_only_what_needs_it(
         later = _ask(gateway, key, f"sealed by k3, {EMAIL}")
         _logged(gateway, later)
         assert _opened(gateway, later).json()["key_id"] == "k3"
+        assert _unresolved_keys(gateway) == 0
     finally:
         _set_keys(gateway, [k1])
+
+
+def _unresolved_keys(gw: Gateway) -> float:
+    """The gateway's `gateway_prompt_log_keys_unresolved` gauge."""
+    with gw.client() as http:
+        families = text_string_to_metric_families(http.get("/metrics").text)
+    (family,) = [f for f in families if f.name == "gateway_prompt_log_keys_unresolved"]
+    (sample,) = family.samples
+    return sample.value
 
 
 def test_an_opt_in_needs_keys_and_a_tenant(gateway: Gateway) -> None:

@@ -135,10 +135,19 @@ class Gateway:
         return Seams(
             templates=(TemplateStage(self.prompts, self.assignments),),
             guards=(
-                GuardStage(lambda: self.config.guardrails, self.classifier, self.guard_alerts),
+                GuardStage(
+                    lambda: self.config.guardrails,
+                    self.classifier,
+                    self.guard_alerts,
+                    self._prompt_keys_unresolved,
+                ),
             ),
             optimizer=OptimizerStage(lambda: self.config, self.optimizer),
         )
+
+    def _prompt_keys_unresolved(self, count: int) -> None:
+        if self.telemetry.metrics is not None:
+            self.telemetry.metrics.prompt_log_keys_unresolved.set(count)
 
     @property
     def config(self) -> GatewayConfig:

@@ -22,8 +22,8 @@ A tenant that opted in to prompt logging (`log_prompts` on its key's or team's o
 has its request and answer kept with its spend record: redacted, then sealed under
 `guardrails.prompt_log.keys` (`guard.prompt_log`), made as the record is; nothing of the
 kind for anyone else. A key that does not resolve is logged once (and resolved again with
-each record until it does); while it is the first key, each record made without its prompt
-logs an error.
+each record until it does), and counted (`gateway_prompt_log_keys_unresolved`); while it is
+the first key, each record made without its prompt logs an error.
 """
 
 from __future__ import annotations
@@ -60,11 +60,18 @@ _KEEPALIVE = b": keep-alive\n\n"
 
 class GuardStage:
     def __init__(
-        self, config: Callable[[], Guardrails], classifier: Classifier, webhooks: Webhooks
+        self,
+        config: Callable[[], Guardrails],
+        classifier: Classifier,
+        webhooks: Webhooks,
+        keys_unresolved: Callable[[int], None] = lambda count: None,
     ) -> None:
         self._config = config
         self._classifier = classifier
         self._webhooks = webhooks
+        # Told how many prompt log keys do not resolve each time they are resolved (the
+        # gateway's metric).
+        self._keys_unresolved = keys_unresolved
         self._source = Guardrails()
         self._policies = Policies(self._source)
         # The prompt log's keys under the config in force, resolved on first use.
@@ -194,6 +201,7 @@ class GuardStage:
         if known is None or known.unresolved:
             self._keys = prompt_log.resolved(config)
             _report(known, self._keys)
+            self._keys_unresolved(len(self._keys.unresolved))
         return self._keys
 
     async def outbound(self, ctx: RequestContext, answer: Reply | Stream) -> Reply | Stream:

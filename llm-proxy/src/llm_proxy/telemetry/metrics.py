@@ -170,6 +170,14 @@ class Metrics:
             ("check", "action"),
             registry=own,
         )
+        self.prompt_log_keys_unresolved = Gauge(
+            "gateway_prompt_log_keys_unresolved",
+            "Keys of guardrails.prompt_log that do not resolve, as last resolved for an "
+            "opted-in request's record (while the first one is among them, no prompt is "
+            "logged).",
+            multiprocess_mode="max",
+            registry=own,
+        )
         self.priority_requests = Counter(
             "gateway_priority_requests_total",
             "Requests under routing policies, by priority class, team and outcome "
