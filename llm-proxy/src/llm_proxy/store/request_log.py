@@ -145,7 +145,7 @@ async def insert_records(connection: AsyncConnection, rows: Sequence[RequestReco
     elif fast is not None:
         for sql, parameters in fast.statements(rows):
             found = await connection.exec_driver_sql(sql, parameters)
-            inserted.update(found.scalars())
+            inserted.update(found.scalars().all())  # one fetchall, not a fetchone a row
     else:
         returning = (
             insert(RequestLog)
