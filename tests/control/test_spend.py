@@ -3,7 +3,9 @@ lost while the database is unreachable, at SIGTERM, or across a restart; usage r
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from tests.control.conftest import MASTER, MakeGateway, chat, create, records
@@ -153,6 +156,48 @@ def test_no_record_is_lost_while_the_database_is_unreachable(
     ids = [row["client_request_id"] for row in rows]
     assert len(ids) == len(set(ids)) == 155
     assert len({row["request_id"] for row in rows}) == 155
+
+
+def test_a_damaged_spooled_record_holds_up_nothing_behind_it(
+    make_gateway: MakeGateway, tmp_path: Path, run_id: str
+) -> None:
+    """Records a dead process left in its spool file are replayed at the next start; one
+    that cannot be written (no times, naive times, a value no column takes) is dropped
+    with an error, and the records behind it and the new ones are written."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/gateway.db"
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    now = "2026-12-03T12:00:00.000000+00:00"
+
+    def spooled(name: str, **fields: Any) -> bytes:
+        row = {"request_id": f"req_{run_id}{name}", "client_request_id": run_id + name}
+        row |= {"started_at": now, "finished_at": now, "api": "chat", "latency_ms": 1.0}
+        row |= {"status": 200, "prompt_tokens": 1, "completion_tokens": 1, "cost_usd": 0.0}
+        return orjson.dumps({**row, **fields}) + b"\n"
+
+    lines = [
+        spooled("first"),
+        spooled("no-times", started_at=None),
+        spooled("naive", started_at="2026-12-03T12:00:00", finished_at="2026-12-03T12:00:00"),
+        spooled("not-a-flag", stream="yes"),
+        spooled("behind"),
+    ]
+    tag = hashlib.sha256(url.encode()).hexdigest()[:12]
+    (spool / f"{tag}-999999999.jsonl").write_bytes(b"".join(lines))
+
+    gw = make_gateway(database=url)
+    assert send(gw, run_id + "live", BODY) == 200
+
+    def written() -> set[str]:
+        with sqlite3.connect(tmp_path / "gateway.db") as db:
+            found = db.execute("SELECT client_request_id FROM request_log").fetchall()
+        return {name.removeprefix(run_id) for (name,) in found if name}
+
+    wait_for(lambda: {"first", "behind", "live"} <= written())
+    assert written() == {"first", "behind", "live"}
+    assert gw.output is not None
+    assert "dropping record req_" + run_id + "not-a-flag" in gw.output.text()
+    assert not any(f.stat().st_size for f in spool.glob("*.jsonl") if ".wal." not in f.name)
 
 
 def test_the_write_ahead_files_stay_small_under_steady_traffic(

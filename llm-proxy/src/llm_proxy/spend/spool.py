@@ -116,7 +116,17 @@ def _parse(path: Path) -> list[RequestRecord]:
             except orjson.JSONDecodeError:
                 log.warning("skipping a damaged line in %s", path.name)
                 continue
-            for name in _TIMES:
-                row[name] = datetime.fromisoformat(row[name])
+            try:
+                for name in _TIMES:
+                    row[name] = _aware(datetime.fromisoformat(row[name]))
+            except (KeyError, TypeError, ValueError):
+                log.warning("skipping a record without its times in %s", path.name)
+                continue
             rows.append(row)
     return rows
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("a record's times are UTC-aware")
+    return moment

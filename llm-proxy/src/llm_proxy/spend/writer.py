@@ -32,6 +32,9 @@ log = logging.getLogger("llm_proxy.spend")
 
 # The database is out of reach (not: it refused these rows).
 _UNREACHABLE = (OperationalError, InterfaceError, PoolTimeout, OSError, TimeoutError)
+# Rows that cannot be written: the database refused them, or a value could not be made
+# into a parameter (a damaged record adopted from a spool file). Tried alone, dropped.
+_REFUSED = (DBAPIError, ValueError, TypeError, KeyError)
 
 
 class SpendLog:
@@ -162,9 +165,10 @@ class SpendLog:
                 await insert_records(connection, rows)
         except _UNREACHABLE:
             raise
-        except DBAPIError as exc:
-            # The database refused the batch itself: write row by row, drop only the bad ones.
-            log.error("spend log: batch refused (%s); inserting rows one by one", exc.orig)
+        except _REFUSED as exc:
+            # The batch itself was refused: write row by row, drop only the bad ones (kept,
+            # one bad row would hold up every record behind it for good).
+            log.error("spend log: batch refused (%s); inserting rows one by one", _why(exc))
             await self._insert_each(rows)
         self.written += len(rows)
 
@@ -175,11 +179,15 @@ class SpendLog:
                     await insert_records(connection, [row])
             except _UNREACHABLE:
                 raise
-            except DBAPIError as exc:
-                log.error("spend log: dropping record %s: %s", row.get("request_id"), exc.orig)
+            except _REFUSED as exc:
+                log.error("spend log: dropping record %s: %s", row.get("request_id"), _why(exc))
 
     def _spool_leftovers(self) -> None:
         rows = self._in_flight + self._queue
         self._queue = []
         if rows:
             self._spool.append(rows)
+
+
+def _why(error: Exception) -> object:
+    return error.orig if isinstance(error, DBAPIError) else error
