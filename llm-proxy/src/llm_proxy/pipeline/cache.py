@@ -48,7 +48,7 @@ class CacheStage:
     async def lookup(self, ctx: RequestContext, config: GatewayConfig) -> CacheLookup:
         request = self._plan(ctx, config)
         if request is None:
-            return CacheLookup(None, None)
+            return NOT_CACHED
         found = await self.cache.lookup(request)
         if found is None:
             ctx.cache_result = "miss"
@@ -77,10 +77,14 @@ class CacheStage:
         settings = config.cache
         if not settings.enabled or ctx.api != "chat" or _PATH in settings.excluded_paths:
             return None
-        model = config.routing.aliases.get(ctx.requested_model, ctx.requested_model)
-        messages = ctx.body.get("messages") or []
-        excluded = {ctx.requested_model, model} & set(settings.excluded_models)
-        if excluded or _bypass_asked(ctx) or tool_calls_in_flight(messages):
+        requested = ctx.requested_model
+        model = config.routing.aliases.get(requested, requested)
+        excluded = settings.excluded_models
+        if (
+            (excluded and (requested in excluded or model in excluded))
+            or _bypass_asked(ctx)
+            or tool_calls_in_flight(ctx.body.get("messages") or [])
+        ):
             ctx.cache_result = "bypass"
             self.cache.count("bypassed")
             return None
@@ -140,9 +144,8 @@ def cache_scope(identity: Identity) -> str:
 
 def _bypass_asked(ctx: RequestContext) -> bool:
     headers = ctx.headers
-    if "no-cache" in headers.get("cache-control", "") or "no-store" in headers.get(
-        "cache-control", ""
-    ):
+    control = headers.get("cache-control", "")
+    if "no-cache" in control or "no-store" in control:
         return True
     return headers.get("x-gateway-cache", "").lower() == "bypass" or bool(
         ctx.metadata.get("bypass_cache")
