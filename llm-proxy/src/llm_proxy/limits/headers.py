@@ -5,32 +5,39 @@ from __future__ import annotations
 from llm_proxy.limits.counters import Charge, CounterState, Dimension
 from llm_proxy.limits.periods import MINUTE_MS
 
-_TOKEN_DIMENSIONS = (Dimension.TOKENS, Dimension.INPUT, Dimension.OUTPUT)
+_Tightest = tuple[int, Charge, CounterState]
 
 
 def rate_limit_headers(checked: list[tuple[Charge, CounterState]]) -> dict[str, str]:
-    """The tightest per-minute request and token limits, as OpenAI reports its own."""
+    """The tightest per-minute request and token limits, as OpenAI reports its own: the
+    least room left among the request counters, and among the token counters (those of
+    input or output tokens when no counter counts both)."""
+    requests: _Tightest | None = None
+    tokens: _Tightest | None = None
+    in_or_out: _Tightest | None = None
+    for charge, state in checked:
+        counter = charge.counter
+        if counter.window_ms != MINUTE_MS:
+            continue
+        left = counter.limit - state.used
+        if counter.dimension is Dimension.REQUESTS:
+            requests = _tighter(requests, left, charge, state)
+        elif counter.dimension is Dimension.TOKENS:
+            tokens = _tighter(tokens, left, charge, state)
+        elif counter.dimension is not Dimension.NANO_USD:
+            in_or_out = _tighter(in_or_out, left, charge, state)
     headers: dict[str, str] = {}
-    requests = _tightest(checked, (Dimension.REQUESTS,))
     if requests is not None:
-        headers.update(_describe("requests", *requests))
-    tokens = _tightest(checked, (Dimension.TOKENS,)) or _tightest(checked, _TOKEN_DIMENSIONS)
+        headers.update(_describe("requests", requests[1], requests[2]))
+    tokens = tokens or in_or_out
     if tokens is not None:
-        headers.update(_describe("tokens", *tokens))
+        headers.update(_describe("tokens", tokens[1], tokens[2]))
     return headers
 
 
-def _tightest(
-    checked: list[tuple[Charge, CounterState]], dimensions: tuple[Dimension, ...]
-) -> tuple[Charge, CounterState] | None:
-    candidates = [
-        (charge, state)
-        for charge, state in checked
-        if charge.counter.dimension in dimensions and charge.counter.window_ms == MINUTE_MS
-    ]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda pair: pair[0].counter.limit - pair[1].used)
+def _tighter(known: _Tightest | None, left: int, charge: Charge, state: CounterState) -> _Tightest:
+    """The first of the counters with the least room left."""
+    return (left, charge, state) if known is None or left < known[0] else known
 
 
 def _describe(kind: str, charge: Charge, state: CounterState) -> dict[str, str]:

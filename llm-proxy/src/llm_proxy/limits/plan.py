@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from llm_proxy.config.models import RateRule
+from llm_proxy.config.models import Limits, RateRule
 from llm_proxy.cost import NANO_PER_USD
 from llm_proxy.identity import Identity, ScopeLimits
 from llm_proxy.limits.counters import Charge, Counter, Dimension, Enforce
@@ -39,6 +39,28 @@ def rate_counters(identity: Identity, rules: Iterable[RateRule], model: str) -> 
         if subject is not None:
             counters += _rule_rates(rule, subject)
     return _tightest_per_key(counters)
+
+
+class RateCounters:
+    """The rate counters of each caller and model, kept while the limits policy stands:
+    building the same counters again cost each request about 10 µs, a lookup 0.6."""
+
+    _MOST = 4096
+
+    def __init__(self) -> None:
+        self._policy: Limits | None = None
+        self._kept: dict[tuple[Identity, str], list[Counter]] = {}
+
+    def __call__(self, identity: Identity, policy: Limits, model: str) -> list[Counter]:
+        """Shared between requests: callers read the list, never change it."""
+        if policy is not self._policy:
+            self._policy, self._kept = policy, {}
+        counters = self._kept.get((identity, model))
+        if counters is None:
+            if len(self._kept) >= self._MOST:
+                self._kept.clear()
+            counters = self._kept[identity, model] = rate_counters(identity, policy.rules, model)
+        return counters
 
 
 def rate_charges(counters: list[Counter], estimate: Estimate) -> list[Charge]:

@@ -28,7 +28,7 @@ from llm_proxy.limits.enforcer import Enforcer
 from llm_proxy.limits.headers import go_duration, rate_limit_headers, retry_after_s
 from llm_proxy.limits.leases import Lease
 from llm_proxy.limits.metrics import LimitsMetrics
-from llm_proxy.limits.plan import rate_charges, rate_counters
+from llm_proxy.limits.plan import RateCounters, rate_charges
 from llm_proxy.limits.reservation import Estimate
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
@@ -53,6 +53,7 @@ class LimitsStage:
         self.enforcer = enforcer
         self.metrics = metrics
         self.config = config
+        self._counters = RateCounters()
 
     async def reserve(self, ctx: RequestContext) -> None:
         policy = self.config().limits
@@ -119,7 +120,7 @@ class LimitsStage:
         return ctx.reservation.estimate
 
     def _charges(self, ctx: RequestContext, policy: Limits) -> list[Charge]:
-        counters = rate_counters(ctx.identity, policy.rules, self.model_of(ctx))
+        counters = self._counters(ctx.identity, policy, self.model_of(ctx))
         return rate_charges(counters, self.estimated(ctx)) if counters else []
 
     def _degrade(self, ctx: RequestContext, policy: Limits) -> bool:

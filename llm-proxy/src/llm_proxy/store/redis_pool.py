@@ -12,8 +12,13 @@ and have short timeouts, so a dead Redis costs a request milliseconds, not a han
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import AbstractConnection
+from redis.connection import HiredisRespSerializer
+from redis.utils import HIREDIS_AVAILABLE
 
 # One client type for both: they offer the same commands, scripts and pipelines.
 RedisClient = Redis | RedisCluster
@@ -32,7 +37,9 @@ def open_redis(url: str, timeout_s: float | None = None) -> RedisClient:
         return RedisCluster.from_url(
             _server_url(url), socket_timeout=timeout_s, socket_connect_timeout=timeout_s
         )
-    return Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+    return _packed_in_c(
+        Redis.from_url(url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s)
+    )
 
 
 def signal_redis(url: str) -> Redis:
@@ -58,7 +65,7 @@ def bounded_redis(url: str, max_connections: int, timeout_s: float) -> RedisClie
         socket_timeout=timeout_s,
         socket_connect_timeout=timeout_s,
     )
-    return Redis(connection_pool=pool)
+    return _packed_in_c(Redis(connection_pool=pool))
 
 
 def serial_redis(url: str, timeout_s: float) -> RedisClient:
@@ -68,12 +75,50 @@ def serial_redis(url: str, timeout_s: float) -> RedisClient:
     cluster, the cluster client (its connections are per node)."""
     if is_cluster(url):
         return bounded_redis(url, 1, timeout_s)
-    return Redis.from_url(
-        url,
-        single_connection_client=True,
-        socket_timeout=timeout_s,
-        socket_connect_timeout=timeout_s,
+    return _packed_in_c(
+        Redis.from_url(
+            url,
+            single_connection_client=True,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+        )
     )
+
+
+def _packed_in_c(client: Redis) -> Redis:
+    """Commands packed by hiredis, as redis-py's own synchronous client packs them.
+
+    Its asyncio connections pack in Python, rebuilding the buffer once per argument: a
+    settle batch of 200 counters is over a thousand arguments (measured: 214 µs to pack
+    a 64-request reserve call in Python, 89 in C; 12.6 and 3.1 µs for one request's).
+    """
+    if HIREDIS_AVAILABLE:
+        pool = client.connection_pool
+        pool.connection_class = _hiredis_packing(pool.connection_class)
+    return client
+
+
+class _HiredisPacking:
+    _serializer = HiredisRespSerializer()
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        packed: list[bytes] = self._serializer.pack(*args)
+        return packed
+
+
+_PACKING: dict[type[AbstractConnection], type[AbstractConnection]] = {}
+
+
+def _hiredis_packing(kind: type[AbstractConnection]) -> type[AbstractConnection]:
+    """The pool's own connection class (TCP, TLS or a Unix socket), packing with hiredis."""
+    if issubclass(kind, _HiredisPacking):
+        return kind
+    packing = _PACKING.get(kind)
+    if packing is None:
+        packing = _PACKING[kind] = type(
+            f"HiredisPacked{kind.__name__}", (_HiredisPacking, kind), {}
+        )
+    return packing
 
 
 def _server_url(url: str) -> str:
