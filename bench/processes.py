@@ -6,6 +6,7 @@ workers (the LiteLLM CLI can) and the figures must include them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -135,8 +136,22 @@ def cpu_count() -> int:
 def _pin(cores: set[int]) -> Callable[[], None]:
     def apply() -> None:
         os.sched_setaffinity(0, cores)
+        _share_niceness()
 
     return apply
+
+
+def _share_niceness() -> None:
+    """Give the new session's scheduling group this process's niceness.
+
+    With the kernel's autogroups on (`/proc/sys/kernel/sched_autogroup_enabled`), a
+    process's niceness orders it only within its session: against other sessions (other
+    people's work on a shared machine) a server started in a session of its own competes
+    as a group at niceness 0, whatever `--nice` says. Runs in the child, after setsid.
+    """
+    # Without autogroups, or a negative niceness without the privilege: as before.
+    with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as group:
+        group.write(str(os.getpriority(os.PRIO_PROCESS, 0)))
 
 
 def _answers_ok(url: str) -> bool:
