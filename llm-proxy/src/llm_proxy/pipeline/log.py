@@ -18,6 +18,7 @@ from llm_proxy.cost import cost_usd
 from llm_proxy.guard.hits import merge
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.store.request_log import RequestRecord
+from llm_proxy.upstream.dispatcher import Dispatch
 
 _MESSAGE_LIMIT = 1000
 _NAME_LIMIT = 200
@@ -43,69 +44,95 @@ def record_of(ctx: RequestContext) -> RequestRecord:
     finished = datetime.now(UTC)
     latency_s = time.perf_counter() - ctx.started
     dispatch = ctx.dispatch
-    deployment = dispatch.deployment
     usage = ctx.usage
-    cost = ctx.cost_usd
-    run = ctx.optimizer
-    if run is not None and run.fanout is not None:
-        # Its sub-calls' own records, summed (their prices, their tokens): never re-priced.
-        cost = run.fanout.cost_usd
     identity = ctx.identity
-    first = ctx.route.escalation if ctx.route is not None else None
-    record: RequestRecord = {
-        "request_id": ctx.request_id,
-        "started_at": finished - timedelta(seconds=latency_s),
-        "finished_at": finished,
-        "api": ctx.api,
-        "latency_ms": latency_s * 1000,
-        "status": ctx.status,
-        "key_id": identity.key_id,
-        "team_id": identity.team_id,
-        "user_id": identity.user_id,
-        "model_requested": _clip(ctx.requested_model or None, _NAME_LIMIT),
-        "model_routed": dispatch.group or (run.model if run is not None else None),
-        "provider": deployment.provider if deployment is not None else None,
-        "deployment": deployment.name if deployment is not None else None,
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "cached_tokens": usage.cached_tokens,
-        "cost_usd": cost,
-        "cost_saved_usd": ctx.cost_saved_usd,
-        "ttft_ms": ctx.ttft_ms,
-        "error_type": _error_type(ctx.status),
-        "error_message": _clip(ctx.error, _MESSAGE_LIMIT) if ctx.status >= 400 else None,
-        "stream": ctx.stream,
-        "cache_hit": ctx.cache_result not in (None, "miss", "bypass"),
-        "fallback_used": dispatch.fallback_used,
-        "attempts": len(dispatch.attempts),
-        "router_score": ctx.route.score if ctx.route is not None else None,
-        "routed_from": ctx.route.group if ctx.route is not None else None,
-        "router": ctx.route.router if ctx.route is not None else None,
-        "router_threshold": ctx.route.threshold if ctx.route is not None else None,
-        "cost_strong_usd": _strong_cost(ctx),
+    status = ctx.status
+    # A copy of a record of Nones, with what this request has set on it: a dict display
+    # of every field cost twice as much (CPython builds one of more than 16 keys in parts
+    # and merges them), and most requests leave a third of the fields None.
+    record: RequestRecord = _BLANK.copy()  # type: ignore[assignment]
+    record["request_id"] = ctx.request_id
+    record["started_at"] = finished - timedelta(seconds=latency_s)
+    record["finished_at"] = finished
+    record["api"] = ctx.api
+    record["latency_ms"] = latency_s * 1000
+    record["status"] = status
+    record["key_id"] = identity.key_id
+    record["team_id"] = identity.team_id
+    record["user_id"] = identity.user_id
+    record["model_requested"] = _clip(ctx.requested_model or None, _NAME_LIMIT)
+    record["prompt_tokens"] = usage.prompt_tokens
+    record["completion_tokens"] = usage.completion_tokens
+    record["cached_tokens"] = usage.cached_tokens
+    record["cost_usd"] = ctx.cost_usd
+    record["cost_saved_usd"] = ctx.cost_saved_usd
+    record["ttft_ms"] = ctx.ttft_ms
+    if status >= 400:
+        record["error_type"] = _error_type(status)
+        record["error_message"] = _clip(ctx.error, _MESSAGE_LIMIT)
+    record["stream"] = ctx.stream
+    record["cache_hit"] = ctx.cache_result not in (None, "miss", "bypass")
+    record["fallback_used"] = dispatch.fallback_used
+    record["attempts"] = len(dispatch.attempts)
+    record["client_request_id"] = ctx.client_request_id
+    record["trace_id"] = ctx.trace_id
+    record["prompt_hash"] = _prompt_hash(ctx.body)
+    record["stage_timings"] = dict(ctx.stage_ms)
+    record["tags"] = [tag[:_NAME_LIMIT] for tag in ctx.tags[:20]] if ctx.tags else []
+    hits = ctx.guard_hits
+    record["guardrails"] = [hit.as_dict() for hit in merge(hits)] if hits else []
+    record["session_id"] = _clip(ctx.session_id, 128)
+    record["tool_calls"] = [n[:_NAME_LIMIT] for n in ctx.tool_calls[:50]] if ctx.tool_calls else []
+    record["shadow_of"] = ctx.shadow_of
+    record["sealed_prompt"] = ctx.sealed_prompt
+    _dispatched(record, dispatch)
+    run = ctx.optimizer
+    if run is not None:
+        record["model_routed"] = dispatch.group or run.model
+        if run.fanout is not None:
+            # Its sub-calls' own records, summed (their prices, their tokens): never re-priced.
+            record["cost_usd"] = run.fanout.cost_usd
+    if ctx.route is not None:
+        _routed(record, ctx)
+    if ctx.delegation is not None:
         # Only a delegated credential names a parent: a client's header cannot.
-        "parent_request_id": ctx.delegation.parent_request_id if ctx.delegation else None,
-        "client_request_id": ctx.client_request_id,
-        "trace_id": ctx.trace_id,
-        "prompt_hash": _prompt_hash(ctx.body),
-        "stage_timings": dict(ctx.stage_ms),
-        "tags": [tag[:_NAME_LIMIT] for tag in ctx.tags[:20]],
-        "guardrails": [hit.as_dict() for hit in merge(ctx.guard_hits)] if ctx.guard_hits else [],
-        "prompt_name": ctx.prompt.name if ctx.prompt is not None else None,
-        "prompt_version": ctx.prompt.version if ctx.prompt is not None else None,
-        "prompt_variant": ctx.prompt.variant if ctx.prompt is not None else None,
-        "session_id": _clip(ctx.session_id, 128),
-        "tool_calls": [name[:_NAME_LIMIT] for name in ctx.tool_calls[:50]],
-        "region": deployment.backend.region if deployment is not None else None,
-        "shadow_of": ctx.shadow_of,
-        "hedged_to": ",".join(dispatch.hedged_to)[:400] or None,
-        "hedge_trigger": dispatch.hedge_trigger,
-        "sealed_prompt": ctx.sealed_prompt,
-        "escalation": first.signal if first is not None else None,
-        "escalated_from": first.model if first is not None else None,
-        "escalation_cost_usd": first.cost_usd if first is not None else None,
-    }
+        record["parent_request_id"] = ctx.delegation.parent_request_id
+    if ctx.prompt is not None:
+        record["prompt_name"] = ctx.prompt.name
+        record["prompt_version"] = ctx.prompt.version
+        record["prompt_variant"] = ctx.prompt.variant
     return record
+
+
+# Every field of a record, None: what record_of starts from.
+_BLANK: dict[str, Any] = dict.fromkeys(RequestRecord.__annotations__)
+
+
+def _dispatched(record: RequestRecord, dispatch: Dispatch) -> None:
+    record["model_routed"] = dispatch.group or None
+    deployment = dispatch.deployment
+    if deployment is not None:
+        record["provider"] = deployment.provider
+        record["deployment"] = deployment.name
+        record["region"] = deployment.backend.region
+    if dispatch.hedged_to:
+        record["hedged_to"] = ",".join(dispatch.hedged_to)[:400] or None
+    record["hedge_trigger"] = dispatch.hedge_trigger
+
+
+def _routed(record: RequestRecord, ctx: RequestContext) -> None:
+    route = ctx.route
+    assert route is not None
+    record["router_score"] = route.score
+    record["routed_from"] = route.group
+    record["router"] = route.router
+    record["router_threshold"] = route.threshold
+    record["cost_strong_usd"] = _strong_cost(ctx)
+    first = route.escalation
+    if first is not None:
+        record["escalation"] = first.signal
+        record["escalated_from"] = first.model
+        record["escalation_cost_usd"] = first.cost_usd
 
 
 def _strong_cost(ctx: RequestContext) -> float | None:

@@ -42,9 +42,12 @@ class WriteAhead:
             fcntl.flock(fd, fcntl.LOCK_EX)
             self._fds.append(fd)
 
-    def append(self, row: RequestRecord) -> None:
+    def append(self, row: RequestRecord) -> bytes:
+        """Write the record's line (the record as JSON, and a newline); returns the line."""
+        line = orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE)
         if self._fds:
-            os.write(self._fds[self._current], orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
+            os.write(self._fds[self._current], line)
+        return line
 
     def seal(self) -> None:
         """A flush takes every record queued so far: later ones go to the other file. While

@@ -44,7 +44,11 @@ class SpendLog:
         self._spool = Spool(Path(config.spool_dir), database.url)
         self._wal = WriteAhead(Path(config.spool_dir), self._spool.tag)
         self._queue: list[RequestRecord] = []
+        # Each queued record's write-ahead line, in step with the queue: Postgres's insert
+        # takes the rows as these lines (store.request_log), not made again.
+        self._lines: list[bytes] = []
         self._in_flight: list[RequestRecord] = []
+        self._in_flight_lines: list[bytes] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -57,7 +61,7 @@ class SpendLog:
 
     def record(self, record: RequestRecord) -> None:
         """Hand over a finished request's record: on local disk when this returns."""
-        self._wal.append(record)
+        self._lines.append(self._wal.append(record))
         self._queue.append(record)
         if len(self._queue) >= self._config.batch_size:
             self._wake.set()
@@ -110,7 +114,9 @@ class SpendLog:
             # the batch at hand are put back in front to be tried again.
             log.exception("spend log: flush failed; retrying")
             self._queue[:0] = self._in_flight
+            self._lines[:0] = self._in_flight_lines
             self._in_flight = []
+            self._in_flight_lines = []
             await asyncio.sleep(self._config.retry_interval_s)
 
     async def _flush(self) -> None:
@@ -125,18 +131,19 @@ class SpendLog:
         self._wal.seal()
         while left > 0:
             batch, self._queue = self._queue[:size], self._queue[size:]
+            lines, self._lines = self._lines[:size], self._lines[size:]
             left -= len(batch)
-            self._in_flight = batch
-            await self._write(batch)
-            self._in_flight = []
+            self._in_flight, self._in_flight_lines = batch, lines
+            await self._write(batch, lines)
+            self._in_flight, self._in_flight_lines = [], []
         self._wal.written(everything=not self._queue)
 
-    async def _write(self, rows: list[RequestRecord]) -> None:
+    async def _write(self, rows: list[RequestRecord], lines: list[bytes]) -> None:
         if self._spool.pending and not await self._replay():
             self._spool.append(rows)
             return
         try:
-            await self._insert(rows)
+            await self._insert(rows, lines)
         except _UNREACHABLE as exc:
             log.warning("spend log: database unreachable, spooling %d records: %s", len(rows), exc)
             self._spool.append(rows)
@@ -159,10 +166,10 @@ class SpendLog:
         self._spool.clear()
         return True
 
-    async def _insert(self, rows: list[RequestRecord]) -> None:
+    async def _insert(self, rows: list[RequestRecord], lines: list[bytes] | None = None) -> None:
         try:
             async with self._database.engine.begin() as connection:
-                await insert_records(connection, rows)
+                await insert_records(connection, rows, lines)
         except _UNREACHABLE:
             raise
         except _REFUSED as exc:
@@ -184,7 +191,7 @@ class SpendLog:
 
     def _spool_leftovers(self) -> None:
         rows = self._in_flight + self._queue
-        self._queue = []
+        self._queue, self._lines = [], []
         if rows:
             self._spool.append(rows)
 

@@ -9,6 +9,7 @@ logs API, dashboards, rebuilding budget counters after a Redis loss — use `fin
 from __future__ import annotations
 
 import functools
+import math
 import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from itertools import chain, compress
 from typing import Any, Literal, Required, TypedDict
 
 import orjson
-from sqlalchemy import JSON, Boolean, Select, func, select
+from sqlalchemy import JSON, Boolean, Float, Select, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -119,16 +120,23 @@ _SEALED = "sealed_prompt"
 _COLUMNS = tuple(name for name in _FIELDS if name != _SEALED)
 
 
-async def insert_records(connection: AsyncConnection, rows: Sequence[RequestRecord]) -> None:
+async def insert_records(
+    connection: AsyncConnection,
+    rows: Sequence[RequestRecord],
+    lines: Sequence[bytes] | None = None,
+) -> None:
     """Insert rows, skipping request ids already logged: replays and retries are harmless.
     A row's sealed prompt goes to `prompt_log`, and the rows inserted are added to the
     hourly rollups (store.rollup_writes), in the same transaction.
 
     On SQLite and psycopg the statement is rendered here (on SQLite many rows to a
-    statement) with parameters made ready in the form SQLAlchemy's column types would
-    bind: its per-row binding cost more than the insert itself, on the event loop's
-    thread. Its RETURNING names the rows inserted (none of a replay's), which are the ones
-    rolled up.
+    statement, with parameters made ready in the form SQLAlchemy's column types would
+    bind; on Postgres the rows as one JSON parameter): SQLAlchemy's per-row binding cost
+    more than the insert itself, on the event loop's thread. The rows inserted (none of a
+    replay's) are the ones rolled up: Postgres's RETURNING names them, SQLite's count of
+    rows inserted says whether they are all of them (see `_newest`). `lines`, if given: each
+    row as JSON (the spend log's write-ahead lines), which Postgres's insert takes as
+    they are.
     """
     if not rows:
         return
@@ -137,15 +145,21 @@ async def insert_records(connection: AsyncConnection, rows: Sequence[RequestReco
     fast = _row_insert(dialect, connection.dialect.paramstyle)
     inserted: set[str] = set()
     if fast is not None and dialect == "postgresql":
-        # psycopg pipelines an executemany; a statement of many rows cost more here, in
-        # parsing its placeholders, than the rows' inserts. Its RETURNING: one result each.
-        inserted = await _insert_returning(
-            connection, fast.sql(_EVERY_COLUMN, 1), [fast.parameters(r) for r in rows]
-        )
+        encoded, bound = _as_json(rows, lines)
+        if encoded:
+            inserted = await _insert_returning(connection, _JSON_ROWS, [(encoded,)])
+        if bound:
+            # psycopg pipelines an executemany; a statement of many rows cost more here, in
+            # parsing its placeholders, than the rows' inserts. Its RETURNING: one each.
+            values = [fast.parameters(r) for r in bound]
+            inserted |= await _insert_returning(connection, fast.sql(_EVERY_COLUMN, 1), values)
     elif fast is not None:
-        for sql, parameters in fast.statements(rows):
-            found = await connection.exec_driver_sql(sql, parameters)
-            inserted.update(found.scalars().all())  # one fetchall, not a fetchone a row
+        # No RETURNING: SQLite steps once for each row it returns, and each step lets go of
+        # the GIL and takes it back, a switch with the event loop's thread every row. When
+        # the count inserted says a row was logged already, the newest rows say which.
+        for sql, parameters, ids in fast.statements(rows):
+            count = (await connection.exec_driver_sql(sql, parameters)).rowcount
+            inserted.update(ids if count == len(ids) else await _newest(connection, count))
     else:
         returning = (
             insert(RequestLog)
@@ -166,8 +180,58 @@ async def insert_records(connection: AsyncConnection, rows: Sequence[RequestReco
         await connection.execute(statement, prompts)
 
 
+# Postgres: a batch's rows as one parameter, a JSON array of them (each as the write-ahead
+# file has it), which the server takes apart into the columns. Bound a parameter a column,
+# psycopg's adaptation of each row's ~50 values cost more on the event loop's thread than
+# all else the writer does. JSON's text reads back as the same values: the times with
+# their offset, floats as the same doubles (PostgreSQL reads them with strtod), JSON as
+# the same JSONB.
+def _json_rows_insert() -> str:
+    columns = RequestLog.__table__.c
+    # A JSON column's null is JSONB's null, as bound (`_json_text`), not SQL's NULL.
+    values = [
+        f"coalesce({n}, 'null'::jsonb)" if isinstance(columns[n].type, JSON) else n
+        for n in _COLUMNS
+    ]
+    table = RequestLog.__tablename__
+    return (
+        f'INSERT INTO "{table}" ({", ".join(_COLUMNS)}) SELECT {", ".join(values)} '
+        f'FROM json_populate_recordset(NULL::"{table}", %s::json) '
+        'ON CONFLICT ("request_id") DO NOTHING RETURNING "request_id"'
+    )
+
+
+_JSON_ROWS = _json_rows_insert()
+_FLOATS = operator.itemgetter(
+    *(n for n in _COLUMNS if isinstance(RequestLog.__table__.c[n].type, Float))
+)
+
+
+def _as_json(
+    rows: Sequence[RequestRecord], lines: Sequence[bytes] | None
+) -> tuple[str, list[RequestRecord]]:
+    """The rows `_JSON_ROWS` takes as they would be bound, and those it does not: ones that
+    lack a column (spooled by an older version: bound, it takes its default, not NULL), with
+    naive times (refused when bound), or a float JSON has no number for (NaN, infinity:
+    orjson writes null)."""
+    encoded: list[bytes] = []
+    bound: list[RequestRecord] = []
+    every = len(_FIELDS)
+    for i, row in enumerate(rows):
+        try:
+            aware = row["started_at"].tzinfo is not None and row["finished_at"].tzinfo is not None
+            finite = all(map(math.isfinite, filter(None, _FLOATS(row))))
+        except (AttributeError, KeyError, TypeError):
+            aware = finite = False
+        if aware and finite and len(row) == every:
+            encoded.append(lines[i] if lines is not None else orjson.dumps(row))
+        else:
+            bound.append(row)
+    return (b"[" + b",".join(encoded) + b"]").decode() if encoded else "", bound
+
+
 async def _insert_returning(
-    connection: AsyncConnection, statement: str, parameters: list[list[Any]]
+    connection: AsyncConnection, statement: str, parameters: Sequence[Sequence[Any]]
 ) -> set[str]:
     """psycopg's executemany with RETURNING (SQLAlchemy's own gives no rows back), on the
     connection's transaction; its errors raised as SQLAlchemy's, as the spend writer tells
@@ -187,6 +251,20 @@ async def _insert_returning(
     return inserted
 
 
+async def _newest(connection: AsyncConnection, count: int) -> list[str]:
+    """SQLite: the request ids of the `count` rows the statement just run inserted (some
+    of its rows were logged already). A new row's id is one more than the largest, and
+    the transaction holds the database's write lock since that statement: they are the
+    `count` largest."""
+    if count <= 0:
+        return []
+    found = await connection.exec_driver_sql(_NEWEST, (count,))
+    return list(found.scalars().all())
+
+
+_NEWEST = f'SELECT "request_id" FROM "{RequestLog.__tablename__}" ORDER BY "id" DESC LIMIT ?'
+
+
 def _once(rows: Sequence[RequestRecord], inserted: set[str]) -> list[RequestRecord]:
     """The rows inserted, each once (a batch may hold a record twice: one row is logged)."""
     found = []
@@ -202,10 +280,15 @@ class _RowInsert:
     """The request log's INSERT … ON CONFLICT DO NOTHING for one driver, and its rows' values."""
 
     def __init__(
-        self, placeholders: list[str], convert: dict[str, Callable[[Any], Any]], max_parameters: int
+        self,
+        placeholders: list[str],
+        convert: dict[str, Callable[[Any], Any]],
+        max_parameters: int,
+        returning: bool,
     ) -> None:
         self._placeholders = placeholders
         self._max_parameters = max_parameters
+        self._returning = returning
         self._values = operator.itemgetter(*_COLUMNS)
         self._convert = [(i, convert[n]) for i, n in enumerate(_COLUMNS) if n in convert]
 
@@ -217,10 +300,13 @@ class _RowInsert:
         return (
             f'INSERT INTO "{RequestLog.__tablename__}" ({names}) VALUES '
             + ",".join([row] * rows)
-            + ' ON CONFLICT ("request_id") DO NOTHING RETURNING "request_id"'
+            + ' ON CONFLICT ("request_id") DO NOTHING'
+            + (' RETURNING "request_id"' if self._returning else "")
         )
 
-    def statements(self, rows: Sequence[RequestRecord]) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    def statements(
+        self, rows: Sequence[RequestRecord]
+    ) -> Iterator[tuple[str, tuple[Any, ...], list[str]]]:
         """Many rows to a statement, as many as the database takes parameters for, each
         group of rows that set the same columns in statements of their own. A NULL is left
         out, not bound: Python 3.11's sqlite3 binds each None (~25 a row) through its
@@ -236,7 +322,7 @@ class _RowInsert:
             for start in range(0, len(group), per_statement):
                 chunk = group[start : start + per_statement]
                 flat = chain.from_iterable(compress(row, present) for row in chunk)
-                yield self.sql(present, len(chunk)), tuple(flat)
+                yield self.sql(present, len(chunk)), tuple(flat), [row[0] for row in chunk]
 
     def parameters(self, row: RequestRecord) -> list[Any]:
         try:
@@ -265,12 +351,12 @@ def _row_insert(dialect: str, paramstyle: str) -> _RowInsert | None:
         convert = dict.fromkeys(times, _sqlite_time) | dict.fromkeys(documents, _json_text)
         # A bool is bound through the adapter lookup too (see `statements`); SQLite keeps 0/1.
         convert |= dict.fromkeys(flags, _bit)
-        return _RowInsert(["?"] * len(_COLUMNS), convert, 32766)
+        return _RowInsert(["?"] * len(_COLUMNS), convert, 32766, returning=False)
     if dialect == "postgresql" and paramstyle in ("format", "pyformat"):
         # psycopg sends a str as "unknown": the cast reads it as the JSONB the column holds.
         placeholders = ["%s::jsonb" if n in documents else "%s" for n in _COLUMNS]
         convert = dict.fromkeys(times, _utc) | dict.fromkeys(documents, _json_text)
-        return _RowInsert(placeholders, convert, 65535)
+        return _RowInsert(placeholders, convert, 65535, returning=True)
     return None
 
 

@@ -55,6 +55,8 @@ _VALUES = (*_SUMS, "latency_min_ms", "latency_max_ms")
 _VIEWS = ("none", "team", "key", "model", "provider")
 _FIRST_BUCKET = 8  # index of latency_b00 in a group's values
 _MIN, _MAX = len(_SUMS), len(_SUMS) + 1
+# A group's sums before its first record: counts, then money, then the latency buckets.
+_NEW_GROUP = (0,) * 5 + (0.0,) * 3 + (0,) * len(LATENCY_BUCKETS)
 
 
 async def add_records(connection: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -76,21 +78,25 @@ async def add_records(connection: AsyncConnection, rows: Sequence[Mapping[str, A
         )
         group = groups.get(key)
         if group is None:
-            group = groups[key] = [0] * 5 + [0.0] * 3 + [0] * len(LATENCY_BUCKETS)
-            group += [latency, latency]
+            group = groups[key] = [*_NEW_GROUP, latency, latency]
+        elif latency < group[_MIN]:
+            group[_MIN] = latency
+        elif latency > group[_MAX]:
+            group[_MAX] = latency
         cost = row.get("cost_usd") or 0.0
         strong = row.get("cost_strong_usd")
         group[0] += 1
-        group[1] += row["status"] >= 400
+        if row["status"] >= 400:
+            group[1] += 1
         group[2] += row.get("prompt_tokens") or 0
         group[3] += row.get("completion_tokens") or 0
         group[4] += cost
-        group[5] += bool(row.get("cache_hit"))
+        if row.get("cache_hit"):
+            group[5] += 1
         group[6] += row.get("cost_saved_usd") or 0.0
-        group[7] += strong - cost if strong is not None else 0.0
+        if strong is not None:
+            group[7] += strong - cost
         group[_FIRST_BUCKET + bisect.bisect_right(LATENCY_BOUNDS_MS, latency)] += 1
-        group[_MIN] = min(group[_MIN], latency)
-        group[_MAX] = max(group[_MAX], latency)
     if not groups:
         return
     views: dict[tuple[str, int, str], list[Any]] = {}
