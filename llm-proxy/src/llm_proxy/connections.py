@@ -5,7 +5,8 @@ arrives resets that: a client sending its headers a byte a second holds a connec
 socket, a file descriptor, parser state) for as long as it likes, and a few hundred such
 clients hold the server. This protocol arms a deadline when a connection opens and when
 each further request on it begins, and clears it once that request's headers are complete;
-a connection still inside its headers at the deadline gets a 408 and is closed. Bodies are
+a connection still inside its headers at the deadline gets a 408 and is closed (the
+connections of one event loop share one timer, `llm_proxy.timeouts`). Bodies are
 bounded by size (`api.body_limit`); idle keep-alive connections by uvicorn's
 `timeout_keep_alive` (`gateway.keep_alive_s`).
 
@@ -24,6 +25,8 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
+
+from llm_proxy.timeouts import Timeouts
 
 _TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
@@ -51,8 +54,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        self.header_timeout_s: float = getattr(config, "header_timeout_s", 10.0)
-        self._header_deadline: asyncio.TimerHandle | None = None
+        self._deadlines = _header_deadlines(self.loop, getattr(config, "header_timeout_s", 10.0))
         self._tls: dict[str, Any] | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -64,7 +66,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         super().on_message_begin()
         if self._tls is not None:
             self.scope["extensions"] = {"tls": self._tls}  # type: ignore[dict-item]
-        if self._header_deadline is None:
+        if not self._deadlines.running(self):
             self._arm()
 
     def on_headers_complete(self) -> None:
@@ -76,18 +78,27 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def _arm(self) -> None:
-        self._header_deadline = self.loop.call_later(self.header_timeout_s, self._too_slow)
+        self._deadlines.start(self)
 
     def _disarm(self) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
-            self._header_deadline = None
+        self._deadlines.stop(self)
 
-    def _too_slow(self) -> None:
-        self._header_deadline = None
+    def too_slow(self) -> None:
         if not self.transport.is_closing():
             self.transport.write(_TIMED_OUT)
             self.transport.close()
+
+
+_deadlines: Timeouts[HeaderDeadlineProtocol] | None = None
+
+
+def _header_deadlines(
+    loop: asyncio.AbstractEventLoop, after_s: float
+) -> Timeouts[HeaderDeadlineProtocol]:
+    global _deadlines
+    if _deadlines is None or _deadlines.loop is not loop or _deadlines.after_s != after_s:
+        _deadlines = Timeouts(loop, after_s, HeaderDeadlineProtocol.too_slow)
+    return _deadlines
 
 
 def _tls_extension(ssl_object: ssl.SSLObject | None) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ from llm_proxy.api.responses import ErrorFormat, error_response, reply_response,
 from llm_proxy.pipeline.context import Api, RequestContext
 from llm_proxy.pipeline.errors import GatewayError
 from llm_proxy.pipeline.request_path import RequestPath
+from llm_proxy.timeouts import Timeouts
 from llm_proxy.upstream.transports.base import Reply, Stream
 
 T = TypeVar("T")
@@ -90,7 +91,8 @@ async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
     task = asyncio.current_task()
     assert task is not None
     watches = _watches_on(asyncio.get_running_loop())
-    watched = watches.add(request, task)
+    watched = _Watched(request, task)
+    watches.start(watched)
     try:
         return await work
     except asyncio.CancelledError:
@@ -100,62 +102,35 @@ async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
             raise ClientDisconnected from None
         raise
     finally:
-        watches.remove(watched)
+        watches.stop(watched)
         if watched.watcher is not None:
             watched.watcher.cancel()
 
 
 class _Watched:
-    __slots__ = ("request", "since", "task", "watcher")
+    __slots__ = ("request", "task", "watcher")
 
-    def __init__(self, request: Request, task: asyncio.Task[Any], since: float) -> None:
+    def __init__(self, request: Request, task: asyncio.Task[Any]) -> None:
         self.request = request
         self.task = task
-        self.since = since
         self.watcher: asyncio.Task[None] | None = None
 
 
-class _Watches:
-    """The requests in flight on one event loop, each given its watcher once it has taken
-    `_WATCH_AFTER_S`. One timer serves them all, set for the oldest: a timer per request
-    (made and cancelled again by nearly every one) cost it about 2 µs."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        # In arrival order, so the oldest is first.
-        self._pending: dict[_Watched, None] = {}
-        self._timer: asyncio.TimerHandle | None = None
-
-    def add(self, request: Request, task: asyncio.Task[Any]) -> _Watched:
-        watched = _Watched(request, task, self.loop.time())
-        self._pending[watched] = None
-        if self._timer is None:
-            self._timer = self.loop.call_at(watched.since + _WATCH_AFTER_S, self._due)
-        return watched
-
-    def remove(self, watched: _Watched) -> None:
-        self._pending.pop(watched, None)
-
-    def _due(self) -> None:
-        self._timer = None
-        now = self.loop.time()
-        for watched in list(self._pending):
-            if now - watched.since < _WATCH_AFTER_S:
-                self._timer = self.loop.call_at(watched.since + _WATCH_AFTER_S, self._due)
-                return
-            del self._pending[watched]
-            watched.watcher = self.loop.create_task(
-                _cancel_on_disconnect(watched.request, watched.task)
-            )
+def _watch(watched: _Watched) -> None:
+    watched.watcher = watched.task.get_loop().create_task(
+        _cancel_on_disconnect(watched.request, watched.task)
+    )
 
 
-_watches: _Watches | None = None
+# The requests in flight on one event loop, each given its watcher once it has taken
+# `_WATCH_AFTER_S`; one timer serves them all (`llm_proxy.timeouts`).
+_watches: Timeouts[_Watched] | None = None
 
 
-def _watches_on(loop: asyncio.AbstractEventLoop) -> _Watches:
+def _watches_on(loop: asyncio.AbstractEventLoop) -> Timeouts[_Watched]:
     global _watches
     if _watches is None or _watches.loop is not loop:
-        _watches = _Watches(loop)
+        _watches = Timeouts(loop, _WATCH_AFTER_S, _watch)
     return _watches
 
 

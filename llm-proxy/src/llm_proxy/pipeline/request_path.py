@@ -135,11 +135,13 @@ class RequestPath:
         ctx.ticket = ticket_for(ctx, policies)
         optimizer = self.seams.optimizer
         if optimizer is not None:
-            routing = registry.config.routing
-            served = registry.served(ctx.regions)
-            await optimizer.prepare(ctx, {*served, *routing.aliases, *routing.auto_groups})
+            await optimizer.prepare(ctx, registry.askable(ctx.regions))
             run = ctx.optimizer
-            if run is not None and ctx.residency is not None and run.model not in served:
+            if (
+                run is not None
+                and ctx.residency is not None
+                and run.model not in registry.served(ctx.regions)
+            ):
                 raise ctx.residency.refusal(run.model)
         authorize(ctx)
         with stage(ctx, "limits"):

@@ -107,5 +107,7 @@ class Stage:
 
 def _add(timings: dict[str, float], name: str, started: float) -> None:
     elapsed_ms = (time.perf_counter() - started) * 1000
-    # A stage that runs more than once for a request (none does yet) adds up.
-    timings[name] = round(timings.get(name, 0.0) + elapsed_ms, 3)
+    # A stage that runs more than once for a request (none does yet) adds up. To the
+    # microsecond, as `round(ms, 3)` would have it: that goes through a decimal string
+    # (about 0.5 µs, seven times a request), this through an integer.
+    timings[name] = round((timings.get(name, 0.0) + elapsed_ms) * 1000) / 1000

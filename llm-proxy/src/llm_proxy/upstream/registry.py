@@ -53,6 +53,7 @@ class Registry:
         # By region set, each cut to the regions some backend is in: bounded, whatever
         # regions requests name.
         self._served: dict[frozenset[str] | None, set[str]] = {None: set(self.groups)}
+        self._askable: dict[frozenset[str] | None, frozenset[str]] = {}
 
     def served(self, regions: frozenset[str] | None = None) -> set[str]:
         """The groups with a deployment in one of `regions` (None: in any region, or none)."""
@@ -69,6 +70,17 @@ class Registry:
                 if any(d.backend.region in known for d in deployments)
             }
         return served
+
+    def askable(self, regions: frozenset[str] | None = None) -> frozenset[str]:
+        """The names a request may ask for in `regions`: the groups served there, the
+        aliases and the auto groups (made once per region set, not per request)."""
+        names = self._askable.get(regions)
+        if names is None:
+            routing = self.config.routing
+            served = self.served(regions)
+            names = frozenset({*served, *routing.aliases, *routing.auto_groups})
+            self._askable[regions] = names
+        return names
 
     def models(self) -> list[str]:
         return sorted(set(self.groups) | set(self.config.routing.aliases))

@@ -8,13 +8,18 @@ fraction of a millisecond of CPU where `litellm.acompletion` costs about 4 ms.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractContextManager
+from types import TracebackType
+from typing import Any, TypeVar
 
 import aiohttp
 import orjson
 
+from llm_proxy.timeouts import Timeouts
 from llm_proxy.trace_context import trace_headers
 from llm_proxy.upstream.deployment import Deployment
 from llm_proxy.upstream.errors import UpstreamError, parse_retry_after
@@ -31,11 +36,14 @@ from llm_proxy.upstream.transports.streams import (
 from llm_proxy.usage import Usage
 
 _ANTHROPIC_VERSION = "2023-06-01"
+T = TypeVar("T")
 
 
 class PassthroughTransport:
     def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
+        # Complete answers' deadlines, by timeout_s (see `_Deadline`).
+        self._deadlines: dict[float, Timeouts[_Deadline]] = {}
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -65,17 +73,16 @@ class PassthroughTransport:
                 **(body.get("stream_options") or {}),
                 "include_usage": True,
             }
-        response = await self._post(deployment, path, payload, _openai_headers(deployment), stream)
+        headers = _openai_headers(deployment)
         if not stream:
-            return await _openai_reply(response)
+            return await self._complete(deployment, path, payload, headers, _openai_reply)
+        response = await self._post(deployment, path, payload, headers, stream)
         return await first_frame(openai_stream(_body_chunks(response), wants_usage))
 
     async def embeddings(self, deployment: Deployment, body: Body) -> Reply:
         payload = {**forwardable("embeddings", body), "model": deployment.backend.model}
-        response = await self._post(
-            deployment, "/embeddings", payload, _openai_headers(deployment), False
-        )
-        return await _openai_reply(response)
+        headers = _openai_headers(deployment)
+        return await self._complete(deployment, "/embeddings", payload, headers, _openai_reply)
 
     async def completions(self, deployment: Deployment, body: Body, stream: bool) -> Reply | Stream:
         # Text completions stream chunks of chat's envelope (choices, a usage chunk, [DONE]).
@@ -83,22 +90,22 @@ class PassthroughTransport:
 
     async def responses(self, deployment: Deployment, body: Body, stream: bool) -> Reply | Stream:
         payload = {**forwardable("responses", body), "model": deployment.backend.model}
-        response = await self._post(
-            deployment, "/responses", payload, _openai_headers(deployment), stream
-        )
+        headers = _openai_headers(deployment)
         if not stream:
-            return await _responses_reply(response)
+            return await self._complete(
+                deployment, "/responses", payload, headers, _responses_reply
+            )
+        response = await self._post(deployment, "/responses", payload, headers, stream)
         return await first_frame(responses_stream(_body_chunks(response)))
 
     async def messages(
         self, deployment: Deployment, body: Body, stream: bool, headers: dict[str, str]
     ) -> Reply | Stream:
         payload = {**forwardable("messages", body), "model": deployment.backend.model}
-        response = await self._post(
-            deployment, "/v1/messages", payload, _anthropic_headers(deployment, headers), stream
-        )
+        sent = _anthropic_headers(deployment, headers)
         if not stream:
-            return await _anthropic_reply(response)
+            return await self._complete(deployment, "/v1/messages", payload, sent, _anthropic_reply)
+        response = await self._post(deployment, "/v1/messages", payload, sent, stream)
         return await first_frame(anthropic_stream(_body_chunks(response)))
 
     async def count_tokens(
@@ -107,12 +114,32 @@ class PassthroughTransport:
         """Anthropic's own count of a Messages request's input tokens."""
         payload = {**forwardable("count_tokens", body), "model": deployment.backend.model}
         sent = _anthropic_headers(deployment, headers)
-        response = await self._post(deployment, "/v1/messages/count_tokens", payload, sent, False)
-        data, _ = await _read(response)
-        count = data.get("input_tokens") if isinstance(data, dict) else None
-        if not isinstance(count, int):
-            raise UpstreamError(502, "upstream sent a malformed body", kind="malformed")
-        return count
+        return await self._complete(
+            deployment, "/v1/messages/count_tokens", payload, sent, _input_tokens
+        )
+
+    async def _complete(
+        self,
+        deployment: Deployment,
+        path: str,
+        payload: Body,
+        headers: dict[str, str],
+        read: Callable[[aiohttp.ClientResponse, _Deadline], Awaitable[T]],
+    ) -> T:
+        """A complete answer, sent and `read` within the backend's timeout_s."""
+        deadline = _Deadline(self._deadlines_of(deployment.backend.timeout_s))
+        try:
+            response = await self._post(deployment, path, payload, headers, False, deadline)
+            return await read(response, deadline)
+        finally:
+            deadline.stop()
+
+    def _deadlines_of(self, timeout_s: float) -> Timeouts[_Deadline]:
+        deadlines = self._deadlines.get(timeout_s)
+        loop = asyncio.get_running_loop()
+        if deadlines is None or deadlines.loop is not loop:
+            deadlines = self._deadlines[timeout_s] = Timeouts(loop, timeout_s, _Deadline.expire)
+        return deadlines
 
     async def _post(
         self,
@@ -121,30 +148,77 @@ class PassthroughTransport:
         payload: Body,
         headers: dict[str, str],
         stream: bool,
+        deadline: _Deadline | None = None,
     ) -> aiohttp.ClientResponse:
         # A hung server accepts the connection and then says nothing: the dispatcher's
-        # deadline covers the wait for the first byte, these the connect and a stall.
+        # deadline covers the wait for the first byte, these the connect and a stall,
+        # `deadline` a complete answer's whole exchange.
         deadlines = deployment.deadlines
-        timeout = (
-            _timeout(None, deadlines.connect_s, deadlines.stream_idle_s)
-            if stream
-            else _timeout(deployment.backend.timeout_s, deadlines.connect_s, None)
-        )
+        timeout = _timeout(None, deadlines.connect_s, deadlines.stream_idle_s if stream else None)
         headers.update(trace_headers())
         try:
-            response = await self.session.post(
-                deployment.base_url + path,
-                data=orjson.dumps(payload),
-                headers=headers,
-                timeout=timeout,
-            )
+            with deadline or _NO_DEADLINE:
+                response = await self.session.post(
+                    deployment.base_url + path,
+                    data=orjson.dumps(payload),
+                    headers=headers,
+                    timeout=timeout,
+                )
         except TimeoutError:
             raise UpstreamError(504, f"{deployment.name}: timed out", kind="timeout") from None
         except aiohttp.ClientError as exc:
             raise UpstreamError(502, f"{deployment.name}: {exc}", kind="connection") from None
         if response.status >= 400:
-            await _raise_for_status(deployment, response)
+            await _raise_for_status(deployment, response, deadline or _NO_DEADLINE)
         return response
+
+
+class _Deadline:
+    """A complete answer's timeout_s, from sending the request to its body's last byte, as
+    aiohttp's `total` timeout had it; but the requests with the same timeout share one
+    timer (`llm_proxy.timeouts`) where aiohttp made and cancelled one per request. At the
+    deadline the request's task is cancelled, and the wait it was in (`with deadline:`)
+    raises TimeoutError instead, as aiohttp's did; a cancellation from elsewhere stays one."""
+
+    __slots__ = ("_cancelling", "_deadlines", "_expired", "_task")
+
+    def __init__(self, deadlines: Timeouts[_Deadline]) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._task = task
+        self._cancelling = task.cancelling()
+        self._expired = False
+        self._deadlines = deadlines
+        deadlines.start(self)
+
+    def expire(self) -> None:
+        self._expired = True
+        self._task.cancel()
+
+    def stop(self) -> None:
+        self._deadlines.stop(self)
+
+    def __enter__(self) -> None:
+        if self._expired:
+            raise TimeoutError
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # Ours only if nothing else cancelled the task meanwhile.
+        if (
+            kind is asyncio.CancelledError
+            and self._expired
+            and self._task.uncancel() <= self._cancelling
+        ):
+            raise TimeoutError from error
+
+
+# What a stream's waits run in: its stalls are aiohttp's sock_read timeout.
+_NO_DEADLINE = contextlib.nullcontext()
 
 
 @functools.lru_cache(maxsize=256)
@@ -171,9 +245,12 @@ def _openai_headers(deployment: Deployment) -> dict[str, str]:
     return headers
 
 
-async def _raise_for_status(deployment: Deployment, response: aiohttp.ClientResponse) -> None:
+async def _raise_for_status(
+    deployment: Deployment, response: aiohttp.ClientResponse, deadline: AbstractContextManager[None]
+) -> None:
     try:
-        body = await response.read()
+        with deadline:
+            body = await response.read()
     except (aiohttp.ClientError, TimeoutError):
         body = b""
     finally:
@@ -187,9 +264,10 @@ async def _raise_for_status(deployment: Deployment, response: aiohttp.ClientResp
     )
 
 
-async def _read(response: aiohttp.ClientResponse) -> Any:
+async def _read(response: aiohttp.ClientResponse, deadline: _Deadline) -> Any:
     try:
-        raw = await response.read()
+        with deadline:
+            raw = await response.read()
     except TimeoutError:
         raise UpstreamError(504, "upstream timed out", kind="timeout") from None
     except aiohttp.ClientError as exc:
@@ -202,8 +280,16 @@ async def _read(response: aiohttp.ClientResponse) -> Any:
         raise UpstreamError(502, "upstream sent a malformed body", kind="malformed") from None
 
 
-async def _openai_reply(response: aiohttp.ClientResponse) -> Reply:
-    data, raw = await _read(response)
+async def _input_tokens(response: aiohttp.ClientResponse, deadline: _Deadline) -> int:
+    data, _ = await _read(response, deadline)
+    count = data.get("input_tokens") if isinstance(data, dict) else None
+    if not isinstance(count, int):
+        raise UpstreamError(502, "upstream sent a malformed body", kind="malformed")
+    return count
+
+
+async def _openai_reply(response: aiohttp.ClientResponse, deadline: _Deadline) -> Reply:
+    data, raw = await _read(response, deadline)
     if not isinstance(data, dict):
         raise UpstreamError(502, "upstream sent a malformed body", kind="malformed")
     usage = data.get("usage") or {}
@@ -219,15 +305,15 @@ async def _openai_reply(response: aiohttp.ClientResponse) -> Reply:
     )
 
 
-async def _responses_reply(response: aiohttp.ClientResponse) -> Reply:
-    data, raw = await _read(response)
+async def _responses_reply(response: aiohttp.ClientResponse, deadline: _Deadline) -> Reply:
+    data, raw = await _read(response, deadline)
     if not isinstance(data, dict):
         raise UpstreamError(502, "upstream sent a malformed body", kind="malformed")
     return Reply(body=raw, usage=responses_usage(data.get("usage")), model=data.get("model"))
 
 
-async def _anthropic_reply(response: aiohttp.ClientResponse) -> Reply:
-    data, raw = await _read(response)
+async def _anthropic_reply(response: aiohttp.ClientResponse, deadline: _Deadline) -> Reply:
+    data, raw = await _read(response, deadline)
     if not isinstance(data, dict):
         raise UpstreamError(502, "upstream sent a malformed body", kind="malformed")
     usage = data.get("usage") or {}
