@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from llm_proxy.store import driver_sql
 from llm_proxy.store.models import LoggedPrompt, RequestLog, UTCDateTime
 from llm_proxy.store.rollup_writes import add_records
 
@@ -158,7 +159,7 @@ async def insert_records(
         # the GIL and takes it back, a switch with the event loop's thread every row. When
         # the count inserted says a row was logged already, the newest rows say which.
         for sql, parameters, ids in fast.statements(rows):
-            count = (await connection.exec_driver_sql(sql, parameters)).rowcount
+            count = await driver_sql.execute(connection, sql, parameters)
             inserted.update(ids if count == len(ids) else await _newest(connection, count))
     else:
         returning = (
@@ -258,8 +259,7 @@ async def _newest(connection: AsyncConnection, count: int) -> list[str]:
     `count` largest."""
     if count <= 0:
         return []
-    found = await connection.exec_driver_sql(_NEWEST, (count,))
-    return list(found.scalars().all())
+    return await driver_sql.column(connection, _NEWEST, (count,))
 
 
 _NEWEST = f'SELECT "request_id" FROM "{RequestLog.__tablename__}" ORDER BY "id" DESC LIMIT ?'

@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from llm_proxy.store import driver_sql
 from llm_proxy.store.models import (
     LATENCY_BOUNDS_MS,
     LATENCY_BUCKETS,
@@ -110,7 +111,9 @@ async def add_records(connection: AsyncConnection, rows: Sequence[Mapping[str, A
         statement = _upsert(dialect, table)
         # In key order: replicas' batches lock shared rows in one order, so none deadlock.
         ordered = sorted(found.items())
-        await connection.exec_driver_sql(statement, [(*key, *values) for key, values in ordered])
+        await driver_sql.execute_many(
+            connection, statement, [(*key, *values) for key, values in ordered]
+        )
 
 
 def _merge(into: dict[tuple[Any, ...], list[Any]], key: tuple[Any, ...], values: list[Any]) -> None:
