@@ -7,6 +7,8 @@ that connects and says nothing) are all cut off, while others are served meanwhi
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
 from tests.security import rawhttp
@@ -40,6 +42,16 @@ def test_an_idle_keep_alive_connection_is_closed(gateway: Gateway) -> None:
     with rawhttp.connect(gateway.url) as sock:
         sock.sendall(rawhttp.head("GET", "/health", {}))
         assert rawhttp.status_of(rawhttp.read_response(sock, timeout_s=10)) == 200
+        assert rawhttp.closed_within(sock, _CLOSED_BY_S) is not None
+
+
+def test_a_keep_alive_connection_in_use_stays_open(gateway: Gateway) -> None:
+    # Each request restarts the 2 s wait: the third comes 2.4 s after the first answer.
+    with rawhttp.connect(gateway.url) as sock:
+        for pause_s in (0.0, 1.2, 1.2):
+            time.sleep(pause_s)
+            sock.sendall(rawhttp.head("GET", "/health", {}))
+            assert rawhttp.status_of(rawhttp.read_response(sock, timeout_s=10)) == 200
         assert rawhttp.closed_within(sock, _CLOSED_BY_S) is not None
 
 

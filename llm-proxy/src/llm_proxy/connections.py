@@ -8,7 +8,9 @@ each further request on it begins, and clears it once that request's headers are
 a connection still inside its headers at the deadline gets a 408 and is closed (the
 connections of one event loop share one timer, `llm_proxy.timeouts`). Bodies are
 bounded by size (`api.body_limit`); idle keep-alive connections by uvicorn's
-`timeout_keep_alive` (`gateway.keep_alive_s`).
+`timeout_keep_alive` (`gateway.keep_alive_s`), on a shared timer too: uvicorn's own, a
+timer made after each response and cancelled by the next request, cost every request
+of a kept-alive connection both.
 
 Over TLS, the protocol also hands the application the client's certificate, as ASGI's TLS
 extension has it (`scope["extensions"]["tls"]["client_cert_chain"]`, PEM): uvicorn itself
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -54,7 +57,9 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        self._deadlines = _header_deadlines(self.loop, getattr(config, "header_timeout_s", 10.0))
+        header_timeout_s = getattr(config, "header_timeout_s", 10.0)
+        self._deadlines = _shared(self.loop, header_timeout_s, HeaderDeadlineProtocol.too_slow)
+        self._idle = _shared(self.loop, self.timeout_keep_alive, _close_idle)
         self._tls: dict[str, Any] | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -75,7 +80,25 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._idle.stop(self)
         super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        # uvicorn's, but for the keep-alive wait: an entry in the shared timer's table.
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._unset_keepalive_if_required()
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+        else:
+            self._idle.start(self)
+
+    def _unset_keepalive_if_required(self) -> None:
+        self._idle.stop(self)
+        super()._unset_keepalive_if_required()
 
     def _arm(self) -> None:
         self._deadlines.start(self)
@@ -89,16 +112,22 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-_deadlines: Timeouts[HeaderDeadlineProtocol] | None = None
+Expired = Callable[[HeaderDeadlineProtocol], None]
+# The connections of one event loop share a timer for each kind of wait (by what expiry does).
+_timeouts: dict[Expired, Timeouts[HeaderDeadlineProtocol]] = {}
 
 
-def _header_deadlines(
-    loop: asyncio.AbstractEventLoop, after_s: float
+def _shared(
+    loop: asyncio.AbstractEventLoop, after_s: float, expired: Expired
 ) -> Timeouts[HeaderDeadlineProtocol]:
-    global _deadlines
-    if _deadlines is None or _deadlines.loop is not loop or _deadlines.after_s != after_s:
-        _deadlines = Timeouts(loop, after_s, HeaderDeadlineProtocol.too_slow)
-    return _deadlines
+    timeouts = _timeouts.get(expired)
+    if timeouts is None or timeouts.loop is not loop or timeouts.after_s != after_s:
+        timeouts = _timeouts[expired] = Timeouts(loop, after_s, expired)
+    return timeouts
+
+
+def _close_idle(protocol: HeaderDeadlineProtocol) -> None:
+    protocol.timeout_keep_alive_handler()
 
 
 def _tls_extension(ssl_object: ssl.SSLObject | None) -> dict[str, Any] | None:
