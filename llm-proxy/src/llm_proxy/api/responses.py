@@ -10,6 +10,7 @@ import orjson
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from llm_proxy.cache.replay import Replayed
 from llm_proxy.guard.hits import header_value
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
@@ -83,7 +84,7 @@ def reply_response(ctx: RequestContext, reply: Reply) -> Response:
 
 def stream_response(
     ctx: RequestContext, stream: Stream, pipeline: RequestPath, error_event: Callable[[str], bytes]
-) -> StreamingResponse:
+) -> Response:
     headers = gateway_headers(ctx)
     headers.append((b"cache-control", b"no-cache"))
     relayed = _Relayed()
@@ -97,6 +98,10 @@ def stream_response(
                 ctx.error = "The client closed the connection before the stream ended."
             ctx.tool_calls = stream.tool_calls
             pipeline.finish(ctx, stream.usage)
+
+    if isinstance(stream.events, Replayed):
+        relayed.whole = True  # it goes out in one write
+        return _WholeStream(stream.events.data, headers, record)
 
     async def finish() -> None:
         if not relayed.closed:
@@ -112,6 +117,33 @@ def stream_response(
     # Before the content-type the response adds, as a headers dict would have put them.
     response.raw_headers[:0] = headers
     return response
+
+
+# StreamingResponse's, for its media type.
+_EVENT_STREAM = (b"content-type", b"text/event-stream; charset=utf-8")
+
+
+class _WholeStream(Response):
+    """A stream all here before its first byte (a cached answer replayed, no stage between
+    it and the client): settled, then sent as the stream's only chunk, in one write. The
+    headers and bytes a relay sends, without its task group watching for the client to
+    leave: there is no upstream left to cancel."""
+
+    def __init__(self, data: bytes, headers: RawHeaders, record: Callable[[], None]) -> None:
+        self.status_code = 200
+        self.background = None
+        self.body = data
+        headers.append(_EVENT_STREAM)
+        self.raw_headers = headers
+        self._record = record
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Settled before the client can see the end, as the relay does.
+        self._record()
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body, "more_body": False})
+        if self.background is not None:
+            await self.background()
 
 
 class _SettledStream(StreamingResponse):

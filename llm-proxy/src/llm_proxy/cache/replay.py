@@ -1,9 +1,14 @@
 """Answers in both shapes: a streamed answer collected into a chat.completion to store, and a
 stored chat.completion replayed as the chunks OpenAI would have streamed.
+
+A replay is the same bytes every time for the same stored answer: the last few are kept,
+so a streamed hit on a popular answer is neither parsed nor serialised again.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -12,6 +17,10 @@ from llm_proxy.upstream.transports import sse
 from llm_proxy.usage import Usage
 
 _DONE = b"data: [DONE]\n\n"
+# Replays kept (each about twice its answer's size), and the largest answer kept: a few
+# hot answers are what repeats; a rare large one is replayed afresh.
+_KEPT_REPLAYS = 64
+_KEPT_BODY_BYTES = 64 * 1024
 
 
 def cacheable(completion: dict[str, Any]) -> bool:
@@ -141,3 +150,39 @@ def _chunk(
 
 def _frame(chunk: dict[str, Any]) -> bytes:
     return b"data: " + orjson.dumps(chunk) + b"\n\n"
+
+
+class Replayed:
+    """A stored answer's whole SSE replay, yielded at once (small writes wait on delayed
+    ACKs). The response writer sends `data` as the stream's only chunk when nothing
+    stands between it and the client; a stage that reads the frames iterates it."""
+
+    __slots__ = ("_sent", "data")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._sent = False
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._sent:
+            raise StopAsyncIteration
+        self._sent = True
+        return self.data
+
+
+def replayed(body: bytes, include_usage: bool) -> tuple[bytes, str | None]:
+    """The stored chat.completion `body` as one SSE replay, and the model it names."""
+    if len(body) <= _KEPT_BODY_BYTES:
+        return _kept_replay(body, include_usage)
+    return _replay_of(body, include_usage)
+
+
+def _replay_of(body: bytes, include_usage: bool) -> tuple[bytes, str | None]:
+    completion = orjson.loads(body)
+    return b"".join(replay(completion, include_usage)), completion.get("model")
+
+
+_kept_replay = lru_cache(maxsize=_KEPT_REPLAYS)(_replay_of)

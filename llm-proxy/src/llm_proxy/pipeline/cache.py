@@ -16,7 +16,7 @@ import orjson
 
 from llm_proxy.cache import CacheRequest, Found, ResponseCache
 from llm_proxy.cache.keys import exact_key, semantic_prompt, tool_calls_in_flight
-from llm_proxy.cache.replay import collect, replay
+from llm_proxy.cache.replay import Replayed, collect, replayed
 from llm_proxy.config.models import GatewayConfig
 from llm_proxy.identity import Identity
 from llm_proxy.pipeline.context import RequestContext
@@ -104,14 +104,10 @@ class CacheStage:
     def _answer(self, ctx: RequestContext, found: Found) -> Reply | Stream:
         if not ctx.stream:
             return Reply(found.body, Usage())
-        completion = orjson.loads(found.body)
         options = ctx.body.get("stream_options")
         include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-        return Stream(
-            events=_frames(replay(completion, include_usage)),
-            model=completion.get("model"),
-            completed=True,
-        )
+        frames, model = replayed(found.body, include_usage)
+        return Stream(events=Replayed(frames), model=model, completed=True)
 
     def _recording(self, ctx: RequestContext, request: CacheRequest, stream: Stream) -> Stream:
         events, sent = stream.events, []
@@ -150,8 +146,3 @@ def _bypass_asked(ctx: RequestContext) -> bool:
     return headers.get("x-gateway-cache", "").lower() == "bypass" or bool(
         ctx.metadata.get("bypass_cache")
     )
-
-
-async def _frames(frames: list[bytes]) -> AsyncIterator[bytes]:
-    # One write for the whole answer: it is all here, and small writes wait on delayed ACKs.
-    yield b"".join(frames)
