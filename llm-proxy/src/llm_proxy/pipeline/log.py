@@ -52,7 +52,8 @@ def record_of(ctx: RequestContext) -> RequestRecord:
     # and merges them), and most requests leave a third of the fields None.
     record: RequestRecord = _BLANK.copy()  # type: ignore[assignment]
     record["request_id"] = ctx.request_id
-    record["started_at"] = finished - timedelta(seconds=latency_s)
+    # Positional: timedelta's keywords are parsed on every call.
+    record["started_at"] = finished - timedelta(0, latency_s)
     record["finished_at"] = finished
     record["api"] = ctx.api
     record["latency_ms"] = latency_s * 1000
@@ -60,7 +61,8 @@ def record_of(ctx: RequestContext) -> RequestRecord:
     record["key_id"] = identity.key_id
     record["team_id"] = identity.team_id
     record["user_id"] = identity.user_id
-    record["model_requested"] = _clip(ctx.requested_model or None, _NAME_LIMIT)
+    requested = ctx.requested_model
+    record["model_requested"] = requested[:_NAME_LIMIT] if requested else None
     record["prompt_tokens"] = usage.prompt_tokens
     record["completion_tokens"] = usage.completion_tokens
     record["cached_tokens"] = usage.cached_tokens
@@ -81,7 +83,8 @@ def record_of(ctx: RequestContext) -> RequestRecord:
     record["tags"] = [tag[:_NAME_LIMIT] for tag in ctx.tags[:20]] if ctx.tags else []
     hits = ctx.guard_hits
     record["guardrails"] = [hit.as_dict() for hit in merge(hits)] if hits else []
-    record["session_id"] = _clip(ctx.session_id, 128)
+    session = ctx.session_id
+    record["session_id"] = session[:128] if session else None
     record["tool_calls"] = [n[:_NAME_LIMIT] for n in ctx.tool_calls[:50]] if ctx.tool_calls else []
     record["shadow_of"] = ctx.shadow_of
     record["sealed_prompt"] = ctx.sealed_prompt
@@ -112,9 +115,10 @@ def _dispatched(record: RequestRecord, dispatch: Dispatch) -> None:
     record["model_routed"] = dispatch.group or None
     deployment = dispatch.deployment
     if deployment is not None:
-        record["provider"] = deployment.provider
-        record["deployment"] = deployment.name
-        record["region"] = deployment.backend.region
+        backend = deployment.backend  # its fields, not the deployment's property for each
+        record["provider"] = backend.provider
+        record["deployment"] = backend.name
+        record["region"] = backend.region
     if dispatch.hedged_to:
         record["hedged_to"] = ",".join(dispatch.hedged_to)[:400] or None
     record["hedge_trigger"] = dispatch.hedge_trigger

@@ -13,7 +13,7 @@ import os
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -207,14 +207,15 @@ class Metrics:
         )
 
         # What every finished request updates, by label values (see `_Counts`).
-        self._requests = _Counts(self.requests)
-        self._tokens = _Counts(self.tokens)
-        self._cost = _Counts(self.cost)
-        self._duration = _Observations(self.duration)
-        self._ttft = _Observations(self.ttft)
-        self._overhead = _Observe(self.overhead)
-        self._cache_lookups = _Counts(self.cache_lookups)
-        self._router_decisions = _Counts(self.router_decisions)
+        shared = own is None
+        self._requests = _Counts(self.requests, shared)
+        self._tokens = _Counts(self.tokens, shared)
+        self._cost = _Counts(self.cost, shared)
+        self._duration = _Observations(self.duration, shared)
+        self._ttft = _Observations(self.ttft, shared)
+        self._overhead = _Observe(self.overhead, shared)
+        self._cache_lookups = _Counts(self.cache_lookups, shared)
+        self._router_decisions = _Counts(self.router_decisions, shared)
         # Requests in progress: in one process a plain count the gauge reads when scraped
         # (its inc and dec cost a request about 2 µs); across workers the gauge's own value.
         self._active = 0
@@ -237,26 +238,25 @@ class Metrics:
         model = dispatch.group or self._model_label(ctx)
         deployment = dispatch.deployment
         team = ctx.identity.team_id or ""
-        provider = deployment.provider if deployment else ""
-        self._requests(model, provider, str(ctx.status), team)(1)
+        provider = deployment.backend.provider if deployment else ""
+        self._requests.of(model, provider, str(ctx.status), team).value += 1
         run = ctx.optimizer
         # An optimizer run's sub-calls counted their tokens and cost as each ended; the
         # parent carries their sums, so counting it as well would count the fan-out twice.
         if run is None or run.fanout is None:
             usage = ctx.usage
-            for kind, count in (
-                ("input", usage.prompt_tokens),
-                ("output", usage.completion_tokens),
-                ("cached", usage.cached_tokens),
-            ):
-                if count:
-                    self._tokens(model, kind)(count)
+            if count := usage.prompt_tokens:
+                self._tokens.of(model, "input").value += count
+            if count := usage.completion_tokens:
+                self._tokens.of(model, "output").value += count
+            if count := usage.cached_tokens:
+                self._tokens.of(model, "cached").value += count
             if outcome.cost_usd:
-                self._cost(team, model)(outcome.cost_usd)
-        self._duration(model)(outcome.latency_s)
-        self._overhead(outcome.overhead_s)
+                self._cost.of(team, model).value += outcome.cost_usd
+        self._duration.of(model).observe(outcome.latency_s)
+        self._overhead.observe(outcome.overhead_s)
         if ctx.ttft_ms is not None:
-            self._ttft(model)(ctx.ttft_ms / 1000)
+            self._ttft.of(model).observe(ctx.ttft_ms / 1000)
         self._dispatch_outcome(ctx)
         self._policy_outcome(ctx, team)
         for hit in ctx.guard_hits:
@@ -291,13 +291,13 @@ class Metrics:
             self.rate_limited.labels(ctx.limited_by).inc()
         if ctx.cache_result is not None:
             # "semantic;sim=0.97" carries a score; the label keeps only the kind.
-            self._cache_lookups(
+            self._cache_lookups.of(
                 ctx.cache_result.partition(";")[0].replace("semantic", "semantic_hit")
-            )(1)
+            ).value += 1
         route = ctx.route
         if route is not None:
             decided_by = "router" if route.fallback_reason is None else route.fallback_reason
-            self._router_decisions(route.group, route.model, decided_by)(1)
+            self._router_decisions.of(route.group, route.model, decided_by).value += 1
 
     def _policy_outcome(self, ctx: RequestContext, team: str) -> None:
         ticket = ctx.ticket
@@ -336,12 +336,70 @@ class Metrics:
             multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
-Add = Callable[[float], None]
+class _Tally:
+    """A metric value a finished request adds to in place (`tally.value += amount`), for
+    the one process's registry: what prometheus-client's value (`values.MutexValue`)
+    does, less its lock. The lock guards against other threads; these values are only
+    ever added to on the event loop's thread, and read there too, by `/metrics`. An add
+    was a call of the value's `inc` and a lock taken and let go, ten a request.
+
+    It stands in for the client's value object (`get`, `set`, `inc` and the exemplar's
+    pair are what the client's children call on it), so the exposition is the same."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def inc(self, amount: float) -> None:
+        self.value += amount
+
+    def set(self, value: float, timestamp: float | None = None) -> None:
+        self.value = value
+
+    def get(self) -> float:
+        return self.value
+
+    def set_exemplar(self, exemplar: object) -> None:
+        """No exemplars: the gateway sets none on these metrics."""
+
+    def get_exemplar(self) -> None:
+        return None
+
+
+class _SharedTally:
+    """`_Tally`'s `value` on a value shared across worker processes (a file each, summed
+    at scrape time: `PROMETHEUS_MULTIPROC_DIR`), through that value's own methods."""
+
+    __slots__ = ("_shared",)
+
+    def __init__(self, shared: Any) -> None:
+        self._shared = shared
+
+    @property
+    def value(self) -> float:
+        return float(self._shared.get())
+
+    @value.setter
+    def value(self, value: float) -> None:
+        self._shared.set(value)
+
+
+Value = _Tally | _SharedTally
+
+
+def _tally(owner: Any, name: str, shared: bool) -> Value:
+    """`owner`'s value `name` (a child's `_value`, a histogram's `_sum`) as a tally; in
+    one process the tally takes the value's place."""
+    if shared:
+        return _SharedTally(getattr(owner, name))
+    tally = _Tally()
+    setattr(owner, name, tally)
+    return tally
 
 
 class _Counts:
-    """A counter's labelled children, kept by their label values, as the `inc` of each
-    child's value.
+    """A counter's labelled children, kept by their label values, as tallies of their values.
 
     prometheus-client's `labels()` checks its arguments and takes a lock on every call
     (about 6 µs here), and a child's `inc` checks that it is a child and that the amount
@@ -350,17 +408,19 @@ class _Counts:
     docstring), so this dict is too.
     """
 
-    __slots__ = ("_by_values", "_labels")
+    __slots__ = ("_by_values", "_labels", "_shared")
 
-    def __init__(self, metric: Counter) -> None:
+    def __init__(self, metric: Counter, shared: bool) -> None:
         self._labels = metric.labels
-        self._by_values: dict[tuple[str, ...], Add] = {}
+        self._shared = shared
+        self._by_values: dict[tuple[str, ...], Value] = {}
 
-    def __call__(self, *values: str) -> Add:
-        add = self._by_values.get(values)
-        if add is None:
-            add = self._by_values[values] = self._labels(*values)._value.inc
-        return add
+    def of(self, *values: str) -> Value:
+        tally = self._by_values.get(values)
+        if tally is None:
+            child = self._labels(*values)
+            tally = self._by_values[values] = _tally(child, "_value", self._shared)
+        return tally
 
 
 class _Observe:
@@ -369,29 +429,37 @@ class _Observe:
 
     __slots__ = ("_bounds", "_buckets", "_sum")
 
-    def __init__(self, histogram: Histogram) -> None:
-        self._sum: Add = histogram._sum.inc
-        self._buckets: list[Add] = [bucket.inc for bucket in histogram._buckets]
+    def __init__(self, histogram: Histogram, shared: bool) -> None:
+        self._sum = _tally(histogram, "_sum", shared)
+        buckets = histogram._buckets
+        if shared:
+            self._buckets: list[Value] = [_SharedTally(bucket) for bucket in buckets]
+        else:
+            tallies = [_Tally() for _ in buckets]
+            buckets[:] = tallies
+            self._buckets = list(tallies)
         self._bounds = list(histogram._upper_bounds)
 
-    def __call__(self, amount: float) -> None:
-        self._sum(amount)
-        self._buckets[bisect_left(self._bounds, amount)](1)
+    def observe(self, amount: float) -> None:
+        self._sum.value += amount
+        self._buckets[bisect_left(self._bounds, amount)].value += 1
 
 
 class _Observations:
     """A histogram's labelled children, kept by their label values (as `_Counts`)."""
 
-    __slots__ = ("_by_values", "_labels")
+    __slots__ = ("_by_values", "_labels", "_shared")
 
-    def __init__(self, metric: Histogram) -> None:
+    def __init__(self, metric: Histogram, shared: bool) -> None:
         self._labels = metric.labels
+        self._shared = shared
         self._by_values: dict[tuple[str, ...], _Observe] = {}
 
-    def __call__(self, *values: str) -> _Observe:
+    def of(self, *values: str) -> _Observe:
         observe = self._by_values.get(values)
         if observe is None:
-            observe = self._by_values[values] = _Observe(self._labels(*values))
+            observe = _Observe(self._labels(*values), self._shared)
+            self._by_values[values] = observe
         return observe
 
 
