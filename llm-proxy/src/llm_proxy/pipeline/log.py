@@ -74,8 +74,10 @@ def record_of(ctx: RequestContext) -> RequestRecord:
         record["error_message"] = _clip(ctx.error, _MESSAGE_LIMIT)
     record["stream"] = ctx.stream
     record["cache_hit"] = ctx.cache_result not in (None, "miss", "bypass")
-    record["fallback_used"] = dispatch.fallback_used
-    record["attempts"] = len(dispatch.attempts)
+    attempts = len(dispatch.attempts)
+    # A fallback takes a second attempt: one attempt needs no look at the groups.
+    record["fallback_used"] = attempts > 1 and dispatch.fallback_used
+    record["attempts"] = attempts
     record["client_request_id"] = ctx.client_request_id
     record["trace_id"] = ctx.trace_id
     record["prompt_hash"] = _prompt_hash(ctx.body)

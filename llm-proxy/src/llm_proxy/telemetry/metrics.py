@@ -34,6 +34,7 @@ from llm_proxy.upstream.registry import Registry
 if TYPE_CHECKING:
     from llm_proxy.pipeline.context import RequestContext
     from llm_proxy.telemetry.outcome import Outcome
+    from llm_proxy.upstream.admission import Ticket
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -258,7 +259,9 @@ class Metrics:
         if ctx.ttft_ms is not None:
             self._ttft.of(model).observe(ctx.ttft_ms / 1000)
         self._dispatch_outcome(ctx)
-        self._policy_outcome(ctx, team)
+        ticket = ctx.ticket
+        if ticket is not None:
+            self._policy_outcome(ctx, ticket, team)
         for hit in ctx.guard_hits:
             self.guardrail_hits.labels(hit.check, hit.action).inc(hit.count)
 
@@ -271,12 +274,13 @@ class Metrics:
         return requested if requested in self._routing().groups else ""
 
     def _dispatch_outcome(self, ctx: RequestContext) -> None:
-        attempts = ctx.dispatch.attempts
+        dispatch = ctx.dispatch
+        attempts = dispatch.attempts
+        # A fallback takes a second attempt: one attempt needs no look at the groups.
         if len(attempts) > 1:
             self.retries.labels(attempts[0].group).inc(len(attempts) - 1)
-        if ctx.dispatch.fallback_used:
-            self.fallbacks.labels(attempts[0].group).inc()
-        dispatch = ctx.dispatch
+            if dispatch.fallback_used:
+                self.fallbacks.labels(attempts[0].group).inc()
         if dispatch.hedge_trigger is not None:
             deployment = dispatch.deployment
             answered_by = (
@@ -299,10 +303,7 @@ class Metrics:
             decided_by = "router" if route.fallback_reason is None else route.fallback_reason
             self._router_decisions.of(route.group, route.model, decided_by).value += 1
 
-    def _policy_outcome(self, ctx: RequestContext, team: str) -> None:
-        ticket = ctx.ticket
-        if ticket is None:
-            return
+    def _policy_outcome(self, ctx: RequestContext, ticket: Ticket, team: str) -> None:
         outcome = "shed" if ticket.shed else "served" if ctx.status < 400 else "failed"
         self.priority_requests.labels(ticket.cls, team, outcome).inc()
         if ctx.usage.total_tokens:
