@@ -4,6 +4,7 @@ request whose client left, and still settled for what was streamed."""
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.security.conftest import MASTER, chat_body, logs, unique, wait_for
 from tests.support.processes import Gateway
@@ -45,3 +46,20 @@ def test_a_stream_read_to_its_end_is_logged_200(gateway: Gateway) -> None:
     row = _logged(gateway, client_id)
     assert row["status"] == 200 and row["error_type"] is None
     assert row["completion_tokens"] == 6
+
+
+def test_a_request_whose_client_left_before_the_answer_is_logged_499(gateway: Gateway) -> None:
+    # m-trickle answers a non-streamed request after ~10 s: the record comes sooner only
+    # if the client leaving cancelled the work.
+    client_id = unique("gone")
+    headers = {"authorization": f"Bearer {MASTER}", "x-request-id": client_id}
+    body = chat_body(unique("gone"), model="m-trickle")
+    with (
+        httpx.Client(base_url=gateway.url, headers=headers, timeout=0.5) as http,
+        pytest.raises(httpx.ReadTimeout),
+    ):
+        http.post("/v1/chat/completions", json=body)
+    row = _logged(gateway, client_id)
+    assert row["status"] == 499
+    assert row["error_type"] == "client_disconnected"
+    assert row["stream"] is False

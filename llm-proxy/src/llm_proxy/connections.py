@@ -15,7 +15,9 @@ of a kept-alive connection both.
 Over TLS, the protocol also hands the application the client's certificate, as ASGI's TLS
 extension has it (`scope["extensions"]["tls"]["client_cert_chain"]`, PEM): uvicorn itself
 does not, and mTLS identities (`api.client_cert`) need it. The handshake has verified it
-against `gateway.tls.client_ca_file` before the connection is made.
+against `gateway.tls.client_ca_file` before the connection is made. Each request also gets
+its `departures.Departure`, which the protocol fires when the connection is lost before
+the request's response is complete: the work for a client that left is cancelled.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from collections.abc import Callable
 from typing import Any
 
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn._types import ASGI3Application
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
+from llm_proxy.departures import EXTENSION, Departure, departure_of
 from llm_proxy.timeouts import Timeouts
 
 _TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
@@ -61,6 +65,9 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         self._deadlines = _shared(self.loop, header_timeout_s, HeaderDeadlineProtocol.too_slow)
         self._idle = _shared(self.loop, self.timeout_keep_alive, _close_idle)
         self._tls: dict[str, Any] | None = None
+        # The request whose task runs (a pipelined one waits for it, and never runs once
+        # the connection is lost).
+        self._running: RequestResponseCycle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -69,8 +76,10 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        extensions: dict[str, Any] = {EXTENSION: Departure()}
         if self._tls is not None:
-            self.scope["extensions"] = {"tls": self._tls}  # type: ignore[dict-item]
+            extensions["tls"] = self._tls
+        self.scope["extensions"] = extensions
         if not self._deadlines.running(self):
             self._arm()
 
@@ -81,7 +90,16 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         self._idle.stop(self)
+        running = self._running
+        if running is not None and not running.response_complete:
+            departure = departure_of(running.scope)
+            if departure is not None:
+                departure.client_left()
         super().connection_lost(exc)
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        self._running = cycle
+        super()._start_asgi_task(cycle, app)
 
     def on_response_complete(self) -> None:
         # uvicorn's, but for the keep-alive wait: an entry in the shared timer's table.

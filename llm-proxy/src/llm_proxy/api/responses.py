@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from llm_proxy.cache.replay import Replayed
+from llm_proxy.departures import ClientDisconnected, departure_of, unless_departed
 from llm_proxy.guard.hits import header_value
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.errors import GatewayError
@@ -148,7 +150,12 @@ class _WholeStream(Response):
 
 class _SettledStream(StreamingResponse):
     """A stream whose request is settled exactly once, also when no byte of it was ever
-    sent (the client left before the response started, so the relay never ran)."""
+    sent (the client left before the response started, so the relay never ran).
+
+    Served by the gateway's protocol, a client leaving cancels the relay through the
+    request's departure (`llm_proxy.departures`); Starlette's way, a task group with a
+    task per stream waiting on `receive()` for the disconnect, is kept for other servers.
+    """
 
     def __init__(
         self, content: AsyncIterator[bytes], finish: Callable[[], Awaitable[None]], **kw: Any
@@ -157,8 +164,16 @@ class _SettledStream(StreamingResponse):
         self._finish = finish
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        departure = departure_of(scope)
         try:
-            await super().__call__(scope, receive, send)
+            if departure is None:
+                await super().__call__(scope, receive, send)
+                return
+            # Nobody is left to answer; `_relay` settles the stream as cut short.
+            with suppress(ClientDisconnected):
+                await unless_departed(departure, self.stream_response(send))
+            if self.background is not None:
+                await self.background()
         finally:
             await self._finish()
 
@@ -186,7 +201,7 @@ async def _relay(
     # see the end: the piece that carries it ([DONE], message_stop, response.completed)
     # is the first one read after the upstream completed, and an error event is the last.
     # A process killed once the client has its answer has its record on disk.
-    # Starlette cancels this generator when the client goes away; the finally clause
+    # The client going away cancels this generator (`_SettledStream`); the finally clause
     # then closes the upstream body and settles what was streamed so far.
     try:
         async for event in stream.events:
