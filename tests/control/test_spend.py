@@ -16,8 +16,9 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from llm_proxy.pipeline.tokens import estimate_prompt_tokens
 
-from tests.control.conftest import MASTER, MakeGateway, chat, create, records
+from tests.control.conftest import MASTER, MakeGateway, admin, chat, create, records
 from tests.control.tcp_proxy import TcpProxy
 from tests.support.processes import Gateway, Simulator
 
@@ -98,6 +99,32 @@ def test_a_client_leaving_mid_stream_is_settled_for_what_was_streamed(
     wait_for(lambda: len(logged(database_url, run_id)) == 1)
     row = logged(database_url, run_id)[0]
     assert row["stream"] and 0 < row["completion_tokens"] < 200
+    # The upstream never reported usage: the prompt is charged at the gateway's own count
+    # (this gateway has no limit that would have counted it before).
+    assert row["prompt_tokens"] == estimate_prompt_tokens(body) > 0
+
+
+def test_a_cut_stream_is_charged_for_the_prompt_as_counted(
+    gateway: Gateway, simulator: Simulator, database_url: str, run_id: str
+) -> None:
+    key = create(gateway, "keys", name="cut")
+    body = {**BODY, "model": "m-streamy", "stream": True, "stream_options": {"include_usage": True}}
+    with simulator.client() as sim:
+        sim.post("/_sim/faults", json={"fault": "cut", "count": 1, "model": "m-streamy"})
+    headers = {"authorization": f"Bearer {key['key']}", "x-request-id": run_id + "cut"}
+    with (
+        httpx.Client(base_url=gateway.url, headers=headers, timeout=30) as http,
+        http.stream("POST", "/v1/chat/completions", json=body) as response,
+    ):
+        assert response.status_code == 200
+        assert b"ended before completion" in response.read()
+    wait_for(lambda: len(logged(database_url, run_id)) == 1)
+    row = logged(database_url, run_id)[0]
+    counted = estimate_prompt_tokens(body)
+    assert row["prompt_tokens"] == counted > 0
+    with admin(gateway) as http:
+        usage = http.get(f"/v1/keys/{key['id']}/usage").json()
+    assert usage["daily"]["prompt_tokens"] == counted
 
 
 @pytest.fixture

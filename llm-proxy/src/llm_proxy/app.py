@@ -46,7 +46,6 @@ from llm_proxy.api.dashboard import mount_dashboard
 from llm_proxy.api.data_plane import GatewayApp, data_plane
 from llm_proxy.gateway import Gateway, log
 from llm_proxy.pipeline.errors import GatewayError, invalid_input
-from llm_proxy.pipeline.tokens import count_text
 
 
 def build_app(gateway: Gateway) -> FastAPI:
@@ -96,8 +95,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     gateway: Gateway = app.state.gateway
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_reload(gateway)))
-    # Load the tokenizer now rather than on the first request (it takes ~0.5 s).
-    await asyncio.to_thread(count_text, "")
     await gateway.open()
     gateway.warm_translation()
     gateway.start_probes()

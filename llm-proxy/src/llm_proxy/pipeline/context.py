@@ -172,6 +172,10 @@ class RequestContext:
     @property
     def prompt_tokens(self) -> int:
         """The prompt's tokens (tools, system blocks, images included), counted once."""
+        return self.count_prompt()
+
+    def count_prompt(self) -> int:
+        """`prompt_tokens` as a function, for a reader that may not need it."""
         if self._prompt_tokens is None:
             self._prompt_tokens = count_request_tokens(self.api, self.body)
         return self._prompt_tokens

@@ -253,8 +253,7 @@ class RequestPath:
         except GatewayError:
             ctx.route, ctx.dispatch = weak_route, weak_dispatch
             return first
-        estimated = ctx.reservation.estimate.total_tokens
-        release(weak_dispatch, escalation.usage.total_tokens, estimated)
+        release(weak_dispatch, escalation.usage.total_tokens)
         if isinstance(answer, Reply):
             self.learning.escalated(ctx, insufficient(ctx.body, answer.body, group.cascade.signals))
         return answer
@@ -272,7 +271,11 @@ class RequestPath:
             raise ctx.residency.refusal(ctx.requested_model) from None
 
     async def _dispatch(self, ctx: RequestContext, registry: Registry) -> Answer:
-        estimated = self.limits.estimated(ctx)
+        # Only a queue ticket's fair share and a group that weighs tokens (max_tpm, the
+        # usage strategy) read the estimate here: for the others none is made, so a
+        # request that nothing else counts is never counted.
+        weighed = ctx.ticket is not None or registry.weighs_tokens(ctx.plan)
+        estimated = self.limits.estimated(ctx).total_tokens if weighed else 0
         try:
             dispatched = await self.dispatcher.run(
                 registry,
@@ -280,7 +283,7 @@ class RequestPath:
                 _call(ctx),
                 ctx.dispatch,
                 session=ctx.session_id,
-                estimated_tokens=estimated.total_tokens,
+                estimated_tokens=estimated,
                 wire=_WIRES.get(ctx.api, "openai"),
                 caller=ctx.identity.caller,
                 regions=ctx.regions,
@@ -303,7 +306,7 @@ class RequestPath:
             used = ctx.usage
             if ctx.route is not None and ctx.route.escalation is not None:
                 used = used - ctx.route.escalation.usage  # the first deployment had its share
-            release(ctx.dispatch, used.total_tokens, ctx.reservation.estimate.total_tokens)
+            release(ctx.dispatch, used.total_tokens)
 
     def finish(self, ctx: RequestContext, usage: Usage) -> None:
         """A stream ended (or its client left), or a cache hit was answered: settle, log."""

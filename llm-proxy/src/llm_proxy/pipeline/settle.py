@@ -22,7 +22,7 @@ def charge(ctx: RequestContext, reported: Usage) -> None:
         # A cache hit, or nothing answered: no upstream tokens were used.
         ctx.usage, ctx.cost_usd = reported, 0.0
         return
-    ctx.usage = charged_usage(reported, ctx.prompt_tokens)
+    ctx.usage = charged_usage(reported, ctx.count_prompt)
     ctx.cost_usd = cost_usd(deployment.price, ctx.usage)
     first = ctx.route.escalation if ctx.route is not None else None
     if first is not None:
@@ -34,14 +34,15 @@ def charge(ctx: RequestContext, reported: Usage) -> None:
 def escalated(ctx: RequestContext, signal: str, first: Reply) -> Escalation:
     """What a cascade's first answer used and cost, once the verifier has turned it down."""
     deployment = ctx.dispatch.deployment
-    usage = charged_usage(first.usage, ctx.prompt_tokens)
+    usage = charged_usage(first.usage, ctx.count_prompt)
     cost = cost_usd(deployment.price, usage) if deployment is not None else 0.0
     return Escalation(signal, ctx.dispatch.group or ctx.model_to_route, usage, cost)
 
 
-def release(dispatch: Dispatch, used_tokens: int, estimated_tokens: int) -> None:
-    """The deployment that answered has one request fewer in flight, and its real tokens."""
+def release(dispatch: Dispatch, used_tokens: int) -> None:
+    """The deployment that answered has one request fewer in flight, and its real tokens
+    in place of the estimate it was sent with."""
     deployment = dispatch.deployment
     if deployment is not None:
         deployment.in_flight -= 1
-        deployment.usage.adjust(used_tokens - estimated_tokens)
+        deployment.usage.adjust(used_tokens - dispatch.estimated_tokens)

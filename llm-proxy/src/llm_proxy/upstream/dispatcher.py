@@ -70,6 +70,9 @@ class Dispatch:
     # (an attempt missed it) or the early hedge's percentile or wait (`p95`, `250ms`).
     hedged_to: list[str] = field(default_factory=list)
     hedge_trigger: str | None = None
+    # The tokens added to the answering deployment's window for the request before it
+    # was sent: settle replaces them with the real count.
+    estimated_tokens: int = 0
 
     @property
     def fallback_used(self) -> bool:
@@ -114,6 +117,7 @@ class Dispatcher:
         it then waits for a saturated group in turn, and a 429 sends it back to the queue
         instead of using up an attempt, while its class's queue time lasts."""
         retries = registry.config.routing.retries
+        record.estimated_tokens = estimated_tokens
         last_error: UpstreamError | None = None
         for group in plan:
             attempt = _Attempt(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
-from llm_proxy.config.models import Backend, GatewayConfig
+from llm_proxy.config.models import Backend, GatewayConfig, Strategy
 from llm_proxy.config.secrets import SecretError, resolve_secret
 from llm_proxy.upstream.balancer import Chooser, make_chooser
 from llm_proxy.upstream.deployment import Deployment
@@ -38,15 +38,17 @@ class Registry:
         for deployment in self.deployments.values():
             for name in deployment.backend.public_names:
                 self.groups.setdefault(name, []).append(deployment)
-        routing = config.routing
         self._choosers: dict[str, Chooser] = {
-            name: make_chooser(
-                (routing.groups[name].strategy if name in routing.groups else None)
-                or routing.strategy
-            )
-            for name in self.groups
+            name: make_chooser(_strategy(config, name)) for name in self.groups
         }
-
+        # The groups whose choice reads a request's estimated tokens: a deployment with
+        # max_tpm, or the usage strategy. Elsewhere the estimate is never looked at.
+        self._weighed = frozenset(
+            name
+            for name, deployments in self.groups.items()
+            if any(d.backend.max_tpm is not None for d in deployments)
+            or _strategy(config, name) == "usage"
+        )
         self._regions = frozenset(
             d.backend.region for d in self.deployments.values() if d.backend.region
         )
@@ -85,6 +87,10 @@ class Registry:
     def models(self) -> list[str]:
         return sorted(set(self.groups) | set(self.config.routing.aliases))
 
+    def weighs_tokens(self, plan: Sequence[str]) -> bool:
+        """Whether choosing a deployment for any group of `plan` reads estimated tokens."""
+        return any(group in self._weighed for group in plan)
+
     def pick(
         self,
         group: str,
@@ -120,6 +126,12 @@ class Registry:
         ]
         waits = [w for w in waits if w > 0]
         return min(waits) if waits else None
+
+
+def _strategy(config: GatewayConfig, group: str) -> Strategy:
+    routing = config.routing
+    own = routing.groups[group].strategy if group in routing.groups else None
+    return own or routing.strategy
 
 
 def _deployments(
