@@ -45,6 +45,7 @@ from llm_proxy.api.client_cert import ClientCertificates
 from llm_proxy.api.dashboard import mount_dashboard
 from llm_proxy.api.data_plane import GatewayApp, data_plane
 from llm_proxy.gateway import Gateway, log
+from llm_proxy.heap import trim_periodically
 from llm_proxy.pipeline.errors import GatewayError, invalid_input
 
 
@@ -98,9 +99,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await gateway.open()
     gateway.warm_translation()
     gateway.start_probes()
+    trimming = asyncio.ensure_future(trim_periodically())
     try:
         yield
     finally:
+        trimming.cancel()
         gateway.draining = True
         loop.remove_signal_handler(signal.SIGHUP)
         await gateway.close()
