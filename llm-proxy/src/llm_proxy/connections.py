@@ -17,8 +17,7 @@ extension has it (`scope["extensions"]["tls"]["client_cert_chain"]`, PEM): uvico
 does not, and mTLS identities (`api.client_cert`) need it. The handshake has verified it
 against `gateway.tls.client_ca_file` before the connection is made. Each request also gets
 its `departures.Departure`, which the protocol fires when the connection is lost before
-the request's response is complete: the work for a client that left is cancelled. Its
-responses go out through `sending.OneWrite`: a complete answer in one write.
+the request's response is complete: the work for a client that left is cancelled.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResp
 from uvicorn.server import ServerState
 
 from llm_proxy.departures import EXTENSION, Departure, departure_of
-from llm_proxy.sending import OneWrite
 from llm_proxy.timeouts import Timeouts
 
 _TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
@@ -101,7 +99,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
         self._running = cycle
-        super()._start_asgi_task(cycle, OneWrite(cycle, app))
+        super()._start_asgi_task(cycle, app)
 
     def on_response_complete(self) -> None:
         # uvicorn's, but for the keep-alive wait: an entry in the shared timer's table.
