@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench import backing, configs
@@ -56,14 +57,21 @@ def start_floor(work: Path, simulator: Target, cores: set[int]) -> tuple[Server,
 
 
 def start_gateway(
-    work: Path, simulator: Target, cores: set[int], *, cached: bool = False
+    work: Path,
+    simulator: Target,
+    cores: set[int],
+    *,
+    cached: bool = False,
+    under: Sequence[str] = (),
+    ready_timeout_s: float = 60,
 ) -> tuple[Server, Target]:
-    """Our gateway, embedded defaults; `cached`: with the exact response cache on."""
+    """Our gateway, embedded defaults; `cached`: with the exact response cache on;
+    `under`: the command it runs under (valgrind, for `bench.instructions`)."""
     port = free_port()
     name = "gateway-cache" if cached else "gateway"
     sections = configs.CACHE_SECTIONS if cached else None
     config = configs.write_gateway(work, _base(simulator), port, name=name, sections=sections)
-    server, base = _serve_gateway(name, config, port, work, cores)
+    server, base = _serve_gateway(name, config, port, work, cores, under, ready_timeout_s)
     target = "ours-cache" if cached else "ours"
     return server, Target(target, f"{base}/v1/chat/completions", GATEWAY_KEY)
 
@@ -98,13 +106,19 @@ def _migrate(config: Path) -> None:
 
 
 def _serve_gateway(
-    name: str, config: Path, port: int, work: Path, cores: set[int]
+    name: str,
+    config: Path,
+    port: int,
+    work: Path,
+    cores: set[int],
+    under: Sequence[str] = (),
+    ready_timeout_s: float = 60,
 ) -> tuple[Server, str]:
-    argv = [str(_LLM_PROXY), "serve", "--config", str(config), "--port", str(port)]
+    argv = [*under, str(_LLM_PROXY), "serve", "--config", str(config), "--port", str(port)]
     env: dict[str, str | None] = {**_LITELLM_ENV, "GATEWAY_MASTER_KEY": GATEWAY_KEY}
     server = start(name, argv, cores=cores, log_dir=work, env=env)
     base = f"http://127.0.0.1:{port}"
-    wait_ready(server, f"{base}/ready", timeout_s=60)
+    wait_ready(server, f"{base}/ready", timeout_s=ready_timeout_s)
     return server, base
 
 
