@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 
 import httpx
 import openai
@@ -29,6 +31,18 @@ def test_chat_completion(client: openai.OpenAI) -> None:
     assert raw.headers["x-request-id"].startswith("req_")
     assert float(raw.headers["x-gateway-overhead-ms"]) >= 0
     openapi.validate("CreateChatCompletionResponse", json.loads(raw.text))
+
+
+def test_request_ids_are_unique_and_sort_by_time(client: openai.OpenAI) -> None:
+    ids = []
+    for _ in range(5):
+        raw = client.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+        ids.append(raw.headers["x-request-id"])
+        time.sleep(0.002)  # ids of one millisecond order by their random part
+    assert all(re.fullmatch(r"req_[0-9a-f]{32}", request_id) for request_id in ids)
+    assert sorted(ids) == ids and len(set(ids)) == 5
 
 
 def test_alias_resolves_to_its_model(client: openai.OpenAI) -> None:
