@@ -97,6 +97,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(_reload(gateway)))
     await gateway.open()
+    await gateway.warm_tokenizer()
     gateway.warm_translation()
     gateway.start_probes()
     trimming = asyncio.ensure_future(trim_periodically())

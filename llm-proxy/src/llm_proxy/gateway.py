@@ -29,6 +29,7 @@ from llm_proxy.pipeline.guard import GuardStage, classifier_calls
 from llm_proxy.pipeline.request_path import RequestPath
 from llm_proxy.pipeline.seams import Seams
 from llm_proxy.pipeline.template import TemplateStage
+from llm_proxy.pipeline.tokens import count_text
 from llm_proxy.spend import SpendLog
 from llm_proxy.store.config_sync import ConfigFollower
 from llm_proxy.store.database import Database
@@ -194,6 +195,7 @@ class Gateway:
         async with self._reload_lock:
             stored = await self._stored_keys(config)
             registry = Registry(config, previous=self.registry, stored=stored)
+            await _warm_tokenizer(config, registry)
             self.registry = registry
             self.cache.prepare(config.cache)
             self.responses.ttl_s = config.responses.store_ttl_s
@@ -241,6 +243,10 @@ class Gateway:
         if any(not d.forwards_openai for d in self.registry.deployments.values()):
             self.translated.warm()
 
+    async def warm_tokenizer(self) -> None:
+        """Load the tokenizer's table now if the config's limits or routing count tokens."""
+        await _warm_tokenizer(self.config, self.registry)
+
     def start_probes(self) -> None:
         """Active health probes, when the config asks for them; they follow reloads."""
         if self.config.routing.health_probes.enabled and self._probes is None:
@@ -280,3 +286,16 @@ class Gateway:
 def _metrics_token(config: GatewayConfig) -> str | None:
     reference = config.observability.metrics_token_ref
     return resolve_setting(reference, "observability.metrics_token_ref") if reference else None
+
+
+async def _warm_tokenizer(config: GatewayConfig, registry: Registry) -> None:
+    """A rate rule on tokens, or a group that picks its deployment by tokens, counts every
+    request's prompt: the table (~0.5 s to load) is loaded before the config serves, in a
+    thread, rather than by its first request, which would hold the event loop and every
+    request in flight that long. A key's own token limits are known only when it is first
+    used: the first request of such a key loads it, when nothing else has."""
+    rules = config.limits.rules if config.limits.enabled else []
+    if any(r.tpm or r.input_tpm or r.tpd for r in rules) or registry.weighs_tokens(
+        tuple(registry.groups)
+    ):
+        await asyncio.to_thread(count_text, "warm")
