@@ -14,9 +14,10 @@ ceiling: OpenAI's detail "low" is 85 tokens and any other detail at most 1,445 (
 
 tiktoken downloads its BPE tables on first use; LiteLLM's wheel carries them, so the
 tokenizer is pointed at that folder (found without importing LiteLLM) and works offline.
-The table is loaded on the first count, not at start (~0.5 s, ~80 MiB resident): a
-gateway whose limits, routing and guards never need a count, and whose upstreams report
-their usage, never loads it.
+The table (~0.5 s to load, ~80 MiB resident) is loaded before serving when the config
+counts every request (`gateway._warm_tokenizer`), otherwise on the first count: a gateway
+whose limits, routing and guards never need a count, and whose upstreams report their
+usage, never loads it.
 """
 
 from __future__ import annotations
