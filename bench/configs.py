@@ -76,6 +76,28 @@ def full_sections(
 # request, so after the first answer each one is an exact hit.
 CACHE_SECTIONS: dict[str, object] = {"cache": {"enabled": True, "semantic": {"enabled": False}}}
 
+# Under valgrind (`bench.instructions`) a request takes some 50 times as long, and a
+# loaded machine stalls it for seconds more: the adaptive deadlines (4 x the p95 seen,
+# from 0.5 s; connect 1 s) then time attempts out, retry and hedge them, and the count
+# would be the machine's load. Deadlines of a minute never fire there; the code that
+# sets and clears them runs as it always does.
+SLOW_DEADLINES: dict[str, object] = {
+    "routing": {
+        "strategy": "weighted",
+        "deadlines": {"connect_s": 60, "floor_s": 60, "cap_s": 60},
+    }
+}
+
+# What "all on" is in `bench.telemetry_overhead` (and `bench.instructions --telemetry`):
+# tracing (OTLP, to wherever OTEL_EXPORTER_OTLP_ENDPOINT points), Prometheus metrics and
+# the JSON request log at info.
+TELEMETRY_ON: dict[str, object] = {
+    "tracing": True,
+    "metrics": True,
+    "request_log": True,
+    "log_level": "info",
+}
+
 
 def write_litellm(directory: Path, simulator_url: str, master_key: str) -> Path:
     """Stock LiteLLM proxy as its docs set it up, minus what would only slow it down here.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bench import backing, configs
@@ -62,16 +62,19 @@ def start_gateway(
     cores: set[int],
     *,
     cached: bool = False,
+    sections: dict[str, object] | None = None,
+    env: Mapping[str, str] | None = None,
     under: Sequence[str] = (),
     ready_timeout_s: float = 60,
 ) -> tuple[Server, Target]:
     """Our gateway, embedded defaults; `cached`: with the exact response cache on;
-    `under`: the command it runs under (valgrind, for `bench.instructions`)."""
+    `sections` add to its configuration and `env` to its environment; `under`: the
+    command it runs under (valgrind, for `bench.instructions`)."""
     port = free_port()
     name = "gateway-cache" if cached else "gateway"
-    sections = configs.CACHE_SECTIONS if cached else None
+    sections = {**(configs.CACHE_SECTIONS if cached else {}), **(sections or {})}
     config = configs.write_gateway(work, _base(simulator), port, name=name, sections=sections)
-    server, base = _serve_gateway(name, config, port, work, cores, under, ready_timeout_s)
+    server, base = _serve_gateway(name, config, port, work, cores, under, ready_timeout_s, env)
     target = "ours-cache" if cached else "ours"
     return server, Target(target, f"{base}/v1/chat/completions", GATEWAY_KEY)
 
@@ -113,10 +116,15 @@ def _serve_gateway(
     cores: set[int],
     under: Sequence[str] = (),
     ready_timeout_s: float = 60,
+    env: Mapping[str, str] | None = None,
 ) -> tuple[Server, str]:
     argv = [*under, str(_LLM_PROXY), "serve", "--config", str(config), "--port", str(port)]
-    env: dict[str, str | None] = {**_LITELLM_ENV, "GATEWAY_MASTER_KEY": GATEWAY_KEY}
-    server = start(name, argv, cores=cores, log_dir=work, env=env)
+    child_env: dict[str, str | None] = {
+        **_LITELLM_ENV,
+        "GATEWAY_MASTER_KEY": GATEWAY_KEY,
+        **(env or {}),
+    }
+    server = start(name, argv, cores=cores, log_dir=work, env=child_env)
     base = f"http://127.0.0.1:{port}"
     wait_ready(server, f"{base}/ready", timeout_s=ready_timeout_s)
     return server, base

@@ -33,10 +33,9 @@ from bench.servers import GATEWAY_KEY, start_simulator
 
 BAR_MS = 0.3
 _OFF = {"tracing": False, "metrics": False, "request_log": False, "log_level": "info"}
-_ON = {"tracing": True, "metrics": True, "request_log": True, "log_level": "info"}
 
 
-class _SpanSink:
+class SpanSink:
     """An OTLP/HTTP endpoint that answers 200 and forgets: the collector's cost is not ours."""
 
     def __init__(self) -> None:
@@ -106,7 +105,7 @@ def _cpu_ms_per_request(server: Server, target: loadgen.Target, requests: int) -
 
 
 def measure(requests: int, rounds: int) -> dict[str, Any]:
-    sink = _SpanSink()
+    sink = SpanSink()
     with tempfile.TemporaryDirectory(prefix="telemetry-bench-") as tmp:
         work = Path(tmp)
         client_cores = {1} if cpu_count() > 1 else {0}
@@ -119,8 +118,10 @@ def measure(requests: int, rounds: int) -> dict[str, Any]:
         }
         servers = {
             "off": _gateway(work, "off", direct, _OFF, {}),
-            "on": _gateway(work, "on", direct, _ON, env_on),
-            "on_sampled_10pct": _gateway(work, "on_sampled_10pct", direct, _ON, sampled),
+            "on": _gateway(work, "on", direct, configs.TELEMETRY_ON, env_on),
+            "on_sampled_10pct": _gateway(
+                work, "on_sampled_10pct", direct, configs.TELEMETRY_ON, sampled
+            ),
         }
         try:
             for server, target in servers.values():
