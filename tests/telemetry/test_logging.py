@@ -80,3 +80,20 @@ def test_the_formatter_scrubs_keys_wherever_they_hide() -> None:
     assert "eyJhbGciOiJIUzI1NiJ9" not in text
     assert text.count(REDACTED) == 3
     assert "short words stay" in text
+
+
+def test_the_key_shapes_are_scrubbed_in_any_case_and_a_line_without_them_is_kept() -> None:
+    formatter = JsonFormatter(lambda: [])
+    for text, scrubbed in (
+        ('{"note": "BEARER abcdefgh12345678"}', '{"note": "[redacted]"}'),
+        ('{"note": "a bEaReR  abcdefgh12345678=="}', '{"note": "a [redacted]"}'),
+        ('{"error": "key sk-abcdefgh1234 refused"}', '{"error": "key [redacted] refused"}'),
+        ('{"error": "sk-ant-api03-abcdefgh"}', '{"error": "[redacted]"}'),
+    ):
+        assert formatter.scrub(text) == scrubbed
+    # Near misses stay as they are: too short, no word boundary, no space after bearer.
+    for text in (
+        '{"a": "sk-short", "b": "task-abcdefgh12345678", "c": "bearer:abcdefgh12345678"}',
+        '{"request_id": "req_0123456789abcdef", "stages_ms": {"auth": 0.2}}',
+    ):
+        assert formatter.scrub(text) == text
