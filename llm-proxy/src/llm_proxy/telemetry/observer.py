@@ -15,7 +15,7 @@ from llm_proxy.config.models import Observability
 from llm_proxy.telemetry.logging import LogPipe, RequestLog, Secrets
 from llm_proxy.telemetry.metrics import Metrics, QueueDepths
 from llm_proxy.telemetry.outcome import Outcome
-from llm_proxy.telemetry.stages import Stage, Timing
+from llm_proxy.telemetry.stages import CALLING_STAGES, Passing, Stage, Timing
 from llm_proxy.telemetry.tracing import Tracing, tracing_from_env
 from llm_proxy.upstream.registry import Registry
 
@@ -44,9 +44,13 @@ class Telemetry:
             self.metrics.started()
 
     def stage(self, ctx: RequestContext, name: str) -> Stage | Timing:
-        if ctx.span is None:  # not traced (tracing off): the stage's time, nothing more
+        trace = ctx.span
+        if trace is None:  # not traced (tracing off): the stage's time, nothing more
             return Timing(ctx, name)
-        return Stage(ctx, name, self.tracing)
+        if trace.sampled:  # a span (a trace is only made when tracing is on)
+            return Stage(ctx, name, self.tracing, trace)  # type: ignore[arg-type]
+        # Unsampled: only a calling stage does more than time itself, for the callee.
+        return Passing(ctx, name, trace) if name in CALLING_STAGES else Timing(ctx, name)
 
     def finish(self, ctx: RequestContext) -> None:
         outcome = outcome_of(ctx)

@@ -36,10 +36,21 @@ from opentelemetry.util.types import AttributeValue
 
 _logger = logging.getLogger(__name__)
 
-_KINDS = {
-    SpanKind.INTERNAL: Span.SPAN_KIND_INTERNAL,
-    SpanKind.SERVER: Span.SPAN_KIND_SERVER,
-    SpanKind.CLIENT: Span.SPAN_KIND_CLIENT,
+# A span's kind as OTLP numbers it, what a record carries: looking a SpanKind up in a
+# dict went through the enum's Python-level __hash__, once a span.
+INTERNAL, SERVER, CLIENT = Span.SPAN_KIND_INTERNAL, Span.SPAN_KIND_SERVER, Span.SPAN_KIND_CLIENT
+_SDK_KINDS: dict[int, SpanKind] = {
+    INTERNAL: SpanKind.INTERNAL,
+    SERVER: SpanKind.SERVER,
+    CLIENT: SpanKind.CLIENT,
+}
+# The AnyValue field each plain attribute type goes in (by exact type: a bool is an int
+# to isinstance); other types go through `_put_value`.
+_VALUE_FIELDS: dict[type, str] = {
+    str: "string_value",
+    bool: "bool_value",
+    int: "int_value",
+    float: "double_value",
 }
 # As the SDK flags them: whether the parent is remote is known, and whether it is.
 _LOCAL_PARENT = SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
@@ -52,10 +63,11 @@ class TracingConfigError(ValueError):
 
 # One finished, sampled span, as the export needs it and no more (a plain tuple: the
 # request path makes about ten a request): span id, parent span id (0: a root whose caller
-# named none), whether the parent is remote, name, kind, start and end (ns since the
-# epoch), attributes, and the problem that makes its status ERROR (None: no error).
+# named none), whether the parent is remote, name, kind (INTERNAL, SERVER or CLIENT
+# above), start and end (ns since the epoch), attributes, and the problem that makes its
+# status ERROR (None: no error).
 SpanRecord = tuple[
-    int, int, bool, str, SpanKind, int, int, Mapping[str, AttributeValue] | None, str | None
+    int, int, bool, str, int, int, int, Mapping[str, AttributeValue] | None, str | None
 ]
 
 
@@ -188,7 +200,7 @@ class OtlpSink:
                     span_id=span_id.to_bytes(8, "big"),
                     trace_state=state,
                     name=name,
-                    kind=_KINDS[kind],
+                    kind=kind,
                     start_time_unix_nano=start,
                     end_time_unix_nano=end,
                     flags=_REMOTE_PARENT if remote else _LOCAL_PARENT,
@@ -211,8 +223,13 @@ class OtlpSink:
 def _put_attributes(into: Any, attributes: Mapping[str, object]) -> None:
     """Into a repeated KeyValue field (`into`; protobuf's containers have no stubs here)."""
     add = into.add
+    fields = _VALUE_FIELDS
     for key, value in attributes.items():
-        _put_value(add(key=key).value, value)
+        field = fields.get(value.__class__)
+        if field is not None:
+            setattr(add(key=key).value, field, value)
+        else:
+            _put_value(add(key=key).value, value)
 
 
 def _put_value(into: AnyValue, value: object) -> None:
@@ -258,7 +275,7 @@ class ConsoleSink:
             parent=parent,
             resource=self._resource,
             attributes=attributes,
-            kind=kind,
+            kind=_SDK_KINDS[kind],
             instrumentation_scope=self._scope,
             status=status,
             start_time=start,

@@ -2,7 +2,8 @@
 
 The timings are kept whether or not tracing is on, so the spend log can draw a request's
 waterfall without a tracing backend. A request without a trace is timed by `Timing`: two
-clock reads and a dict write (a `Stage` object's tracing fields cost it twice that).
+clock reads and a dict write; so is an unsampled one's, but for its calling stages
+(`Passing`).
 On, a sampled request's stage is a span, recorded when it ends; stages that call out
 (route: the router-service; dispatch: the upstream attempts) have theirs current while
 they run (`Tracing.enter`), so those calls nest under them. An unsampled request's
@@ -12,11 +13,8 @@ calling stages make its root current instead, so the upstream is told it is not 
 from __future__ import annotations
 
 import time
-from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING
-
-from opentelemetry.trace import SpanContext
 
 from llm_proxy.trace_context import enter, leave
 
@@ -29,7 +27,7 @@ CALLING_STAGES = frozenset({"route", "dispatch", "cascade", "optimizer"})
 
 
 class Timing:
-    """A stage of a request that has no trace: its milliseconds, nothing else."""
+    """A stage of a request with no sampled trace: its milliseconds, nothing else."""
 
     __slots__ = ("_ctx", "_name", "_started")
 
@@ -49,41 +47,18 @@ class Timing:
         _add(self._ctx.stage_ms, self._name, self._started)
 
 
-class Stage:
-    __slots__ = (
-        "_calls",
-        "_ctx",
-        "_entered",
-        "_name",
-        "_started",
-        "_started_ns",
-        "_token",
-        "_trace",
-        "_tracing",
-    )
+class Passing(Timing):
+    """A calling stage of a request whose trace is not sampled: its milliseconds, and the
+    root made current while it runs, so the services it calls are told (flag 00)."""
 
-    def __init__(self, ctx: RequestContext, name: str, tracing: Tracing | None) -> None:
-        self._ctx = ctx
-        self._name = name
-        trace = ctx.span  # None unless tracing is on
-        self._trace: RequestTrace | None = trace
-        # Only requests whose trace is sampled pay for stage spans.
-        self._tracing = tracing if trace is not None and trace.sampled else None
-        self._calls = trace is not None and name in CALLING_STAGES
-        self._entered: Entered | None = None
-        self._token: Token[SpanContext | None] | None = None
-        self._started = 0.0
-        self._started_ns = 0
+    __slots__ = ("_token", "_trace")
+
+    def __init__(self, ctx: RequestContext, name: str, trace: RequestTrace) -> None:
+        super().__init__(ctx, name)
+        self._trace = trace
 
     def __enter__(self) -> None:
-        tracing, trace = self._tracing, self._trace
-        if self._calls and trace is not None:
-            if tracing is not None:
-                self._entered = tracing.enter(trace)
-            else:
-                self._token = enter(trace.context)
-        if tracing is not None:
-            self._started_ns = time.time_ns()
+        self._token = enter(self._trace.context)
         self._started = time.perf_counter()
 
     def __exit__(
@@ -93,16 +68,43 @@ class Stage:
         traceback: TracebackType | None,
     ) -> None:
         _add(self._ctx.stage_ms, self._name, self._started)
-        if self._token is not None:
-            leave(self._token)
-        tracing, trace, entered = self._tracing, self._trace, self._entered
-        if tracing is None or trace is None:
-            return
-        if entered is not None:
-            tracing.leave(entered)
+        leave(self._token)
+
+
+class Stage:
+    """A stage of a sampled request: its milliseconds and its span."""
+
+    __slots__ = ("_ctx", "_entered", "_name", "_started", "_started_ns", "_trace", "_tracing")
+
+    def __init__(
+        self, ctx: RequestContext, name: str, tracing: Tracing, trace: RequestTrace
+    ) -> None:
+        self._ctx = ctx
+        self._name = name
+        self._tracing = tracing
+        self._trace = trace
+        self._entered: Entered | None = None
+
+    def __enter__(self) -> None:
+        if self._name in CALLING_STAGES:
+            self._entered = self._tracing.enter(self._trace)
+        self._started_ns = time.time_ns()
+        self._started = time.perf_counter()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        _add(self._ctx.stage_ms, self._name, self._started)
+        tracing, entered = self._tracing, self._entered
         problem = f"{type(error).__name__}: {error}" if error is not None else None
-        span = entered.span if entered is not None else None
-        tracing.record_stage(trace, self._name, self._started_ns, problem, span)
+        if entered is None:
+            tracing.record_stage(self._trace, self._name, self._started_ns, problem)
+            return
+        tracing.leave(entered)
+        tracing.record_stage(self._trace, self._name, self._started_ns, problem, entered.span)
 
 
 def _add(timings: dict[str, float], name: str, started: float) -> None:

@@ -39,6 +39,9 @@ from opentelemetry.trace import (
 from opentelemetry.util.types import AttributeValue
 
 from llm_proxy.telemetry.span_export import (
+    CLIENT,
+    INTERNAL,
+    SERVER,
     ConsoleSink,
     OtlpSink,
     SpanExport,
@@ -69,7 +72,6 @@ _OPERATIONS = {
 }
 _SCOPE = "llm_proxy"
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
-_INTERNAL, _CLIENT = SpanKind.INTERNAL, SpanKind.CLIENT
 _NOT_SAMPLED = TraceFlags(TraceFlags.DEFAULT)
 
 __all__ = ["RequestTrace", "Tracing", "TracingConfigError", "tracing_from_env"]
@@ -168,7 +170,7 @@ class Tracing:
                 parent.span_id if parent is not None else 0,
                 parent is not None and parent.is_remote,
                 f"{operation} {ctx.requested_model}".strip(),
-                SpanKind.SERVER,
+                SERVER,
                 trace.started_ns,
                 time.time_ns(),
                 attributes,
@@ -201,7 +203,7 @@ class Tracing:
         span_id = span.span_id if span is not None else self._ids.generate_span_id()
         root_id, ended = trace.context.span_id, time.time_ns()
         self._ended(
-            trace, (span_id, root_id, False, name, _INTERNAL, started_ns, ended, None, problem)
+            trace, (span_id, root_id, False, name, INTERNAL, started_ns, ended, None, problem)
         )
 
     def attempts(self, call: Call[T], group: str) -> Call[T]:
@@ -240,7 +242,7 @@ class Tracing:
                 leave(token)
                 name = f"attempt {deployment.name}"
                 ended = time.time_ns()
-                record = (span.span_id, parent.span_id, False, name, _CLIENT, started_ns, ended)
+                record = (span.span_id, parent.span_id, False, name, CLIENT, started_ns, ended)
                 self._ended(trace, (*record, attributes, problem))
 
         return attempt
