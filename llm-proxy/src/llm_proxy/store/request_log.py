@@ -14,7 +14,7 @@ import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import chain, compress
+from itertools import compress
 from typing import Any, Literal, Required, TypedDict
 
 import orjson
@@ -306,7 +306,7 @@ class _RowInsert:
 
     def statements(
         self, rows: Sequence[RequestRecord]
-    ) -> Iterator[tuple[str, tuple[Any, ...], list[str]]]:
+    ) -> Iterator[tuple[str, list[Any], list[str]]]:
         """Many rows to a statement, as many as the database takes parameters for, each
         group of rows that set the same columns in statements of their own. A NULL is left
         out, not bound: Python 3.11's sqlite3 binds each None (~25 a row) through its
@@ -315,24 +315,27 @@ class _RowInsert:
         for first in range(0, len(rows), _MOST_ROWS):
             yield from self._slice(rows[first : first + _MOST_ROWS])
 
-    def _slice(
-        self, rows: Sequence[RequestRecord]
-    ) -> Iterator[tuple[str, tuple[Any, ...], list[str]]]:
+    def _slice(self, rows: Sequence[RequestRecord]) -> Iterator[tuple[str, list[Any], list[str]]]:
         """Rows made ready a slice at a time: each statement is a turn of the event loop,
         and one batch's parameters made at once held it for several milliseconds."""
         groups: dict[tuple[bool, ...], list[list[Any]]] = {}
         for row in rows:
             values = self.parameters(row)
-            present = tuple(map(operator.is_not, values, _NULLS))
+            # A list display, then a tuple: a quarter cheaper than map(operator.is_not, ...).
+            present = tuple([value is not None for value in values])
             groups.setdefault(present, []).append(values)
         for present, group in groups.items():
             most = min(_MOST_ROWS, self._max_parameters // sum(present))
+            pick = _picker(present)
             start = 0
             for size in _statement_sizes(len(group), most):
                 chunk = group[start : start + size]
                 start += size
-                flat = chain.from_iterable(compress(row, present) for row in chunk)
-                yield self.sql(present, size), tuple(flat), [row[0] for row in chunk]
+                # Each row's set values by one itemgetter call, not compress and chain.
+                flat: list[Any] = []
+                for values in chunk:
+                    flat += pick(values)
+                yield self.sql(present, size), flat, [values[0] for values in chunk]
 
     def parameters(self, row: RequestRecord) -> list[Any]:
         try:
@@ -366,7 +369,16 @@ def _statement_sizes(rows: int, most: int) -> Iterator[int]:
         size >>= 1
 
 
-_NULLS = (None,) * len(_COLUMNS)
+@functools.lru_cache(maxsize=64)
+def _picker(present: tuple[bool, ...]) -> Callable[[list[Any]], tuple[Any, ...]]:
+    """The values of a row's columns that `present` marks, as a tuple."""
+    indices = list(compress(range(len(present)), present))
+    if len(indices) == 1:
+        only = indices[0]  # itemgetter of one index gives the value, not a tuple of it
+        return lambda values: (values[only],)
+    return operator.itemgetter(*indices)
+
+
 _EVERY_COLUMN = (True,) * len(_COLUMNS)
 
 
