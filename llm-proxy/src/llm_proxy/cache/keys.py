@@ -52,11 +52,13 @@ def exact_key(scope: str, model: str, body: dict[str, Any]) -> str:
 
 def tool_calls_in_flight(messages: list[Any]) -> bool:
     """An agent is between a tool call and its answer: replaying a stored turn is not safe."""
-    return any(
-        isinstance(m, dict)
-        and (m.get("role") in ("tool", "function") or m.get("tool_calls") or m.get("function_call"))
-        for m in messages
-    )
+    # A loop, not any() over a generator: this runs on every cached request.
+    for m in messages:
+        if isinstance(m, dict) and (
+            m.get("role") in ("tool", "function") or m.get("tool_calls") or m.get("function_call")
+        ):
+            return True
+    return False
 
 
 def semantic_prompt(

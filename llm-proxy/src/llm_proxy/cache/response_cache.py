@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -63,8 +63,7 @@ class CacheRequest:
         return Semantic(*self.embedded, fingerprint(self.reading()))
 
 
-@dataclass(frozen=True, slots=True)
-class Found:
+class Found(NamedTuple):
     body: bytes
     cost_usd: float
     # None for an exact hit.

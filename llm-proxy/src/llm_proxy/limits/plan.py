@@ -41,6 +41,10 @@ def rate_counters(identity: Identity, rules: Iterable[RateRule], model: str) -> 
     return _tightest_per_key(counters)
 
 
+# What a caller with no limits of its own gets where no rule is configured (read, never changed).
+_NO_COUNTERS: list[Counter] = []
+
+
 class RateCounters:
     """The rate counters of each caller and model, kept while the limits policy stands:
     building the same counters again cost each request about 10 µs, a lookup 0.6."""
@@ -53,6 +57,8 @@ class RateCounters:
 
     def __call__(self, identity: Identity, policy: Limits, model: str) -> list[Counter]:
         """Shared between requests: callers read the list, never change it."""
+        if not identity.scopes and not policy.rules:
+            return _NO_COUNTERS  # nothing could apply: no need to hash the identity
         if policy is not self._policy:
             self._policy, self._kept = policy, {}
         counters = self._kept.get((identity, model))

@@ -22,9 +22,14 @@ class Estimate:
         return self.input_tokens + self.output_tokens
 
 
+# Nothing estimated yet: one shared value (an Estimate is frozen), since a frozen
+# dataclass costs each request more to make than the rest of its reservation.
+_NONE_YET = Estimate()
+
+
 @dataclass(slots=True)
 class Reservation:
-    estimate: Estimate = field(default_factory=Estimate)
+    estimate: Estimate = _NONE_YET
     # (charge, store time ms, the lease it is held under)
     held: list[tuple[Charge, int, Lease | None]] = field(default_factory=list)
     # Reserve calls admitted so far: each is a part of its own in the request's lease.

@@ -48,6 +48,8 @@ class BudgetStage:
         self.prices = prices
 
     async def reserve(self, ctx: RequestContext) -> None:
+        if not ctx.identity.scopes:
+            return  # the master key, or a caller whose scopes set no limits at all
         policy = self.config().limits
         scopes = [s for s in ctx.identity.scopes if _has_budget(s)]
         if not policy.enabled or not scopes:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 
 from llm_proxy.cache import CacheRequest, Found, ResponseCache
 from llm_proxy.cache.keys import exact_key, semantic_prompt, tool_calls_in_flight
 from llm_proxy.cache.replay import Replayed, collect, replayed
-from llm_proxy.config.models import GatewayConfig
+from llm_proxy.config.models import GatewayConfig, SemanticCache
 from llm_proxy.identity import Identity
 from llm_proxy.pipeline.context import RequestContext
 from llm_proxy.pipeline.settle import charge
@@ -29,8 +30,7 @@ _SHARED_SCOPE = "shared"
 _MASTER_SCOPE = "master"
 
 
-@dataclass(frozen=True, slots=True)
-class CacheLookup:
+class CacheLookup(NamedTuple):
     """A cached answer, or what the write after a miss needs (None: not cached at all)."""
 
     answer: Reply | Stream | None
@@ -41,9 +41,36 @@ class CacheLookup:
 NOT_CACHED = CacheLookup(None, None)
 
 
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    """What a lookup's plan reads of one config: its attributes are read once, not on each
+    request (each read of a pydantic model's field is an attribute hook call)."""
+
+    config: GatewayConfig
+    # On, and the chat completions path is not excluded: the only API that is cached.
+    chat_cached: bool
+    aliases: dict[str, str]
+    excluded_models: frozenset[str]
+    shared_groups: frozenset[str]
+    semantic: SemanticCache
+
+    @classmethod
+    def of(cls, config: GatewayConfig) -> _Settings:
+        cache = config.cache
+        return cls(
+            config,
+            cache.enabled and _PATH not in cache.excluded_paths,
+            config.routing.aliases,
+            frozenset(cache.excluded_models),
+            frozenset(cache.shared_groups),
+            cache.semantic,
+        )
+
+
 class CacheStage:
     def __init__(self, cache: ResponseCache) -> None:
         self.cache = cache
+        self._settings: _Settings | None = None
 
     async def lookup(self, ctx: RequestContext, config: GatewayConfig) -> CacheLookup:
         request = self._plan(ctx, config)
@@ -74,11 +101,11 @@ class CacheStage:
         return self._recording(ctx, request, result)
 
     def _plan(self, ctx: RequestContext, config: GatewayConfig) -> CacheRequest | None:
-        settings = config.cache
-        if not settings.enabled or ctx.api != "chat" or _PATH in settings.excluded_paths:
+        settings = self._settings_of(config)
+        if not settings.chat_cached or ctx.api != "chat":
             return None
         requested = ctx.requested_model
-        model = config.routing.aliases.get(requested, requested)
+        model = settings.aliases.get(requested, requested)
         excluded = settings.excluded_models
         if (
             (excluded and (requested in excluded or model in excluded))
@@ -100,6 +127,14 @@ class CacheStage:
         )
         threshold = semantic.thresholds.get(model, semantic.threshold)
         return CacheRequest(team, exact_key(scope, model, ctx.body), prompt, threshold)
+
+    def _settings_of(self, config: GatewayConfig) -> _Settings:
+        """The config's cache settings as a plan reads them, made again after a reload (the
+        config is frozen: the same object always reads the same)."""
+        settings = self._settings
+        if settings is None or settings.config is not config:
+            settings = self._settings = _Settings.of(config)
+        return settings
 
     def _answer(self, ctx: RequestContext, found: Found) -> Reply | Stream:
         if not ctx.stream:

@@ -59,12 +59,14 @@ class LimitsStage:
         policy = self.config().limits
         if not policy.enabled:
             return
+        charges = self._charges(ctx, policy)
+        if not charges:
+            return  # no counter applies to this caller and model: nothing to reserve
         deadline = time.monotonic() + _queue_wait_s(policy, ctx)
         queued = False
         while True:
-            charges = self._charges(ctx, policy)
             lease = ctx.reservation.lease(ctx.request_id)
-            verdict = await self.check(charges, lease) if charges else None
+            verdict = await self.check(charges, lease)
             if verdict is None:
                 return
             checked = list(zip(charges, verdict.states, strict=True))
@@ -73,6 +75,9 @@ class LimitsStage:
                 ctx.rate_limit_headers = rate_limit_headers(checked)
                 return
             if self._degrade(ctx, policy):
+                charges = self._charges(ctx, policy)
+                if not charges:
+                    return
                 continue
             refused = verdict.refused(charges)
             pause = _queue_pause(refused, deadline)
