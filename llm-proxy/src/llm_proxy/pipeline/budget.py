@@ -48,11 +48,13 @@ class BudgetStage:
         self.prices = prices
 
     async def reserve(self, ctx: RequestContext) -> None:
-        if not ctx.identity.scopes:
-            return  # the master key, or a caller whose scopes set no limits at all
-        policy = self.config().limits
+        # The scopes first: the master key has none, and most callers' set no budget, so
+        # the config is read only when there is something to reserve.
         scopes = [s for s in ctx.identity.scopes if _has_budget(s)]
-        if not policy.enabled or not scopes:
+        if not scopes:
+            return
+        policy = self.config().limits
+        if not policy.enabled:
             return
         refused = await self._reserve(ctx, scopes, frozenset())
         if not refused:
